@@ -1,0 +1,4 @@
+//! The `npaa` command-line tool.
+#![forbid(unsafe_code)]
+
+fn main() {}

@@ -1,0 +1,2 @@
+//! Criterion benchmarks of npaa-core.
+fn main() {}

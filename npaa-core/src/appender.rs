@@ -1,0 +1,1029 @@
+//! The append engine: [`AppendArray`] grows a .npy file along its growth axis.
+//!
+//! # How an append reaches the disk
+//! 1. Everything is validated first (shape, dtype, cast, byte length): a refused append writes
+//!    nothing.
+//! 2. The data is written at the end of the data with positional writes (`pwrite`), converted
+//!    in bounded chunks if the block's dtype differs from the file's.
+//! 3. Only then is the header updated to count the new items. The header never counts bytes
+//!    that are not written; if the process dies between 2 and 3, NumPy loads the old, shorter
+//!    array and [`recover`](crate::recover()) restores the new items.
+//!
+//! The header update usually costs no system call: after the first few appends, the header is
+//! mapped into memory (shared with the page cache) and only the digits of the growth
+//! dimension are stored, last digit first, so that a reader, or a file left behind by a killed
+//! process, never sees a count larger than what is written (see `sys::HeaderMap`). When the
+//! number of digits changes (at 10, 100, 1000, ... items) the header is rewritten with one
+//! `pwrite`.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::cast::{CastPlan, Casting};
+use crate::dtype::Dtype;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template, Version};
+use crate::sys::{self, HeaderMap};
+
+/// Memory order of the data in a file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Order {
+    /// Row-major: grows along axis 0.
+    #[default]
+    C,
+    /// Column-major: grows along the last axis.
+    Fortran,
+}
+
+/// When appended data is forced to stable storage.
+///
+/// What survives a crash of the *process* does not depend on this setting: the header never
+/// counts bytes that were not written, so the file always loads as a prefix of what was
+/// appended. This setting is about a crash of the *machine* (power loss, kernel panic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Durability {
+    /// Never sync explicitly (what NumPy does). After a power loss, the file may hold any
+    /// mixture of old and new pages: the header may count items whose bytes never reached the
+    /// disk (they read as zeros or garbage) until `recover` is run.
+    #[default]
+    None,
+    /// Sync data, then header, on [`AppendArray::close`] and [`AppendArray::sync`]. Everything
+    /// appended before a successful close survives a power loss; appends after the last sync
+    /// may be lost as with `None`.
+    OnClose,
+    /// Sync data and then the header on every append (`fdatasync` twice): a successful append
+    /// survives a power loss. Slow: two disk flushes per append.
+    EveryAppend,
+    /// Sync whenever at least this many bytes were appended since the last sync. The header
+    /// is advanced only at those sync points (after the data it counts is durable), so after
+    /// a power loss the file loads as a prefix that ends at the last sync point; `recover`
+    /// restores whatever later data did reach the disk.
+    EveryBytes(u64),
+}
+
+/// Options for opening an [`AppendArray`].
+///
+/// ```
+/// use npaa_core::{AppendOptions, Casting, Durability};
+/// let options = AppendOptions::new()
+///     .casting(Casting::Unsafe)
+///     .durability(Durability::OnClose)
+///     .buffer_capacity(1 << 20);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug)]
+pub struct AppendOptions {
+    delete_if_exists: bool,
+    rewrite_header_on_append: bool,
+    order: Option<Order>,
+    casting: Casting,
+    durability: Durability,
+    buffer_capacity: usize,
+}
+
+impl Default for AppendOptions {
+    fn default() -> Self {
+        AppendOptions {
+            delete_if_exists: false,
+            rewrite_header_on_append: true,
+            order: None,
+            casting: Casting::SameKind,
+            durability: Durability::None,
+            buffer_capacity: 0,
+        }
+    }
+}
+
+impl AppendOptions {
+    /// The defaults: keep an existing file, rewrite the header on every append, C order for
+    /// new files, `same_kind` casting, no explicit syncs, no buffering.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Delete an existing file when opening, so the first append starts a new one. An existing
+    /// file locked by another writer is not deleted ([`Error::Locked`]).
+    pub fn delete_if_exists(mut self, yes: bool) -> Self {
+        self.delete_if_exists = yes;
+        self
+    }
+
+    /// Rewrite the header after every append (default true). When false, the header is
+    /// written by [`AppendArray::update_header`], [`AppendArray::sync`] and on close only:
+    /// until then NumPy sees the shape of the last header update.
+    pub fn rewrite_header_on_append(mut self, yes: bool) -> Self {
+        self.rewrite_header_on_append = yes;
+        self
+    }
+
+    /// Memory order for a file created by the first append. Ignored for existing files (their
+    /// header decides). Unset: C order, except that [`AppendArray::append_array`] follows the
+    /// array's own layout.
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = Some(order);
+        self
+    }
+
+    /// Which dtype conversions appends may make (default [`Casting::SameKind`], as NumPy).
+    pub fn casting(mut self, casting: Casting) -> Self {
+        self.casting = casting;
+        self
+    }
+
+    /// When data is forced to stable storage (default [`Durability::None`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Coalesce appends in memory up to this many bytes (0, the default, disables it).
+    ///
+    /// Buffered items are **not on disk** until the buffer is flushed: when it is full, on
+    /// [`AppendArray::flush`], [`AppendArray::sync`], [`AppendArray::update_header`] and on
+    /// close. A crash loses them; the file still loads as a prefix of what was appended.
+    /// Appends larger than the capacity bypass the buffer.
+    pub fn buffer_capacity(mut self, bytes: usize) -> Self {
+        self.buffer_capacity = bytes;
+        self
+    }
+
+    /// Opens `path` with these options: see [`AppendArray::open_with`].
+    pub fn open(self, path: impl AsRef<Path>) -> Result<AppendArray> {
+        AppendArray::open_with(path, self)
+    }
+}
+
+/// A .npy file open for appending.
+///
+/// `AppendArray` is `Send + Sync`: share one handle between threads (e.g. in an `Arc`) and
+/// call [`append`](Self::append) from all of them. Appends to one handle are serialized; each
+/// lands whole, in the order the calls took the handle's lock. Handles on different files do
+/// not wait for each other.
+///
+/// Only one writer may have a file open: the handle holds an exclusive advisory lock
+/// (`flock`) on it, and a second open fails with [`Error::Locked`]. Readers (NumPy) are not
+/// affected.
+///
+/// Call [`close`](Self::close) to see errors of the final header update; dropping the handle
+/// closes it too, ignoring errors.
+///
+/// ```
+/// use npaa_core::AppendArray;
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("out.npy");
+/// let array = AppendArray::open(&path)?;
+/// array.append(&[1.0f64, 2.0, 3.0, 4.0], &[2, 2])?;
+/// array.append(&[5.0f64, 6.0], &[1, 2])?;
+/// assert_eq!(array.shape(), Some(vec![3, 2]));
+/// array.close()?;
+/// # Ok::<(), npaa_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct AppendArray {
+    path: PathBuf,
+    options: AppendOptions,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// The file does not exist yet: the first append creates it.
+    Pending,
+    Open(Box<OpenFile>),
+    Closed,
+}
+
+/// Items per conversion chunk: conversions never hold more than this many items at once.
+const CHUNK_ITEMS: usize = 64 * 1024;
+
+/// Header updates done with `pwrite` before the header is memory-mapped. Keeps short-lived
+/// handles (open, append, close) from paying for a mapping they barely use.
+const MAP_AFTER_WRITES: u32 = 2;
+
+#[derive(Debug)]
+struct OpenFile {
+    file: File,
+    header: Header,
+    version: Version,
+    header_len: u64,
+    template: Template,
+    axis: usize,
+    /// File offset where the next data byte goes: header length plus data written.
+    data_end: u64,
+    /// Number of digits of the growth dimension in the header on disk.
+    disk_digits: usize,
+    header_writes: u32,
+    map: Option<HeaderMap>,
+    buffer: Vec<u8>,
+    buffered_rows: u64,
+    unsynced: u64,
+    scratch: Vec<u8>,
+}
+
+impl AppendArray {
+    /// Opens `path` for appending with default options. If the file does not exist, it is
+    /// created by the first append, from that block's dtype and shape.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if another writer has it open; [`Error::Format`] if it is not a .npy
+    /// file; [`Error::NotAppendable`] if its header has no spare room (run
+    /// [`ensure_appendable`](crate::ensure_appendable())); [`Error::NeedsRecovery`] if its
+    /// data does not match its header (run [`recover`](crate::recover())); [`Error::ObjectDtype`]
+    /// and [`Error::ScalarFile`] for files that can never grow; [`Error::Io`] otherwise.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, AppendOptions::default())
+    }
+
+    /// Opens `path` for appending with `options`; see [`open`](Self::open).
+    pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Durability::EveryBytes(0) = options.durability {
+            return Err(Error::InvalidArgument(
+                "Durability::EveryBytes needs a positive byte count".into(),
+            ));
+        }
+        let state = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => {
+                lock(&file, &path)?;
+                if options.delete_if_exists {
+                    std::fs::remove_file(&path)
+                        .map_err(|e| Error::io(&path, "deleting the existing file", e))?;
+                    State::Pending
+                } else {
+                    State::Open(Box::new(OpenFile::existing(file, &path)?))
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => State::Pending,
+            Err(e) => return Err(Error::io(&path, "opening for appending", e)),
+        };
+        Ok(AppendArray {
+            path,
+            options,
+            state: Mutex::new(state),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The current shape, buffered items included; `None` before the first append created the
+    /// file.
+    pub fn shape(&self) -> Option<Vec<u64>> {
+        match &*self.lock_state() {
+            State::Open(f) => {
+                let mut shape = f.header.shape.clone();
+                shape[f.axis] += f.buffered_rows;
+                Some(shape)
+            }
+            State::Pending | State::Closed => None,
+        }
+    }
+
+    /// The file's dtype; `None` before the first append created the file.
+    pub fn dtype(&self) -> Option<Dtype> {
+        match &*self.lock_state() {
+            State::Open(f) => Some(f.header.dtype.clone()),
+            State::Pending | State::Closed => None,
+        }
+    }
+
+    /// The file's memory order; `None` before the first append created the file.
+    pub fn order(&self) -> Option<Order> {
+        match &*self.lock_state() {
+            State::Open(f) if f.header.fortran_order => Some(Order::Fortran),
+            State::Open(_) => Some(Order::C),
+            State::Pending | State::Closed => None,
+        }
+    }
+
+    /// Appends a block of elements given in the file's memory order.
+    ///
+    /// `shape` is the block's shape; all dimensions but the growth axis (0 for C order, the
+    /// last for Fortran order) must equal the file's, and `data.len()` must be their product.
+    /// The elements are cast to the file's dtype under the handle's casting rule.
+    pub fn append<T: Element>(&self, data: &[T], shape: &[u64]) -> Result<()> {
+        self.append_raw(&T::dtype(), shape, bytemuck::cast_slice(data))
+    }
+
+    /// Appends a block given as raw bytes of dtype `dtype`, in the file's memory order.
+    ///
+    /// This is the most general form: any dtype (structured, strings, datetimes, either byte
+    /// order). `data.len()` must be `itemsize × product(shape)`.
+    pub fn append_raw(&self, dtype: &Dtype, shape: &[u64], data: &[u8]) -> Result<()> {
+        check_block(dtype, shape)?;
+        let expected = block_len(dtype, shape)?;
+        if data.len() as u64 != expected {
+            return Err(Error::DataLength {
+                shape: shape.to_vec(),
+                itemsize: dtype.itemsize(),
+                expected,
+                got: data.len() as u64,
+            });
+        }
+        self.append_with(dtype, shape, None, |sink, _| sink.write(data))
+    }
+
+    /// Appends an [`ndarray`] array of any layout (non-contiguous views too), written in the
+    /// file's memory order. A new file takes the array's layout (Fortran if the array is
+    /// Fortran-contiguous only) unless [`AppendOptions::order`] says otherwise.
+    #[cfg(feature = "ndarray")]
+    pub fn append_array<T, S, D>(&self, array: &ndarray::ArrayBase<S, D>) -> Result<()>
+    where
+        T: Element,
+        S: ndarray::Data<Elem = T>,
+        D: ndarray::Dimension,
+    {
+        let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
+        let fortran_layout =
+            array.ndim() > 1 && !array.is_standard_layout() && array.t().is_standard_layout();
+        let hint = if fortran_layout {
+            Order::Fortran
+        } else {
+            Order::C
+        };
+        self.append_with(&T::dtype(), &shape, Some(hint), |sink, fortran| {
+            let view = if fortran {
+                array.view().reversed_axes()
+            } else {
+                array.view()
+            };
+            if let Some(slice) = view.as_slice() {
+                return sink.write(bytemuck::cast_slice(slice));
+            }
+            let mut chunk: Vec<T> = Vec::with_capacity(CHUNK_ITEMS.min(view.len()));
+            for &item in view.iter() {
+                chunk.push(item);
+                if chunk.len() == CHUNK_ITEMS {
+                    sink.write(bytemuck::cast_slice(&chunk))?;
+                    chunk.clear();
+                }
+            }
+            sink.write(bytemuck::cast_slice(&chunk))
+        })
+    }
+
+    /// Appends the array stored in another .npy file, streaming it: memory use does not depend
+    /// on its size, and where no conversion is needed the bytes are copied by the kernel
+    /// (`copy_file_range`). Returns the number of items appended along the growth axis.
+    ///
+    /// The source must be complete (not needing recovery) and in the same memory order as
+    /// this file, unless at most one of its dimensions is longer than 1 or it is empty (then
+    /// both orders have the same bytes).
+    pub fn append_npy_file(&self, source: impl AsRef<Path>) -> Result<u64> {
+        self.append_npy_file_with_progress(source, &mut |_, _| {})
+    }
+
+    /// [`append_npy_file`](Self::append_npy_file), calling `progress(bytes_done, bytes_total)`
+    /// (bytes of the source's data) as the copy advances.
+    pub fn append_npy_file_with_progress(
+        &self,
+        source: impl AsRef<Path>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64> {
+        let source = source.as_ref();
+        let src = SourceFile::open(source)?;
+        let header = src.parsed.header.clone();
+        let order = if header.fortran_order {
+            Order::Fortran
+        } else {
+            Order::C
+        };
+        let rows = header.growth_len();
+        self.append_with(
+            &header.dtype,
+            &header.shape,
+            Some(order),
+            |sink, fortran| {
+                // Empty arrays and those with at most one dimension longer than 1 have the same bytes in both
+                // orders (NumPy saves them as C order even when they came from a Fortran array).
+                let same_bytes = header.shape.iter().filter(|&&d| d > 1).count() <= 1
+                    || header.shape.contains(&0);
+                if fortran != header.fortran_order && !same_bytes {
+                    return Err(Error::InvalidArgument(format!(
+                        "{}: its memory order ({}) differs from the destination's; \
+                     convert it first",
+                        source.display(),
+                        if header.fortran_order { "Fortran" } else { "C" }
+                    )));
+                }
+                sink.copy_from(
+                    &src.file,
+                    source,
+                    src.parsed.header_len,
+                    src.data_len,
+                    progress,
+                )
+            },
+        )?;
+        Ok(rows)
+    }
+
+    /// Checks that a block of this dtype and shape could be appended, without writing
+    /// anything. For a file not created yet, only the block itself is checked.
+    pub fn check_append(&self, dtype: &Dtype, shape: &[u64]) -> Result<()> {
+        check_block(dtype, shape)?;
+        match &*self.lock_state() {
+            State::Open(f) => f.prepare(dtype, shape, self.options.casting).map(|_| ()),
+            State::Pending => Ok(()),
+            State::Closed => Err(closed()),
+        }
+    }
+
+    /// Writes buffered items to the file and, if header rewriting is on, updates the header.
+    pub fn flush(&self) -> Result<()> {
+        let mut state = self.lock_state();
+        let State::Open(f) = &mut *state else {
+            return Ok(());
+        };
+        f.flush_buffer(&self.options)
+            .map_err(|e| Error::io(&self.path, "writing buffered items", e))
+    }
+
+    /// Writes buffered items and the header (whatever `rewrite_header_on_append` says), so
+    /// that NumPy sees everything appended so far.
+    pub fn update_header(&self) -> Result<()> {
+        let mut state = self.lock_state();
+        let State::Open(f) = &mut *state else {
+            return Ok(());
+        };
+        f.flush_buffer(&self.options)
+            .and_then(|()| f.publish(false))
+            .map_err(|e| Error::io(&self.path, "updating the header", e))
+    }
+
+    /// Writes buffered items and the header, and forces both to stable storage (data first,
+    /// then the header that counts it).
+    pub fn sync(&self) -> Result<()> {
+        let mut state = self.lock_state();
+        let State::Open(f) = &mut *state else {
+            return Ok(());
+        };
+        f.sync_all(&self.options)
+            .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))
+    }
+
+    /// Flushes buffered items, writes the final header, syncs as the durability setting asks,
+    /// and releases the file. Errors here mean the last appends may not be counted.
+    pub fn close(self) -> Result<()> {
+        self.finish()
+    }
+
+    fn finish(&self) -> Result<()> {
+        let mut state = self.lock_state();
+        let previous = std::mem::replace(&mut *state, State::Closed);
+        let State::Open(mut f) = previous else {
+            return Ok(());
+        };
+        let result = if self.options.durability == Durability::None {
+            f.flush_buffer(&self.options).and_then(|()| {
+                if self.options.rewrite_header_on_append {
+                    Ok(())
+                } else {
+                    f.publish(false)
+                }
+            })
+        } else {
+            f.sync_all(&self.options)
+        };
+        result.map_err(|e| Error::io(&self.path, "closing", e))
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters: every mutation happens after the write it describes succeeded.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The one path every append takes: validate, create the file if needed, let `fill` write
+    /// the data through a [`Sink`], then count it in the header — or roll back.
+    fn append_with(
+        &self,
+        dtype: &Dtype,
+        shape: &[u64],
+        order_hint: Option<Order>,
+        fill: impl FnOnce(&mut Sink<'_>, bool) -> Result<()>,
+    ) -> Result<()> {
+        check_block(dtype, shape)?;
+        let mut state = self.lock_state();
+        if matches!(*state, State::Pending) {
+            let order = self.options.order.or(order_hint).unwrap_or_default();
+            *state = State::Open(Box::new(OpenFile::create(&self.path, dtype, shape, order)?));
+        }
+        let State::Open(f) = &mut *state else {
+            return Err(closed());
+        };
+        let plan = f.prepare(dtype, shape, self.options.casting)?;
+        let rows = shape[f.axis];
+        let dst_len = plan.dst_len;
+        let fortran = f.header.fortran_order;
+        let buffered =
+            self.options.buffer_capacity > 0 && dst_len <= self.options.buffer_capacity as u64;
+        if buffered && f.buffer.len() as u64 + dst_len > self.options.buffer_capacity as u64 {
+            f.flush_buffer(&self.options)
+                .map_err(|e| Error::io(&self.path, "writing buffered items", e))?;
+        }
+        if !buffered {
+            f.flush_buffer(&self.options)
+                .map_err(|e| Error::io(&self.path, "writing buffered items", e))?;
+        }
+        let buffer_start = f.buffer.len();
+        let mut sink = Sink {
+            file: f,
+            path: &self.path,
+            plan: &plan.cast,
+            buffered,
+            written: 0,
+        };
+        let filled = fill(&mut sink, fortran);
+        let written = sink.written;
+        let outcome = filled.and_then(|()| {
+            if written == dst_len {
+                Ok(())
+            } else {
+                Err(Error::FileChanged {
+                    path: self.path.clone(),
+                    what: format!("the block provided {written} bytes instead of {dst_len}"),
+                })
+            }
+        });
+        if let Err(e) = outcome {
+            f.rollback(buffered, buffer_start);
+            return Err(e);
+        }
+        if buffered {
+            f.buffered_rows += rows;
+            if f.buffer.len() >= self.options.buffer_capacity {
+                f.flush_buffer(&self.options)
+                    .map_err(|e| Error::io(&self.path, "writing buffered items", e))?;
+            }
+            return Ok(());
+        }
+        f.commit(rows, dst_len, &self.options)
+            .map_err(|e| Error::io(&self.path, "updating the header", e))
+    }
+}
+
+impl Drop for AppendArray {
+    fn drop(&mut self) {
+        // Best effort: errors cannot be reported from drop. Call `close` to see them.
+        let _ = self.finish();
+    }
+}
+
+fn closed() -> Error {
+    Error::InvalidArgument("the array was closed".into())
+}
+
+/// Checks what can be checked about a block without the file.
+fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<()> {
+    if dtype.has_object() {
+        return Err(Error::ObjectDtype {
+            descr: dtype.descr(),
+        });
+    }
+    if shape.is_empty() {
+        return Err(Error::ZeroDimensional);
+    }
+    block_len(dtype, shape).map(|_| ())
+}
+
+/// Bytes of a block: itemsize × product(shape), checked.
+fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
+    shape
+        .iter()
+        .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| Error::Overflow {
+            shape: shape.to_vec(),
+            itemsize: dtype.itemsize(),
+        })
+}
+
+/// Takes the exclusive advisory lock, failing at once if another writer holds it.
+pub(crate) fn lock(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking", e)),
+    }
+}
+
+/// Reads and validates the header of an open file.
+pub(crate) fn read_parsed(file: &File, path: &Path, leniency: Leniency) -> Result<ParsedHeader> {
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "reading file metadata", e))?
+        .len();
+    let mut reader = file;
+    header::read_header(&mut reader, len, leniency).map_err(|e| match e {
+        ReadError::Format(kind) => Error::format(path, kind),
+        ReadError::Io(e) => Error::io(path, "reading the header", e),
+    })
+}
+
+/// A validated .npy file to read data from.
+pub(crate) struct SourceFile {
+    pub(crate) file: File,
+    pub(crate) parsed: ParsedHeader,
+    pub(crate) data_len: u64,
+}
+
+impl SourceFile {
+    /// Opens a complete .npy file for reading its data.
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+        let parsed = read_parsed(&file, path, Leniency::Strict)?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path, "reading file metadata", e))?
+            .len();
+        let data_len = parsed
+            .header
+            .data_len()
+            .map_err(|kind| Error::format(path, kind))?;
+        let present = len - parsed.header_len;
+        if present < data_len {
+            return Err(Error::NeedsRecovery {
+                path: path.to_path_buf(),
+                expected: data_len,
+                present,
+            });
+        }
+        Ok(SourceFile {
+            file,
+            parsed,
+            data_len,
+        })
+    }
+}
+
+/// A block validated against the file: the conversion to apply and the bytes it will write.
+struct Prepared {
+    cast: CastPlan,
+    dst_len: u64,
+}
+
+/// Where [`AppendArray::append_with`]'s fill function writes the block's bytes.
+pub(crate) struct Sink<'a> {
+    file: &'a mut OpenFile,
+    path: &'a Path,
+    plan: &'a CastPlan,
+    buffered: bool,
+    /// Bytes written so far, in the file's dtype.
+    written: u64,
+}
+
+impl Sink<'_> {
+    /// Writes whole items in the block's dtype.
+    fn write(&mut self, src: &[u8]) -> Result<()> {
+        let src_size = self.plan.src_itemsize();
+        if src_size == 0 || src.is_empty() {
+            return Ok(());
+        }
+        if !src.len().is_multiple_of(src_size) {
+            return Err(Error::InvalidArgument(format!(
+                "{} bytes is not a whole number of {src_size}-byte items",
+                src.len()
+            )));
+        }
+        if self.plan.is_identity() {
+            return self.put(src);
+        }
+        let dst_size = self.plan.dst_itemsize();
+        let mut scratch = std::mem::take(&mut self.file.scratch);
+        let mut result = Ok(());
+        for chunk in src.chunks(CHUNK_ITEMS * src_size) {
+            let n = chunk.len() / src_size;
+            scratch.resize(n * dst_size, 0);
+            self.plan.convert(chunk, &mut scratch);
+            result = self.put(&scratch);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.file.scratch = scratch;
+        result
+    }
+
+    /// Writes `len` bytes of `src` starting at `offset` (data in the block's dtype).
+    fn copy_from(
+        &mut self,
+        src: &File,
+        src_path: &Path,
+        offset: u64,
+        len: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        if self.plan.is_identity() && !self.buffered {
+            let at = self.file.data_end + self.written;
+            sys::copy_range(src, offset, &self.file.file, at, len, &mut |done| {
+                progress(done, len)
+            })
+            .map_err(|e| Error::io(self.path, "copying data", e))?;
+            self.written += len;
+            return Ok(());
+        }
+        let step = (CHUNK_ITEMS * self.plan.src_itemsize().max(1)) as u64;
+        let mut buf = vec![0u8; len.min(step) as usize];
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(step) as usize;
+            src.read_exact_at(&mut buf[..n], offset + done)
+                .map_err(|e| Error::io(src_path, "reading data", e))?;
+            self.write(&buf[..n])?;
+            done += n as u64;
+            progress(done, len);
+        }
+        Ok(())
+    }
+
+    /// Writes bytes already in the file's dtype.
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.buffered {
+            self.file.buffer.extend_from_slice(bytes);
+        } else {
+            let at = self.file.data_end + self.written;
+            self.file
+                .file
+                .write_all_at(bytes, at)
+                .map_err(|e| Error::io(self.path, "writing data", e))?;
+        }
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+impl OpenFile {
+    fn existing(file: File, path: &Path) -> Result<Self> {
+        let parsed = read_parsed(&file, path, Leniency::Strict)?;
+        let header = parsed.header;
+        if header.dtype.has_object() {
+            return Err(Error::ObjectDtype {
+                descr: header.dtype.descr(),
+            });
+        }
+        let Some(axis) = header.growth_axis() else {
+            return Err(Error::ScalarFile {
+                path: path.to_path_buf(),
+            });
+        };
+        let template = header.template();
+        let needed = template.appendable_len(parsed.version);
+        if needed > parsed.header_len {
+            return Err(Error::NotAppendable {
+                path: path.to_path_buf(),
+                needed,
+                available: parsed.header_len,
+            });
+        }
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path, "reading file metadata", e))?
+            .len();
+        let expected = header
+            .data_len()
+            .map_err(|kind| Error::format(path, kind))?;
+        let present = len - parsed.header_len;
+        if present != expected {
+            return Err(Error::NeedsRecovery {
+                path: path.to_path_buf(),
+                expected,
+                present,
+            });
+        }
+        let disk_digits = header.growth_len().to_string().len();
+        Ok(OpenFile {
+            file,
+            version: parsed.version,
+            header_len: parsed.header_len,
+            template,
+            axis,
+            data_end: len,
+            disk_digits,
+            header_writes: 0,
+            map: None,
+            buffer: Vec::new(),
+            buffered_rows: 0,
+            unsynced: 0,
+            scratch: Vec::new(),
+            header,
+        })
+    }
+
+    fn create(path: &Path, dtype: &Dtype, shape: &[u64], order: Order) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io(path, "creating", e))?;
+        lock(&file, path)?;
+        let fortran_order = order == Order::Fortran && shape.len() > 1;
+        let mut header = Header {
+            dtype: dtype.clone(),
+            fortran_order,
+            shape: shape.to_vec(),
+        };
+        let axis = header.growth_axis().unwrap_or(0);
+        header.shape[axis] = 0;
+        let bytes = header.to_npy_bytes();
+        if let Err(e) = file.write_all_at(&bytes, 0) {
+            // Nothing of the user's is in the file yet: do not leave an empty file behind.
+            let _ = std::fs::remove_file(path);
+            return Err(Error::io(path, "writing the header", e));
+        }
+        let parsed_len = bytes.len() as u64;
+        let version = match bytes[6] {
+            1 => Version::V1,
+            2 => Version::V2,
+            _ => Version::V3,
+        };
+        Ok(OpenFile {
+            file,
+            version,
+            header_len: parsed_len,
+            template: header.template(),
+            axis,
+            data_end: parsed_len,
+            disk_digits: 1,
+            header_writes: 1,
+            map: None,
+            buffer: Vec::new(),
+            buffered_rows: 0,
+            unsynced: 0,
+            scratch: Vec::new(),
+            header,
+        })
+    }
+
+    /// Validates a block against the file.
+    fn prepare(&self, dtype: &Dtype, shape: &[u64], casting: Casting) -> Result<Prepared> {
+        let file_shape = &self.header.shape;
+        if shape.len() != file_shape.len() {
+            return Err(Error::ShapeMismatch {
+                file: file_shape.clone(),
+                block: shape.to_vec(),
+                reason: "the number of dimensions differs",
+            });
+        }
+        let others_match = shape
+            .iter()
+            .zip(file_shape)
+            .enumerate()
+            .all(|(i, (a, b))| i == self.axis || a == b);
+        if !others_match {
+            return Err(Error::ShapeMismatch {
+                file: file_shape.clone(),
+                block: shape.to_vec(),
+                reason: if self.header.fortran_order {
+                    "all dimensions but the last (the growth axis of a Fortran-order file) must match"
+                } else {
+                    "all dimensions but the first (the growth axis of a C-order file) must match"
+                },
+            });
+        }
+        let cast = CastPlan::new(dtype, &self.header.dtype, casting)?;
+        let items = shape.iter().product::<u64>();
+        let overflow = || Error::Overflow {
+            shape: shape.to_vec(),
+            itemsize: self.header.dtype.itemsize(),
+        };
+        let dst_len = items
+            .checked_mul(cast.dst_itemsize() as u64)
+            .ok_or_else(overflow)?;
+        let grown = self.header.shape[self.axis]
+            .checked_add(self.buffered_rows)
+            .and_then(|g| g.checked_add(shape[self.axis]))
+            .ok_or_else(overflow)?;
+        let mut total = self.header.shape.clone();
+        total[self.axis] = grown;
+        total
+            .iter()
+            .try_fold(self.header.dtype.itemsize() as u64, |acc, &d| {
+                acc.checked_mul(d)
+            })
+            .and_then(|n| n.checked_add(self.header_len))
+            .ok_or_else(overflow)?;
+        Ok(Prepared { cast, dst_len })
+    }
+
+    /// Undoes the bytes of a failed append: the file goes back to its previous length.
+    fn rollback(&mut self, buffered: bool, buffer_start: usize) {
+        if buffered {
+            self.buffer.truncate(buffer_start);
+        } else {
+            // Best effort: if even this fails, the extra bytes are beyond what the header
+            // counts, NumPy ignores them and `recover` removes them.
+            let _ = self.file.set_len(self.data_end);
+        }
+    }
+
+    /// Counts `rows` just written (`bytes` long) and updates the header as the options say.
+    fn commit(&mut self, rows: u64, bytes: u64, options: &AppendOptions) -> io::Result<()> {
+        let before = self.data_end;
+        self.data_end += bytes;
+        self.header.shape[self.axis] += rows;
+        let result = self.after_write(bytes, options);
+        if result.is_err() {
+            self.data_end = before;
+            self.header.shape[self.axis] -= rows;
+            let _ = self.file.set_len(before);
+        }
+        result
+    }
+
+    fn after_write(&mut self, bytes: u64, options: &AppendOptions) -> io::Result<()> {
+        match options.durability {
+            Durability::None | Durability::OnClose => {
+                if options.rewrite_header_on_append {
+                    self.publish(true)?;
+                }
+            }
+            Durability::EveryAppend => {
+                self.file.sync_data()?;
+                if options.rewrite_header_on_append {
+                    self.publish(false)?;
+                    self.file.sync_data()?;
+                }
+            }
+            Durability::EveryBytes(n) => {
+                self.unsynced += bytes;
+                if self.unsynced >= n {
+                    self.file.sync_data()?;
+                    if options.rewrite_header_on_append {
+                        self.publish(false)?;
+                        self.file.sync_data()?;
+                    }
+                    self.unsynced = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered items to the file and counts them.
+    fn flush_buffer(&mut self, options: &AppendOptions) -> io::Result<()> {
+        if self.buffer.is_empty() && self.buffered_rows == 0 {
+            return Ok(());
+        }
+        if let Err(e) = self.file.write_all_at(&self.buffer, self.data_end) {
+            // Keep the buffer: nothing the user appended is dropped; a later flush may succeed.
+            let _ = self.file.set_len(self.data_end);
+            return Err(e);
+        }
+        let bytes = self.buffer.len() as u64;
+        let rows = self.buffered_rows;
+        self.commit(rows, bytes, options)?;
+        self.buffer.clear();
+        self.buffered_rows = 0;
+        Ok(())
+    }
+
+    /// Flushes, then makes data and header durable, in that order.
+    fn sync_all(&mut self, options: &AppendOptions) -> io::Result<()> {
+        self.flush_buffer(options)?;
+        self.file.sync_data()?;
+        self.publish(false)?;
+        self.file.sync_data()?;
+        self.unsynced = 0;
+        Ok(())
+    }
+
+    /// Writes the current shape into the header on disk. With `fast`, a memory store of the
+    /// digits replaces the `pwrite` when the digit count is unchanged.
+    fn publish(&mut self, fast: bool) -> io::Result<()> {
+        let growth = self.header.shape[self.axis];
+        let mut buf = [0u8; 20];
+        let digits = header::digits(growth, &mut buf);
+        if fast
+            && digits.len() == self.disk_digits
+            && let Some(map) = &mut self.map
+            && map.store_descending(self.template.digits_offset(self.version), digits)
+        {
+            return Ok(());
+        }
+        let bytes = self
+            .template
+            .render_at(growth, self.version, self.header_len)
+            .ok_or_else(|| io::Error::other("the new shape no longer fits in the header"))?;
+        self.file.write_all_at(&bytes, 0)?;
+        self.disk_digits = digits.len();
+        self.header_writes = self.header_writes.saturating_add(1);
+        if fast && self.map.is_none() && self.header_writes >= MAP_AFTER_WRITES {
+            // If mapping fails (unusual file system), keep using pwrite.
+            self.map = usize::try_from(self.header_len)
+                .ok()
+                .and_then(|len| HeaderMap::new(&self.file, len).ok());
+        }
+        Ok(())
+    }
+}

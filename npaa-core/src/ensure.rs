@@ -1,0 +1,217 @@
+//! Giving a legacy header room to grow: [`ensure_appendable`].
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::appender::{lock, read_parsed};
+use crate::error::{Error, Result};
+use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
+use crate::sys;
+
+/// How [`ensure_appendable`] made room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnsureMethod {
+    /// Nothing to do: the header already had room.
+    AlreadyAppendable,
+    /// Whole blocks were inserted at the front of the file (`FALLOC_FL_INSERT_RANGE`): no data
+    /// was moved, whatever the file size.
+    InsertedBlocks,
+    /// The data was moved towards the end of the same file.
+    MovedInPlace,
+    /// A new file was written next to the old one and renamed over it atomically.
+    Copied,
+}
+
+/// What [`ensure_appendable`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnsureReport {
+    /// How it was done.
+    pub method: EnsureMethod,
+    /// Header size before, in bytes.
+    pub header_len_before: u64,
+    /// Header size after, in bytes.
+    pub header_len_after: u64,
+    /// Bytes after the header (moved or copied verbatim, even if the file needs recovery).
+    pub data_len: u64,
+}
+
+/// Gives the header of `path` the spare room appends need (a growth dimension of any length),
+/// as `np.save` of NumPy >= 1.24 writes it.
+///
+/// With `in_place` false, a new file is written in the same directory and renamed over the old
+/// one: atomic, but it needs room for a second copy. With `in_place` true, the file itself is
+/// changed: on file systems that support it (ext4, XFS) whole blocks are inserted at the front
+/// so no data moves and the cost does not depend on the file size; elsewhere the data is moved
+/// with large buffers. An in-place change is not atomic: a crash in the middle of moving data
+/// leaves a damaged file (inserting blocks has a window of one header write).
+///
+/// The data is carried over byte for byte, so a file that needs recovery still does
+/// afterwards (run [`recover`](crate::recover()) next). Files with no data work too.
+pub fn ensure_appendable(path: impl AsRef<Path>, in_place: bool) -> Result<EnsureReport> {
+    ensure_appendable_with_progress(path, in_place, &mut |_, _| {})
+}
+
+/// [`ensure_appendable`], calling `progress(bytes_done, bytes_total)` while data is copied or
+/// moved.
+pub fn ensure_appendable_with_progress(
+    path: impl AsRef<Path>,
+    in_place: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<EnsureReport> {
+    let path = path.as_ref();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, "opening", e))?;
+    lock(&file, path)?;
+    let parsed = read_parsed(&file, path, Leniency::Strict)?;
+    let header = &parsed.header;
+    if header.dtype.has_object() {
+        return Err(Error::ObjectDtype {
+            descr: header.dtype.descr(),
+        });
+    }
+    if header.growth_axis().is_none() {
+        return Err(Error::ScalarFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "reading file metadata", e))?
+        .len();
+    let data_len = file_len - parsed.header_len;
+    let template = header.template();
+    let mut report = EnsureReport {
+        method: EnsureMethod::AlreadyAppendable,
+        header_len_before: parsed.header_len,
+        header_len_after: parsed.header_len,
+        data_len,
+    };
+    if template.appendable_len(parsed.version) <= parsed.header_len {
+        return Ok(report);
+    }
+    let fresh = template.render_fresh(header.growth_len());
+    report.header_len_after = fresh.len() as u64;
+    let io_err = |op| move |e| Error::io(path, op, e);
+    if !in_place {
+        copy_with_header(&file, path, &fresh, parsed.header_len, data_len, progress)?;
+        report.method = EnsureMethod::Copied;
+        return Ok(report);
+    }
+    if let Some(len) = insert_blocks(&file, &parsed).map_err(io_err("inserting blocks"))? {
+        report.method = EnsureMethod::InsertedBlocks;
+        report.header_len_after = len;
+        progress(data_len, data_len);
+    } else {
+        sys::move_up(
+            &file,
+            parsed.header_len,
+            fresh.len() as u64,
+            data_len,
+            &mut |done| progress(done, data_len),
+        )
+        .map_err(io_err("moving data"))?;
+        file.write_all_at(&fresh, 0)
+            .map_err(io_err("writing the header"))?;
+        report.method = EnsureMethod::MovedInPlace;
+    }
+    file.sync_all()
+        .map_err(io_err("syncing to stable storage"))?;
+    Ok(report)
+}
+
+/// Tries to grow the header by inserting whole file-system blocks at the front. Returns the
+/// new header length, or `None` when the file system cannot (the caller then moves data).
+fn insert_blocks(file: &File, parsed: &ParsedHeader) -> io::Result<Option<u64>> {
+    let block = sys::block_size(file)?;
+    let template = parsed.header.template();
+    let growth = parsed.header.growth_len();
+    let needed = template
+        .appendable_len(Version::V1)
+        .max(template.appendable_len(parsed.version));
+    let extra = needed.saturating_sub(parsed.header_len).div_ceil(block) * block;
+    let total = parsed.header_len + extra;
+    // Pick the smallest version that can describe a header of this size.
+    let Some(bytes) = [Version::V1, Version::V2, Version::V3]
+        .into_iter()
+        .find_map(|v| template.render_at(growth, v, total))
+    else {
+        return Ok(None);
+    };
+    let text_len = total - u64::from(bytes[6] != 1) * 2 - 10;
+    if text_len > NUMPY_MAX_HEADER_SIZE as u64 {
+        // NumPy would refuse to load it by default: move the data instead, for a 64-byte
+        // aligned header of the usual size.
+        return Ok(None);
+    }
+    match sys::insert_front(file, extra) {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::Unsupported | io::ErrorKind::InvalidInput
+            ) || e.raw_os_error() == Some(95) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    }
+    file.write_all_at(&bytes, 0)?;
+    Ok(Some(total))
+}
+
+/// Writes `header` and then the data of `src` into a temporary file beside `path`, and
+/// renames it over `path`.
+fn copy_with_header(
+    src: &File,
+    path: &Path,
+    header: &[u8],
+    data_offset: u64,
+    data_len: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let io_err = |op| move |e| Error::io(path, op, e);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err("creating a temporary file"))?;
+    let out = tmp.as_file();
+    out.write_all_at(header, 0)
+        .map_err(io_err("writing the header"))?;
+    sys::copy_range(
+        src,
+        data_offset,
+        out,
+        header.len() as u64,
+        data_len,
+        &mut |done| progress(done, data_len),
+    )
+    .map_err(io_err("copying data"))?;
+    let permissions = src
+        .metadata()
+        .map_err(io_err("reading file metadata"))?
+        .permissions();
+    out.set_permissions(permissions)
+        .map_err(io_err("copying permissions"))?;
+    out.sync_all()
+        .map_err(io_err("syncing to stable storage"))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io(path, "renaming the new file into place", e.error))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Looking at a .npy file without changing it: [`inspect`], [`is_appendable`],
+//! [`needs_recovery`].
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::appender::read_parsed;
+use crate::error::{Error, Result};
+use crate::header::{Header, Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
+
+/// What a .npy file holds, as far as its header and size tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The file inspected.
+    pub path: PathBuf,
+    /// Format version.
+    pub version: Version,
+    /// Header size in bytes, magic included (the data offset).
+    pub header_len: u64,
+    /// Bytes by which the header's dict text can still grow in place.
+    pub spare: u64,
+    /// dtype, order and shape. For a placeholder header (see `placeholder`) the growth
+    /// dimension reads 0.
+    pub header: Header,
+    /// Bytes present after the header.
+    pub data_present: u64,
+    /// Bytes the shape announces.
+    pub data_expected: u64,
+    /// True when the header can hold a growth dimension of any length (21 digits): the file
+    /// can be opened for appending as soon as it does not need recovery.
+    pub appendable: bool,
+    /// True when the data does not match the header (`recover` fixes it).
+    pub needs_recovery: bool,
+    /// True when the shape is a `****` placeholder of an unfinished streaming writer.
+    pub placeholder: bool,
+    /// True when the header is longer than NumPy reads by default (`max_header_size`, 10000
+    /// characters): `np.load` then needs `max_header_size=` to open it.
+    pub exceeds_numpy_header_limit: bool,
+}
+
+impl FileInfo {
+    /// Item size in bytes.
+    pub fn itemsize(&self) -> usize {
+        self.header.dtype.itemsize()
+    }
+
+    pub(crate) fn from_parsed(path: &Path, parsed: &ParsedHeader, file_len: u64) -> Result<Self> {
+        let header = parsed.header.clone();
+        let data_expected = header
+            .data_len()
+            .map_err(|kind| Error::format(path, kind))?;
+        let data_present = file_len.saturating_sub(parsed.header_len);
+        let text_room = parsed
+            .header_len
+            .saturating_sub(parsed.version.prefix_len() as u64 + 1);
+        let appendable = header.growth_axis().is_some()
+            && !header.dtype.has_object()
+            && !parsed.placeholder
+            && header.template().appendable_len(parsed.version) <= parsed.header_len;
+        let needs_recovery =
+            parsed.placeholder || (!header.dtype.has_object() && data_present != data_expected);
+        Ok(FileInfo {
+            path: path.to_path_buf(),
+            version: parsed.version,
+            header_len: parsed.header_len,
+            spare: text_room.saturating_sub(parsed.text_len),
+            data_present,
+            data_expected,
+            appendable,
+            needs_recovery,
+            placeholder: parsed.placeholder,
+            exceeds_numpy_header_limit: parsed.header_len - parsed.version.prefix_len() as u64
+                > NUMPY_MAX_HEADER_SIZE as u64,
+            header,
+        })
+    }
+}
+
+/// Reads the header and size of `path`.
+///
+/// Files left by an unfinished streaming writer (`****` placeholder shape) are reported with
+/// `placeholder` and `needs_recovery` set rather than refused.
+pub fn inspect(path: impl AsRef<Path>) -> Result<FileInfo> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+    let parsed = read_parsed(&file, path, Leniency::AllowPlaceholder)?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "reading file metadata", e))?
+        .len();
+    FileInfo::from_parsed(path, &parsed, len)
+}
+
+/// True when the header of `path` can hold a growth dimension of any length.
+pub fn is_appendable(path: impl AsRef<Path>) -> Result<bool> {
+    inspect(path).map(|info| info.appendable)
+}
+
+/// True when the data of `path` does not match its header (an interrupted write, a broken
+/// download, a placeholder shape): [`recover`](crate::recover()) repairs it.
+pub fn needs_recovery(path: impl AsRef<Path>) -> Result<bool> {
+    inspect(path).map(|info| info.needs_recovery)
+}

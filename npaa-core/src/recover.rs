@@ -1,0 +1,142 @@
+//! Repairing files whose data does not match their header: [`recover`].
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::appender::{lock, read_parsed};
+use crate::error::{Error, Result};
+use crate::header::Leniency;
+use crate::inspect::FileInfo;
+
+/// Options for [`recover_with`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoverOptions {
+    /// Complete an incomplete last item with zeros instead of cutting it off.
+    pub zerofill_incomplete: bool,
+    /// Only report what would be done; change nothing.
+    pub dry_run: bool,
+}
+
+/// What [`recover`] did (or, in a dry run, would do).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoverReport {
+    /// Growth-axis length the header announced; `None` for a placeholder shape.
+    pub items_before: Option<u64>,
+    /// Growth-axis length after recovery.
+    pub items_after: u64,
+    /// Bytes cut from the end (an incomplete last item, or bytes no item can hold).
+    pub bytes_cut: u64,
+    /// Zero bytes added to complete the last item.
+    pub bytes_zero_filled: u64,
+    /// False when the file did not need recovery.
+    pub changed: bool,
+}
+
+/// Makes an incomplete file loadable again, inferring the growth length from the file size.
+///
+/// Works when the file is shorter than its header says (an interrupted append or download)
+/// and when it is longer (a crash before the header update, or `rewrite_header_on_append`
+/// off). An incomplete last item is cut off, or, with `zerofill_incomplete`, completed with
+/// zeros. The cost does not depend on the file size: one header rewrite and at most one
+/// item of zeros (added as a sparse extension).
+///
+/// The header is rewritten in place; if the new shape does not fit in it (a legacy header
+/// without spare room), this fails with [`Error::NotAppendable`]: run
+/// [`ensure_appendable`](crate::ensure_appendable()) first, then `recover`.
+pub fn recover(path: impl AsRef<Path>, zerofill_incomplete: bool) -> Result<RecoverReport> {
+    recover_with(
+        path,
+        &RecoverOptions {
+            zerofill_incomplete,
+            dry_run: false,
+        },
+    )
+}
+
+/// [`recover`] with all options, including a dry run.
+pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<RecoverReport> {
+    let path = path.as_ref();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(!options.dry_run)
+        .open(path)
+        .map_err(|e| Error::io(path, "opening", e))?;
+    if !options.dry_run {
+        lock(&file, path)?;
+    }
+    let parsed = read_parsed(&file, path, Leniency::AllowPlaceholder)?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::io(path, "reading file metadata", e))?
+        .len();
+    let info = FileInfo::from_parsed(path, &parsed, file_len)?;
+    let header = &parsed.header;
+    if header.dtype.has_object() {
+        return Err(Error::ObjectDtype {
+            descr: header.dtype.descr(),
+        });
+    }
+    let items_before = (!parsed.placeholder).then(|| header.growth_len());
+    if !info.needs_recovery {
+        return Ok(RecoverReport {
+            items_before,
+            items_after: header.growth_len(),
+            bytes_cut: 0,
+            bytes_zero_filled: 0,
+            changed: false,
+        });
+    }
+    let Some(row_len) = header.row_len() else {
+        return Err(Error::ScalarFile {
+            path: path.to_path_buf(),
+        });
+    };
+    let present = info.data_present;
+    let (items_after, new_data_len) =
+        match (present.checked_div(row_len), present.checked_rem(row_len)) {
+            (Some(whole), Some(partial)) if partial > 0 && options.zerofill_incomplete => {
+                (whole + 1, (whole + 1) * row_len)
+            }
+            (Some(whole), _) => (whole, whole * row_len),
+            // No item holds any byte: the length cannot be inferred, and no byte is data.
+            _ => (header.growth_len(), 0),
+        };
+    let mut new_header = header.clone();
+    if let Some(axis) = header.growth_axis() {
+        new_header.shape[axis] = items_after;
+    }
+    let bytes = new_header
+        .template()
+        .render_at(items_after, parsed.version, parsed.header_len)
+        .ok_or_else(|| Error::NotAppendable {
+            path: path.to_path_buf(),
+            needed: new_header.template().appendable_len(parsed.version),
+            available: parsed.header_len,
+        })?;
+    let report = RecoverReport {
+        items_before,
+        items_after,
+        bytes_cut: present.saturating_sub(new_data_len),
+        bytes_zero_filled: new_data_len.saturating_sub(present),
+        changed: true,
+    };
+    if options.dry_run {
+        return Ok(report);
+    }
+    let new_len = parsed.header_len + new_data_len;
+    // At every step the header counts no more bytes than the file holds.
+    if new_len > file_len {
+        file.set_len(new_len)
+            .map_err(|e| Error::io(path, "zero-filling the last item", e))?;
+    }
+    file.write_all_at(&bytes, 0)
+        .map_err(|e| Error::io(path, "writing the header", e))?;
+    if new_len < file_len {
+        file.set_len(new_len)
+            .map_err(|e| Error::io(path, "cutting the incomplete item", e))?;
+    }
+    file.sync_data()
+        .map_err(|e| Error::io(path, "syncing to stable storage", e))?;
+    Ok(report)
+}

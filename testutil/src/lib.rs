@@ -1,0 +1,88 @@
+//! Test support shared by the npaa crates: the project's Python venv with real NumPy (and the
+//! reference `npy-append-array`), which `scripts/setup-venv` creates.
+//!
+//! Tests that compare with NumPy call [`python`]; when the venv is missing they fail with
+//! instructions rather than skip, so a test run can never pass without checking against NumPy.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testutil lives inside the workspace")
+        .to_path_buf()
+}
+
+/// The Python interpreter of the project's venv: `$NPAA_PYTHON`, else `.venv/bin/python` in
+/// the workspace root.
+///
+/// # Panics
+/// If neither exists: run `scripts/setup-venv` (the test command does).
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("NPAA_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python venv with NumPy at {}: run scripts/setup-venv (scripts/test does it)",
+        venv.display()
+    );
+    venv
+}
+
+/// Runs `code` with the venv's Python, passing `args` as `sys.argv[1:]`, and returns its
+/// standard output.
+///
+/// # Panics
+/// If Python fails; the message holds its standard error.
+pub fn run_python<S: AsRef<OsStr>>(code: &str, args: &[S]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .expect("starting python");
+    assert!(
+        out.status.success(),
+        "python failed ({}):\n--- code ---\n{code}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("python printed UTF-8")
+}
+
+/// Writes `expr` (a Python expression using `np`) to `path` with `np.save`.
+pub fn np_save(path: &Path, expr: &str) {
+    run_python(
+        &format!("import sys, numpy as np\nnp.save(sys.argv[1], {expr})"),
+        &[path],
+    );
+}
+
+/// Checks with NumPy that `path` loads (with `mmap_mode="r"`) and equals `expr`, dtype and
+/// memory order included.
+///
+/// # Panics
+/// With NumPy's report if it does not.
+pub fn assert_numpy_loads(path: &Path, expr: &str) {
+    run_python(
+        &format!(
+            "import sys, numpy as np\n\
+             a = np.load(sys.argv[1], mmap_mode='r')\n\
+             e = {expr}\n\
+             assert a.dtype == e.dtype, (a.dtype, e.dtype)\n\
+             assert a.shape == e.shape, (a.shape, e.shape)\n\
+             assert np.array_equal(a, e, equal_nan=e.dtype.kind in 'fc'), (a, e)\n"
+        ),
+        &[path],
+    );
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("creating a temporary directory")
+}
