@@ -1,0 +1,67 @@
+# Installs libnpaa for C and C++ programs (the Rust crates are built with cargo as usual):
+#
+#   make install PREFIX=/usr/local            # or PREFIX=$HOME/.local, DESTDIR=... for packaging
+#   make uninstall PREFIX=/usr/local
+#
+# Installs libnpaa.so.X.Y.Z (+ the libnpaa.so.X SONAME link and the libnpaa.so dev link),
+# libnpaa.a, npaa.h and npaa.hpp, a pkg-config file (pkg-config --cflags --libs npaa) and a
+# CMake package (find_package(npaa); targets npaa::npaa and npaa::npaa_static).
+# PROFILE=debug installs the debug build instead of the release build.
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR ?=
+PROFILE ?= release
+CARGO ?= cargo
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+
+VERSION := $(shell sed -n 's/^version = "\([^"]*\)"/\1/p' Cargo.toml | head -n 1)
+VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+VERSION_MINOR := $(word 2,$(subst ., ,$(VERSION)))
+# What a program linking libnpaa.a also needs (`cargo rustc -p npaa-capi --crate-type
+# staticlib -- --print native-static-libs`); scripts/c-tests links statically with it.
+NATIVE_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+IS_DEBUG := $(filter debug dev,$(PROFILE))
+CARGO_PROFILE := $(if $(IS_DEBUG),,--profile $(PROFILE))
+OUT := $(TARGET_DIR)/$(if $(IS_DEBUG),debug,$(PROFILE))
+
+# The CMake package finds the prefix relative to its own location (relocatable install).
+LIBDIR_TO_PREFIX = $(shell realpath -m --relative-to='$(LIBDIR)' '$(PREFIX)')
+INCLUDEDIR_REL = $(shell realpath -m --relative-to='$(PREFIX)' '$(INCLUDEDIR)')
+
+SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	-e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' -e 's|@VERSION_MINOR@|$(VERSION_MINOR)|g' \
+	-e 's|@SOVERSION@|$(VERSION_MAJOR)|g' \
+	-e 's|@NATIVE_STATIC_LIBS@|$(NATIVE_STATIC_LIBS)|g' \
+	-e 's|@NATIVE_STATIC_LIBS_CMAKE@|$(subst -l,,$(subst $() ,;,$(NATIVE_STATIC_LIBS)))|g' \
+	-e 's|@LIBDIR_TO_PREFIX@|$(LIBDIR_TO_PREFIX)|g' -e 's|@INCLUDEDIR_REL@|$(INCLUDEDIR_REL)|g'
+
+.PHONY: all build install uninstall
+
+all: build
+
+build:
+	$(CARGO) build -p npaa-capi $(CARGO_PROFILE)
+
+install: build
+	install -d '$(DESTDIR)$(LIBDIR)/pkgconfig' '$(DESTDIR)$(LIBDIR)/cmake/npaa' '$(DESTDIR)$(INCLUDEDIR)'
+	install -m 755 '$(OUT)/libnpaa.so' '$(DESTDIR)$(LIBDIR)/libnpaa.so.$(VERSION)'
+	ln -sf 'libnpaa.so.$(VERSION)' '$(DESTDIR)$(LIBDIR)/libnpaa.so.$(VERSION_MAJOR)'
+	ln -sf 'libnpaa.so.$(VERSION_MAJOR)' '$(DESTDIR)$(LIBDIR)/libnpaa.so'
+	install -m 644 '$(OUT)/libnpaa.a' '$(DESTDIR)$(LIBDIR)/libnpaa.a'
+	install -m 644 include/npaa.h include/npaa.hpp '$(DESTDIR)$(INCLUDEDIR)/'
+	$(SUBST) npaa-capi/pkg/npaa.pc.in > '$(DESTDIR)$(LIBDIR)/pkgconfig/npaa.pc'
+	$(SUBST) npaa-capi/pkg/npaaConfig.cmake.in > '$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfig.cmake'
+	$(SUBST) npaa-capi/pkg/npaaConfigVersion.cmake.in > '$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfigVersion.cmake'
+
+uninstall:
+	rm -f '$(DESTDIR)$(LIBDIR)/libnpaa.so' '$(DESTDIR)$(LIBDIR)/libnpaa.so.$(VERSION_MAJOR)' \
+		'$(DESTDIR)$(LIBDIR)/libnpaa.so.$(VERSION)' '$(DESTDIR)$(LIBDIR)/libnpaa.a' \
+		'$(DESTDIR)$(INCLUDEDIR)/npaa.h' '$(DESTDIR)$(INCLUDEDIR)/npaa.hpp' \
+		'$(DESTDIR)$(LIBDIR)/pkgconfig/npaa.pc' \
+		'$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfig.cmake' \
+		'$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfigVersion.cmake'
+	-rmdir '$(DESTDIR)$(LIBDIR)/cmake/npaa'

@@ -1,0 +1,107 @@
+"""Checks with NumPy the files the C/C++ examples wrote (run by scripts/c-tests).
+
+Usage: check.py append FILE STEPS
+       check.py simulation FILE THREADS STEPS
+       check.py recover FILE
+       check.py wrapper DIR
+Every file is opened the way users open it: np.load(..., mmap_mode="r").
+"""
+
+import sys
+
+import numpy as np
+
+
+def load(path):
+    a = np.load(path, mmap_mode="r")
+    assert isinstance(a, np.memmap), type(a)
+    return a
+
+
+def check_append(path, steps):
+    a = load(path)
+    step = np.arange(steps, dtype="<f8")
+    expected = np.stack([step, 0.5 * step, np.full(steps, -1.0)], axis=1)
+    assert a.dtype == np.dtype("<f8"), a.dtype
+    assert a.shape == (steps, 3), a.shape
+    assert np.array_equal(a, expected), "values differ"
+    return f"{path}: {a.shape} {a.dtype}"
+
+
+ROW = np.dtype([("step", "<u8"), ("thread", "<u4"), ("t", "<f8"), ("pos", "<f4", (3,))])
+
+
+def check_simulation(path, threads, steps):
+    a = load(path)
+    assert a.dtype == ROW, a.dtype
+    assert a.shape == (threads * steps,), a.shape
+    rows = np.asarray(a)
+    # Every (thread, step) exactly once.
+    keys = rows["thread"].astype(np.uint64) * steps + rows["step"]
+    assert rows["thread"].max() < threads and rows["step"].max() < steps
+    assert np.array_equal(np.sort(keys), np.arange(threads * steps, dtype=np.uint64)), "missing or duplicate rows"
+    # Every value, recomputed as simulation.cpp computes it.
+    thread = rows["thread"].astype(np.uint64)
+    step = rows["step"]
+    assert np.array_equal(rows["t"], step * 0.25 + thread * 1000.0), "t differs"
+    pos = np.stack(
+        [
+            thread.astype(np.float32) + step.astype(np.float32) * np.float32(0.5),
+            -step.astype(np.float32),
+            ((thread * step) % 1000).astype(np.float32),
+        ],
+        axis=1,
+    )
+    assert np.array_equal(rows["pos"], pos), "pos differs"
+    # Each thread's rows are in step order: every append landed whole and in call order.
+    for t in range(threads):
+        assert np.array_equal(step[rows["thread"] == t], np.arange(steps)), f"thread {t} out of order"
+    return f"{path}: {threads} threads x {steps} steps, every row checked"
+
+
+def check_recover(path):
+    a = load(path)
+    # recover.c writes rows i = 0..9 as [i, i + 0.5, -i], cuts the file inside row 7, recovers
+    # (7 rows), then appends rows 7..9 again.
+    i = np.arange(10, dtype="<f8")
+    expected = np.stack([i, i + 0.5, -i], axis=1)
+    assert a.shape == (10, 3), a.shape
+    assert np.array_equal(a, expected), "values differ"
+    return f"{path}: recovered and grown to {a.shape}"
+
+
+def check_wrapper(directory):
+    # cpp_wrapper.cpp appends [1, 2] then [3, 4] with each C++ type.
+    for name, descr in [
+        ("bool", "|b1"), ("int8", "|i1"), ("int16", "<i2"), ("int32", "<i4"), ("int64", "<i8"),
+        ("longlong", "<i8"), ("uint8", "|u1"), ("uint16", "<u2"), ("uint32", "<u4"),
+        ("uint64", "<u8"), ("float32", "<f4"), ("float64", "<f8"),
+    ]:
+        a = load(f"{directory}/{name}.npy")
+        assert a.dtype == np.dtype(descr), (name, a.dtype)
+        assert np.array_equal(a, np.array([1, 2, 3, 4]).astype(descr)), (name, a)
+    rows = load(f"{directory}/rows.npy")
+    assert rows.dtype == np.dtype("<f8") and np.array_equal(rows, np.arange(9.0).reshape(3, 3)), rows
+    fortran = load(f"{directory}/fortran.npy")
+    assert fortran.flags.f_contiguous and fortran.dtype == np.dtype("<f4"), fortran.flags
+    assert np.array_equal(fortran, np.arange(1, 10, dtype="<f4").reshape(3, 3, order="F")), fortran
+    return f"{directory}: 12 typed files, rows.npy, fortran.npy"
+
+
+def main(argv):
+    kind, path, *rest = argv
+    if kind == "append":
+        message = check_append(path, int(rest[0]))
+    elif kind == "simulation":
+        message = check_simulation(path, int(rest[0]), int(rest[1]))
+    elif kind == "recover":
+        message = check_recover(path)
+    elif kind == "wrapper":
+        message = check_wrapper(path)
+    else:
+        raise SystemExit(f"unknown check {kind!r}")
+    print(f"check.py: ok: {message}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

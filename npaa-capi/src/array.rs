@@ -1,0 +1,451 @@
+//! `npaa_array`: the handle of a file open for appending, and everything done through it.
+
+use std::ffi::c_char;
+use std::path::Path;
+use std::rc::Rc;
+
+use npaa_core::{AppendArray, Dtype, Error};
+
+use crate::boundary::{self, Out, guard, handle};
+use crate::dtype;
+use crate::error::Failure;
+use crate::options::npaa_options;
+use crate::status::{NPAA_IO, NPAA_OVERFLOW, npaa_status};
+
+/// NumPy's limit on the number of dimensions of an array: npaa_append() refuses larger ndim
+/// values with NPAA_INVALID_ARGUMENT.
+pub const NPAA_MAX_DIMS: usize = 64;
+
+/// A .npy file open for appending (opaque).
+///
+/// Create it with npaa_open(), release it with npaa_close() (exactly once). The handle owns
+/// an exclusive advisory lock on the file from the moment the file exists (opened or created
+/// by the first append) until npaa_close(): another writer, in this process or another, gets
+/// NPAA_LOCKED. Readers such as NumPy's np.load(..., mmap_mode="r") are not affected and see
+/// every row whose npaa_append() has returned (with the default options).
+///
+/// Thread-safety: one handle may be used from many threads at once. npaa_append(),
+/// npaa_check_append(), npaa_flush(), npaa_update_header(), npaa_sync() and the getters
+/// (npaa_ndim(), npaa_shape(), npaa_descr(), npaa_is_fortran_order()) may be called
+/// concurrently on the same handle: appends are serialized inside the library and each block
+/// lands whole, in the order the calls took the handle's internal lock. npaa_close() must not
+/// run concurrently with any other call on the same handle, nor be followed by one: join your
+/// threads first.
+#[derive(Debug)]
+pub struct npaa_array {
+    inner: AppendArray,
+}
+
+/// Opens the .npy file at `path` for appending and stores a new handle in `*out`.
+///
+/// If the file does not exist, nothing is created yet: the first npaa_append() creates it
+/// with that block's dtype and shape (the directory must exist: NPAA_IO otherwise). An
+/// existing file is checked at once: it must be a valid .npy file (NPAA_FORMAT) that is not
+/// locked by another writer (NPAA_LOCKED), whose header has room to grow
+/// (NPAA_NOT_APPENDABLE: run npaa_ensure_appendable()), whose data matches its header
+/// (NPAA_NEEDS_RECOVERY: run npaa_recover()), and that is neither an object array
+/// (NPAA_OBJECT_DTYPE) nor 0-dimensional (NPAA_SCALAR_FILE).
+///
+/// The file's lock is taken when the file is opened or created: two handles opened on a path
+/// that does not exist yet both succeed, and the first append of the second one fails
+/// (NPAA_IO: the file exists). Open one handle per file and share it between threads.
+///
+/// `path` is a NUL-terminated path in the file system's encoding. `options` may be NULL for
+/// the defaults (see npaa_options); npaa does not keep it.
+///
+/// Ownership: on NPAA_OK, `*out` receives a handle that the caller owns and must release with
+/// npaa_close(). On failure, `*out` is left unchanged. Other errors: NPAA_NULL_ARGUMENT,
+/// NPAA_INVALID_ARGUMENT (empty path, bad options), NPAA_IO. Thread-safe.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string; `options` must be NULL or point to an
+/// npaa_options initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `out` must be
+/// NULL or point to a writable npaa_array pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_open(
+    path: *const c_char,
+    options: *const npaa_options,
+    out: *mut *mut npaa_array,
+) -> npaa_status {
+    guard("npaa_open", || {
+        let out = Out::new(out, "out")?;
+        // SAFETY: forwarded contract.
+        let path = unsafe { boundary::path(path, "path")? };
+        let options = if options.is_null() {
+            npaa_options::DEFAULT
+        } else {
+            // SAFETY: non-NULL, and an initialized npaa_options per the contract.
+            unsafe { npaa_options::read(options)? }
+        };
+        let inner = options.to_core()?.open(path)?;
+        if inner.shape().is_none() {
+            check_directory(path)?;
+        }
+        let array = Box::into_raw(Box::new(npaa_array { inner }));
+        // SAFETY: writable per the contract. Nothing can fail after this point, so the
+        // handle cannot leak.
+        unsafe { out.write(array) };
+        Ok(())
+    })
+}
+
+/// When the file will be created by the first append, fails now, rather than at that append,
+/// if its directory does not exist.
+fn check_directory(path: &Path) -> Result<(), Failure> {
+    let dir = match path.parent() {
+        None => return Ok(()),
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Failure::new(
+            NPAA_IO,
+            format!(
+                "{}: cannot create the file: {} is not a directory",
+                path.display(),
+                dir.display()
+            ),
+        )),
+        Err(e) => Err(Failure::new(
+            NPAA_IO,
+            format!(
+                "{}: cannot create the file: its directory {}: {e}; create the directory \
+                 first",
+                path.display(),
+                dir.display()
+            ),
+        )),
+    }
+}
+
+/// Appends a block of `ndim` dimensions, shape `shape[0..ndim]`, of dtype `descr`, read from
+/// `data`.
+///
+/// `descr` is a NumPy descr: a typestr such as "<f8", "<i4", "|u1", "|b1", "<c16", "|S10",
+/// `"<M8[ns]"`, or a structured dtype as a Python list literal, e.g.
+/// "[('t', '<f8'), ('pos', '<f4', (3,))]". `data` holds product(shape) items of that dtype,
+/// packed, in the file's memory order: itemsize(descr) * product(shape) bytes are read (see
+/// npaa_dtype_itemsize()). `data` may be NULL when that is 0 bytes.
+///
+/// `shape` is in the file's order: all dimensions must equal the file's except the growth
+/// axis, which is the first for a C-order file and the last for a Fortran-order file. One row
+/// of a 2-D C-order file of shape (n, 3) is a block of shape {1, 3}; 100 rows are
+/// {100, 3}. The first append to a new file fixes its dtype and the other dimensions.
+///
+/// The data is converted to the file's dtype if `descr` differs, under the casting rule of
+/// the options (NumPy's "same_kind" by default). Everything is checked before a byte is
+/// written: a failed append leaves the file as it was. With the default options the header
+/// is updated before this returns, so NumPy sees the new rows at once.
+///
+/// Errors: NPAA_NULL_ARGUMENT (`array`, `descr`, `shape` with ndim > 0, or `data` when the
+/// block is not empty); NPAA_ZERO_DIMENSIONAL (ndim == 0); NPAA_INVALID_ARGUMENT
+/// (ndim > NPAA_MAX_DIMS); NPAA_INVALID_DTYPE; NPAA_SHAPE_MISMATCH; NPAA_CAST and
+/// NPAA_CAST_UNSUPPORTED (descr does not match the file's); NPAA_OBJECT_DTYPE;
+/// NPAA_OVERFLOW; NPAA_IO (the first append creates the file; disk full, ...);
+/// NPAA_LOCKED (another writer created the file first); NPAA_FILE_CHANGED.
+///
+/// Thread-safety: may be called from many threads at once on the same handle (see
+/// npaa_array). The library does not keep `data`, `descr` or `shape` after returning.
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open(); `descr` NULL or a NUL-terminated
+/// string; `shape` NULL or `ndim` readable uint64_t; `data` NULL or
+/// itemsize(descr) * product(shape) readable bytes. None may be modified during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_append(
+    array: *mut npaa_array,
+    data: *const std::ffi::c_void,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+) -> npaa_status {
+    guard("npaa_append", || {
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        // SAFETY: forwarded contract.
+        let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
+        let len = block_len(&dtype, shape)?;
+        // SAFETY: forwarded contract: `data` holds itemsize × product(shape) = len bytes.
+        let data = unsafe {
+            boundary::bytes(
+                data.cast::<u8>(),
+                len,
+                "data",
+                "a pointer to the block's items (NULL only for an empty block)",
+            )?
+        };
+        array.inner.append_raw(&dtype, shape, data)?;
+        Ok(())
+    })
+}
+
+/// Checks that a block of dtype `descr` and shape `shape[0..ndim]` could be appended, without
+/// writing anything: the same checks and statuses as npaa_append(), without `data`. Before
+/// the first append created the file, only the block itself is checked.
+///
+/// Useful at start-up, to fail before hours of computation rather than at the first append.
+/// Thread-safe (see npaa_array).
+///
+/// # Safety
+/// As npaa_append(), without `data`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_check_append(
+    array: *const npaa_array,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+) -> npaa_status {
+    guard("npaa_check_append", || {
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        // SAFETY: forwarded contract.
+        let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
+        block_len(&dtype, shape)?;
+        array.inner.check_append(&dtype, shape)?;
+        Ok(())
+    })
+}
+
+/// Parses the descr and shape of a block.
+///
+/// # Safety
+/// As npaa_check_append().
+unsafe fn block<'a>(
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+) -> Result<(Rc<Dtype>, &'a [u64]), Failure> {
+    // SAFETY: forwarded contract.
+    let dtype = unsafe { dtype::parse(descr, "descr")? };
+    if ndim == 0 {
+        return Err(Error::ZeroDimensional.into());
+    }
+    // SAFETY: forwarded contract.
+    let shape = unsafe { boundary::shape(shape, ndim, "shape")? };
+    Ok((dtype, shape))
+}
+
+/// The block's size in bytes, which must fit in memory.
+fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<usize, Failure> {
+    let overflow = || -> Failure {
+        Error::Overflow {
+            shape: shape.to_vec(),
+            itemsize: dtype.itemsize(),
+        }
+        .into()
+    };
+    let len = shape
+        .iter()
+        .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(overflow)?;
+    match usize::try_from(len) {
+        Ok(len) if len <= isize::MAX as usize => Ok(len),
+        _ => Err(Failure::new(
+            NPAA_OVERFLOW,
+            format!("a block of {len} bytes does not fit in this process's address space"),
+        )),
+    }
+}
+
+/// Flushes buffered rows and the header, syncs as npaa_options.durability asks, releases the
+/// file's lock and frees the handle. `array` may be NULL: then it does nothing and returns
+/// NPAA_OK.
+///
+/// Ownership: the handle is freed even when an error is returned; do not use it again in any
+/// case. An error (NPAA_IO) means the last appends may not be counted in the header: the
+/// file then loads as the rows counted before, and npaa_recover() restores the rest.
+///
+/// Thread-safety: must not run concurrently with any other call on the same handle.
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open() that is not used again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_close(array: *mut npaa_array) -> npaa_status {
+    guard("npaa_close", || {
+        if array.is_null() {
+            return Ok(());
+        }
+        // SAFETY: a live handle is a Box from npaa_open, and the caller gives up its
+        // ownership here (it is not used again or concurrently, per the contract).
+        let array = unsafe { Box::from_raw(array) };
+        array.inner.close()?;
+        Ok(())
+    })
+}
+
+/// Writes rows held in the buffer (npaa_options.buffer_capacity) to the file and, when the
+/// header is rewritten on append (the default), updates the header. Does nothing without a
+/// buffer. Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open().
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_flush(array: *mut npaa_array) -> npaa_status {
+    guard("npaa_flush", || {
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        Ok(array.inner.flush()?)
+    })
+}
+
+/// Writes buffered rows and the header, so that NumPy sees everything appended so far, even
+/// when npaa_options.rewrite_header_on_append is 0. Errors: NPAA_NULL_ARGUMENT, NPAA_IO.
+/// Thread-safe (see npaa_array).
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open().
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_update_header(array: *mut npaa_array) -> npaa_status {
+    guard("npaa_update_header", || {
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        Ok(array.inner.update_header()?)
+    })
+}
+
+/// Writes buffered rows and the header, and forces both to stable storage (data first, then
+/// the header that counts it): everything appended before this call survives a power loss.
+/// Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open().
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_sync(array: *mut npaa_array) -> npaa_status {
+    guard("npaa_sync", || {
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        Ok(array.inner.sync()?)
+    })
+}
+
+/// Stores the number of dimensions of the array in `*ndim_out`; 0 until the first append
+/// created the file (an appendable file always has at least one dimension).
+/// Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open(); `ndim_out` NULL or a writable
+/// size_t.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_ndim(array: *const npaa_array, ndim_out: *mut usize) -> npaa_status {
+    guard("npaa_ndim", || {
+        let out = Out::new(ndim_out, "ndim_out")?;
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        let ndim = array.inner.shape().map_or(0, |s| s.len());
+        // SAFETY: writable per the contract.
+        unsafe { out.write(ndim) };
+        Ok(())
+    })
+}
+
+/// Copies the array's current shape (rows still in the buffer included) into
+/// `shape_buf[0..min(capacity, ndim)]` and stores ndim in `*ndim_out`, like snprintf: if
+/// `*ndim_out > capacity`, the shape was truncated; call again with a larger buffer
+/// (NPAA_MAX_DIMS entries always suffice). Before the first append created the file, ndim is
+/// 0 and nothing is copied.
+///
+/// `shape_buf` may be NULL when `capacity` is 0 (to ask for ndim only).
+/// Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array); with concurrent appends, the
+/// shape is a snapshot.
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open(); `shape_buf` NULL or `capacity`
+/// writable uint64_t; `ndim_out` NULL or a writable size_t.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_shape(
+    array: *const npaa_array,
+    shape_buf: *mut u64,
+    capacity: usize,
+    ndim_out: *mut usize,
+) -> npaa_status {
+    guard("npaa_shape", || {
+        let out = Out::new(ndim_out, "ndim_out")?;
+        if shape_buf.is_null() && capacity > 0 {
+            return Err(Failure::null(
+                "shape_buf",
+                "an array of `capacity` uint64_t, or capacity 0",
+            ));
+        }
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        let shape = array.inner.shape().unwrap_or_default();
+        for (i, &d) in shape.iter().take(capacity).enumerate() {
+            // SAFETY: i < capacity, and shape_buf holds `capacity` writable values per the
+            // contract; write_unaligned tolerates a misaligned buffer.
+            unsafe { shape_buf.add(i).write_unaligned(d) };
+        }
+        // SAFETY: writable per the contract.
+        unsafe { out.write(shape.len()) };
+        Ok(())
+    })
+}
+
+/// Copies the file's descr (e.g. "<f8", or "[('t', '<f8'), ('pos', '<f4', (3,))]" for a
+/// structured dtype), NUL-terminated, into `buf`, and stores its length (without the NUL) in
+/// `*len_out`, like snprintf: at most `capacity - 1` bytes are copied, and if
+/// `*len_out >= capacity` the text was truncated (possibly inside a multi-byte UTF-8
+/// character of a field name); call again with `*len_out + 1` bytes. Before the first append
+/// created the file, the descr is "" (length 0).
+///
+/// `buf` may be NULL when `capacity` is 0 (to ask for the length only).
+/// Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open(); `buf` NULL or `capacity` writable
+/// bytes; `len_out` NULL or a writable size_t.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_descr(
+    array: *const npaa_array,
+    buf: *mut c_char,
+    capacity: usize,
+    len_out: *mut usize,
+) -> npaa_status {
+    guard("npaa_descr", || {
+        let out = Out::new(len_out, "len_out")?;
+        if buf.is_null() && capacity > 0 {
+            return Err(Failure::null(
+                "buf",
+                "a buffer of `capacity` bytes, or capacity 0",
+            ));
+        }
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        let descr = array.inner.dtype().map(|d| d.descr()).unwrap_or_default();
+        if capacity > 0 {
+            let n = descr.len().min(capacity - 1);
+            // SAFETY: n + 1 <= capacity bytes of `buf` are writable per the contract; the
+            // source is a distinct Rust string.
+            unsafe {
+                std::ptr::copy_nonoverlapping(descr.as_ptr(), buf.cast::<u8>(), n);
+                buf.add(n).write(0);
+            }
+        }
+        // SAFETY: writable per the contract.
+        unsafe { out.write(descr.len()) };
+        Ok(())
+    })
+}
+
+/// Stores in `*fortran_out` whether the file is in Fortran (column-major) order, growing
+/// along its last axis; false for C order and until the first append created the file.
+/// Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
+///
+/// # Safety
+/// `array` must be NULL or a live handle from npaa_open(); `fortran_out` NULL or a writable
+/// bool.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_is_fortran_order(
+    array: *const npaa_array,
+    fortran_out: *mut bool,
+) -> npaa_status {
+    guard("npaa_is_fortran_order", || {
+        let out = Out::new(fortran_out, "fortran_out")?;
+        // SAFETY: forwarded contract.
+        let array = unsafe { handle(array, "array")? };
+        let fortran = array.inner.order() == Some(npaa_core::Order::Fortran);
+        // SAFETY: writable per the contract.
+        unsafe { out.write(fortran) };
+        Ok(())
+    })
+}

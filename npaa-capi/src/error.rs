@@ -1,0 +1,116 @@
+//! The thread-local message of the last failure, and the error type of the boundary.
+
+use std::cell::RefCell;
+use std::ffi::{CString, c_char};
+
+use crate::status::{NPAA_INVALID_ARGUMENT, NPAA_NULL_ARGUMENT, npaa_status, status_of};
+
+/// A failure on its way to C: the status to return and the message to keep.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) status: npaa_status,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(status: npaa_status, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// A NULL pointer where one is required; `what` says what to pass instead.
+    pub(crate) fn null(name: &str, what: &str) -> Self {
+        Failure::new(NPAA_NULL_ARGUMENT, format!("`{name}` is NULL; pass {what}"))
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Failure::new(NPAA_INVALID_ARGUMENT, message)
+    }
+}
+
+impl From<npaa_core::Error> for Failure {
+    fn from(error: npaa_core::Error) -> Self {
+        // The core's remedies name Rust functions and options; C callers need the C names.
+        // (tests/capi.rs checks that these phrases are still found.)
+        let message = error
+            .to_string()
+            .replace("run recover", "run npaa_recover")
+            .replace("run ensure_appendable", "run npaa_ensure_appendable")
+            .replace(
+                "opt in to unsafe casting",
+                "set npaa_options.casting to NPAA_CASTING_UNSAFE",
+            );
+        Failure {
+            status: status_of(&error),
+            message,
+        }
+    }
+}
+
+thread_local! {
+    /// `None` after a successful call: no allocation on the success path.
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// Forgets the last message (at the start of every fallible entry point).
+pub(crate) fn clear() {
+    // `try_with` fails only while the thread's locals are being destroyed: nothing to clear.
+    let _ = LAST_ERROR.try_with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            *m = None;
+        }
+    });
+}
+
+/// Keeps `message` as the thread's last error message.
+pub(crate) fn set(message: &str) {
+    // A C string cannot hold NUL bytes; none is expected in our messages, but a path or a
+    // descr quoted in one must not be able to cut it short or make this fail.
+    let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    let _ = LAST_ERROR.try_with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            *m = Some(text);
+        }
+    });
+}
+
+/// The message of the last failed npaa call on the calling thread: what went wrong and, where
+/// possible, what to do about it, e.g. "npaa_open: data/run.npy: needs recovery: ... run
+/// npaa_recover on it first".
+///
+/// Returns "" (never NULL) when the last npaa call on this thread succeeded or no call was made
+/// yet. Every npaa function that returns an npaa_status first clears the message and sets it
+/// if it fails, so read it right after the failing call.
+///
+/// Lifetime: the string belongs to the library. It stays valid until the next call on the same
+/// thread of an npaa function that returns an npaa_status, or until the thread exits; copy it
+/// to keep it longer. npaa_status_str(), npaa_version() and npaa_last_error_message() do not
+/// change it.
+///
+/// Thread-safety: the message is per thread, so a failure on one thread never overwrites the
+/// message another thread is reading.
+#[unsafe(no_mangle)]
+pub extern "C" fn npaa_last_error_message() -> *const c_char {
+    // Nothing here can panic: this function is not behind the boundary's catch_unwind.
+    LAST_ERROR
+        .try_with(|m| match m.try_borrow().as_deref() {
+            // The CString's heap buffer does not move when the RefCell is borrowed again; it
+            // lives until `clear` or `set` replaces it, as documented above.
+            Ok(Some(text)) => text.as_ptr(),
+            Ok(None) | Err(_) => c"".as_ptr(),
+        })
+        .unwrap_or(c"".as_ptr())
+}
+
+/// The current message, for tests.
+#[cfg(test)]
+pub(crate) fn last_message() -> String {
+    LAST_ERROR.with(|m| {
+        m.borrow()
+            .as_ref()
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
+}

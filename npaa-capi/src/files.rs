@@ -1,0 +1,236 @@
+//! Operations on files by path: npaa_recover(), npaa_ensure_appendable(),
+//! npaa_is_appendable(), npaa_needs_recovery().
+
+use std::ffi::c_char;
+
+use npaa_core::{EnsureMethod, RecoverOptions};
+
+use crate::boundary::{self, Out, guard};
+use crate::error::Failure;
+use crate::status::npaa_status;
+
+/// npaa_recover() flag: complete an incomplete last row with zeros instead of cutting it off.
+pub const NPAA_RECOVER_ZEROFILL_INCOMPLETE: u32 = 1;
+/// npaa_recover() flag: only report what would be done; change nothing.
+pub const NPAA_RECOVER_DRY_RUN: u32 = 2;
+
+/// npaa_ensure_appendable() flag: change the file in place (inserting file-system blocks at
+/// the front where the file system supports it, moving the data otherwise) instead of
+/// writing a new file beside it and renaming it over the old one.
+pub const NPAA_ENSURE_IN_PLACE: u32 = 1;
+
+/// npaa_ensure_report.method: the header already had room; nothing was changed.
+pub const NPAA_ENSURE_ALREADY_APPENDABLE: u32 = 0;
+/// npaa_ensure_report.method: file-system blocks were inserted at the front; no data moved.
+pub const NPAA_ENSURE_INSERTED_BLOCKS: u32 = 1;
+/// npaa_ensure_report.method: the data was moved towards the end of the same file.
+pub const NPAA_ENSURE_MOVED_IN_PLACE: u32 = 2;
+/// npaa_ensure_report.method: a new file was written and renamed over the old one.
+pub const NPAA_ENSURE_COPIED: u32 = 3;
+/// npaa_ensure_report.method: a method this version of the C API does not name.
+pub const NPAA_ENSURE_OTHER: u32 = 255;
+
+/// What npaa_recover() did (or, with NPAA_RECOVER_DRY_RUN, would do). Plain data, filled by
+/// the library.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct npaa_recover_report {
+    /// Length of the growth axis the header announced (0 when `placeholder` is true).
+    pub items_before: u64,
+    /// Length of the growth axis after recovery.
+    pub items_after: u64,
+    /// Bytes cut from the end of the file (an incomplete last row).
+    pub bytes_cut: u64,
+    /// Zero bytes added to complete the last row (NPAA_RECOVER_ZEROFILL_INCOMPLETE).
+    pub bytes_zero_filled: u64,
+    /// True when the header's shape was a placeholder left by an unfinished streaming writer.
+    pub placeholder: bool,
+    /// False when the file did not need recovery (nothing was changed).
+    pub changed: bool,
+}
+
+/// What npaa_ensure_appendable() did. Plain data, filled by the library.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct npaa_ensure_report {
+    /// How room was made: one of the NPAA_ENSURE_* method constants.
+    pub method: u32,
+    /// Always 0 (alignment).
+    pub reserved: u32,
+    /// Header size before, in bytes (the offset where the data started).
+    pub header_len_before: u64,
+    /// Header size after, in bytes.
+    pub header_len_after: u64,
+    /// Bytes of data after the header, carried over unchanged.
+    pub data_len: u64,
+}
+
+/// Makes a file whose data does not match its header loadable and appendable again: a file
+/// cut short mid-row (a crash, a full disk, a broken copy), or one with rows its header does
+/// not count yet. The number of rows is inferred from the file size; an incomplete last row is
+/// cut off (or, with NPAA_RECOVER_ZEROFILL_INCOMPLETE, completed with zeros). Costs one header
+/// rewrite, whatever the file size. A file that does not need recovery is left as it is
+/// (report->changed is false).
+///
+/// `flags`: 0 or a bitwise OR of NPAA_RECOVER_ZEROFILL_INCOMPLETE and NPAA_RECOVER_DRY_RUN;
+/// unknown bits give NPAA_INVALID_ARGUMENT. `report` may be NULL; otherwise it receives what
+/// was done, on success only.
+///
+/// Errors: NPAA_NULL_ARGUMENT (`path`), NPAA_INVALID_ARGUMENT, NPAA_IO (missing file, ...),
+/// NPAA_FORMAT, NPAA_LOCKED (a writer has it open: close it first), NPAA_NOT_APPENDABLE (the
+/// new shape does not fit a legacy header: run npaa_ensure_appendable() first),
+/// NPAA_OBJECT_DTYPE, NPAA_SCALAR_FILE. Thread-safe.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
+/// npaa_recover_report.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_recover(
+    path: *const c_char,
+    flags: u32,
+    report: *mut npaa_recover_report,
+) -> npaa_status {
+    guard("npaa_recover", || {
+        let out = Out::optional(report);
+        // SAFETY: forwarded contract.
+        let path = unsafe { boundary::path(path, "path")? };
+        check_flags(
+            flags,
+            NPAA_RECOVER_ZEROFILL_INCOMPLETE | NPAA_RECOVER_DRY_RUN,
+            "NPAA_RECOVER_*",
+        )?;
+        let options = RecoverOptions {
+            zerofill_incomplete: flags & NPAA_RECOVER_ZEROFILL_INCOMPLETE != 0,
+            dry_run: flags & NPAA_RECOVER_DRY_RUN != 0,
+        };
+        let done = npaa_core::recover_with(path, &options)?;
+        if let Some(out) = out {
+            let value = npaa_recover_report {
+                items_before: done.items_before.unwrap_or(0),
+                items_after: done.items_after,
+                bytes_cut: done.bytes_cut,
+                bytes_zero_filled: done.bytes_zero_filled,
+                placeholder: done.items_before.is_none(),
+                changed: done.changed,
+            };
+            // SAFETY: writable per the contract.
+            unsafe { out.write(value) };
+        }
+        Ok(())
+    })
+}
+
+/// Gives the header of a file written by an old NumPy (< 1.24) or another library the spare
+/// room appends need, as np.save of NumPy >= 1.24 writes it. The data is carried over byte
+/// for byte (a file that needs recovery still does afterwards: run npaa_recover() next).
+///
+/// By default a new file is written beside the old one and renamed over it: atomic, but it
+/// needs room for a second copy. With NPAA_ENSURE_IN_PLACE the file itself is changed: fast
+/// and without a copy, but a crash in the middle may leave it damaged.
+///
+/// `flags`: 0 or NPAA_ENSURE_IN_PLACE; unknown bits give NPAA_INVALID_ARGUMENT. `report` may
+/// be NULL; otherwise it receives what was done, on success only.
+///
+/// Errors: NPAA_NULL_ARGUMENT (`path`), NPAA_INVALID_ARGUMENT, NPAA_IO, NPAA_FORMAT,
+/// NPAA_LOCKED, NPAA_OBJECT_DTYPE, NPAA_SCALAR_FILE. Thread-safe.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
+/// npaa_ensure_report.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_ensure_appendable(
+    path: *const c_char,
+    flags: u32,
+    report: *mut npaa_ensure_report,
+) -> npaa_status {
+    guard("npaa_ensure_appendable", || {
+        let out = Out::optional(report);
+        // SAFETY: forwarded contract.
+        let path = unsafe { boundary::path(path, "path")? };
+        check_flags(flags, NPAA_ENSURE_IN_PLACE, "NPAA_ENSURE_IN_PLACE")?;
+        let done = npaa_core::ensure_appendable(path, flags & NPAA_ENSURE_IN_PLACE != 0)?;
+        if let Some(out) = out {
+            #[expect(
+                unreachable_patterns,
+                reason = "EnsureMethod may gain variants; they map to NPAA_ENSURE_OTHER"
+            )]
+            let method = match done.method {
+                EnsureMethod::AlreadyAppendable => NPAA_ENSURE_ALREADY_APPENDABLE,
+                EnsureMethod::InsertedBlocks => NPAA_ENSURE_INSERTED_BLOCKS,
+                EnsureMethod::MovedInPlace => NPAA_ENSURE_MOVED_IN_PLACE,
+                EnsureMethod::Copied => NPAA_ENSURE_COPIED,
+                _ => NPAA_ENSURE_OTHER,
+            };
+            let value = npaa_ensure_report {
+                method,
+                reserved: 0,
+                header_len_before: done.header_len_before,
+                header_len_after: done.header_len_after,
+                data_len: done.data_len,
+            };
+            // SAFETY: writable per the contract.
+            unsafe { out.write(value) };
+        }
+        Ok(())
+    })
+}
+
+/// Stores in `*appendable_out` whether the header of the .npy file at `path` has room for a
+/// growth dimension of any length (false: run npaa_ensure_appendable() before appending). A
+/// file can be appended to when this is true and npaa_needs_recovery() is false. Reads the
+/// header only; works on locked files.
+///
+/// Errors: NPAA_NULL_ARGUMENT, NPAA_IO (missing file, ...), NPAA_FORMAT. Thread-safe.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string; `appendable_out` NULL or a writable bool.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_is_appendable(
+    path: *const c_char,
+    appendable_out: *mut bool,
+) -> npaa_status {
+    guard("npaa_is_appendable", || {
+        let out = Out::new(appendable_out, "appendable_out")?;
+        // SAFETY: forwarded contract.
+        let path = unsafe { boundary::path(path, "path")? };
+        let yes = npaa_core::is_appendable(path)?;
+        // SAFETY: writable per the contract.
+        unsafe { out.write(yes) };
+        Ok(())
+    })
+}
+
+/// Stores in `*needs_recovery_out` whether the data of the .npy file at `path` does not match
+/// its header (an interrupted write or download, a placeholder shape): npaa_recover() repairs
+/// it. Reads the header and the file size only.
+///
+/// Errors: NPAA_NULL_ARGUMENT, NPAA_IO (missing file, ...), NPAA_FORMAT. Thread-safe.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string; `needs_recovery_out` NULL or a writable
+/// bool.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_needs_recovery(
+    path: *const c_char,
+    needs_recovery_out: *mut bool,
+) -> npaa_status {
+    guard("npaa_needs_recovery", || {
+        let out = Out::new(needs_recovery_out, "needs_recovery_out")?;
+        // SAFETY: forwarded contract.
+        let path = unsafe { boundary::path(path, "path")? };
+        let yes = npaa_core::needs_recovery(path)?;
+        // SAFETY: writable per the contract.
+        unsafe { out.write(yes) };
+        Ok(())
+    })
+}
+
+fn check_flags(flags: u32, known: u32, names: &str) -> Result<(), Failure> {
+    if flags & !known != 0 {
+        return Err(Failure::invalid(format!(
+            "flags is {flags:#x}: bits {:#x} are unknown; use 0 or {names}",
+            flags & !known
+        )));
+    }
+    Ok(())
+}

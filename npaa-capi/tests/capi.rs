@@ -1,0 +1,609 @@
+//! The C ABI called from Rust, as a C program would call it: error paths (NULL pointers,
+//! invalid descrs, mismatched shapes), status texts, version constants, the thread-local
+//! message, and concurrent appends on one handle checked with NumPy.
+//!
+//! The C programs in examples-c/ (run by scripts/c-tests) cover the same ground from real C,
+//! under the sanitizers.
+
+use std::ffi::{CStr, CString, c_char};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::ptr;
+
+use npaa::array::*;
+use npaa::dtype::npaa_dtype_itemsize;
+use npaa::error::npaa_last_error_message;
+use npaa::files::*;
+use npaa::options::*;
+use npaa::status::*;
+use npaa::{NPAA_VERSION_MAJOR, NPAA_VERSION_MINOR, NPAA_VERSION_PATCH, npaa_version};
+use npaa_testutil::{assert_numpy_loads, tempdir, workspace_root};
+
+fn c_path(path: &Path) -> CString {
+    CString::new(path.as_os_str().as_bytes()).unwrap()
+}
+
+fn last_message() -> String {
+    // SAFETY: npaa_last_error_message always returns a valid NUL-terminated string, valid
+    // until the next npaa call on this thread; it is copied at once.
+    unsafe { CStr::from_ptr(npaa_last_error_message()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn status_name(status: npaa_status) -> String {
+    // SAFETY: npaa_status_str returns a static NUL-terminated string for any value.
+    unsafe { CStr::from_ptr(npaa_status_str(status)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Asserts a status, and that the message is set on failure and empty on success.
+#[track_caller]
+fn expect(status: npaa_status, want: npaa_status) -> String {
+    let message = last_message();
+    assert_eq!(status_name(status), status_name(want), "message: {message}");
+    if want == NPAA_OK {
+        assert_eq!(message, "", "a successful call leaves no message");
+    } else {
+        assert!(
+            !message.is_empty(),
+            "{} without a message",
+            status_name(want)
+        );
+    }
+    message
+}
+
+/// Opens a new file (deleting an old one).
+fn open_new(path: &Path) -> *mut npaa_array {
+    let mut options = npaa_options {
+        struct_size: 0,
+        delete_if_exists: 0,
+        rewrite_header_on_append: 0,
+        fortran_order: 0,
+        casting: 0,
+        durability: 0,
+        reserved: 0,
+        durability_bytes: 0,
+        buffer_capacity: 0,
+    };
+    // SAFETY: a valid, writable npaa_options.
+    expect(unsafe { npaa_options_default(&mut options) }, NPAA_OK);
+    options.delete_if_exists = 1;
+    let mut array = ptr::null_mut();
+    let path = c_path(path);
+    // SAFETY: valid string, options and out-pointer.
+    expect(
+        unsafe { npaa_open(path.as_ptr(), &options, &mut array) },
+        NPAA_OK,
+    );
+    assert!(!array.is_null());
+    array
+}
+
+const F8: &CStr = c"<f8";
+const ROW: [u64; 2] = [1, 3];
+const VALUES: [f64; 3] = [1.0, 2.0, 3.0];
+
+fn append_row(array: *mut npaa_array, values: &[f64; 3]) -> npaa_status {
+    // SAFETY: a live handle, a descr, 3 f64 for a (1, 3) block of <f8, a 2-value shape.
+    unsafe { npaa_append(array, values.as_ptr().cast(), F8.as_ptr(), 2, ROW.as_ptr()) }
+}
+
+#[test]
+fn null_pointers_are_refused_and_out_parameters_untouched() {
+    let dir = tempdir();
+    let path = c_path(&dir.path().join("a.npy"));
+    let sentinel = 0x1000 as *mut npaa_array;
+    let mut array = sentinel;
+    // SAFETY: for all calls below, every pointer is NULL or valid for what the function does.
+    unsafe {
+        let m = expect(
+            npaa_open(ptr::null(), ptr::null(), &mut array),
+            NPAA_NULL_ARGUMENT,
+        );
+        assert!(m.starts_with("npaa_open: `path` is NULL"), "{m}");
+        assert_eq!(array, sentinel);
+        expect(
+            npaa_open(path.as_ptr(), ptr::null(), ptr::null_mut()),
+            NPAA_NULL_ARGUMENT,
+        );
+        expect(npaa_options_default(ptr::null_mut()), NPAA_NULL_ARGUMENT);
+        let m = expect(
+            npaa_append(ptr::null_mut(), ptr::null(), F8.as_ptr(), 2, ROW.as_ptr()),
+            NPAA_NULL_ARGUMENT,
+        );
+        assert!(m.contains("`array` is NULL"), "{m}");
+        let mut n = 7usize;
+        let mut flag = true;
+        expect(npaa_ndim(ptr::null(), &mut n), NPAA_NULL_ARGUMENT);
+        expect(
+            npaa_shape(ptr::null(), ptr::null_mut(), 0, &mut n),
+            NPAA_NULL_ARGUMENT,
+        );
+        expect(
+            npaa_descr(ptr::null(), ptr::null_mut(), 0, &mut n),
+            NPAA_NULL_ARGUMENT,
+        );
+        expect(
+            npaa_is_fortran_order(ptr::null(), &mut flag),
+            NPAA_NULL_ARGUMENT,
+        );
+        expect(npaa_flush(ptr::null_mut()), NPAA_NULL_ARGUMENT);
+        expect(npaa_sync(ptr::null_mut()), NPAA_NULL_ARGUMENT);
+        expect(npaa_update_header(ptr::null_mut()), NPAA_NULL_ARGUMENT);
+        expect(npaa_dtype_itemsize(ptr::null(), &mut n), NPAA_NULL_ARGUMENT);
+        expect(
+            npaa_recover(ptr::null(), 0, ptr::null_mut()),
+            NPAA_NULL_ARGUMENT,
+        );
+        expect(
+            npaa_ensure_appendable(ptr::null(), 0, ptr::null_mut()),
+            NPAA_NULL_ARGUMENT,
+        );
+        expect(
+            npaa_is_appendable(ptr::null(), &mut flag),
+            NPAA_NULL_ARGUMENT,
+        );
+        expect(
+            npaa_needs_recovery(path.as_ptr(), ptr::null_mut()),
+            NPAA_NULL_ARGUMENT,
+        );
+        assert_eq!((n, flag), (7, true));
+        expect(npaa_close(ptr::null_mut()), NPAA_OK);
+
+        let array = open_new(&dir.path().join("a.npy"));
+        let m = expect(
+            npaa_append(array, VALUES.as_ptr().cast(), ptr::null(), 2, ROW.as_ptr()),
+            NPAA_NULL_ARGUMENT,
+        );
+        assert!(m.contains("`descr` is NULL"), "{m}");
+        expect(
+            npaa_append(array, VALUES.as_ptr().cast(), F8.as_ptr(), 2, ptr::null()),
+            NPAA_NULL_ARGUMENT,
+        );
+        expect(
+            npaa_append(array, ptr::null(), F8.as_ptr(), 2, ROW.as_ptr()),
+            NPAA_NULL_ARGUMENT,
+        );
+        // (NULL, 0) is a valid empty block.
+        let empty = [0u64, 3];
+        expect(
+            npaa_append(array, ptr::null(), F8.as_ptr(), 2, empty.as_ptr()),
+            NPAA_OK,
+        );
+        expect(npaa_shape(array, ptr::null_mut(), 0, &mut n), NPAA_OK);
+        assert_eq!(n, 2);
+        expect(npaa_close(array), NPAA_OK);
+    }
+    assert_numpy_loads(&dir.path().join("a.npy"), "np.zeros((0, 3))");
+}
+
+#[test]
+fn bad_blocks_are_refused_before_anything_is_written() {
+    let dir = tempdir();
+    let path = dir.path().join("b.npy");
+    let array = open_new(&path);
+    // SAFETY: for all calls below, valid handle, strings, and data/shape of the sizes given.
+    unsafe {
+        let data = VALUES.as_ptr().cast();
+        expect(
+            npaa_append(array, data, F8.as_ptr(), 0, ROW.as_ptr()),
+            NPAA_ZERO_DIMENSIONAL,
+        );
+        let m = expect(
+            npaa_append(array, data, c"<f9".as_ptr(), 2, ROW.as_ptr()),
+            NPAA_INVALID_DTYPE,
+        );
+        assert!(m.contains("<f9"), "{m}");
+        let not_utf8 = [0xffu8 as c_char, 0];
+        expect(
+            npaa_append(array, data, not_utf8.as_ptr(), 2, ROW.as_ptr()),
+            NPAA_INVALID_DTYPE,
+        );
+        expect(
+            npaa_append(array, data, c"|O".as_ptr(), 2, ROW.as_ptr()),
+            NPAA_OBJECT_DTYPE,
+        );
+        let huge = [u64::MAX, 3];
+        expect(
+            npaa_append(array, data, F8.as_ptr(), 2, huge.as_ptr()),
+            NPAA_OVERFLOW,
+        );
+        let many = [1u64; 65];
+        expect(
+            npaa_append(array, data, F8.as_ptr(), 65, many.as_ptr()),
+            NPAA_INVALID_ARGUMENT,
+        );
+        assert!(!path.exists(), "failed appends must not create the file");
+
+        expect(append_row(array, &VALUES), NPAA_OK);
+        let wide = [1u64, 4];
+        let m = expect(
+            npaa_append(array, data, F8.as_ptr(), 2, wide.as_ptr()),
+            NPAA_SHAPE_MISMATCH,
+        );
+        assert!(m.contains("(1, 4)") && m.contains("(1, 3)"), "{m}");
+        let flat = [3u64];
+        expect(
+            npaa_append(array, data, F8.as_ptr(), 1, flat.as_ptr()),
+            NPAA_SHAPE_MISMATCH,
+        );
+        let m = expect(
+            npaa_append(array, data, c"<c16".as_ptr(), 2, ROW.as_ptr()),
+            NPAA_CAST,
+        );
+        assert!(
+            m.contains("NPAA_CASTING_UNSAFE"),
+            "C callers get the C remedy: {m}"
+        );
+        expect(
+            npaa_check_append(array, c"<c16".as_ptr(), 2, ROW.as_ptr()),
+            NPAA_CAST,
+        );
+        expect(
+            npaa_check_append(array, F8.as_ptr(), 2, wide.as_ptr()),
+            NPAA_SHAPE_MISMATCH,
+        );
+
+        // snprintf-like getters.
+        let mut shape = [0u64, 99];
+        let mut ndim = 0usize;
+        expect(npaa_shape(array, shape.as_mut_ptr(), 1, &mut ndim), NPAA_OK);
+        assert_eq!((ndim, shape), (2, [1, 99]));
+        let mut buf = [b'x' as c_char; 3];
+        let mut len = 0usize;
+        expect(npaa_descr(array, buf.as_mut_ptr(), 3, &mut len), NPAA_OK);
+        assert_eq!(len, 3);
+        assert_eq!(CStr::from_ptr(buf.as_ptr()), c"<f");
+        expect(npaa_close(array), NPAA_OK);
+    }
+    assert_numpy_loads(&path, "np.array([[1.0, 2.0, 3.0]])");
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let dir = tempdir();
+    let path = c_path(&dir.path().join("o.npy"));
+    let defaults = {
+        let mut o = std::mem::MaybeUninit::<npaa_options>::uninit();
+        // SAFETY: writes a whole npaa_options.
+        expect(unsafe { npaa_options_default(o.as_mut_ptr()) }, NPAA_OK);
+        // SAFETY: initialized just above.
+        unsafe { o.assume_init() }
+    };
+    assert_eq!(defaults.struct_size, std::mem::size_of::<npaa_options>());
+    assert_eq!(defaults.casting, NPAA_CASTING_SAME_KIND);
+    assert_eq!(defaults.rewrite_header_on_append, 1);
+    for (bad, needle) in [
+        (
+            npaa_options {
+                struct_size: 3,
+                ..defaults
+            },
+            "struct_size",
+        ),
+        (
+            npaa_options {
+                casting: 5,
+                ..defaults
+            },
+            "NPAA_CASTING_",
+        ),
+        (
+            npaa_options {
+                durability: 4,
+                ..defaults
+            },
+            "NPAA_DURABILITY_",
+        ),
+        (
+            npaa_options {
+                durability: NPAA_DURABILITY_EVERY_BYTES,
+                ..defaults
+            },
+            "durability_bytes",
+        ),
+        (
+            npaa_options {
+                reserved: 1,
+                ..defaults
+            },
+            "reserved",
+        ),
+    ] {
+        let mut array = ptr::null_mut();
+        // SAFETY: valid string, options and out-pointer.
+        let m = expect(
+            unsafe { npaa_open(path.as_ptr(), &bad, &mut array) },
+            NPAA_INVALID_ARGUMENT,
+        );
+        assert!(m.contains(needle), "{m}");
+        assert!(array.is_null());
+    }
+    // SAFETY: valid strings; NULL reports are allowed.
+    unsafe {
+        expect(
+            npaa_recover(path.as_ptr(), 0x100, ptr::null_mut()),
+            NPAA_INVALID_ARGUMENT,
+        );
+        expect(
+            npaa_ensure_appendable(path.as_ptr(), 0x100, ptr::null_mut()),
+            NPAA_INVALID_ARGUMENT,
+        );
+        let mut array = ptr::null_mut();
+        expect(
+            npaa_open(c"".as_ptr(), ptr::null(), &mut array),
+            NPAA_INVALID_ARGUMENT,
+        );
+        let missing = c_path(&dir.path().join("no/such/dir/x.npy"));
+        let m = expect(
+            npaa_open(missing.as_ptr(), ptr::null(), &mut array),
+            NPAA_IO,
+        );
+        assert!(m.contains("no/such/dir"), "{m}");
+        assert!(array.is_null());
+    }
+}
+
+#[test]
+fn broken_and_locked_files_say_what_to_do() {
+    let dir = tempdir();
+    let path = dir.path().join("r.npy");
+    let cpath = c_path(&path);
+    let array = open_new(&path);
+    expect(append_row(array, &VALUES), NPAA_OK);
+    expect(append_row(array, &VALUES), NPAA_OK);
+    // SAFETY: for all calls below, valid strings, handles and out-pointers.
+    unsafe {
+        let mut second = ptr::null_mut();
+        expect(
+            npaa_open(cpath.as_ptr(), ptr::null(), &mut second),
+            NPAA_LOCKED,
+        );
+        expect(
+            npaa_recover(cpath.as_ptr(), 0, ptr::null_mut()),
+            NPAA_LOCKED,
+        );
+        expect(npaa_close(array), NPAA_OK);
+
+        let len = std::fs::metadata(&path).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 5)
+            .unwrap();
+        let mut yes = false;
+        expect(npaa_needs_recovery(cpath.as_ptr(), &mut yes), NPAA_OK);
+        assert!(yes);
+        let m = expect(
+            npaa_open(cpath.as_ptr(), ptr::null(), &mut second),
+            NPAA_NEEDS_RECOVERY,
+        );
+        assert!(
+            m.contains("npaa_recover"),
+            "C callers get the C function's name: {m}"
+        );
+        let mut report = npaa_recover_report::default();
+        expect(npaa_recover(cpath.as_ptr(), 0, &mut report), NPAA_OK);
+        assert_eq!(
+            (
+                report.items_before,
+                report.items_after,
+                report.bytes_cut,
+                report.changed
+            ),
+            (2, 1, 19, true)
+        );
+
+        std::fs::write(&path, b"\x93NUMPY\x01\x00").unwrap();
+        expect(
+            npaa_open(cpath.as_ptr(), ptr::null(), &mut second),
+            NPAA_FORMAT,
+        );
+        assert!(second.is_null());
+    }
+
+    // A legacy header without spare room.
+    let legacy = dir.path().join("legacy.npy");
+    let dict = b"{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }";
+    let total = 10 + dict.len() + 1;
+    let pad = (16 - total % 16) % 16;
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&((dict.len() + pad + 1) as u16).to_le_bytes());
+    bytes.extend_from_slice(dict);
+    bytes.extend(std::iter::repeat_n(b' ', pad));
+    bytes.push(b'\n');
+    bytes.extend_from_slice(&1.5f64.to_le_bytes());
+    std::fs::write(&legacy, bytes).unwrap();
+    let clegacy = c_path(&legacy);
+    // SAFETY: valid strings and out-pointers.
+    unsafe {
+        let mut array = ptr::null_mut();
+        let m = expect(
+            npaa_open(clegacy.as_ptr(), ptr::null(), &mut array),
+            NPAA_NOT_APPENDABLE,
+        );
+        assert!(m.contains("npaa_ensure_appendable"), "{m}");
+        let mut report = npaa_ensure_report::default();
+        expect(
+            npaa_ensure_appendable(clegacy.as_ptr(), 0, &mut report),
+            NPAA_OK,
+        );
+        assert_eq!(report.method, NPAA_ENSURE_COPIED);
+        expect(
+            npaa_open(clegacy.as_ptr(), ptr::null(), &mut array),
+            NPAA_OK,
+        );
+        let one = [2.5f64];
+        let shape = [1u64];
+        expect(
+            npaa_append(array, one.as_ptr().cast(), F8.as_ptr(), 1, shape.as_ptr()),
+            NPAA_OK,
+        );
+        expect(npaa_close(array), NPAA_OK);
+    }
+    assert_numpy_loads(&legacy, "np.array([1.5, 2.5])");
+}
+
+#[test]
+fn structured_rows_from_many_threads_on_one_handle() {
+    const DESCR: &CStr =
+        c"[('step', '<u8'), ('thread', '<u4'), ('t', '<f8'), ('pos', '<f4', (3,))]";
+    let dir = tempdir();
+    let path = dir.path().join("s.npy");
+    let mut itemsize = 0;
+    // SAFETY: valid string and out-pointer.
+    expect(
+        unsafe { npaa_dtype_itemsize(DESCR.as_ptr(), &mut itemsize) },
+        NPAA_OK,
+    );
+    assert_eq!(itemsize, 32);
+
+    struct Handle(*mut npaa_array);
+    // SAFETY: npaa_array may be used from many threads at once (its documented contract).
+    unsafe impl Sync for Handle {}
+    let handle = Handle(open_new(&path));
+    let (threads, steps) = (8u32, 200u64);
+    std::thread::scope(|s| {
+        for thread in 0..threads {
+            let handle = &handle;
+            s.spawn(move || {
+                for step in 0..steps {
+                    let mut row = [0u8; 32];
+                    row[0..8].copy_from_slice(&step.to_le_bytes());
+                    row[8..12].copy_from_slice(&thread.to_le_bytes());
+                    row[12..20]
+                        .copy_from_slice(&(step as f64 + f64::from(thread) / 8.0).to_le_bytes());
+                    for (i, v) in [thread as f32, step as f32, -1.0f32].iter().enumerate() {
+                        row[20 + 4 * i..24 + 4 * i].copy_from_slice(&v.to_le_bytes());
+                    }
+                    let shape = [1u64];
+                    // SAFETY: a live handle shared across threads (allowed), a 32-byte row of
+                    // the 32-byte dtype, a 1-value shape.
+                    let status = unsafe {
+                        npaa_append(
+                            handle.0,
+                            row.as_ptr().cast(),
+                            DESCR.as_ptr(),
+                            1,
+                            shape.as_ptr(),
+                        )
+                    };
+                    expect(status, NPAA_OK);
+                }
+            });
+        }
+    });
+    // SAFETY: all threads are joined; the handle is not used again.
+    expect(unsafe { npaa_close(handle.0) }, NPAA_OK);
+    npaa_testutil::run_python(
+        "import sys, numpy as np\n\
+         a = np.load(sys.argv[1], mmap_mode='r')\n\
+         assert a.shape == (1600,), a.shape\n\
+         for t in range(8):\n\
+         \x20   r = a[a['thread'] == t]\n\
+         \x20   assert (r['step'] == np.arange(200)).all()\n\
+         \x20   assert (r['t'] == np.arange(200) + t / 8).all()\n\
+         \x20   assert (r['pos'][:, 0] == t).all() and (r['pos'][:, 1] == np.arange(200)).all()\n",
+        &[&path],
+    );
+}
+
+#[test]
+fn every_status_has_a_static_text() {
+    let codes = [
+        NPAA_OK,
+        NPAA_NULL_ARGUMENT,
+        NPAA_INVALID_ARGUMENT,
+        NPAA_IO,
+        NPAA_FORMAT,
+        NPAA_LOCKED,
+        NPAA_NOT_APPENDABLE,
+        NPAA_NEEDS_RECOVERY,
+        NPAA_SHAPE_MISMATCH,
+        NPAA_CAST,
+        NPAA_CAST_UNSUPPORTED,
+        NPAA_INVALID_DTYPE,
+        NPAA_OBJECT_DTYPE,
+        NPAA_ZERO_DIMENSIONAL,
+        NPAA_SCALAR_FILE,
+        NPAA_OVERFLOW,
+        NPAA_FILE_CHANGED,
+        NPAA_PANIC,
+        NPAA_UNKNOWN,
+    ];
+    for (i, &code) in codes.iter().enumerate() {
+        assert_eq!(code as usize, i, "codes are dense and stable");
+        assert!(
+            status_name(code).starts_with("NPAA_"),
+            "{}",
+            status_name(code)
+        );
+    }
+    assert_eq!(status_name(NPAA_UNKNOWN + 1), "unknown npaa status code");
+    assert_eq!(status_name(u32::MAX), "unknown npaa status code");
+}
+
+#[test]
+fn version_constants_and_header_macros_match_cargo_toml() {
+    // SAFETY: npaa_version returns a static NUL-terminated string.
+    let linked = unsafe { CStr::from_ptr(npaa_version()) };
+    assert_eq!(linked.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+    let header = std::fs::read_to_string(workspace_root().join("include/npaa.h")).unwrap();
+    for (name, value, cargo) in [
+        (
+            "NPAA_VERSION_MAJOR",
+            NPAA_VERSION_MAJOR,
+            env!("CARGO_PKG_VERSION_MAJOR"),
+        ),
+        (
+            "NPAA_VERSION_MINOR",
+            NPAA_VERSION_MINOR,
+            env!("CARGO_PKG_VERSION_MINOR"),
+        ),
+        (
+            "NPAA_VERSION_PATCH",
+            NPAA_VERSION_PATCH,
+            env!("CARGO_PKG_VERSION_PATCH"),
+        ),
+    ] {
+        assert_eq!(value.to_string(), cargo, "{name} in src/lib.rs");
+        let define = format!("#define {name} {cargo}\n");
+        assert!(
+            header.contains(&define),
+            "include/npaa.h lacks {define:?}: regenerate it"
+        );
+    }
+}
+
+#[test]
+fn the_message_is_per_thread_and_cleared_by_success() {
+    let mut n = 0usize;
+    // SAFETY: NULL handle (refused), valid out-pointer.
+    expect(
+        unsafe { npaa_ndim(ptr::null(), &mut n) },
+        NPAA_NULL_ARGUMENT,
+    );
+    let mine = last_message();
+    std::thread::spawn(|| {
+        let mut n = 0usize;
+        // SAFETY: an invalid descr (refused), valid out-pointer.
+        expect(
+            unsafe { npaa_dtype_itemsize(c"<q9".as_ptr(), &mut n) },
+            NPAA_INVALID_DTYPE,
+        );
+    })
+    .join()
+    .unwrap();
+    assert_eq!(last_message(), mine);
+    // npaa_status_str and npaa_version do not touch it; a successful call clears it.
+    let _ = npaa_status_str(NPAA_IO);
+    let _ = npaa_version();
+    assert_eq!(last_message(), mine);
+    // SAFETY: valid string and out-pointer.
+    expect(unsafe { npaa_dtype_itemsize(F8.as_ptr(), &mut n) }, NPAA_OK);
+    assert_eq!(n, 8);
+}

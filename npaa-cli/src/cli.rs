@@ -1,0 +1,460 @@
+//! The command line, as clap parses it. Definitions only: the work is in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, shown at the end of `npaa --help` (and copied to the README).
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  `npaa check` found a file that needs recovery or is not appendable
+  2  error: a file is missing, unreadable or not a valid .npy file, an operation was
+     refused or failed, or the command line is invalid
+
+Errors are printed on stderr as one line: `npaa: <file>: <what went wrong>[: <cause>]`,
+followed by what to do about it where there is something to do. A closed pipe on stdout
+(`npaa show big.npy | head`) is not an error.";
+
+/// npaa: inspect, check, repair and grow NumPy .npy files from the shell.
+///
+/// npaa appends to .npy files out of core (constant memory, whatever the sizes) and keeps
+/// them byte-identical to what `np.save` writes for the concatenated array. It never leaves
+/// a file half-changed when it refuses an operation.
+#[derive(Debug, Parser)]
+#[command(name = "npaa", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// No progress bars and no success reports; errors and warnings are still printed.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Info(InfoArgs),
+    Check(CheckArgs),
+    Recover(RecoverArgs),
+    EnsureAppendable(EnsureArgs),
+    Append(AppendArgs),
+    Show(ShowArgs),
+    Completions(CompletionsArgs),
+}
+
+/// Print what the header and size of .npy files say.
+///
+/// For each file: format version, header size and spare bytes, dtype (descr and a readable
+/// form), shape, memory order, item size, data bytes present and expected, whether the file
+/// is appendable and whether it needs recovery. Reads headers only: instant on any size.
+#[derive(Debug, Args)]
+#[command(after_help = INFO_HELP)]
+pub struct InfoArgs {
+    /// The .npy files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Print one JSON object per file and line (JSON Lines) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const INFO_HELP: &str = "\
+Examples:
+  npaa info data.npy
+  npaa info --json *.npy | jq 'select(.needs_recovery)'
+
+JSON fields (stable): path, version (\"1.0\" | \"2.0\" | \"3.0\"), header_len, spare, descr,
+dtype, shape (array), order (\"C\" | \"F\"), growth_axis (null for 0-d), itemsize,
+data_bytes_present, data_bytes_expected, appendable, needs_recovery, placeholder,
+exceeds_numpy_header_limit. For a file that cannot be read, the object is
+{\"path\": ..., \"error\": \"<message>\"}, the message is also printed on stderr, and the
+exit code is 2.";
+
+/// Check that .npy files load and are appendable (for scripts).
+///
+/// Prints one line per file: `FILE: ok`, or what is wrong and the command that fixes it.
+/// Exits 0 when every file is fine, 1 when some file needs recovery or is not appendable
+/// (or has a header NumPy refuses to read by default), 2 when some file could not be read
+/// at all.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  npaa check data.npy || npaa recover data.npy")]
+pub struct CheckArgs {
+    /// The .npy files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Repair files whose data does not match their header.
+///
+/// Infers the length of the growth axis from the file size (an interrupted append or
+/// download, a crash before the header update, an unfinished streaming writer). An
+/// incomplete last item is cut off, or completed with zeros with --zerofill-incomplete.
+/// Reports the items before and after and the bytes cut or zero-filled. Takes constant time
+/// whatever the file size. Files that need no recovery are left untouched.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  npaa recover --dry-run data.npy
+  npaa recover data.npy")]
+pub struct RecoverArgs {
+    /// The .npy files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Complete an incomplete last item with zeros instead of cutting it off.
+    #[arg(long)]
+    pub zerofill_incomplete: bool,
+
+    /// Only report what would be done; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Give legacy headers the spare room appends need.
+///
+/// Files written by NumPy < 1.24, cnpy and others have no room in their header for the
+/// growing shape. This rewrites the header as `np.save` of NumPy >= 1.24 would, keeping the
+/// data byte for byte. By default a new file is written beside the old one and renamed over
+/// it (atomic; needs room for a copy). With --in-place the file itself is changed: on ext4
+/// and XFS whole blocks are inserted at the front (instant), elsewhere the data is moved (not
+/// atomic: do not interrupt it).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  npaa ensure-appendable --in-place old.npy && npaa append old.npy new.npy"
+)]
+pub struct EnsureArgs {
+    /// The .npy files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Change the file in place instead of writing a copy and renaming it.
+    #[arg(long)]
+    pub in_place: bool,
+}
+
+/// Append arrays to DEST (created if missing), streaming with constant memory.
+///
+/// With SRC files: appends the array of each .npy source along DEST's growth axis (axis 0
+/// for C order, the last axis for Fortran order), as `np.concatenate` would: the result is
+/// byte-identical to `np.save` of the concatenation. Every source is validated first
+/// (complete, not an object array, matching shape and memory order, castable under
+/// --casting): if one is bad, DEST is left exactly as it was (and is not created). If
+/// writing fails half-way (a full disk), DEST is restored to what it was before.
+///
+/// With --raw: appends raw binary items read from a file or from stdin (`-`), e.g. a binary
+/// log piped in. Each item has dtype --dtype and shape --item-shape; the item count comes
+/// from the byte count. Whole items are appended as they arrive; an incomplete trailing item
+/// is reported as a warning and not written (exit code 0: the writer may still be writing
+/// it). An existing DEST must have the same item shape and memory order (its dtype may
+/// differ if --casting allows the conversion).
+#[derive(Debug, Args)]
+#[command(after_help = APPEND_HELP)]
+pub struct AppendArgs {
+    /// The .npy file to grow; created from the first source if it does not exist.
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+
+    /// .npy files whose arrays are appended, in order.
+    #[arg(
+        value_name = "SRC.npy",
+        required_unless_present = "raw",
+        conflicts_with = "raw"
+    )]
+    pub sources: Vec<PathBuf>,
+
+    /// Append raw binary items read from FILE, or from stdin with `-`.
+    #[arg(long, value_name = "FILE|-", requires = "dtype")]
+    pub raw: Option<PathBuf>,
+
+    /// dtype of the raw items: a NumPy descr or name (`<f8`, `float64`, `u1`,
+    /// `"[('t', '<f8'), ('v', '<f4', (3,))]"`).
+    #[arg(long, value_name = "DESCR", requires = "raw")]
+    pub dtype: Option<String>,
+
+    /// Shape of one raw item, e.g. `3` or `480,640` (default: scalar items, a 1-D DEST).
+    #[arg(long, value_name = "D1,D2,...", requires = "raw", value_parser = parse_item_shape)]
+    pub item_shape: Option<ItemShape>,
+
+    /// The raw items are in Fortran (column-major) order and a new DEST is created in
+    /// Fortran order: it grows along its last axis.
+    #[arg(long, requires = "raw")]
+    pub fortran: bool,
+
+    /// Replace DEST if it exists, so the result holds the sources only. With SRC files the
+    /// new DEST is built beside the old one and renamed over it when complete (the old one
+    /// stays intact if anything fails); with --raw, DEST is deleted once the input is open.
+    #[arg(long)]
+    pub delete_if_exists: bool,
+
+    /// Which dtype conversions are allowed, as in NumPy.
+    #[arg(long, value_enum, default_value_t = CastingArg::SameKind)]
+    pub casting: CastingArg,
+
+    /// Coalesce small appends in memory up to BYTES before writing (useful for --raw from a
+    /// pipe that delivers little at a time). Buffered items are not in the file until the
+    /// buffer is written; an interrupted run loses them, never corrupts the file. Accepts
+    /// K, M, G suffixes (powers of 1024).
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "0")]
+    pub buffer: u64,
+
+    /// When appended data is forced to stable storage: `none` (never, as NumPy), `close`
+    /// (once at the end), `append` (after every append: slow), or `every:BYTES` (whenever
+    /// BYTES were appended since the last sync). Only matters for a crash of the machine;
+    /// after a crash of npaa itself the file always loads as a prefix of what was appended.
+    #[arg(long, value_name = "MODE", value_parser = parse_durability, default_value = "none")]
+    pub durability: DurabilityArg,
+}
+
+const APPEND_HELP: &str = "\
+Examples:
+  npaa append all.npy day1.npy day2.npy day3.npy
+  npaa append --delete-if-exists --casting unsafe out.npy a.npy b.npy
+  sensor-dump | npaa append log.npy --raw - --dtype '<f4' --item-shape 3 --buffer 1M
+  npaa append frames.npy --raw frames.bin --dtype u1 --item-shape 480,640";
+
+/// Print the items of a .npy file as NumPy's `print` does.
+///
+/// The output is what `print(arr[START:STOP])` prints in NumPy 2 with
+/// `np.set_printoptions(threshold=sys.maxsize)` (no `...` summarization; 75-column lines)
+/// for bool, integer, float16/32/64, complex64/128, bytes (`b'ab'`), str (`'ab'`),
+/// datetime64 (`'2024-01-31T12:00:00'`), timedelta64 and void dtypes, and structured dtypes
+/// (rows as tuples `(1, 2.5)`, subarray fields as lists). Long doubles (`<f16`, `<c32`) are
+/// read as x87 extended precision and printed rounded to float64. 0-d arrays print like
+/// `print(arr)` too.
+///
+/// Memory use is constant whatever the file size: the selected rows are read twice, once to
+/// find the column widths NumPy would use, once to print.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  npaa show data.npy --rows :10
+  npaa show log.npy --rows -5:
+  npaa show big.npy | less")]
+pub struct ShowArgs {
+    /// The .npy file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Rows to print, as a Python slice of the first axis: `START:STOP`, `START:`, `:STOP`,
+    /// or `N` (row N only); negative values count from the end (`-5:` is the last five rows).
+    /// The output is `print(arr[START:STOP])`.
+    #[arg(long, value_name = "START:STOP", allow_hyphen_values = true, value_parser = parse_rows)]
+    pub rows: Option<Rows>,
+}
+
+/// Print a shell completion script.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  npaa completions bash > ~/.local/share/bash-completion/completions/npaa
+  npaa completions zsh > ~/.zfunc/_npaa
+  npaa completions fish > ~/.config/fish/completions/npaa.fish")]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// NumPy's casting rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CastingArg {
+    /// Only identical dtypes.
+    #[value(name = "no")]
+    No,
+    /// Identical dtypes, byte order may differ.
+    #[value(name = "equiv")]
+    Equiv,
+    /// Only conversions that preserve every value (int32 to float64, ...).
+    #[value(name = "safe")]
+    Safe,
+    /// Safe conversions, and within a kind (float64 to float32, int64 to int8).
+    #[value(name = "same_kind")]
+    SameKind,
+    /// Any conversion (float to int truncates).
+    #[value(name = "unsafe")]
+    Unsafe,
+}
+
+/// `--durability` as given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurabilityArg {
+    None,
+    Close,
+    Append,
+    Every(u64),
+}
+
+/// `--item-shape` as given (possibly empty: scalar items).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ItemShape(pub Vec<u64>);
+
+/// `--rows START:STOP`, with Python slice semantics (negative counts from the end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rows {
+    pub start: Option<i64>,
+    pub stop: Option<i64>,
+}
+
+impl Rows {
+    /// The row range this slice selects in an axis of length `len`, clamped like Python.
+    pub fn resolve(self, len: u64) -> (u64, u64) {
+        let clamp = |v: Option<i64>, default: u64| -> u64 {
+            match v {
+                None => default,
+                Some(v) if v < 0 => len.saturating_sub(v.unsigned_abs()),
+                Some(v) => (v as u64).min(len),
+            }
+        };
+        let start = clamp(self.start, 0);
+        let stop = clamp(self.stop, len);
+        (start, stop.max(start))
+    }
+}
+
+fn parse_item_shape(s: &str) -> Result<ItemShape, String> {
+    let s = s
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    if s.is_empty() {
+        return Ok(ItemShape(Vec::new()));
+    }
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<u64>()
+                .map_err(|_| format!("{p:?} is not a non-negative integer"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(ItemShape)
+}
+
+/// Parses a byte count: `4096`, `64K`, `8M`, `1G` (powers of 1024; a trailing `B`, `iB` is
+/// accepted).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let upper = t.to_ascii_uppercase();
+    let upper = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match upper.chars().last() {
+        Some('K') => (&upper[..upper.len() - 1], 10),
+        Some('M') => (&upper[..upper.len() - 1], 20),
+        Some('G') => (&upper[..upper.len() - 1], 30),
+        Some('T') => (&upper[..upper.len() - 1], 40),
+        _ => (upper, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a byte count (e.g. 4096, 64K, 8M, 1G)"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+fn parse_durability(s: &str) -> Result<DurabilityArg, String> {
+    match s.trim() {
+        "none" => Ok(DurabilityArg::None),
+        "close" => Ok(DurabilityArg::Close),
+        "append" => Ok(DurabilityArg::Append),
+        other => match other.strip_prefix("every:") {
+            Some(bytes) => match parse_bytes(bytes)? {
+                0 => Err("every:BYTES needs a positive byte count".to_owned()),
+                n => Ok(DurabilityArg::Every(n)),
+            },
+            None => Err(format!(
+                "{s:?} is not a durability mode: use none, close, append or every:BYTES"
+            )),
+        },
+    }
+}
+
+fn parse_rows(s: &str) -> Result<Rows, String> {
+    let bad = || format!("{s:?} is not a row slice: use START:STOP, START:, :STOP or N");
+    let parse = |p: &str| -> Result<Option<i64>, String> {
+        let p = p.trim();
+        if p.is_empty() {
+            Ok(None)
+        } else {
+            p.parse().map(Some).map_err(|_| bad())
+        }
+    };
+    match s.split_once(':') {
+        Some((a, b)) => Ok(Rows {
+            start: parse(a)?,
+            stop: parse(b)?,
+        }),
+        None => {
+            // A single index N selects row N (keeping the dimension, unlike arr[N]).
+            let n = parse(s)?.ok_or_else(bad)?;
+            let stop = if n == -1 { None } else { Some(n + 1) };
+            Ok(Rows {
+                start: Some(n),
+                stop,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64K"), Ok(65536));
+        assert_eq!(parse_bytes("8m"), Ok(8 << 20));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("99999999999T").is_err());
+    }
+
+    #[test]
+    fn durability_modes() {
+        assert_eq!(parse_durability("none"), Ok(DurabilityArg::None));
+        assert_eq!(
+            parse_durability("every:1M"),
+            Ok(DurabilityArg::Every(1 << 20))
+        );
+        assert!(parse_durability("every:0").is_err());
+        assert!(parse_durability("sometimes").is_err());
+    }
+
+    #[test]
+    fn item_shapes() {
+        assert_eq!(parse_item_shape("3"), Ok(ItemShape(vec![3])));
+        assert_eq!(parse_item_shape("480,640"), Ok(ItemShape(vec![480, 640])));
+        assert_eq!(parse_item_shape("(2, 3)"), Ok(ItemShape(vec![2, 3])));
+        assert_eq!(parse_item_shape(""), Ok(ItemShape(vec![])));
+        assert!(parse_item_shape("3,x").is_err());
+        assert!(parse_item_shape("-3").is_err());
+    }
+
+    #[test]
+    fn row_slices_follow_python() {
+        let r = |s: &str| parse_rows(s).unwrap();
+        assert_eq!(r(":10").resolve(100), (0, 10));
+        assert_eq!(r("5:").resolve(100), (5, 100));
+        assert_eq!(r("-5:").resolve(100), (95, 100));
+        assert_eq!(r(":-1").resolve(100), (0, 99));
+        assert_eq!(r("90:200").resolve(100), (90, 100));
+        assert_eq!(r("50:10").resolve(100), (50, 50));
+        assert_eq!(r("-500:").resolve(100), (0, 100));
+        assert_eq!(r("7").resolve(100), (7, 8));
+        assert_eq!(r("-1").resolve(100), (99, 100));
+        assert!(parse_rows("a:b").is_err());
+    }
+}

@@ -1,0 +1,204 @@
+//! `npaa info`: what the header and size of each file say, as text or JSON Lines.
+
+use std::io::Write;
+
+use npaa_core::{FileInfo, Order};
+use serde::Serialize;
+
+use super::check::problems;
+use super::{Status, for_each_file};
+use crate::cli::InfoArgs;
+use crate::report::{core_error, render};
+
+/// The JSON object printed per file. Field names are stable: scripts depend on them.
+#[derive(Debug, Serialize)]
+struct InfoJson<'a> {
+    path: String,
+    /// "1.0", "2.0" or "3.0".
+    version: String,
+    /// Header size in bytes, magic included: the offset of the data.
+    header_len: u64,
+    /// Bytes by which the header text can still grow in place.
+    spare: u64,
+    /// The descr as in the header, without quotes: `<f8`, `[('a', '<i4'), ...]`.
+    descr: String,
+    /// A readable form: `float64`, `struct { ... }`.
+    dtype: String,
+    /// The shape; for a placeholder header the growth dimension reads 0.
+    shape: &'a [u64],
+    /// "C" or "F".
+    order: &'static str,
+    /// 0 for C order, the last axis for Fortran order, null for 0-d arrays.
+    growth_axis: Option<usize>,
+    itemsize: usize,
+    data_bytes_present: u64,
+    data_bytes_expected: u64,
+    appendable: bool,
+    needs_recovery: bool,
+    placeholder: bool,
+    exceeds_numpy_header_limit: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorJson {
+    path: String,
+    error: String,
+}
+
+pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let mut first = true;
+    for_each_file(&args.files, out, |path, out| {
+        let info = match npaa_core::inspect(path) {
+            Ok(info) => info,
+            Err(e) => {
+                let err = core_error(path, e);
+                if args.json {
+                    let obj = ErrorJson {
+                        path: path.display().to_string(),
+                        error: render(&err),
+                    };
+                    writeln!(out, "{}", serde_json::to_string(&obj)?)?;
+                }
+                return Err(err);
+            }
+        };
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&to_json(&info))?)?;
+        } else {
+            if !first {
+                writeln!(out)?;
+            }
+            write_text(&info, out)?;
+        }
+        first = false;
+        Ok(Status::Ok)
+    })
+}
+
+fn order(info: &FileInfo) -> Order {
+    if info.header.fortran_order {
+        Order::Fortran
+    } else {
+        Order::C
+    }
+}
+
+fn to_json(info: &FileInfo) -> InfoJson<'_> {
+    let header = &info.header;
+    InfoJson {
+        path: info.path.display().to_string(),
+        version: info.version.to_string(),
+        header_len: info.header_len,
+        spare: info.spare,
+        descr: header.dtype.descr(),
+        dtype: header.dtype.readable(),
+        shape: &header.shape,
+        order: match order(info) {
+            Order::Fortran => "F",
+            Order::C => "C",
+        },
+        growth_axis: header.growth_axis(),
+        itemsize: info.itemsize(),
+        data_bytes_present: info.data_present,
+        data_bytes_expected: info.data_expected,
+        appendable: info.appendable,
+        needs_recovery: info.needs_recovery,
+        placeholder: info.placeholder,
+        exceeds_numpy_header_limit: info.exceeds_numpy_header_limit,
+    }
+}
+
+fn write_text(info: &FileInfo, out: &mut dyn Write) -> std::io::Result<()> {
+    let header = &info.header;
+    let shape = shape_text(info);
+    let order = match (order(info), header.growth_axis()) {
+        (Order::C, Some(_)) => "C (grows along axis 0)".to_owned(),
+        (Order::Fortran, Some(axis)) => format!("Fortran (grows along axis {axis}, the last)"),
+        (Order::C, None) => "C".to_owned(),
+        (Order::Fortran, None) => "Fortran".to_owned(),
+    };
+    let data = if info.data_present == info.data_expected {
+        format!("{} bytes", info.data_present)
+    } else {
+        format!(
+            "{} bytes present, {} expected",
+            info.data_present, info.data_expected
+        )
+    };
+    let problems = problems(info);
+    let find = |prefix: &str| {
+        problems
+            .iter()
+            .find(|p| p.starts_with(prefix))
+            .map(|p| p[prefix.len()..].trim_start_matches(": ").to_owned())
+    };
+    let appendable = match find("not appendable") {
+        Some(why) => format!("no: {why}"),
+        None if info.appendable => "yes".to_owned(),
+        None => "no".to_owned(),
+    };
+    let recovery = match find("needs recovery") {
+        Some(why) => format!("yes: {why}"),
+        None => "no".to_owned(),
+    };
+    writeln!(out, "{}", info.path.display())?;
+    let rows = [
+        ("version", info.version.to_string()),
+        (
+            "header",
+            format!("{} bytes ({} spare)", info.header_len, info.spare),
+        ),
+        (
+            "dtype",
+            format!("{} ({})", header.dtype.descr(), header.dtype.readable()),
+        ),
+        ("shape", shape),
+        ("order", order),
+        ("item size", format!("{} bytes", info.itemsize())),
+        ("data", data),
+        ("appendable", appendable),
+        ("needs recovery", recovery),
+    ];
+    for (name, value) in rows {
+        writeln!(out, "  {:<16}{value}", format!("{name}:"))?;
+    }
+    if info.exceeds_numpy_header_limit {
+        writeln!(
+            out,
+            "  {:<16}header longer than NumPy reads by default (np.load needs max_header_size=)",
+            "warning:"
+        )?;
+    }
+    Ok(())
+}
+
+/// The shape as a Python tuple, with `?` for the growth dimension of a placeholder header.
+fn shape_text(info: &FileInfo) -> String {
+    let shape = npaa_core::fmt_shape(&info.header.shape);
+    match (info.placeholder, info.header.growth_axis()) {
+        (true, Some(axis)) => {
+            let parts: Vec<String> = info
+                .header
+                .shape
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    if i == axis {
+                        "?".to_owned()
+                    } else {
+                        d.to_string()
+                    }
+                })
+                .collect();
+            if parts.len() == 1 {
+                format!("({},) (placeholder of an unfinished writer)", parts[0])
+            } else {
+                format!(
+                    "({}) (placeholder of an unfinished writer)",
+                    parts.join(", ")
+                )
+            }
+        }
+        _ => shape,
+    }
+}

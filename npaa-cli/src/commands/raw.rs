@@ -1,0 +1,218 @@
+//! `npaa append DEST --raw FILE|-`: append raw binary items from a file or stdin.
+//!
+//! The input is read in bounded chunks (at most [`CHUNK_BYTES`], rounded down to whole items;
+//! at least one item); whole items are appended as soon as they are read, so a slow pipe
+//! (a live binary log) reaches the file as it arrives. `--buffer` coalesces those small
+//! appends. An incomplete trailing item is reported and not written.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+
+use anyhow::{Context, anyhow, bail};
+use npaa_core::{AppendOptions, Casting, Dtype, Durability, Error, Order, fmt_shape};
+
+use super::{Ctx, Status};
+use crate::cli::{AppendArgs, CastingArg, DurabilityArg};
+use crate::report::{core_error, warning};
+
+/// Upper bound of one read (and of memory use, unless one item is larger).
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// The append options the command line asks for (casting, buffer, durability).
+pub fn append_options(args: &AppendArgs) -> AppendOptions {
+    let casting = match args.casting {
+        CastingArg::No => Casting::No,
+        CastingArg::Equiv => Casting::Equiv,
+        CastingArg::Safe => Casting::Safe,
+        CastingArg::SameKind => Casting::SameKind,
+        CastingArg::Unsafe => Casting::Unsafe,
+    };
+    let durability = match args.durability {
+        DurabilityArg::None => Durability::None,
+        DurabilityArg::Close => Durability::OnClose,
+        DurabilityArg::Append => Durability::EveryAppend,
+        DurabilityArg::Every(n) => Durability::EveryBytes(n),
+    };
+    AppendOptions::new()
+        .casting(casting)
+        .durability(durability)
+        .buffer_capacity(usize::try_from(args.buffer).unwrap_or(usize::MAX))
+}
+
+pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<Status> {
+    let dest = args.dest.as_path();
+    let input = args.raw.as_deref().expect("run only with --raw");
+    let input_name = input.display().to_string();
+    let descr = args
+        .dtype
+        .as_deref()
+        .expect("clap requires --dtype with --raw");
+    let dtype = Dtype::parse(descr).map_err(anyhow::Error::new)?;
+    if dtype.has_object() {
+        return Err(anyhow::Error::new(Error::ObjectDtype {
+            descr: dtype.descr(),
+        }));
+    }
+    let item_shape = args.item_shape.clone().unwrap_or_default().0;
+    let item_len = item_shape
+        .iter()
+        .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| anyhow!("an item of shape {} is too large", fmt_shape(&item_shape)))?;
+    if item_len == 0 {
+        bail!(
+            "items of dtype {} and shape {} hold no bytes: the item count cannot be inferred \
+             from the input",
+            dtype.descr(),
+            fmt_shape(&item_shape)
+        );
+    }
+    let item_len = usize::try_from(item_len).context("an item does not fit in memory")?;
+    let block_shape = |n: u64| -> Vec<u64> {
+        let mut shape = Vec::with_capacity(item_shape.len() + 1);
+        if args.fortran {
+            shape.extend_from_slice(&item_shape);
+            shape.push(n);
+        } else {
+            shape.push(n);
+            shape.extend_from_slice(&item_shape);
+        }
+        shape
+    };
+
+    // Open the input before DEST, so that a missing input changes nothing.
+    let (mut reader, size): (Box<dyn Read>, Option<u64>) = if input.as_os_str() == "-" {
+        (Box::new(io::stdin().lock()), None)
+    } else {
+        let file =
+            File::open(input).with_context(|| format!("{input_name}: opening the raw input"))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("{input_name}: reading metadata"))?;
+        if meta.is_dir() {
+            bail!("{input_name}: is a directory, not a raw data file");
+        }
+        let size = meta.is_file().then_some(meta.len());
+        (Box::new(file), size)
+    };
+
+    let mut options = append_options(args).delete_if_exists(args.delete_if_exists);
+    if args.fortran {
+        options = options.order(Order::Fortran);
+    }
+    let array = options.open(dest).map_err(|e| core_error(dest, e))?;
+    let existed = array.shape().is_some();
+    if let (Some(shape), Some(order)) = (array.shape(), array.order()) {
+        check_existing(dest, &shape, order, &item_shape, args.fortran)?;
+    }
+    array
+        .check_append(&dtype, &block_shape(0))
+        .map_err(|e| core_error(dest, e))?;
+
+    let progress = match size {
+        Some(total) => ctx.progress.bytes(total, "appending"),
+        None => ctx.progress.stream("appending"),
+    };
+    let chunk = (CHUNK_BYTES / item_len).max(1) * item_len;
+    let mut buf = vec![0u8; chunk];
+    let mut filled = 0usize;
+    let mut items = 0u64;
+    let mut read_total = 0u64;
+    let outcome = loop {
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(anyhow!(e).context(format!("{input_name}: reading"))),
+        };
+        filled += n;
+        read_total += n as u64;
+        progress.set(read_total);
+        let whole = filled / item_len;
+        if whole == 0 {
+            continue;
+        }
+        let bytes = whole * item_len;
+        if let Err(e) = array.append_raw(&dtype, &block_shape(whole as u64), &buf[..bytes]) {
+            break Err(core_error(dest, e));
+        }
+        items += whole as u64;
+        buf.copy_within(bytes..filled, 0);
+        filled -= bytes;
+    };
+    progress.finish();
+    // Create DEST (with 0 items) even when the input holds no whole item, so that the
+    // command always leaves a DEST of the requested dtype and item shape.
+    let outcome = outcome.and_then(|()| {
+        if existed || items > 0 {
+            return Ok(());
+        }
+        array
+            .append_raw(&dtype, &block_shape(0), &[])
+            .map_err(|e| core_error(dest, e))
+    });
+    let shape = array.shape().unwrap_or_default();
+    let closed = array.close().map_err(|e| core_error(dest, e));
+    let outcome = outcome.and(closed);
+    if let Err(e) = outcome {
+        if items > 0 {
+            return Err(e.context(format!(
+                "{}: {items} items were appended before this error",
+                dest.display()
+            )));
+        }
+        return Err(e);
+    }
+    if filled > 0 {
+        warning(&format!(
+            "{input_name}: ignored {filled} trailing bytes: not a whole item of {item_len} bytes"
+        ));
+    }
+    if !ctx.quiet {
+        writeln!(
+            out,
+            "appended {items} items ({} bytes) from {input_name} to {}: shape {}",
+            items * item_len as u64,
+            dest.display(),
+            fmt_shape(&shape)
+        )?;
+    }
+    Ok(Status::Ok)
+}
+
+/// An existing DEST must hold items of the given shape, in the given memory order.
+fn check_existing(
+    dest: &std::path::Path,
+    shape: &[u64],
+    order: Order,
+    item_shape: &[u64],
+    fortran: bool,
+) -> anyhow::Result<()> {
+    let dest_fortran = order == Order::Fortran;
+    if shape.len() > 1 && dest_fortran != fortran {
+        bail!(
+            "{}: is in {} order: {}",
+            dest.display(),
+            if dest_fortran { "Fortran" } else { "C" },
+            if dest_fortran {
+                "pass --fortran (and give the items in Fortran order)"
+            } else {
+                "drop --fortran (and give the items in C order)"
+            }
+        );
+    }
+    let dest_items: &[u64] = match shape.len() {
+        0 => &[],
+        _ if dest_fortran && shape.len() > 1 => &shape[..shape.len() - 1],
+        _ => &shape[1..],
+    };
+    if dest_items != item_shape {
+        bail!(
+            "{}: holds items of shape {} (array shape {}), but --item-shape is {}",
+            dest.display(),
+            fmt_shape(dest_items),
+            fmt_shape(shape),
+            fmt_shape(item_shape)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Error messages: one line on stderr, `npaa: <file>: <what went wrong>[: <cause>]`, ending
+//! with what to do about it where there is something to do.
+//!
+//! npaa-core's errors already name the file they concern, so the path is added as context
+//! only to errors that do not (see [`core_error`]), and it is never printed twice. The core's
+//! hints name library functions ("run recover on it first"); here they become the commands
+//! that do it (`npaa recover FILE`).
+
+use std::io;
+use std::path::Path;
+
+use npaa_core::{Casting, Error, FormatError};
+
+/// Prints `err` on stderr as `npaa: <message>`.
+pub fn error(err: &anyhow::Error) {
+    eprintln!("npaa: {}", render(err));
+}
+
+/// Prints a warning on stderr as `npaa: warning: <message>`.
+pub fn warning(message: &str) {
+    eprintln!("npaa: warning: {message}");
+}
+
+/// True if `err` comes from writing into a closed pipe (`npaa show big.npy | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Wraps an error of npaa-core about `path`, adding the path only if the error does not
+/// name the file itself.
+pub fn core_error(path: &Path, err: Error) -> anyhow::Error {
+    if names_its_file(&err) {
+        anyhow::Error::new(err)
+    } else {
+        anyhow::Error::new(err).context(path.display().to_string())
+    }
+}
+
+fn names_its_file(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Io { .. }
+            | Error::Format { .. }
+            | Error::Locked { .. }
+            | Error::NotAppendable { .. }
+            | Error::NeedsRecovery { .. }
+            | Error::ScalarFile { .. }
+            | Error::FileChanged { .. }
+    )
+}
+
+/// The one-line message for an error chain: contexts and causes joined by `: `, stopping at
+/// the first npaa-core error (whose message already includes its causes).
+pub fn render(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        if let Some(core) = cause.downcast_ref::<Error>() {
+            parts.push(describe(core));
+            break;
+        }
+        let text = cause.to_string();
+        // An io::Error wrapped by a context that already quoted it: skip the repeat.
+        if parts.last().is_some_and(|last| last.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    // Drop a context that merely repeats the start of what follows ("a.npy" before
+    // "a.npy: not a valid .npy file").
+    let mut kept: Vec<String> = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let repeated = parts
+            .get(i + 1)
+            .is_some_and(|next| next.starts_with(&format!("{part}: ")));
+        if !repeated {
+            kept.push(part.clone());
+        }
+    }
+    kept.join(": ").replace('\n', " ")
+}
+
+/// The message for an npaa-core error, with the hint phrased as an npaa command.
+pub fn describe(err: &Error) -> String {
+    match err {
+        Error::NotAppendable {
+            path,
+            needed,
+            available,
+        } => format!(
+            "{}: header is not appendable (its {available} bytes cannot hold a shape of any \
+             length; {needed} are needed): run `npaa ensure-appendable {}` first",
+            path.display(),
+            shell_quote(path)
+        ),
+        Error::NeedsRecovery {
+            path,
+            expected,
+            present,
+        } => format!(
+            "{}: needs recovery: the header announces {expected} data bytes but {present} are \
+             present (an interrupted write or download): run `npaa recover {}` first",
+            path.display(),
+            shell_quote(path)
+        ),
+        Error::Format {
+            path,
+            kind: FormatError::PlaceholderShape,
+        } => format!(
+            "{}: the shape is a placeholder left by a streaming writer that did not finish: \
+             run `npaa recover {}`",
+            path.display(),
+            shell_quote(path)
+        ),
+        Error::Cast { from, to, casting } => {
+            let hint = if matches!(casting, Casting::Unsafe) {
+                String::new()
+            } else {
+                "; pass `--casting unsafe` to force it".to_owned()
+            };
+            format!("cannot cast {from} to {to} under the {casting} casting rule{hint}")
+        }
+        Error::Locked { path } => format!(
+            "{}: locked by another writer (another npaa or program is appending to it); \
+             try again when it has finished",
+            path.display()
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// `path` as a shell word: unchanged when it is made of safe characters, else single-quoted.
+pub fn shell_quote(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,:=+@%".contains(c));
+    if safe {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn core_errors_name_the_file_once() {
+        let err = Error::Io {
+            path: PathBuf::from("a.npy"),
+            op: "opening",
+            source: io::Error::from(io::ErrorKind::NotFound),
+        };
+        let rendered = render(&core_error(Path::new("a.npy"), err));
+        assert_eq!(rendered.matches("a.npy").count(), 1, "{rendered}");
+        assert!(rendered.starts_with("a.npy: opening: "), "{rendered}");
+    }
+
+    #[test]
+    fn errors_without_a_path_get_one() {
+        let err = Error::ObjectDtype { descr: "|O".into() };
+        let rendered = render(&core_error(Path::new("b.npy"), err));
+        assert!(
+            rendered.starts_with("b.npy: dtype |O holds Python objects"),
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn hints_are_commands() {
+        let err = Error::NeedsRecovery {
+            path: PathBuf::from("my file.npy"),
+            expected: 80,
+            present: 72,
+        };
+        let rendered = render(&core_error(Path::new("my file.npy"), err));
+        assert!(
+            rendered.ends_with("run `npaa recover 'my file.npy'` first"),
+            "{rendered}"
+        );
+        assert_eq!(rendered.matches("my file.npy").count(), 2, "{rendered}");
+    }
+
+    #[test]
+    fn contexts_and_io_causes_join_on_one_line() {
+        let io = io::Error::new(io::ErrorKind::PermissionDenied, "Permission denied");
+        let err = anyhow::Error::new(io).context("in.bin: reading");
+        assert_eq!(render(&err), "in.bin: reading: Permission denied");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote(Path::new("data/x.npy")), "data/x.npy");
+        assert_eq!(shell_quote(Path::new("it's.npy")), "'it'\\''s.npy'");
+    }
+}

@@ -1,0 +1,260 @@
+//! `npaa info` (text and JSON) and `npaa check` (exit codes 0, 1, 2) on real NumPy files.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn info_json_reports_every_field() {
+    let dir = tempdir();
+    let d = dir.path();
+    make(
+        d,
+        r#"
+save('c.npy', np.arange(12, dtype='<f8').reshape(4, 3))
+save('f.npy', np.asfortranarray(np.arange(24, dtype='>i4').reshape(2, 3, 4)))
+save('rec.npy', np.zeros(5, dtype=[('t', '<f8'), ('p', '<f4', (3,))]))
+save('scalar.npy', np.array(1.5))
+legacy('old.npy', np.arange(5, dtype='<i2'))
+save('cut.npy', np.arange(10, dtype='<u2'))
+cut('cut.npy', 3)
+"#,
+    );
+    let names = [
+        "c.npy",
+        "f.npy",
+        "rec.npy",
+        "scalar.npy",
+        "old.npy",
+        "cut.npy",
+    ];
+    let out = npaa()
+        .current_dir(d)
+        .arg("info")
+        .arg("--json")
+        .args(names)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "no progress or noise on stderr: {out:?}"
+    );
+    let objs = json_lines(&out.stdout);
+    assert_eq!(objs.len(), names.len());
+
+    let c = &objs[0];
+    assert_eq!(c["path"], "c.npy");
+    assert_eq!(c["version"], "1.0");
+    assert_eq!(c["header_len"], 128);
+    assert_eq!(c["descr"], "<f8");
+    assert_eq!(c["dtype"], "float64");
+    assert_eq!(c["shape"], serde_json::json!([4, 3]));
+    assert_eq!(c["order"], "C");
+    assert_eq!(c["growth_axis"], 0);
+    assert_eq!(c["itemsize"], 8);
+    assert_eq!(c["data_bytes_present"], 96);
+    assert_eq!(c["data_bytes_expected"], 96);
+    assert_eq!(c["appendable"], true);
+    assert_eq!(c["needs_recovery"], false);
+    assert_eq!(c["placeholder"], false);
+    assert_eq!(c["exceeds_numpy_header_limit"], false);
+    // The spare bytes are the padding after the dict text: 128 - 10 - 1 - len(text).
+    let text_len = "{'descr': '<f8', 'fortran_order': False, 'shape': (4, 3), }".len() as u64;
+    assert_eq!(c["spare"], 128 - 10 - 1 - text_len);
+
+    let f = &objs[1];
+    assert_eq!(f["order"], "F");
+    assert_eq!(f["growth_axis"], 2);
+    assert_eq!(f["descr"], ">i4");
+    assert_eq!(f["shape"], serde_json::json!([2, 3, 4]));
+
+    let rec = &objs[2];
+    assert_eq!(rec["descr"], "[('t', '<f8'), ('p', '<f4', (3,))]");
+    assert_eq!(rec["itemsize"], 20);
+
+    let scalar = &objs[3];
+    assert_eq!(scalar["shape"], serde_json::json!([]));
+    assert_eq!(scalar["growth_axis"], Value::Null);
+    assert_eq!(scalar["appendable"], false);
+
+    let old = &objs[4];
+    assert_eq!(old["header_len"], 80);
+    assert_eq!(old["appendable"], false);
+    assert_eq!(old["needs_recovery"], false);
+
+    let cut = &objs[5];
+    assert_eq!(cut["data_bytes_present"], 17);
+    assert_eq!(cut["data_bytes_expected"], 20);
+    assert_eq!(cut["needs_recovery"], true);
+}
+
+#[test]
+fn info_text_is_readable() {
+    let dir = tempdir();
+    let d = dir.path();
+    make(
+        d,
+        r#"
+save('c.npy', np.arange(12, dtype='<f8').reshape(4, 3))
+save('cut.npy', np.arange(10, dtype='<u2'))
+cut('cut.npy', 3)
+"#,
+    );
+    let out = npaa()
+        .current_dir(d)
+        .args(["info", "c.npy", "cut.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        "c.npy\n",
+        "  version:        1.0\n",
+        "  dtype:          <f8 (float64)\n",
+        "  shape:          (4, 3)\n",
+        "  order:          C (grows along axis 0)\n",
+        "  item size:      8 bytes\n",
+        "  data:           96 bytes\n",
+        "  appendable:     yes\n",
+        "  needs recovery: no\n",
+        "\ncut.npy\n",
+        "  data:           17 bytes present, 20 expected\n",
+        "run `npaa recover cut.npy`",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+}
+
+#[test]
+fn info_json_reports_unreadable_files_and_goes_on() {
+    let dir = tempdir();
+    let d = dir.path();
+    make(d, "save('ok.npy', np.arange(3))");
+    std::fs::write(d.join("text.npy"), "hello").unwrap();
+    let out = npaa()
+        .current_dir(d)
+        .args(["info", "--json", "missing.npy", "text.npy", "ok.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let objs = json_lines(&out.stdout);
+    assert_eq!(objs.len(), 3);
+    assert_eq!(objs[0]["path"], "missing.npy");
+    assert!(objs[0]["error"].as_str().unwrap().contains("No such file"));
+    assert!(
+        objs[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid .npy file")
+    );
+    assert_eq!(objs[2]["shape"], serde_json::json!([3]));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("npaa: missing.npy: opening: "),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("npaa: text.npy: not a valid .npy file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_exit_codes() {
+    let dir = tempdir();
+    let d = dir.path();
+    make(
+        d,
+        r#"
+save('ok.npy', np.arange(12.).reshape(4, 3))
+save('ok2.npy', np.zeros(3, dtype='S4'))
+save('cut.npy', np.arange(12.).reshape(4, 3))
+cut('cut.npy', 5)
+legacy('old.npy', np.arange(5, dtype='<i2'))
+save('obj.npy', np.array([1, 'a'], dtype=object), allow_pickle=True)
+save('scalar.npy', np.array(3))
+"#,
+    );
+    std::fs::write(d.join("text.npy"), "hello").unwrap();
+    let check = |files: &[&str]| {
+        npaa()
+            .current_dir(d)
+            .arg("check")
+            .args(files)
+            .output()
+            .unwrap()
+    };
+
+    let out = check(&["ok.npy", "ok2.npy"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "ok.npy: ok\nok2.npy: ok\n"
+    );
+    assert!(out.stderr.is_empty());
+
+    let out = check(&["ok.npy", "cut.npy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("cut.npy: needs recovery: 91 data bytes present, the header announces 96")
+            && stdout.contains("run `npaa recover cut.npy`"),
+        "{stdout}"
+    );
+
+    let out = check(&["old.npy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with("old.npy: not appendable: its 80-byte header has no spare room")
+            && stdout.contains("run `npaa ensure-appendable old.npy`"),
+        "{stdout}"
+    );
+
+    let out = check(&["obj.npy"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("Python objects")
+    );
+
+    let out = check(&["scalar.npy"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("0-d"));
+
+    // Errors win over problems: 2.
+    let out = check(&["cut.npy", "missing.npy", "ok.npy"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("cut.npy: needs recovery") && stdout.contains("ok.npy: ok"));
+    one_error_line(&out.stderr);
+
+    let out = check(&["text.npy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_error_line(&out.stderr).starts_with("npaa: text.npy: not a valid .npy file"));
+
+    // --quiet keeps the problems, drops the "ok" lines.
+    let out = npaa()
+        .current_dir(d)
+        .args(["--quiet", "check", "ok.npy", "cut.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !stdout.contains("ok.npy: ok") && stdout.starts_with("cut.npy:"),
+        "{stdout}"
+    );
+}
