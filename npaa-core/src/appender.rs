@@ -180,11 +180,14 @@ impl AppendOptions {
 /// array.append(&[5.0f64, 6.0], &[1, 2])?;
 /// assert_eq!(array.shape(), Some(vec![3, 2]));
 /// array.close()?;
-/// # Ok::<(), npaa_core::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct AppendArray {
     path: PathBuf,
+    /// `path` made absolute at open, to check that it still names the file (see
+    /// [`check_same_file`]) even if the process changes its working directory.
+    absolute: PathBuf,
     options: AppendOptions,
     state: Mutex<State>,
 }
@@ -216,6 +219,14 @@ struct OpenFile {
     data_end: u64,
     /// Number of digits of the growth dimension in the header on disk.
     disk_digits: usize,
+    /// Byte offset of those digits in the header (`Template::digits_offset`, computed once).
+    digits_offset: usize,
+    /// The conversion used by the last append and its source dtype: a run of appends of one
+    /// dtype (the common case) reuses it instead of re-deriving the casting rules each time.
+    /// Boxed so that taking it out and putting it back moves a pointer, not the plan.
+    last_cast: Option<Box<(Dtype, CastPlan)>>,
+    /// The file's identity (device, inode), taken at open for [`check_same_file`].
+    id: sys::FileId,
     header_writes: u32,
     map: Option<HeaderMap>,
     buffer: Vec<u8>,
@@ -246,7 +257,7 @@ impl AppendArray {
                 "Durability::EveryBytes needs a positive byte count".into(),
             ));
         }
-        let state = match OpenOptions::new().read(true).write(true).open(&path) {
+        let state = match sys::open_rw(&path) {
             Ok(file) => {
                 lock(&file, &path)?;
                 if options.delete_if_exists {
@@ -261,6 +272,7 @@ impl AppendArray {
             Err(e) => return Err(Error::io(&path, "opening for appending", e)),
         };
         Ok(AppendArray {
+            absolute: std::path::absolute(&path).unwrap_or_else(|_| path.clone()),
             path,
             options,
             state: Mutex::new(state),
@@ -316,8 +328,7 @@ impl AppendArray {
     /// This is the most general form: any dtype (structured, strings, datetimes, either byte
     /// order). `data.len()` must be `itemsize × product(shape)`.
     pub fn append_raw(&self, dtype: &Dtype, shape: &[u64], data: &[u8]) -> Result<()> {
-        check_block(dtype, shape)?;
-        let expected = block_len(dtype, shape)?;
+        let expected = check_block(dtype, shape)?;
         if data.len() as u64 != expected {
             return Err(Error::DataLength {
                 shape: shape.to_vec(),
@@ -347,7 +358,9 @@ impl AppendArray {
         } else {
             Order::C
         };
-        self.append_with(&T::dtype(), &shape, Some(hint), |sink, fortran| {
+        let dtype = T::dtype();
+        check_block(&dtype, &shape)?;
+        self.append_with(&dtype, &shape, Some(hint), |sink, fortran| {
             let view = if fortran {
                 array.view().reversed_axes()
             } else {
@@ -395,6 +408,7 @@ impl AppendArray {
             Order::C
         };
         let rows = header.growth_len();
+        check_block(&header.dtype, &header.shape)?;
         self.append_with(
             &header.dtype,
             &header.shape,
@@ -428,8 +442,12 @@ impl AppendArray {
     /// anything. For a file not created yet, only the block itself is checked.
     pub fn check_append(&self, dtype: &Dtype, shape: &[u64]) -> Result<()> {
         check_block(dtype, shape)?;
-        match &*self.lock_state() {
-            State::Open(f) => f.prepare(dtype, shape, self.options.casting).map(|_| ()),
+        match &mut *self.lock_state() {
+            State::Open(f) => {
+                let prepared = f.prepare(dtype, shape, self.options.casting)?;
+                f.keep_cast(prepared);
+                Ok(())
+            }
             State::Pending => Ok(()),
             State::Closed => Err(closed()),
         }
@@ -454,7 +472,8 @@ impl AppendArray {
         };
         f.flush_buffer(&self.options)
             .and_then(|()| f.publish(false))
-            .map_err(|e| Error::io(&self.path, "updating the header", e))
+            .map_err(|e| Error::io(&self.path, "updating the header", e))?;
+        check_same_file(f.id, &self.path, &self.absolute)
     }
 
     /// Writes buffered items and the header, and forces both to stable storage (data first,
@@ -465,11 +484,16 @@ impl AppendArray {
             return Ok(());
         };
         f.sync_all(&self.options)
-            .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))
+            .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))?;
+        check_same_file(f.id, &self.path, &self.absolute)
     }
 
     /// Flushes buffered items, writes the final header, syncs as the durability setting asks,
     /// and releases the file. Errors here mean the last appends may not be counted.
+    ///
+    /// [`Error::FileChanged`] here (and from [`sync`](Self::sync) and
+    /// [`update_header`](Self::update_header)) means the path no longer names the file this
+    /// handle wrote: it was deleted or replaced while open, and the appends are lost with it.
     pub fn close(self) -> Result<()> {
         self.finish()
     }
@@ -491,7 +515,8 @@ impl AppendArray {
         } else {
             f.sync_all(&self.options)
         };
-        result.map_err(|e| Error::io(&self.path, "closing", e))
+        result.map_err(|e| Error::io(&self.path, "closing", e))?;
+        check_same_file(f.id, &self.path, &self.absolute)
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
@@ -503,7 +528,8 @@ impl AppendArray {
     }
 
     /// The one path every append takes: validate, create the file if needed, let `fill` write
-    /// the data through a [`Sink`], then count it in the header — or roll back.
+    /// the data through a [`Sink`], then count it in the header — or roll back. The caller has
+    /// checked the block with [`check_block`].
     fn append_with(
         &self,
         dtype: &Dtype,
@@ -511,16 +537,48 @@ impl AppendArray {
         order_hint: Option<Order>,
         fill: impl FnOnce(&mut Sink<'_>, bool) -> Result<()>,
     ) -> Result<()> {
-        check_block(dtype, shape)?;
         let mut state = self.lock_state();
         if matches!(*state, State::Pending) {
             let order = self.options.order.or(order_hint).unwrap_or_default();
-            *state = State::Open(Box::new(OpenFile::create(&self.path, dtype, shape, order)?));
+            let file = match OpenFile::create(&self.path, dtype, shape, order) {
+                // Another writer created the file since this handle was opened: append to it
+                // as if it had existed at open (or report that writer's lock).
+                Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
+                    let file = sys::open_rw(&self.path)
+                        .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
+                    lock(&file, &self.path)?;
+                    OpenFile::existing(file, &self.path)?
+                }
+                created => created?,
+            };
+            *state = State::Open(Box::new(file));
+            if self.options.durability != Durability::None {
+                // The file's name must survive a power loss as well as its data, and syncing
+                // the file does not promise that (POSIX): sync the directory too, once.
+                sys::sync_parent_dir(&self.path)
+                    .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
+            }
         }
         let State::Open(f) = &mut *state else {
             return Err(closed());
         };
         let plan = f.prepare(dtype, shape, self.options.casting)?;
+        let result = self.fill_and_commit(f, &plan, shape, fill);
+        f.keep_cast(plan);
+        // Rebuilding `Ok(())` rather than returning `result` saves moving the whole (large)
+        // error type on the success path, measurable on tiny buffered appends.
+        result?;
+        Ok(())
+    }
+
+    /// [`append_with`](Self::append_with) once the block is validated.
+    fn fill_and_commit(
+        &self,
+        f: &mut OpenFile,
+        plan: &Prepared,
+        shape: &[u64],
+        fill: impl FnOnce(&mut Sink<'_>, bool) -> Result<()>,
+    ) -> Result<()> {
         let rows = shape[f.axis];
         let dst_len = plan.dst_len;
         let fortran = f.header.fortran_order;
@@ -538,7 +596,7 @@ impl AppendArray {
         let mut sink = Sink {
             file: f,
             path: &self.path,
-            plan: &plan.cast,
+            plan: &plan.cast.1,
             buffered,
             written: 0,
         };
@@ -582,8 +640,8 @@ fn closed() -> Error {
     Error::InvalidArgument("the array was closed".into())
 }
 
-/// Checks what can be checked about a block without the file.
-fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<()> {
+/// Checks what can be checked about a block without the file; returns its length in bytes.
+fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
     if dtype.has_object() {
         return Err(Error::ObjectDtype {
             descr: dtype.descr(),
@@ -592,7 +650,7 @@ fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<()> {
     if shape.is_empty() {
         return Err(Error::ZeroDimensional);
     }
-    block_len(dtype, shape).map(|_| ())
+    block_len(dtype, shape)
 }
 
 /// Bytes of a block: itemsize × product(shape), checked.
@@ -604,6 +662,74 @@ fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
             shape: shape.to_vec(),
             itemsize: dtype.itemsize(),
         })
+}
+
+/// Creates `path` holding `header` (an empty array), locked for writing.
+///
+/// The file appears complete or not at all: a process killed at any moment leaves either no
+/// file or one NumPy loads, never an empty file (which NumPy, `open` and `recover` all refuse).
+/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place.
+/// Where the file system cannot do that, the file is created and then written, and only a
+/// crash between the two leaves an empty file.
+fn create_with_header(path: &Path, header: &[u8]) -> Result<File> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Some(file) = sys::create_unnamed(dir) {
+        // Nobody else can open an unnamed file: this only takes the lock early.
+        lock(&file, path)?;
+        file.write_all_at(header, 0)
+            .map_err(|e| Error::io(path, "writing the header", e))?;
+        match sys::link_unnamed(&file, path) {
+            Ok(()) => return Ok(file),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Error::io(path, "creating", e));
+            }
+            // No /proc, or linking refused: create the file the plain way.
+            Err(_) => {}
+        }
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, "creating", e))?;
+    lock(&file, path)?;
+    if let Err(e) = file.write_all_at(header, 0) {
+        // Nothing of the user's is in the file yet: do not leave an empty file behind.
+        let _ = std::fs::remove_file(path);
+        return Err(Error::io(path, "writing the header", e));
+    }
+    Ok(file)
+}
+
+/// Fails with [`Error::FileChanged`] if `absolute` (the handle's `path`) no longer names `file`:
+/// someone deleted it, or replaced it (renamed another file over it) while this handle was
+/// appending. The appends then went to the old file, which no name reaches any more; the file
+/// now at the path is never touched. Checked on update_header, sync and close (one `stat` of
+/// the path against `ours`, the identity taken at open), not on every append.
+fn check_same_file(ours: sys::FileId, path: &Path, absolute: &Path) -> Result<()> {
+    let what = match sys::path_identity(absolute) {
+        Ok(now) if now == ours => return Ok(()),
+        Ok(_) => "the path now names another file (it was replaced while open)",
+        Err(e) if e.kind() == io::ErrorKind::NotFound => "the file was deleted while open",
+        Err(e) => {
+            return Err(Error::io(
+                path,
+                "checking that the path still names the file",
+                e,
+            ));
+        }
+    };
+    Err(Error::FileChanged {
+        path: path.to_path_buf(),
+        what: format!(
+            "{what}: what was appended went to the old file, which no name reaches any more, \
+             and the file now at this path was not touched"
+        ),
+    })
 }
 
 /// Takes the exclusive advisory lock, failing at once if another writer holds it.
@@ -619,11 +745,26 @@ pub(crate) fn lock(file: &File, path: &Path) -> Result<()> {
 
 /// Reads and validates the header of an open file.
 pub(crate) fn read_parsed(file: &File, path: &Path, leniency: Leniency) -> Result<ParsedHeader> {
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "reading file metadata", e))?
-        .len();
-    let mut reader = file;
+    read_parsed_len(file, path, leniency).map(|(parsed, _)| parsed)
+}
+
+/// [`read_parsed`], also returning the file's length in bytes.
+///
+/// Costs two system calls for the usual header (up to 4 KiB): the length, then one positional
+/// read. It leaves the file offset alone; all of npaa's I/O is positional.
+pub(crate) fn read_parsed_len(
+    file: &File,
+    path: &Path,
+    leniency: Leniency,
+) -> Result<(ParsedHeader, u64)> {
+    let len = sys::file_len(file).map_err(|e| Error::io(path, "reading file metadata", e))?;
+    Ok((read_header_of(file, path, leniency, len)?, len))
+}
+
+/// Reads and validates the header of `file`, which is `len` bytes long, with one positional
+/// read for the usual header (up to 4 KiB).
+fn read_header_of(file: &File, path: &Path, leniency: Leniency, len: u64) -> Result<ParsedHeader> {
+    let mut reader = io::BufReader::with_capacity(4096, sys::ReadAt::new(file));
     header::read_header(&mut reader, len, leniency).map_err(|e| match e {
         ReadError::Format(kind) => Error::format(path, kind),
         ReadError::Io(e) => Error::io(path, "reading the header", e),
@@ -641,11 +782,7 @@ impl SourceFile {
     /// Opens a complete .npy file for reading its data.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
-        let parsed = read_parsed(&file, path, Leniency::Strict)?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(path, "reading file metadata", e))?
-            .len();
+        let (parsed, len) = read_parsed_len(&file, path, Leniency::Strict)?;
         let data_len = parsed
             .header
             .data_len()
@@ -668,7 +805,8 @@ impl SourceFile {
 
 /// A block validated against the file: the conversion to apply and the bytes it will write.
 struct Prepared {
-    cast: CastPlan,
+    /// The block's dtype and the conversion to the file's, kept for [`OpenFile::last_cast`].
+    cast: Box<(Dtype, CastPlan)>,
     dst_len: u64,
 }
 
@@ -764,7 +902,10 @@ impl Sink<'_> {
 
 impl OpenFile {
     fn existing(file: File, path: &Path) -> Result<Self> {
-        let parsed = read_parsed(&file, path, Leniency::Strict)?;
+        // Length and identity in one system call (for open-append-close cycles).
+        let (len, id) = sys::len_and_identity(&file)
+            .map_err(|e| Error::io(path, "reading file metadata", e))?;
+        let parsed = read_header_of(&file, path, Leniency::Strict, len)?;
         let header = parsed.header;
         if header.dtype.has_object() {
             return Err(Error::ObjectDtype {
@@ -785,10 +926,6 @@ impl OpenFile {
                 available: parsed.header_len,
             });
         }
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(path, "reading file metadata", e))?
-            .len();
         let expected = header
             .data_len()
             .map_err(|kind| Error::format(path, kind))?;
@@ -805,10 +942,13 @@ impl OpenFile {
             file,
             version: parsed.version,
             header_len: parsed.header_len,
+            digits_offset: template.digits_offset(parsed.version),
             template,
             axis,
             data_end: len,
             disk_digits,
+            last_cast: None,
+            id,
             header_writes: 0,
             map: None,
             buffer: Vec::new(),
@@ -820,13 +960,6 @@ impl OpenFile {
     }
 
     fn create(path: &Path, dtype: &Dtype, shape: &[u64], order: Order) -> Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|e| Error::io(path, "creating", e))?;
-        lock(&file, path)?;
         let fortran_order = order == Order::Fortran && shape.len() > 1;
         let mut header = Header {
             dtype: dtype.clone(),
@@ -836,25 +969,26 @@ impl OpenFile {
         let axis = header.growth_axis().unwrap_or(0);
         header.shape[axis] = 0;
         let bytes = header.to_npy_bytes();
-        if let Err(e) = file.write_all_at(&bytes, 0) {
-            // Nothing of the user's is in the file yet: do not leave an empty file behind.
-            let _ = std::fs::remove_file(path);
-            return Err(Error::io(path, "writing the header", e));
-        }
+        let file = create_with_header(path, &bytes)?;
+        let id = sys::identity(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         let parsed_len = bytes.len() as u64;
         let version = match bytes[6] {
             1 => Version::V1,
             2 => Version::V2,
             _ => Version::V3,
         };
+        let template = header.template();
         Ok(OpenFile {
             file,
             version,
             header_len: parsed_len,
-            template: header.template(),
+            digits_offset: template.digits_offset(version),
+            template,
             axis,
             data_end: parsed_len,
             disk_digits: 1,
+            last_cast: None,
+            id,
             header_writes: 1,
             map: None,
             buffer: Vec::new(),
@@ -865,8 +999,8 @@ impl OpenFile {
         })
     }
 
-    /// Validates a block against the file.
-    fn prepare(&self, dtype: &Dtype, shape: &[u64], casting: Casting) -> Result<Prepared> {
+    /// Validates a block against the file. Give the plan back with [`Self::keep_cast`].
+    fn prepare(&mut self, dtype: &Dtype, shape: &[u64], casting: Casting) -> Result<Prepared> {
         let file_shape = &self.header.shape;
         if shape.len() != file_shape.len() {
             return Err(Error::ShapeMismatch {
@@ -891,29 +1025,42 @@ impl OpenFile {
                 },
             });
         }
-        let cast = CastPlan::new(dtype, &self.header.dtype, casting)?;
+        // `casting` and the file's dtype are fixed for the life of the handle, so the plan
+        // depends on the block's dtype only.
+        let cast = match self.last_cast.take() {
+            Some(cached) if cached.0 == *dtype => cached,
+            _ => Box::new((
+                dtype.clone(),
+                CastPlan::new(dtype, &self.header.dtype, casting)?,
+            )),
+        };
         let items = shape.iter().product::<u64>();
         let overflow = || Error::Overflow {
             shape: shape.to_vec(),
             itemsize: self.header.dtype.itemsize(),
         };
         let dst_len = items
-            .checked_mul(cast.dst_itemsize() as u64)
+            .checked_mul(cast.1.dst_itemsize() as u64)
             .ok_or_else(overflow)?;
         let grown = self.header.shape[self.axis]
             .checked_add(self.buffered_rows)
             .and_then(|g| g.checked_add(shape[self.axis]))
             .ok_or_else(overflow)?;
-        let mut total = self.header.shape.clone();
-        total[self.axis] = grown;
-        total
+        self.header
+            .shape
             .iter()
-            .try_fold(self.header.dtype.itemsize() as u64, |acc, &d| {
-                acc.checked_mul(d)
+            .enumerate()
+            .try_fold(self.header.dtype.itemsize() as u64, |acc, (i, &d)| {
+                acc.checked_mul(if i == self.axis { grown } else { d })
             })
             .and_then(|n| n.checked_add(self.header_len))
             .ok_or_else(overflow)?;
         Ok(Prepared { cast, dst_len })
+    }
+
+    /// Keeps the conversion of a prepared block for the next append.
+    fn keep_cast(&mut self, prepared: Prepared) {
+        self.last_cast = Some(prepared.cast);
     }
 
     /// Undoes the bytes of a failed append: the file goes back to its previous length.
@@ -932,36 +1079,49 @@ impl OpenFile {
         let before = self.data_end;
         self.data_end += bytes;
         self.header.shape[self.axis] += rows;
-        let result = self.after_write(bytes, options);
-        if result.is_err() {
-            self.data_end = before;
-            self.header.shape[self.axis] -= rows;
+        let Err((error, header_counts_them)) = self.after_write(bytes, options) else {
+            return Ok(());
+        };
+        self.data_end = before;
+        self.header.shape[self.axis] -= rows;
+        // When the sync after the header update failed, the header on disk already counts the
+        // new rows: write the old count back before cutting them off, so that the file is never
+        // shorter than its header says. If even that fails, keep the rows (all there, counted).
+        if !header_counts_them || self.publish(false).is_ok() {
             let _ = self.file.set_len(before);
         }
-        result
+        Err(error)
     }
 
-    fn after_write(&mut self, bytes: u64, options: &AppendOptions) -> io::Result<()> {
+    /// Updates the header and syncs as the options say. On failure, also tells whether the
+    /// header on disk may already count the rows just written.
+    fn after_write(
+        &mut self,
+        bytes: u64,
+        options: &AppendOptions,
+    ) -> Result<(), (io::Error, bool)> {
+        let before_header = |e| (e, false);
+        let after_header = |e| (e, true);
         match options.durability {
             Durability::None | Durability::OnClose => {
                 if options.rewrite_header_on_append {
-                    self.publish(true)?;
+                    self.publish(true).map_err(before_header)?;
                 }
             }
             Durability::EveryAppend => {
-                self.file.sync_data()?;
+                self.file.sync_data().map_err(before_header)?;
                 if options.rewrite_header_on_append {
-                    self.publish(false)?;
-                    self.file.sync_data()?;
+                    self.publish(false).map_err(before_header)?;
+                    self.file.sync_data().map_err(after_header)?;
                 }
             }
             Durability::EveryBytes(n) => {
                 self.unsynced += bytes;
                 if self.unsynced >= n {
-                    self.file.sync_data()?;
+                    self.file.sync_data().map_err(before_header)?;
                     if options.rewrite_header_on_append {
-                        self.publish(false)?;
-                        self.file.sync_data()?;
+                        self.publish(false).map_err(before_header)?;
+                        self.file.sync_data().map_err(after_header)?;
                     }
                     self.unsynced = 0;
                 }
@@ -1007,7 +1167,7 @@ impl OpenFile {
         if fast
             && digits.len() == self.disk_digits
             && let Some(map) = &mut self.map
-            && map.store_descending(self.template.digits_offset(self.version), digits)
+            && map.store_descending(self.digits_offset, digits)
         {
             return Ok(());
         }

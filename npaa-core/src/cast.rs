@@ -1,12 +1,12 @@
 //! NumPy's casting rules, and the conversions npaa applies when a block's dtype differs from
 //! the file's.
 //!
-//! [`can_cast`] answers what `np.can_cast(from, to, casting)` answers. [`CastPlan`] is a
-//! conversion prepared once per block and applied to chunks of whole items: a plain copy, a
-//! byte swap (any dtype whose bytes only differ in byte order, records included), or a value
-//! conversion between the numeric types `b1 i1 i2 i4 i8 u1 u2 u4 u8 f4 f8 c8 c16` (and `f2`
-//! with the `f16` feature). Every other cast NumPy allows is refused with
-//! [`Error::CastUnsupported`].
+//! [`can_cast`] answers what `np.can_cast(from, to, casting)` answers. The crate-internal
+//! `CastPlan` is a conversion prepared once per block and applied to chunks of whole items: a
+//! plain copy, a byte swap (any dtype whose bytes only differ in byte order, records
+//! included), or a value conversion between the numeric types
+//! `b1 i1 i2 i4 i8 u1 u2 u4 u8 f4 f8 c8 c16` (and `f2` with the `f16` feature). Every other
+//! cast NumPy allows is refused with [`Error::CastUnsupported`].
 //!
 //! # Value semantics
 //! For values the destination type can represent, conversions give NumPy's results:
@@ -543,7 +543,9 @@ pub(crate) struct CastPlan {
 enum Op {
     /// The bytes are copied as they are.
     Identity,
-    /// Copy, then reverse these byte ranges inside each item.
+    /// Reverse every `width` bytes (scalars, `U` strings, complex numbers).
+    SwapEvery(usize),
+    /// Copy, then reverse these byte ranges inside each item (records).
     Swap(Vec<SwapOp>),
     /// Element-wise value conversion between numeric scalars.
     Convert(Kernel),
@@ -608,10 +610,19 @@ impl CastPlan {
                 descr: from.descr(),
                 reason,
             })?;
-            if ops.is_empty() {
-                Op::Identity
-            } else {
-                Op::Swap(ops)
+            match ops.as_slice() {
+                [] => Op::Identity,
+                [
+                    SwapOp::Run {
+                        offset: 0,
+                        width,
+                        count,
+                        stride,
+                    },
+                ] if width == stride && width.checked_mul(*count) == Some(from.itemsize()) => {
+                    Op::SwapEvery(*width)
+                }
+                _ => Op::Swap(ops),
             }
         } else if let Some(kernel) = numeric_kernel(from, to) {
             Op::Convert(kernel)
@@ -659,34 +670,41 @@ impl CastPlan {
         };
         match &self.op {
             Op::Identity => dst.copy_from_slice(src),
+            Op::SwapEvery(width) => swap_copy(*width, src, dst),
             Op::Swap(ops) => {
                 dst.copy_from_slice(src);
-                swap_items(ops, dst, self.dst_itemsize);
+                for item in dst.chunks_exact_mut(self.dst_itemsize) {
+                    apply_swap(ops, item);
+                }
             }
             Op::Convert(k) => (k.run)(src, k.src_big, dst, k.dst_big),
         }
     }
 }
 
-/// Reverses the byte ranges of `ops` in every item of `buf`.
-fn swap_items(ops: &[SwapOp], buf: &mut [u8], itemsize: usize) {
-    if let [
-        SwapOp::Run {
-            offset: 0,
-            width,
-            count,
-            stride,
-        },
-    ] = ops
-        && width == stride
-        && width.checked_mul(*count) == Some(itemsize)
-    {
-        // Scalars, U strings, complex numbers: every `width` bytes of the buffer.
-        buf.chunks_exact_mut(*width).for_each(<[u8]>::reverse);
-        return;
+/// Copies `src` to `dst` (same length) reversing every `width` bytes.
+fn swap_copy(width: usize, src: &[u8], dst: &mut [u8]) {
+    match width {
+        2 => swap_copy_n::<2>(src, dst),
+        4 => swap_copy_n::<4>(src, dst),
+        8 => swap_copy_n::<8>(src, dst),
+        16 => swap_copy_n::<16>(src, dst),
+        _ => {
+            dst.copy_from_slice(src);
+            if width > 1 {
+                dst.chunks_exact_mut(width).for_each(<[u8]>::reverse);
+            }
+        }
     }
-    for item in buf.chunks_exact_mut(itemsize) {
-        apply_swap(ops, item);
+}
+
+/// [`swap_copy`] for a width known at compile time, which the compiler vectorises.
+fn swap_copy_n<const N: usize>(src: &[u8], dst: &mut [u8]) {
+    let (src, _) = src.as_chunks::<N>();
+    let (dst, _) = dst.as_chunks_mut::<N>();
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+        d.reverse();
     }
 }
 
@@ -773,7 +791,13 @@ fn swap_ops(from: &Dtype, to: &Dtype) -> Option<Vec<SwapOp>> {
 fn push_swap_ops(from: &Dtype, to: &Dtype, base: usize, ops: &mut Vec<SwapOp>) -> Option<()> {
     match (from, to) {
         (Dtype::Scalar(a), Dtype::Scalar(b)) => {
-            if a.kind != b.kind || a.size != b.size {
+            let same_values = match (&a.kind, &b.kind) {
+                // `[1000ms]` and `[s]` hold the same numbers.
+                (Kind::Datetime(x), Kind::Datetime(y))
+                | (Kind::Timedelta(x), Kind::Timedelta(y)) => same_duration(x, y),
+                (x, y) => x == y,
+            };
+            if !same_values || a.size != b.size {
                 return None;
             }
             if a.effective_order() != b.effective_order() {
@@ -836,6 +860,43 @@ fn push_swap_ops(from: &Dtype, to: &Dtype, base: usize, ops: &mut Vec<SwapOp>) -
         }
         _ => None,
     }
+}
+
+/// Whether one step of each unit is the same length of time (`[1000ms]` and `[s]`, `[60m]`
+/// and `[h]`), so that the stored numbers need no conversion.
+fn same_duration(a: &TimeUnit, b: &TimeUnit) -> bool {
+    if a == b {
+        return true;
+    }
+    // Years and months are calendar units, measured in months; the others in attoseconds.
+    const PER_STEP: [u128; 13] = [
+        12,
+        1,
+        604_800 * 1_000_000_000_000_000_000,
+        86_400 * 1_000_000_000_000_000_000,
+        3_600 * 1_000_000_000_000_000_000,
+        60 * 1_000_000_000_000_000_000,
+        1_000_000_000_000_000_000,
+        1_000_000_000_000_000,
+        1_000_000_000_000,
+        1_000_000_000,
+        1_000_000,
+        1_000,
+        1,
+    ];
+    const MONTH: usize = 1;
+    let (Some(ra), Some(rb)) = (a.rank(), b.rank()) else {
+        return false;
+    };
+    if (ra <= MONTH) != (rb <= MONTH) {
+        return false;
+    }
+    let length = |rank: usize, count: u64| {
+        PER_STEP
+            .get(rank)
+            .and_then(|&unit| u128::from(count).checked_mul(unit))
+    };
+    matches!((length(ra, a.count), length(rb, b.count)), (Some(x), Some(y)) if x == y && x != 0)
 }
 
 /// `op` moved `by` bytes further into the item.
@@ -1130,25 +1191,101 @@ macro_rules! impl_complex_casts {
 impl_complex_casts!(f32, f64);
 
 /// Half precision follows NumPy's loops: to other types through `f32` (exact), from
-/// integers through `f32` (`npy_float_to_half((float)x)`), from `f64` directly.
+/// integers through `f32` (`npy_float_to_half((float)x)`), from `f32` and `f64` with one
+/// rounding to nearest even ([`half_casts::f64_to_f16`]).
 #[cfg(feature = "f16")]
 mod half_casts {
     use half::f16;
 
     use super::{CastTo, Complex};
 
+    /// `f64` to `f16` with a single rounding to nearest, ties to even: NumPy's
+    /// `npy_doublebits_to_halfbits`. (`half::f16::from_f64` may round twice, through `f32`,
+    /// when it uses the F16C instructions, and then differs from NumPy.) Also used for `f32`,
+    /// which widens to `f64` exactly.
+    pub(super) fn f64_to_f16(x: f64) -> f16 {
+        const SIGN: u64 = 0x8000_0000_0000_0000;
+        const EXP: u64 = 0x7ff0_0000_0000_0000;
+        const FRAC: u64 = 0x000f_ffff_ffff_ffff;
+        let d = x.to_bits();
+        let sign = ((d & SIGN) >> 48) as u16;
+        let d_exp = d & EXP;
+        let d_sig = d & FRAC;
+        // 2^16 and above (and inf, NaN): inf, or NaN keeping the top payload bits.
+        if d_exp >= 0x40f0_0000_0000_0000 {
+            if d_exp == EXP && d_sig != 0 {
+                let nan = 0x7c00 | ((d_sig >> 42) as u16);
+                return f16::from_bits(sign | if nan == 0x7c00 { 0x7c01 } else { nan });
+            }
+            return f16::from_bits(sign | 0x7c00);
+        }
+        // Below 2^-14: a subnormal half, or zero below 2^-25.
+        if d_exp <= 0x3f00_0000_0000_0000 {
+            if d_exp < 0x3e60_0000_0000_0000 {
+                return f16::from_bits(sign);
+            }
+            let shift = (d_exp >> 52) - 998; // 0..=10
+            let mut sig = (0x0010_0000_0000_0000 | d_sig) << shift;
+            if sig & 0x003f_ffff_ffff_ffff != 0x0010_0000_0000_0000 {
+                sig += 0x0010_0000_0000_0000;
+            }
+            // A carry into the exponent gives the smallest normal: correct.
+            return f16::from_bits(sign | ((sig >> 53) as u16));
+        }
+        let h_exp = ((d_exp - 0x3f00_0000_0000_0000) >> 42) as u16;
+        let mut sig = d_sig;
+        if sig & 0x0000_07ff_ffff_ffff != 0x0000_0200_0000_0000 {
+            sig += 0x0000_0200_0000_0000;
+        }
+        // A carry into the exponent is correct, up to inf (0x7c00).
+        f16::from_bits(sign | (h_exp + (sig >> 42) as u16))
+    }
+
+    /// `f32` to `f64` exactly, keeping a signalling NaN signalling (as NumPy's bit-level
+    /// half conversions do; a hardware conversion would quiet it).
+    fn widen_f32(x: f32) -> f64 {
+        if x.is_nan() {
+            let b = u64::from(x.to_bits());
+            f64::from_bits(
+                ((b & 0x8000_0000) << 32) | 0x7ff0_0000_0000_0000 | ((b & 0x007f_ffff) << 29),
+            )
+        } else {
+            f64::from(x)
+        }
+    }
+
+    /// `f16` to `f32` exactly (NaN payloads copied bit for bit, as NumPy does).
+    fn half_to_f32(h: f16) -> f32 {
+        if h.is_nan() {
+            let b = u32::from(h.to_bits());
+            f32::from_bits(((b & 0x8000) << 16) | 0x7f80_0000 | ((b & 0x03ff) << 13))
+        } else {
+            f32::from(h)
+        }
+    }
+
+    /// `f16` to `f64` exactly (NaN payloads copied bit for bit, as NumPy does).
+    fn half_to_f64(h: f16) -> f64 {
+        if h.is_nan() {
+            let b = u64::from(h.to_bits());
+            f64::from_bits(((b & 0x8000) << 48) | 0x7ff0_0000_0000_0000 | ((b & 0x03ff) << 42))
+        } else {
+            f64::from(h)
+        }
+    }
+
     macro_rules! impl_half_casts {
         ($($t:ty),*) => {$(
             impl CastTo<$t> for f16 {
                 #[inline]
                 fn cast_to(self) -> $t {
-                    f32::from(self) as $t
+                    half_to_f32(self) as $t
                 }
             }
             impl CastTo<f16> for $t {
                 #[inline]
                 fn cast_to(self) -> f16 {
-                    f16::from_f32(self as f32)
+                    f64_to_f16(f64::from(self as f32))
                 }
             }
         )*};
@@ -1158,25 +1295,25 @@ mod half_casts {
     impl CastTo<f32> for f16 {
         #[inline]
         fn cast_to(self) -> f32 {
-            f32::from(self)
+            half_to_f32(self)
         }
     }
     impl CastTo<f64> for f16 {
         #[inline]
         fn cast_to(self) -> f64 {
-            f64::from(self)
+            half_to_f64(self)
         }
     }
     impl CastTo<f16> for f32 {
         #[inline]
         fn cast_to(self) -> f16 {
-            f16::from_f32(self)
+            f64_to_f16(widen_f32(self))
         }
     }
     impl CastTo<f16> for f64 {
         #[inline]
         fn cast_to(self) -> f16 {
-            f16::from_f64(self)
+            f64_to_f16(self)
         }
     }
     impl CastTo<f16> for f16 {
@@ -1201,7 +1338,7 @@ mod half_casts {
         #[inline]
         fn cast_to(self) -> Complex<f32> {
             Complex {
-                re: f32::from(self),
+                re: half_to_f32(self),
                 im: 0.0,
             }
         }
@@ -1210,7 +1347,7 @@ mod half_casts {
         #[inline]
         fn cast_to(self) -> Complex<f64> {
             Complex {
-                re: f64::from(self),
+                re: half_to_f64(self),
                 im: 0.0,
             }
         }
@@ -1218,20 +1355,19 @@ mod half_casts {
     impl CastTo<f16> for Complex<f32> {
         #[inline]
         fn cast_to(self) -> f16 {
-            f16::from_f32(self.re)
+            f64_to_f16(widen_f32(self.re))
         }
     }
     impl CastTo<f16> for Complex<f64> {
         #[inline]
         fn cast_to(self) -> f16 {
-            f16::from_f64(self.re)
+            f64_to_f16(self.re)
         }
     }
 }
 
 /// An element type convertible to every element type (so one generic function picks the
 /// destination).
-#[cfg(not(feature = "f16"))]
 trait CastAll:
     Elem
     + CastTo<bool>
@@ -1247,30 +1383,19 @@ trait CastAll:
     + CastTo<f64>
     + CastTo<Complex<f32>>
     + CastTo<Complex<f64>>
+    + CastToHalf
 {
 }
 
-/// An element type convertible to every element type (so one generic function picks the
-/// destination).
+/// `CastTo<half::f16>` where the `f16` feature provides it; nothing otherwise.
 #[cfg(feature = "f16")]
-trait CastAll:
-    Elem
-    + CastTo<bool>
-    + CastTo<i8>
-    + CastTo<i16>
-    + CastTo<i32>
-    + CastTo<i64>
-    + CastTo<u8>
-    + CastTo<u16>
-    + CastTo<u32>
-    + CastTo<u64>
-    + CastTo<f32>
-    + CastTo<f64>
-    + CastTo<Complex<f32>>
-    + CastTo<Complex<f64>>
-    + CastTo<half::f16>
-{
-}
+trait CastToHalf: CastTo<half::f16> {}
+#[cfg(feature = "f16")]
+impl<T: CastTo<half::f16>> CastToHalf for T {}
+#[cfg(not(feature = "f16"))]
+trait CastToHalf {}
+#[cfg(not(feature = "f16"))]
+impl<T> CastToHalf for T {}
 
 macro_rules! impl_cast_all {
     ($($t:ty),*) => { $( impl CastAll for $t {} )* };
@@ -1338,5 +1463,984 @@ fn select_kernel(from: Num, to: Num) -> KernelFn {
         Num::F64 => kernel_to::<f64>(to),
         Num::C64 => kernel_to::<Complex<f32>>(to),
         Num::C128 => kernel_to::<Complex<f64>>(to),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dt(descr: &str) -> Dtype {
+        Dtype::parse(descr).unwrap_or_else(|e| panic!("{descr}: {e}"))
+    }
+
+    /// The strictest rule under which `can_cast` allows the cast, as a digit (5 = never).
+    fn level_digit(from: &Dtype, to: &Dtype) -> char {
+        let pos = Casting::ALL
+            .iter()
+            .position(|&c| can_cast(from, to, c))
+            .unwrap_or(5);
+        // The rules are ordered: allowed under one rule means allowed under every looser one.
+        for (i, &c) in Casting::ALL.iter().enumerate() {
+            assert_eq!(can_cast(from, to, c), i >= pos, "{from} -> {to} under {c}");
+        }
+        char::from(b'0' + pos as u8)
+    }
+
+    fn check_table(columns: &[&str], rows: &[(&str, &str)]) {
+        for (from, expected) in rows {
+            let got: String = columns
+                .iter()
+                .map(|to| level_digit(&dt(from), &dt(to)))
+                .collect();
+            assert_eq!(&got, expected, "row {from} (columns {columns:?})");
+        }
+    }
+
+    #[test]
+    fn casting_names() {
+        for c in Casting::ALL {
+            assert_eq!(c.to_string().parse::<Casting>().ok(), Some(c));
+            assert_eq!(c.as_str(), c.to_string());
+        }
+        assert_eq!(Casting::SameKind.to_string(), "same_kind");
+        assert_eq!("same-kind".parse::<Casting>().ok(), Some(Casting::SameKind));
+        assert_eq!(Casting::default(), Casting::SameKind);
+        assert!(matches!(
+            "Unsafe".parse::<Casting>(),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    /// `np.can_cast` for every pair of the 14 numeric types in both byte orders, NumPy 2.4.
+    /// Digit = the strictest rule that allows the cast: 0 no, 1 equiv, 2 safe, 3 same_kind,
+    /// 4 unsafe.
+    #[test]
+    fn numeric_can_cast_matches_numpy() {
+        let codes = [
+            "b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16",
+        ];
+        let columns: Vec<String> = ["<", ">"]
+            .iter()
+            .flat_map(|o| codes.iter().map(move |c| format!("{o}{c}")))
+            .collect();
+        let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+        check_table(
+            &columns,
+            &[
+                ("<b1", "0222222222222202222222222222"),
+                ("<i1", "4022244442222240222444422222"),
+                ("<i2", "4302244443222243122444432222"),
+                ("<i4", "4330244443323243312444433232"),
+                ("<i8", "4333044443323243331444433232"),
+                ("<u1", "4322202222222243222022222222"),
+                ("<u2", "4332230223222243322312232222"),
+                ("<u4", "4333233023323243332331233232"),
+                ("<u8", "4333333303323243333333133232"),
+                ("<f2", "4444444440222244444444412222"),
+                ("<f4", "4444444443022244444444431222"),
+                ("<f8", "4444444443303244444444433132"),
+                ("<c8", "4444444444440244444444444412"),
+                ("<c16", "4444444444443044444444444431"),
+                (">b1", "0222222222222202222222222222"),
+                (">i1", "4022244442222240222444422222"),
+                (">i2", "4312244443222243022444432222"),
+                (">i4", "4331244443323243302444433232"),
+                (">i8", "4333144443323243330444433232"),
+                (">u1", "4322202222222243222022222222"),
+                (">u2", "4332231223222243322302232222"),
+                (">u4", "4333233123323243332330233232"),
+                (">u8", "4333333313323243333333033232"),
+                (">f2", "4444444441222244444444402222"),
+                (">f4", "4444444443122244444444430222"),
+                (">f8", "4444444443313244444444433032"),
+                (">c8", "4444444444441244444444444402"),
+                (">c16", "4444444444443144444444444430"),
+            ],
+        );
+    }
+
+    /// Datetime and timedelta unit rules, NumPy 2.4.
+    #[test]
+    fn time_can_cast_matches_numpy() {
+        let units = [
+            "", "[Y]", "[M]", "[W]", "[D]", "[h]", "[m]", "[s]", "[ms]", "[us]", "[ns]", "[ps]",
+            "[fs]", "[as]", "[25s]", "[2h]", "[2D]", "[3M]", "[7D]",
+        ];
+        let m8: Vec<String> = units.iter().map(|u| format!("<M8{u}")).collect();
+        let m8: Vec<&str> = m8.iter().map(String::as_str).collect();
+        check_table(
+            &m8,
+            &[
+                ("<M8", "0222222222222222222"),
+                ("<M8[Y]", "4022222222222222222"),
+                ("<M8[M]", "4302222222222222232"),
+                ("<M8[W]", "4330222222233322332"),
+                ("<M8[D]", "4333022222233322333"),
+                ("<M8[h]", "4333302222223323333"),
+                ("<M8[m]", "4333330222222333333"),
+                ("<M8[s]", "4333333022222333333"),
+                ("<M8[ms]", "4333333302222233333"),
+                ("<M8[us]", "4333333330222233333"),
+                ("<M8[ns]", "4333333333022233333"),
+                ("<M8[ps]", "4333333333302233333"),
+                ("<M8[fs]", "4333333333330233333"),
+                ("<M8[as]", "4333333333333033333"),
+                ("<M8[25s]", "4333333222222303333"),
+                ("<M8[2h]", "4333322222223320333"),
+                ("<M8[2D]", "4333222222233322033"),
+                ("<M8[3M]", "4322222222222222202"),
+                ("<M8[7D]", "4333222222233322330"),
+            ],
+        );
+        let td: Vec<String> = units.iter().map(|u| format!("<m8{u}")).collect();
+        let td: Vec<&str> = td.iter().map(String::as_str).collect();
+        check_table(
+            &td,
+            &[
+                ("<m8", "0222222222222222222"),
+                ("<m8[Y]", "4024444444444444424"),
+                ("<m8[M]", "4304444444444444434"),
+                ("<m8[W]", "4440222222233322342"),
+                ("<m8[D]", "4443022222233322343"),
+                ("<m8[h]", "4443302222223323343"),
+                ("<m8[m]", "4443330222222333343"),
+                ("<m8[s]", "4443333022222333343"),
+                ("<m8[ms]", "4443333302222233343"),
+                ("<m8[us]", "4443333330222233343"),
+                ("<m8[ns]", "4443333333022233343"),
+                ("<m8[ps]", "4443333333302233343"),
+                ("<m8[fs]", "4443333333330233343"),
+                ("<m8[as]", "4443333333333033343"),
+                ("<m8[25s]", "4443333222222303343"),
+                ("<m8[2h]", "4443322222223320343"),
+                ("<m8[2D]", "4443222222233322043"),
+                ("<m8[3M]", "4324444444444444404"),
+                ("<m8[7D]", "4443222222233322340"),
+            ],
+        );
+        // Byte order, NumPy's metric-prefix shortcut, and the other kinds.
+        check_table(
+            &[">M8[s]", "<M8[s]", "<m8[s]", "<i8", "S30", "V8", "V4", "O"],
+            &[
+                ("<M8[s]", "10444242"),
+                ("<M8[1000ms]", "10444242"),
+                ("<M8[2001ms]", "33444242"),
+                ("<m8[1000ms]", "44044242"),
+                ("<M8[60m]", "22444242"),
+            ],
+        );
+        // Bool and integers cast to timedelta like to int64.
+        check_table(
+            &["<m8[s]", ">m8", "<M8[s]"],
+            &[
+                ("|b1", "224"),
+                ("<i4", "224"),
+                (">i8", "224"),
+                ("<u4", "224"),
+                ("<u8", "334"),
+                ("<f8", "444"),
+            ],
+        );
+    }
+
+    /// Strings, void and object, NumPy 2.4.
+    #[test]
+    fn flexible_can_cast_matches_numpy() {
+        let columns = [
+            "S3", "S5", "S10", "S21", "S40", "U3", "U5", "U10", "U21", "U40", ">U5", "V1", "V4",
+            "V8", "V16", "O",
+        ];
+        check_table(
+            &columns,
+            &[
+                ("<b1", "3222232222222222"),
+                ("<i2", "3322233222342222"),
+                ("<i8", "3332233322344222"),
+                ("<u8", "3332233322344222"),
+                ("<f8", "3333233332344222"),
+                ("<f16", "3333333333344422"),
+                ("<c16", "3333333333344422"),
+                ("S5", "3022232222244222"),
+                ("S10", "3302233222344422"),
+                ("U5", "4444430222144442"),
+                (">U5", "4444431222044442"),
+                ("V4", "4444444444430222"),
+                ("V8", "4444444444433022"),
+                ("O", "4444444444444440"),
+                ("<M8[s]", "4444444444444222"),
+            ],
+        );
+    }
+
+    /// Records, NumPy 2.4 (fields are matched by position).
+    #[test]
+    fn record_can_cast_matches_numpy() {
+        let r = "[('a', '<i4'), ('b', '<f8')]";
+        let cases = [
+            (r, r, '0'),
+            (r, "[('a', '>i4'), ('b', '>f8')]", '1'),
+            (r, "[('x', '<i4'), ('y', '<f8')]", '2'),
+            (r, "[('a', '<i8'), ('b', '<f8')]", '2'),
+            (r, "[('a', '<i4'), ('b', '<f4')]", '3'),
+            (r, "[('a', '<i4')]", '5'),
+            (r, "[('a', '<i4'), ('', '|V4'), ('b', '<f8')]", '1'),
+            (r, "[('a', '<i4'), ('b', '<f8'), ('', '|V4')]", '1'),
+            (r, "[('b', '<f8'), ('a', '<i4')]", '4'),
+            (r, "[('a', '<i4', (2,)), ('b', '<f8')]", '2'),
+            (r, "[(('T', 'a'), '<i4'), ('b', '<f8')]", '2'),
+            (r, "[('a', '<i4'), ('b', '<i8')]", '4'),
+            (r, "<i4", '5'),
+            (r, "O", '2'),
+            ("<i4", r, '4'),
+            ("O", r, '4'),
+            ("[('a', '<i4')]", "<f8", '4'),
+            ("[('a', '<i4', (2,))]", "[('a', '<i4', (3,))]", '4'),
+            ("[('a', '<i4', (2,))]", "[('a', '>i4', (2,))]", '1'),
+            ("[('a', '<i4', (2,))]", "[('a', '<i8', (2,))]", '2'),
+            ("[('a', '<i4', (2,))]", "[('a', '<i4')]", '4'),
+            ("[('a', '<i4')]", "[('a', '<i4', (1,))]", '2'),
+            ("[('a', 'V4')]", "[('a', '<i4', (1,))]", '4'),
+            ("[('a', [('x', '<i2')])]", "[('a', [('x', '>i2')])]", '1'),
+            ("[('a', [('x', '<i2')])]", "[('a', '<i2', (2,))]", '4'),
+            (
+                "[('a', [('x', '<i2'), ('y', '<i2')])]",
+                "[('a', '<i2', (2,))]",
+                '5',
+            ),
+            (
+                "[('a', [('x', '<i2')], (2,))]",
+                "[('a', [('y', '<i2')], (2,))]",
+                '2',
+            ),
+            ("[('', '|V8')]", "[('', '|V4')]", '1'),
+            ("[('', '|V8')]", "V8", '5'),
+            ("V8", "[('', '|V8')]", '4'),
+        ];
+        for (from, to, expected) in cases {
+            assert_eq!(level_digit(&dt(from), &dt(to)), expected, "{from} -> {to}");
+        }
+    }
+
+    fn plan(from: &str, to: &str, casting: Casting) -> Result<CastPlan, Error> {
+        CastPlan::new(&dt(from), &dt(to), casting)
+    }
+
+    /// A decoded element, for comparing with NumPy's output.
+    #[derive(Debug, Clone, Copy)]
+    enum V {
+        I(i128),
+        F(f64),
+        C(f64, f64),
+    }
+
+    fn same_float(a: f64, b: f64) -> bool {
+        (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()
+    }
+
+    impl PartialEq for V {
+        fn eq(&self, other: &V) -> bool {
+            match (self, other) {
+                (V::I(a), V::I(b)) => a == b,
+                (V::F(a), V::F(b)) => same_float(*a, *b),
+                (V::C(a, b), V::C(c, d)) => same_float(*a, *c) && same_float(*b, *d),
+                _ => false,
+            }
+        }
+    }
+
+    fn scalar(d: &Dtype) -> &Scalar {
+        match d {
+            Dtype::Scalar(s) => s,
+            Dtype::Record(_) => panic!("not a scalar"),
+        }
+    }
+
+    fn put(out: &mut Vec<u8>, le: &[u8], big: bool) {
+        let start = out.len();
+        out.extend_from_slice(le);
+        if big {
+            out[start..].reverse();
+        }
+    }
+
+    fn encode_float(out: &mut Vec<u8>, size: usize, x: f64, big: bool) {
+        match size {
+            4 => put(out, &(x as f32).to_le_bytes(), big),
+            8 => put(out, &x.to_le_bytes(), big),
+            #[cfg(feature = "f16")]
+            2 => put(out, &half::f16::from_f64(x).to_le_bytes(), big),
+            _ => panic!("float size {size}"),
+        }
+    }
+
+    fn decode_float(b: &[u8], big: bool) -> f64 {
+        let mut le = b.to_vec();
+        if big {
+            le.reverse();
+        }
+        match le.len() {
+            4 => f64::from(f32::from_le_bytes(le.try_into().unwrap())),
+            8 => f64::from_le_bytes(le.try_into().unwrap()),
+            #[cfg(feature = "f16")]
+            2 => f64::from(half::f16::from_le_bytes(le.try_into().unwrap())),
+            n => panic!("float size {n}"),
+        }
+    }
+
+    /// Encodes NumPy-printed values (`1`, `-2.5`, `nan`, `1.5,2.0` for complex).
+    fn encode(d: &Dtype, text: &str) -> Vec<u8> {
+        let s = scalar(d);
+        let big = s.effective_order() == ByteOrder::Big;
+        let mut out = Vec::new();
+        for token in text.split_whitespace() {
+            match s.kind {
+                Kind::Bool | Kind::Int | Kind::Uint => {
+                    let v: i128 = token.parse().unwrap();
+                    put(&mut out, &v.to_le_bytes()[..s.size], big);
+                }
+                Kind::Float => encode_float(&mut out, s.size, token.parse().unwrap(), big),
+                Kind::Complex => {
+                    let (re, im) = token.split_once(',').unwrap();
+                    encode_float(&mut out, s.size / 2, re.parse().unwrap(), big);
+                    encode_float(&mut out, s.size / 2, im.parse().unwrap(), big);
+                }
+                _ => panic!("not numeric"),
+            }
+        }
+        out
+    }
+
+    fn decode(d: &Dtype, bytes: &[u8]) -> Vec<V> {
+        let s = scalar(d);
+        let big = s.effective_order() == ByteOrder::Big;
+        bytes
+            .chunks_exact(s.size)
+            .map(|b| {
+                let mut le = b.to_vec();
+                if big {
+                    le.reverse();
+                }
+                match s.kind {
+                    Kind::Bool | Kind::Uint => {
+                        let mut wide = [0u8; 16];
+                        wide[..s.size].copy_from_slice(&le);
+                        V::I(i128::from_le_bytes(wide))
+                    }
+                    Kind::Int => {
+                        let fill = if le[s.size - 1] & 0x80 != 0 { 0xff } else { 0 };
+                        let mut wide = [fill; 16];
+                        wide[..s.size].copy_from_slice(&le);
+                        V::I(i128::from_le_bytes(wide))
+                    }
+                    Kind::Float => V::F(decode_float(b, big)),
+                    _ => {
+                        let half = s.size / 2;
+                        V::C(decode_float(&b[..half], big), decode_float(&b[half..], big))
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn expected(d: &Dtype, text: &str) -> Vec<V> {
+        decode(d, &encode(d, text))
+    }
+
+    fn check_values(cases: &[(&str, &str, &str, &str)]) {
+        for &(from, to, input, output) in cases {
+            let (f, t) = (dt(from), dt(to));
+            let p = CastPlan::new(&f, &t, Casting::Unsafe)
+                .unwrap_or_else(|e| panic!("{from} -> {to}: {e}"));
+            assert_eq!(p.is_identity(), f == t, "{from} -> {to}");
+            let src = encode(&f, input);
+            let n = src.len() / f.itemsize();
+            let mut dst = vec![0xa5; n * t.itemsize()];
+            p.convert(&src, &mut dst);
+            assert_eq!(
+                decode(&t, &dst),
+                expected(&t, output),
+                "{from} -> {to} of {input}"
+            );
+        }
+    }
+
+    /// `np.array(input, from).astype(to)` with NumPy 2.4; float to integer only for values
+    /// in the integer's range (outside it NumPy's result is the C compiler's).
+    #[rustfmt::skip]
+    const VALUE_CASES: &[(&str, &str, &str, &str)] = &[
+        ("<b1", "<b1", "0 1", "0 1"),
+        ("<b1", "<i1", "0 1", "0 1"),
+        ("<b1", "<i2", "0 1", "0 1"),
+        ("<b1", "<i4", "0 1", "0 1"),
+        ("<b1", "<i8", "0 1", "0 1"),
+        ("<b1", "<u1", "0 1", "0 1"),
+        ("<b1", "<u2", "0 1", "0 1"),
+        ("<b1", "<u4", "0 1", "0 1"),
+        ("<b1", "<u8", "0 1", "0 1"),
+        ("<b1", "<f4", "0 1", "0.0 1.0"),
+        ("<b1", "<f8", "0 1", "0.0 1.0"),
+        ("<b1", "<c8", "0 1", "0.0,0.0 1.0,0.0"),
+        ("<b1", "<c16", "0 1", "0.0,0.0 1.0,0.0"),
+        ("<i1", "<b1", "0 1 -1 127 -128 100", "0 1 1 1 1 1"),
+        ("<i1", "<i1", "0 1 -1 127 -128 100", "0 1 -1 127 -128 100"),
+        ("<i1", "<i2", "0 1 -1 127 -128 100", "0 1 -1 127 -128 100"),
+        ("<i1", "<i4", "0 1 -1 127 -128 100", "0 1 -1 127 -128 100"),
+        ("<i1", "<i8", "0 1 -1 127 -128 100", "0 1 -1 127 -128 100"),
+        ("<i1", "<u1", "0 1 -1 127 -128 100", "0 1 255 127 128 100"),
+        ("<i1", "<u2", "0 1 -1 127 -128 100", "0 1 65535 127 65408 100"),
+        ("<i1", "<u4", "0 1 -1 127 -128 100", "0 1 4294967295 127 4294967168 100"),
+        ("<i1", "<u8", "0 1 -1 127 -128 100", "0 1 18446744073709551615 127 18446744073709551488 100"),
+        ("<i1", "<f4", "0 1 -1 127 -128 100", "0.0 1.0 -1.0 127.0 -128.0 100.0"),
+        ("<i1", "<f8", "0 1 -1 127 -128 100", "0.0 1.0 -1.0 127.0 -128.0 100.0"),
+        ("<i1", "<c8", "0 1 -1 127 -128 100", "0.0,0.0 1.0,0.0 -1.0,0.0 127.0,0.0 -128.0,0.0 100.0,0.0"),
+        ("<i1", "<c16", "0 1 -1 127 -128 100", "0.0,0.0 1.0,0.0 -1.0,0.0 127.0,0.0 -128.0,0.0 100.0,0.0"),
+        ("<i2", "<b1", "0 -1 32767 -32768 1000 2049", "0 1 1 1 1 1"),
+        ("<i2", "<i1", "0 -1 32767 -32768 1000 2049", "0 -1 -1 0 -24 1"),
+        ("<i2", "<i2", "0 -1 32767 -32768 1000 2049", "0 -1 32767 -32768 1000 2049"),
+        ("<i2", "<i4", "0 -1 32767 -32768 1000 2049", "0 -1 32767 -32768 1000 2049"),
+        ("<i2", "<i8", "0 -1 32767 -32768 1000 2049", "0 -1 32767 -32768 1000 2049"),
+        ("<i2", "<u1", "0 -1 32767 -32768 1000 2049", "0 255 255 0 232 1"),
+        ("<i2", "<u2", "0 -1 32767 -32768 1000 2049", "0 65535 32767 32768 1000 2049"),
+        ("<i2", "<u4", "0 -1 32767 -32768 1000 2049", "0 4294967295 32767 4294934528 1000 2049"),
+        ("<i2", "<u8", "0 -1 32767 -32768 1000 2049", "0 18446744073709551615 32767 18446744073709518848 1000 2049"),
+        ("<i2", "<f4", "0 -1 32767 -32768 1000 2049", "0.0 -1.0 32767.0 -32768.0 1000.0 2049.0"),
+        ("<i2", "<f8", "0 -1 32767 -32768 1000 2049", "0.0 -1.0 32767.0 -32768.0 1000.0 2049.0"),
+        ("<i2", "<c8", "0 -1 32767 -32768 1000 2049", "0.0,0.0 -1.0,0.0 32767.0,0.0 -32768.0,0.0 1000.0,0.0 2049.0,0.0"),
+        ("<i2", "<c16", "0 -1 32767 -32768 1000 2049", "0.0,0.0 -1.0,0.0 32767.0,0.0 -32768.0,0.0 1000.0,0.0 2049.0,0.0"),
+        ("<i4", "<b1", "0 -1 2147483647 -2147483648 16777217 123456789", "0 1 1 1 1 1"),
+        ("<i4", "<i1", "0 -1 2147483647 -2147483648 16777217 123456789", "0 -1 -1 0 1 21"),
+        ("<i4", "<i2", "0 -1 2147483647 -2147483648 16777217 123456789", "0 -1 -1 0 1 -13035"),
+        ("<i4", "<i4", "0 -1 2147483647 -2147483648 16777217 123456789", "0 -1 2147483647 -2147483648 16777217 123456789"),
+        ("<i4", "<i8", "0 -1 2147483647 -2147483648 16777217 123456789", "0 -1 2147483647 -2147483648 16777217 123456789"),
+        ("<i4", "<u1", "0 -1 2147483647 -2147483648 16777217 123456789", "0 255 255 0 1 21"),
+        ("<i4", "<u2", "0 -1 2147483647 -2147483648 16777217 123456789", "0 65535 65535 0 1 52501"),
+        ("<i4", "<u4", "0 -1 2147483647 -2147483648 16777217 123456789", "0 4294967295 2147483647 2147483648 16777217 123456789"),
+        ("<i4", "<u8", "0 -1 2147483647 -2147483648 16777217 123456789", "0 18446744073709551615 2147483647 18446744071562067968 16777217 123456789"),
+        ("<i4", "<f4", "0 -1 2147483647 -2147483648 16777217 123456789", "0.0 -1.0 2147483648.0 -2147483648.0 16777216.0 123456792.0"),
+        ("<i4", "<f8", "0 -1 2147483647 -2147483648 16777217 123456789", "0.0 -1.0 2147483647.0 -2147483648.0 16777217.0 123456789.0"),
+        ("<i4", "<c8", "0 -1 2147483647 -2147483648 16777217 123456789", "0.0,0.0 -1.0,0.0 2147483648.0,0.0 -2147483648.0,0.0 16777216.0,0.0 123456792.0,0.0"),
+        ("<i4", "<c16", "0 -1 2147483647 -2147483648 16777217 123456789", "0.0,0.0 -1.0,0.0 2147483647.0,0.0 -2147483648.0,0.0 16777217.0,0.0 123456789.0,0.0"),
+        ("<i8", "<b1", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 1 1 1 1 1"),
+        ("<i8", "<i1", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 -1 -1 0 1 1"),
+        ("<i8", "<i2", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 -1 -1 0 1 1"),
+        ("<i8", "<i4", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 -1 -1 0 1 16777217"),
+        ("<i8", "<i8", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217"),
+        ("<i8", "<u1", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 255 255 0 1 1"),
+        ("<i8", "<u2", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 65535 65535 0 1 1"),
+        ("<i8", "<u4", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 4294967295 4294967295 0 1 16777217"),
+        ("<i8", "<u8", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 18446744073709551615 9223372036854775807 9223372036854775808 1152921573326323713 16777217"),
+        ("<i8", "<f4", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0.0 -1.0 9.223372036854776e+18 -9.223372036854776e+18 1.1529216420458004e+18 16777216.0"),
+        ("<i8", "<f8", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0.0 -1.0 9.223372036854776e+18 -9.223372036854776e+18 1.1529215733263237e+18 16777217.0"),
+        ("<i8", "<c8", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0.0,0.0 -1.0,0.0 9.223372036854776e+18,0.0 -9.223372036854776e+18,0.0 1.1529216420458004e+18,0.0 16777216.0,0.0"),
+        ("<i8", "<c16", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0.0,0.0 -1.0,0.0 9.223372036854776e+18,0.0 -9.223372036854776e+18,0.0 1.1529215733263237e+18,0.0 16777217.0,0.0"),
+        ("<u1", "<b1", "0 1 255 128", "0 1 1 1"),
+        ("<u1", "<i1", "0 1 255 128", "0 1 -1 -128"),
+        ("<u1", "<i2", "0 1 255 128", "0 1 255 128"),
+        ("<u1", "<i4", "0 1 255 128", "0 1 255 128"),
+        ("<u1", "<i8", "0 1 255 128", "0 1 255 128"),
+        ("<u1", "<u1", "0 1 255 128", "0 1 255 128"),
+        ("<u1", "<u2", "0 1 255 128", "0 1 255 128"),
+        ("<u1", "<u4", "0 1 255 128", "0 1 255 128"),
+        ("<u1", "<u8", "0 1 255 128", "0 1 255 128"),
+        ("<u1", "<f4", "0 1 255 128", "0.0 1.0 255.0 128.0"),
+        ("<u1", "<f8", "0 1 255 128", "0.0 1.0 255.0 128.0"),
+        ("<u1", "<c8", "0 1 255 128", "0.0,0.0 1.0,0.0 255.0,0.0 128.0,0.0"),
+        ("<u1", "<c16", "0 1 255 128", "0.0,0.0 1.0,0.0 255.0,0.0 128.0,0.0"),
+        ("<u2", "<b1", "0 65535 32768 2049", "0 1 1 1"),
+        ("<u2", "<i1", "0 65535 32768 2049", "0 -1 0 1"),
+        ("<u2", "<i2", "0 65535 32768 2049", "0 -1 -32768 2049"),
+        ("<u2", "<i4", "0 65535 32768 2049", "0 65535 32768 2049"),
+        ("<u2", "<i8", "0 65535 32768 2049", "0 65535 32768 2049"),
+        ("<u2", "<u1", "0 65535 32768 2049", "0 255 0 1"),
+        ("<u2", "<u2", "0 65535 32768 2049", "0 65535 32768 2049"),
+        ("<u2", "<u4", "0 65535 32768 2049", "0 65535 32768 2049"),
+        ("<u2", "<u8", "0 65535 32768 2049", "0 65535 32768 2049"),
+        ("<u2", "<f4", "0 65535 32768 2049", "0.0 65535.0 32768.0 2049.0"),
+        ("<u2", "<f8", "0 65535 32768 2049", "0.0 65535.0 32768.0 2049.0"),
+        ("<u2", "<c8", "0 65535 32768 2049", "0.0,0.0 65535.0,0.0 32768.0,0.0 2049.0,0.0"),
+        ("<u2", "<c16", "0 65535 32768 2049", "0.0,0.0 65535.0,0.0 32768.0,0.0 2049.0,0.0"),
+        ("<u4", "<b1", "0 4294967295 2147483648 16777217", "0 1 1 1"),
+        ("<u4", "<i1", "0 4294967295 2147483648 16777217", "0 -1 0 1"),
+        ("<u4", "<i2", "0 4294967295 2147483648 16777217", "0 -1 0 1"),
+        ("<u4", "<i4", "0 4294967295 2147483648 16777217", "0 -1 -2147483648 16777217"),
+        ("<u4", "<i8", "0 4294967295 2147483648 16777217", "0 4294967295 2147483648 16777217"),
+        ("<u4", "<u1", "0 4294967295 2147483648 16777217", "0 255 0 1"),
+        ("<u4", "<u2", "0 4294967295 2147483648 16777217", "0 65535 0 1"),
+        ("<u4", "<u4", "0 4294967295 2147483648 16777217", "0 4294967295 2147483648 16777217"),
+        ("<u4", "<u8", "0 4294967295 2147483648 16777217", "0 4294967295 2147483648 16777217"),
+        ("<u4", "<f4", "0 4294967295 2147483648 16777217", "0.0 4294967296.0 2147483648.0 16777216.0"),
+        ("<u4", "<f8", "0 4294967295 2147483648 16777217", "0.0 4294967295.0 2147483648.0 16777217.0"),
+        ("<u4", "<c8", "0 4294967295 2147483648 16777217", "0.0,0.0 4294967296.0,0.0 2147483648.0,0.0 16777216.0,0.0"),
+        ("<u4", "<c16", "0 4294967295 2147483648 16777217", "0.0,0.0 4294967295.0,0.0 2147483648.0,0.0 16777217.0,0.0"),
+        ("<u8", "<b1", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 1 1 1"),
+        ("<u8", "<i1", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 -1 0 1"),
+        ("<u8", "<i2", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 -1 0 1"),
+        ("<u8", "<i4", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 -1 0 1"),
+        ("<u8", "<i8", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 -1 -9223372036854775808 1152921573326323713"),
+        ("<u8", "<u1", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 255 0 1"),
+        ("<u8", "<u2", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 65535 0 1"),
+        ("<u8", "<u4", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 4294967295 0 1"),
+        ("<u8", "<u8", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0 18446744073709551615 9223372036854775808 1152921573326323713"),
+        ("<u8", "<f4", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0.0 1.8446744073709552e+19 9.223372036854776e+18 1.1529216420458004e+18"),
+        ("<u8", "<f8", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0.0 1.8446744073709552e+19 9.223372036854776e+18 1.1529215733263237e+18"),
+        ("<u8", "<c8", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0.0,0.0 1.8446744073709552e+19,0.0 9.223372036854776e+18,0.0 1.1529216420458004e+18,0.0"),
+        ("<u8", "<c16", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0.0,0.0 1.8446744073709552e+19,0.0 9.223372036854776e+18,0.0 1.1529215733263237e+18,0.0"),
+        ("<f4", "<b1", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612", "0 0 1 1 1 1 1 1 1 1"),
+        ("<f4", "<i1", "0.0 -0.0 1.5 -1.5 100.69999694824219 1.401298464324817e-45 0.10000000149011612", "0 0 1 -1 100 0 0"),
+        ("<f4", "<i2", "0.0 -0.0 1.5 -1.5 100.69999694824219 1.401298464324817e-45 0.10000000149011612", "0 0 1 -1 100 0 0"),
+        ("<f4", "<i4", "0.0 -0.0 1.5 -1.5 100.69999694824219 1.401298464324817e-45 0.10000000149011612", "0 0 1 -1 100 0 0"),
+        ("<f4", "<i8", "0.0 -0.0 1.5 -1.5 100.69999694824219 1.401298464324817e-45 0.10000000149011612", "0 0 1 -1 100 0 0"),
+        ("<f4", "<u1", "0.0 -0.0 1.5 100.69999694824219 1.401298464324817e-45 0.10000000149011612", "0 0 1 100 0 0"),
+        ("<f4", "<u2", "0.0 -0.0 1.5 100.69999694824219 1.401298464324817e-45 0.10000000149011612", "0 0 1 100 0 0"),
+        ("<f4", "<u4", "0.0 -0.0 1.5 100.69999694824219 1.401298464324817e-45 0.10000000149011612", "0 0 1 100 0 0"),
+        ("<f4", "<u8", "0.0 -0.0 1.5 100.69999694824219 1.401298464324817e-45 0.10000000149011612", "0 0 1 100 0 0"),
+        ("<f4", "<f4", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612"),
+        ("<f4", "<f8", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612"),
+        ("<f4", "<c8", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612", "0.0,0.0 -0.0,0.0 1.5,0.0 -1.5,0.0 100.69999694824219,0.0 3.4028234663852886e+38,0.0 1.401298464324817e-45,0.0 inf,0.0 nan,0.0 0.10000000149011612,0.0"),
+        ("<f4", "<c16", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612", "0.0,0.0 -0.0,0.0 1.5,0.0 -1.5,0.0 100.69999694824219,0.0 3.4028234663852886e+38,0.0 1.401298464324817e-45,0.0 inf,0.0 nan,0.0 0.10000000149011612,0.0"),
+        ("<f8", "<b1", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08", "0 0 1 1 1 1 1 1 1 1 1 1 1"),
+        ("<f8", "<i1", "0.0 -0.0 1.5 -2.5 100.7 5e-324 0.1 1.0004882821813226 1e-08", "0 0 1 -2 100 0 0 1 0"),
+        ("<f8", "<i2", "0.0 -0.0 1.5 -2.5 100.7 5e-324 0.1 1.0004882821813226 1e-08", "0 0 1 -2 100 0 0 1 0"),
+        ("<f8", "<i4", "0.0 -0.0 1.5 -2.5 100.7 5e-324 0.1 16777217.0 1.0004882821813226 1e-08", "0 0 1 -2 100 0 0 16777217 1 0"),
+        ("<f8", "<i8", "0.0 -0.0 1.5 -2.5 100.7 5e-324 0.1 16777217.0 1.0004882821813226 1e-08", "0 0 1 -2 100 0 0 16777217 1 0"),
+        ("<f8", "<u1", "0.0 -0.0 1.5 100.7 5e-324 0.1 1.0004882821813226 1e-08", "0 0 1 100 0 0 1 0"),
+        ("<f8", "<u2", "0.0 -0.0 1.5 100.7 5e-324 0.1 1.0004882821813226 1e-08", "0 0 1 100 0 0 1 0"),
+        ("<f8", "<u4", "0.0 -0.0 1.5 100.7 5e-324 0.1 16777217.0 1.0004882821813226 1e-08", "0 0 1 100 0 0 16777217 1 0"),
+        ("<f8", "<u8", "0.0 -0.0 1.5 100.7 5e-324 0.1 16777217.0 1.0004882821813226 1e-08", "0 0 1 100 0 0 16777217 1 0"),
+        ("<f8", "<f4", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08", "0.0 -0.0 1.5 -2.5 100.69999694824219 inf 0.0 -inf nan 0.10000000149011612 16777216.0 1.00048828125 9.99999993922529e-09"),
+        ("<f8", "<f8", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08"),
+        ("<f8", "<c8", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08", "0.0,0.0 -0.0,0.0 1.5,0.0 -2.5,0.0 100.69999694824219,0.0 inf,0.0 0.0,0.0 -inf,0.0 nan,0.0 0.10000000149011612,0.0 16777216.0,0.0 1.00048828125,0.0 9.99999993922529e-09,0.0"),
+        ("<f8", "<c16", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08", "0.0,0.0 -0.0,0.0 1.5,0.0 -2.5,0.0 100.7,0.0 1e+300,0.0 5e-324,0.0 -inf,0.0 nan,0.0 0.1,0.0 16777217.0,0.0 1.0004882821813226,0.0 1e-08,0.0"),
+        ("<c8", "<b1", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0", "1 0 1 1 1"),
+        ("<c8", "<i1", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0", "1 0 0 -2"),
+        ("<c8", "<i2", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0", "1 0 0 -2"),
+        ("<c8", "<i4", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0", "1 0 0 -2"),
+        ("<c8", "<i8", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0", "1 0 0 -2"),
+        ("<c8", "<u1", "1.5,2.0 0.0,0.0 0.0,-1.0", "1 0 0"),
+        ("<c8", "<u2", "1.5,2.0 0.0,0.0 0.0,-1.0", "1 0 0"),
+        ("<c8", "<u4", "1.5,2.0 0.0,0.0 0.0,-1.0", "1 0 0"),
+        ("<c8", "<u8", "1.5,2.0 0.0,0.0 0.0,-1.0", "1 0 0"),
+        ("<c8", "<f4", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0", "1.5 0.0 0.0 -2.5 nan"),
+        ("<c8", "<f8", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0", "1.5 0.0 0.0 -2.5 nan"),
+        ("<c8", "<c8", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0"),
+        ("<c8", "<c16", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0"),
+        ("<c16", "<b1", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 1e+300,1e-300 100.7,3.0", "1 0 1 1 1 1 1"),
+        ("<c16", "<i1", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 100.7,3.0", "1 0 0 -2 100"),
+        ("<c16", "<i2", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 100.7,3.0", "1 0 0 -2 100"),
+        ("<c16", "<i4", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 100.7,3.0", "1 0 0 -2 100"),
+        ("<c16", "<i8", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 100.7,3.0", "1 0 0 -2 100"),
+        ("<c16", "<u1", "1.5,2.0 0.0,0.0 0.0,-1.0 100.7,3.0", "1 0 0 100"),
+        ("<c16", "<u2", "1.5,2.0 0.0,0.0 0.0,-1.0 100.7,3.0", "1 0 0 100"),
+        ("<c16", "<u4", "1.5,2.0 0.0,0.0 0.0,-1.0 100.7,3.0", "1 0 0 100"),
+        ("<c16", "<u8", "1.5,2.0 0.0,0.0 0.0,-1.0 100.7,3.0", "1 0 0 100"),
+        ("<c16", "<f4", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 1e+300,1e-300 100.7,3.0", "1.5 0.0 0.0 -2.5 nan inf 100.69999694824219"),
+        ("<c16", "<f8", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 1e+300,1e-300 100.7,3.0", "1.5 0.0 0.0 -2.5 nan 1e+300 100.7"),
+        ("<c16", "<c8", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 1e+300,1e-300 100.7,3.0", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 inf,0.0 100.69999694824219,3.0"),
+        ("<c16", "<c16", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 1e+300,1e-300 100.7,3.0", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 1e+300,1e-300 100.7,3.0"),
+        (">i4", "<f8", "0 -1 2147483647 -2147483648 16777217 123456789", "0.0 -1.0 2147483647.0 -2147483648.0 16777217.0 123456789.0"),
+        ("<f8", ">i2", "0.0 -0.0 1.5 -2.5 100.7 5e-324 0.1 1.0004882821813226 1e-08", "0 0 1 -2 100 0 0 1 0"),
+        (">c16", ">c8", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 1e+300,1e-300 100.7,3.0", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 inf,0.0 100.69999694824219,3.0"),
+        (">u2", ">f4", "0 65535 32768 2049", "0.0 65535.0 32768.0 2049.0"),
+        (">i8", "<u8", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0 18446744073709551615 9223372036854775807 9223372036854775808 1152921573326323713 16777217"),
+        ("<c8", ">c16", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0"),
+        (">f4", ">b1", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612", "0 0 1 1 1 1 1 1 1 1"),
+        ("|b1", ">c16", "0 1", "0.0,0.0 1.0,0.0"),
+        (">f8", "<f4", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08", "0.0 -0.0 1.5 -2.5 100.69999694824219 inf 0.0 -inf nan 0.10000000149011612 16777216.0 1.00048828125 9.99999993922529e-09"),
+    ];
+
+    #[test]
+    fn value_conversions_match_numpy() {
+        check_values(VALUE_CASES);
+    }
+
+    /// `<f2` value casts, NumPy 2.4 (rounding from f64 to f16 is direct, not through f32).
+    #[cfg(feature = "f16")]
+    #[rustfmt::skip]
+    const HALF_CASES: &[(&str, &str, &str, &str)] = &[
+        ("<f2", "<b1", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan", "0 0 1 1 1 1 1 1"),
+        ("<b1", "<f2", "0 1", "0.0 1.0"),
+        ("<f2", "<i1", "0.0 -0.0 1.5 -1.5 0.0999755859375", "0 0 1 -1 0"),
+        ("<i1", "<f2", "0 1 -1 127 -128 100", "0.0 1.0 -1.0 127.0 -128.0 100.0"),
+        ("<f2", "<i2", "0.0 -0.0 1.5 -1.5 0.0999755859375", "0 0 1 -1 0"),
+        ("<i2", "<f2", "0 -1 32767 -32768 1000 2049", "0.0 -1.0 32768.0 -32768.0 1000.0 2048.0"),
+        ("<f2", "<i4", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375", "0 0 1 -1 65504 0"),
+        ("<i4", "<f2", "0 -1 2147483647 -2147483648 16777217 123456789", "0.0 -1.0 inf -inf inf inf"),
+        ("<f2", "<i8", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375", "0 0 1 -1 65504 0"),
+        ("<i8", "<f2", "0 -1 9223372036854775807 -9223372036854775808 1152921573326323713 16777217", "0.0 -1.0 inf -inf inf inf"),
+        ("<f2", "<u1", "0.0 -0.0 1.5 0.0999755859375", "0 0 1 0"),
+        ("<u1", "<f2", "0 1 255 128", "0.0 1.0 255.0 128.0"),
+        ("<f2", "<u2", "0.0 -0.0 1.5 65504.0 0.0999755859375", "0 0 1 65504 0"),
+        ("<u2", "<f2", "0 65535 32768 2049", "0.0 inf 32768.0 2048.0"),
+        ("<f2", "<u4", "0.0 -0.0 1.5 65504.0 0.0999755859375", "0 0 1 65504 0"),
+        ("<u4", "<f2", "0 4294967295 2147483648 16777217", "0.0 inf inf inf"),
+        ("<f2", "<u8", "0.0 -0.0 1.5 65504.0 0.0999755859375", "0 0 1 65504 0"),
+        ("<u8", "<f2", "0 18446744073709551615 9223372036854775808 1152921573326323713", "0.0 inf inf inf"),
+        ("<f2", "<f4", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan"),
+        ("<f4", "<f2", "0.0 -0.0 1.5 -1.5 100.69999694824219 3.4028234663852886e+38 1.401298464324817e-45 inf nan 0.10000000149011612", "0.0 -0.0 1.5 -1.5 100.6875 inf 0.0 inf nan 0.0999755859375"),
+        ("<f2", "<f8", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan"),
+        ("<f8", "<f2", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08", "0.0 -0.0 1.5 -2.5 100.6875 inf 0.0 -inf nan 0.0999755859375 inf 1.0009765625 0.0"),
+        ("<f2", "<c8", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan", "0.0,0.0 -0.0,0.0 1.5,0.0 -1.5,0.0 65504.0,0.0 0.0999755859375,0.0 inf,0.0 nan,0.0"),
+        ("<c8", "<f2", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0", "1.5 0.0 0.0 -2.5 nan"),
+        ("<f2", "<c16", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan", "0.0,0.0 -0.0,0.0 1.5,0.0 -1.5,0.0 65504.0,0.0 0.0999755859375,0.0 inf,0.0 nan,0.0"),
+        ("<c16", "<f2", "1.5,2.0 0.0,0.0 0.0,-1.0 -2.5,0.0 nan,0.0 1e+300,1e-300 100.7,3.0", "1.5 0.0 0.0 -2.5 nan inf 100.6875"),
+        (">f2", "<f8", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan"),
+        ("<f8", ">f2", "0.0 -0.0 1.5 -2.5 100.7 1e+300 5e-324 -inf nan 0.1 16777217.0 1.0004882821813226 1e-08", "0.0 -0.0 1.5 -2.5 100.6875 inf 0.0 -inf nan 0.0999755859375 inf 1.0009765625 0.0"),
+        ("<f2", "<f2", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan", "0.0 -0.0 1.5 -1.5 65504.0 0.0999755859375 inf nan"),
+    ];
+
+    #[test]
+    #[cfg(feature = "f16")]
+    fn half_conversions_match_numpy() {
+        check_values(HALF_CASES);
+    }
+
+    /// Bit patterns from NumPy 2.4: ties to even, subnormals, overflow, NaN payloads
+    /// (signalling NaNs stay signalling).
+    #[test]
+    #[cfg(feature = "f16")]
+    fn half_bits_match_numpy() {
+        let convert = |from: &str, to: &str, src: &[u8], dst: &mut [u8]| {
+            plan(from, to, Casting::Unsafe).unwrap().convert(src, dst);
+        };
+        let from_f64: [(u64, u16); 14] = [
+            (0x3ff0020000000000, 0x3c00),
+            (0x3ff0060000000000, 0x3c02),
+            (0x3ff0020000000001, 0x3c01),
+            (0x40effc0000000000, 0x7bff),
+            (0x40effbffffffffff, 0x7bff),
+            (0x3e70000000000000, 0x0001),
+            (0x3e6fffffffffffff, 0x0001),
+            (0x3e80000000000001, 0x0002),
+            (0x3f0ff80000000000, 0x03ff),
+            (0x7ff4000000000001, 0x7d00),
+            (0xfff8000000000000, 0xfe00),
+            (0x3e60000000000000, 0x0000),
+            (0x3e68000000000000, 0x0001),
+            (0xc0f0000000000000, 0xfc00),
+        ];
+        for (bits, half) in from_f64 {
+            let mut out = [0u8; 2];
+            convert("<f8", "<f2", &bits.to_le_bytes(), &mut out);
+            assert_eq!(u16::from_le_bytes(out), half, "{bits:#x}");
+        }
+        let from_f32: [(u32, u16); 5] = [
+            (0x7fa00001, 0x7d00),
+            (0xffb3c79a, 0xfd9e),
+            (0x33800000, 0x0001),
+            (0x477ff000, 0x7c00),
+            (0x477fefff, 0x7bff),
+        ];
+        for (bits, half) in from_f32 {
+            let mut out = [0u8; 2];
+            convert("<f4", "<f2", &bits.to_le_bytes(), &mut out);
+            assert_eq!(u16::from_le_bytes(out), half, "{bits:#x}");
+        }
+        let widen: [(u16, u32, u64); 6] = [
+            (0x7c01, 0x7f802000, 0x7ff0040000000000),
+            (0xfe00, 0xffc00000, 0xfff8000000000000),
+            (0x0001, 0x33800000, 0x3e70000000000000),
+            (0x8001, 0xb3800000, 0xbe70000000000000),
+            (0x03ff, 0x387fc000, 0x3f0ff80000000000),
+            (0x7bff, 0x477fe000, 0x40effc0000000000),
+        ];
+        for (half, f, d) in widen {
+            let mut out4 = [0u8; 4];
+            convert("<f2", "<f4", &half.to_le_bytes(), &mut out4);
+            assert_eq!(u32::from_le_bytes(out4), f, "{half:#x}");
+            let mut out8 = [0u8; 8];
+            convert("<f2", "<f8", &half.to_le_bytes(), &mut out8);
+            assert_eq!(u64::from_le_bytes(out8), d, "{half:#x}");
+        }
+    }
+
+    #[test]
+    #[cfg(not(feature = "f16"))]
+    fn half_value_casts_need_the_feature() {
+        for (from, to) in [
+            ("<f2", "<f4"),
+            ("<f8", "<f2"),
+            ("<i1", "<f2"),
+            ("<f2", "|b1"),
+        ] {
+            assert!(
+                matches!(
+                    plan(from, to, Casting::Unsafe),
+                    Err(Error::CastUnsupported { .. })
+                ),
+                "{from} -> {to}"
+            );
+        }
+        // Identity and byte swaps need no arithmetic.
+        assert!(plan("<f2", "<f2", Casting::No).unwrap().is_identity());
+        let p = plan("<f2", ">f2", Casting::Equiv).unwrap();
+        let mut out = [0u8; 4];
+        p.convert(&[1, 2, 3, 4], &mut out);
+        assert_eq!(out, [2, 1, 4, 3]);
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// `np.frombuffer(bytes(range(n)), from).astype(to).tobytes()`, NumPy 2.4.
+    #[test]
+    fn byte_swaps_match_numpy() {
+        let cases = [
+            ("<U3", ">U3", "03020100070605040b0a0908"),
+            ("<c16", ">c16", "07060504030201000f0e0d0c0b0a0908"),
+            ("<f16", ">f16", "0f0e0d0c0b0a09080706050403020100"),
+            (
+                "<c32",
+                ">c32",
+                "0f0e0d0c0b0a090807060504030201001f1e1d1c1b1a19181716151413121110",
+            ),
+            ("<M8[ns]", ">M8[ns]", "0706050403020100"),
+            (">i8", "<i8", "0706050403020100"),
+            ("<m8[1000ms]", "<m8[s]", "0001020304050607"),
+            (
+                "[('a', '<i4', (2,)), ('b', [('x', '<u2'), ('y', '|S3'), ('z', '<c8')], (2,)), \
+                 ('c', '<U2'), ('d', '<M8[s]'), ('e', '|b1'), ('f', '<f2')]",
+                "[('a', '>i4', (2,)), ('b', [('x', '>u2'), ('y', '|S3'), ('z', '>c8')], (2,)), \
+                 ('c', '>U2'), ('d', '>M8[s]'), ('e', '|b1'), ('f', '>f2')]",
+                "030201000706050409080a0b0c100f0e0d1413121116151718191d1c1b1a21201f1e252423222928\
+                 272631302f2e2d2c2b2a323433383736353c3b3a393e3d3f404145444342494847464b4a4c4d4e52\
+                 51504f565554535a5958575e5d5c5b666564636261605f676968",
+            ),
+            (
+                "[('a', '|u1'), ('b', '<i2')]",
+                "[('a', '|u1'), ('b', '>i2')]",
+                "000201030504",
+            ),
+        ];
+        for (from, to, out) in cases {
+            let expected = hex(out);
+            let p = plan(from, to, Casting::Equiv).unwrap_or_else(|e| panic!("{from}: {e}"));
+            assert!(!p.is_identity() || from.contains("1000ms"), "{from}");
+            let src: Vec<u8> = (0..expected.len()).map(|i| i as u8).collect();
+            let mut dst = vec![0; expected.len()];
+            p.convert(&src, &mut dst);
+            assert_eq!(dst, expected, "{from} -> {to}");
+            // And back.
+            let back = plan(to, from, Casting::Safe).unwrap();
+            let mut round = vec![0; src.len()];
+            back.convert(&dst, &mut round);
+            assert_eq!(round, src, "{to} -> {from}");
+        }
+        // Padding is copied as it is (NumPy leaves it uninitialised); fields are swapped.
+        let p = plan(
+            "[('a', '|u1'), ('', '|V3'), ('b', '<i4'), ('', '|V4')]",
+            "[('a', '|u1'), ('', '|V3'), ('b', '>i4'), ('', '|V4')]",
+            Casting::Equiv,
+        )
+        .unwrap();
+        let src: Vec<u8> = (0..24).collect();
+        let mut dst = vec![0; 24];
+        p.convert(&src, &mut dst);
+        assert_eq!(dst, hex("000102030706050408090a0b0c0d0e0f1312111014151617"));
+    }
+
+    #[test]
+    fn swap_ops_are_compact() {
+        let ops = swap_ops(&dt("<U10"), &dt(">U10")).unwrap();
+        assert_eq!(
+            ops,
+            vec![SwapOp::Run {
+                offset: 0,
+                width: 4,
+                count: 10,
+                stride: 4
+            }]
+        );
+        let ops = swap_ops(
+            &dt("[('a', 'u1'), ('b', '<i2', (1000, 1000))]"),
+            &dt("[('a', 'u1'), ('b', '>i2', (1000, 1000))]"),
+        )
+        .unwrap();
+        assert_eq!(
+            ops,
+            vec![SwapOp::Run {
+                offset: 1,
+                width: 2,
+                count: 1_000_000,
+                stride: 2
+            }]
+        );
+        let ops = swap_ops(
+            &dt("[('r', [('x', '<i2'), ('y', 'u1'), ('z', '<f4')], (100000,))]"),
+            &dt("[('r', [('x', '>i2'), ('y', 'u1'), ('z', '>f4')], (100000,))]"),
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 1);
+        assert!(
+            matches!(&ops[0], SwapOp::Repeat { count: 100_000, stride: 7, ops, .. } if ops.len() == 2)
+        );
+    }
+
+    #[test]
+    fn identity_plans() {
+        for d in [
+            "<f8",
+            ">i4",
+            "|S5",
+            "<U3",
+            "|V7",
+            "<M8[ns]",
+            "<f16",
+            "[('a', '<i4', (2,))]",
+            "|S0",
+        ] {
+            let p = plan(d, d, Casting::No).unwrap();
+            assert!(p.is_identity(), "{d}");
+            assert_eq!(
+                (p.src_itemsize(), p.dst_itemsize()),
+                (dt(d).itemsize(), dt(d).itemsize())
+            );
+        }
+        // Same layout, different titles: NumPy says safe; the bytes are copied as they are.
+        let p = plan("[('a', '<i4')]", "[(('T', 'a'), '<i4')]", Casting::Safe).unwrap();
+        assert!(p.is_identity());
+        // `=` and `<` are the same dtype on little-endian machines.
+        assert!(plan("=i2", "i2", Casting::No).unwrap().is_identity());
+    }
+
+    #[test]
+    fn plan_errors() {
+        assert!(matches!(
+            plan("O", "O", Casting::No),
+            Err(Error::ObjectDtype { descr }) if descr == "|O"
+        ));
+        assert!(matches!(
+            plan("<f8", "[('a', 'O')]", Casting::Unsafe),
+            Err(Error::ObjectDtype { descr }) if descr == "[('a', '|O')]"
+        ));
+        match plan("<f8", "<i4", Casting::SameKind) {
+            Err(Error::Cast { from, to, casting }) => {
+                assert_eq!(
+                    (from.as_str(), to.as_str(), casting),
+                    ("<f8", "<i4", Casting::SameKind)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            plan("<i4", ">i4", Casting::No),
+            Err(Error::Cast { .. })
+        ));
+        assert!(plan("<i4", ">i4", Casting::Equiv).is_ok());
+        assert!(matches!(
+            plan("<f8", "<f4", Casting::Safe),
+            Err(Error::Cast { .. })
+        ));
+        assert!(plan("<f8", "<f4", Casting::SameKind).is_ok());
+        assert!(matches!(
+            plan("<c16", "<f8", Casting::SameKind),
+            Err(Error::Cast { .. })
+        ));
+        assert!(plan("<c16", "<f8", Casting::Unsafe).is_ok());
+        // Allowed by NumPy, not implemented by npaa.
+        for (from, to) in [
+            ("S3", "S5"),
+            ("<U3", "<U5"),
+            ("V4", "V8"),
+            ("<M8[s]", "<M8[ms]"),
+            ("<m8[h]", "<m8[s]"),
+            ("<i8", "<m8[s]"),
+            ("<f8", "<f16"),
+            ("<f16", "<f8"),
+            ("<c32", "<c16"),
+            ("<i4", "S20"),
+            ("[('a', '<i4')]", "[('b', '<i4')]"),
+            ("[('a', '<i4')]", "[('a', '<i8')]"),
+            ("[('a', '<i4')]", "<i4"),
+            ("<i4", "[('a', '<i4')]"),
+        ] {
+            assert!(
+                matches!(
+                    plan(from, to, Casting::Unsafe),
+                    Err(Error::CastUnsupported { .. })
+                ),
+                "{from} -> {to}"
+            );
+        }
+        // Impossible under any rule (NumPy refuses too).
+        assert!(matches!(
+            plan("[('a', '<i4'), ('b', '<i4')]", "<i4", Casting::Unsafe),
+            Err(Error::Cast { .. })
+        ));
+    }
+
+    #[test]
+    fn convert_never_panics_on_bad_lengths() {
+        let p = plan("<i4", "<f8", Casting::Safe).unwrap();
+        let src = encode(&dt("<i4"), "1 2 3");
+        // Room for two items only: two are converted, the rest of dst is untouched.
+        let mut dst = vec![0xee; 20];
+        p.convert(&src, &mut dst);
+        assert_eq!(
+            decode(&dt("<f8"), &dst[..16]),
+            expected(&dt("<f8"), "1.0 2.0")
+        );
+        assert_eq!(&dst[16..], &[0xee; 4]);
+        // A trailing partial item in src is ignored.
+        let mut dst = vec![0; 24];
+        p.convert(&src[..11], &mut dst);
+        assert_eq!(
+            decode(&dt("<f8"), &dst),
+            expected(&dt("<f8"), "1.0 2.0 0.0")
+        );
+        p.convert(&[], &mut []);
+        for d in ["|S0", "[]"] {
+            let z = plan(d, d, Casting::No).unwrap();
+            z.convert(&[1, 2, 3], &mut [0; 3]);
+        }
+        let s = plan(
+            "[('a', '<i2', (3,))]",
+            "[('a', '>i2', (3,))]",
+            Casting::Equiv,
+        )
+        .unwrap();
+        let mut out = [0u8; 7];
+        s.convert(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], &mut out);
+        assert_eq!(out, [2, 1, 4, 3, 6, 5, 0]);
+    }
+
+    #[test]
+    fn hand_built_records_that_lie_are_refused() {
+        let field = |offset| Field {
+            name: "a".into(),
+            title: None,
+            offset,
+            dtype: dt("<i4"),
+            shape: vec![],
+        };
+        let lying = |offset| {
+            Dtype::Record(Record {
+                fields: vec![field(offset)],
+                itemsize: 4,
+            })
+        };
+        let swapped = Dtype::Record(Record {
+            fields: vec![Field {
+                dtype: dt(">i4"),
+                ..field(2)
+            }],
+            itemsize: 4,
+        });
+        assert!(matches!(
+            CastPlan::new(&lying(2), &swapped, Casting::Equiv),
+            Err(Error::InvalidDtype { .. })
+        ));
+        let huge = Dtype::Record(Record {
+            fields: vec![Field {
+                dtype: dt(">i4"),
+                ..field(usize::MAX)
+            }],
+            itemsize: 4,
+        });
+        assert!(CastPlan::new(&lying(usize::MAX), &huge, Casting::Equiv).is_err());
     }
 }

@@ -1340,6 +1340,55 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_random_descrs() {
+        let tokens = [
+            "[",
+            "]",
+            "(",
+            ")",
+            ", ",
+            "'a'",
+            "'b'",
+            "''",
+            "'<f8'",
+            "'|V3'",
+            "'>U2'",
+            "'S0'",
+            "'M8[25s]'",
+            "(('t', 'a')",
+            "(2,)",
+            "(0,)",
+            "2147483647",
+            "-1",
+            "(3, 4)",
+            "'O'",
+            "'<i4'",
+            "[('x', '<i2')]",
+            "None",
+            "'f16'",
+            "'c'",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..(state % 16) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(tokens[(state % tokens.len() as u64) as usize]);
+            }
+            if let Ok(d) = Dtype::parse(&text) {
+                let _ = d.readable();
+                // What parses renders to a descr that parses to the same dtype.
+                assert_eq!(Dtype::parse(&d.descr()).ok(), Some(d), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn has_object_looks_inside_records() {
         assert!(Dtype::parse("O").unwrap().has_object());
         assert!(

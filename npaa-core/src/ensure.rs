@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::appender::{lock, read_parsed};
+use crate::appender::{lock, read_parsed_len};
 use crate::error::{Error, Result};
 use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::sys;
@@ -67,7 +67,7 @@ pub fn ensure_appendable_with_progress(
         .open(path)
         .map_err(|e| Error::io(path, "opening", e))?;
     lock(&file, path)?;
-    let parsed = read_parsed(&file, path, Leniency::Strict)?;
+    let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
     let header = &parsed.header;
     if header.dtype.has_object() {
         return Err(Error::ObjectDtype {
@@ -79,10 +79,6 @@ pub fn ensure_appendable_with_progress(
             path: path.to_path_buf(),
         });
     }
-    let file_len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "reading file metadata", e))?
-        .len();
     let data_len = file_len - parsed.header_len;
     let template = header.template();
     let mut report = EnsureReport {

@@ -456,24 +456,41 @@ impl From<std::io::Error> for ReadError {
     }
 }
 
-/// Replaces a `****` placeholder standing for the growth dimension with `0`.
-fn replace_placeholder(text: &str) -> Option<String> {
+/// Replaces a `****` placeholder in the shape with `0`. Returns the new text and the index of
+/// the dimension the placeholder stood for: npyz writes `(****,)` and `(****, 3)` (C order) or
+/// `(3, ****)` (Fortran order), npy 0.4 writes `(****,)`.
+fn replace_placeholder(text: &str) -> Option<(String, usize)> {
     let key = text.find("shape")?;
     let star = key + text[key..].find('*')?;
     let run = text[star..].bytes().take_while(|&b| b == b'*').count();
     let between = &text[key + "shape".len()..star];
-    // Only quote, colon, whitespace and an opening parenthesis may stand between.
-    if !between
+    let (before_tuple, in_tuple) = match between.find('(') {
+        Some(p) => (&between[..p], Some(&between[p + 1..])),
+        None => (between, None),
+    };
+    // Only quote, colon and whitespace may stand before the tuple, and only the integers
+    // before the placeholder inside it.
+    if !before_tuple
         .chars()
-        .all(|c| matches!(c, '\'' | '"' | ':' | ' ' | '\t' | '('))
+        .all(|c| matches!(c, '\'' | '"' | ':' | ' ' | '\t'))
     {
         return None;
     }
-    let replacement = if between.contains('(') { "0" } else { "(0,)" };
-    Some(format!(
-        "{}{replacement}{}",
-        &text[..star],
-        &text[star + run..]
+    let (replacement, index) = match in_tuple {
+        None => ("(0,)", 0),
+        Some(dims) => {
+            if !dims
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ',' | ' ' | '\t'))
+            {
+                return None;
+            }
+            ("0", dims.matches(',').count())
+        }
+    };
+    Some((
+        format!("{}{replacement}{}", &text[..star], &text[star + run..]),
+        index,
     ))
 }
 
@@ -485,10 +502,10 @@ fn parse_text(
     let allow_long = version != Version::V3;
     let parsed = literal::parse(text, allow_long);
     let (value, placeholder) = match parsed {
-        Ok(v) => (v, false),
+        Ok(v) => (v, None),
         Err(err) => match replace_placeholder(text) {
-            Some(fixed) => match literal::parse(&fixed, allow_long) {
-                Ok(v) if leniency == Leniency::AllowPlaceholder => (v, true),
+            Some((fixed, index)) => match literal::parse(&fixed, allow_long) {
+                Ok(v) if leniency == Leniency::AllowPlaceholder => (v, Some(index)),
                 Ok(_) => return Err(FormatError::PlaceholderShape),
                 Err(_) => return Err(err),
             },
@@ -542,12 +559,14 @@ fn parse_text(
         shape,
     };
     header.data_len()?;
-    if placeholder && header.growth_axis() != Some(0) && header.shape.len() > 1 {
-        // The writers that leave placeholders only grow axis 0 of C-order arrays; anything else
-        // is a corrupt header rather than a recoverable one.
+    if let Some(index) = placeholder
+        && header.growth_axis() != Some(index)
+    {
+        // A placeholder stands for the dimension that grows; anywhere else it is a corrupt
+        // header rather than a recoverable one.
         return Err(FormatError::BadShape(fmt_shape(&header.shape)));
     }
-    Ok((header, placeholder))
+    Ok((header, placeholder.is_some()))
 }
 
 #[cfg(test)]
@@ -683,6 +702,120 @@ mod tests {
         ));
     }
 
+    /// Wraps a header text into a file prefix of the given version.
+    fn with_text(text: &str, major: u8) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&[major, 0]);
+        let len = text.len() + 1;
+        if major == 1 {
+            out.extend_from_slice(&(len as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(len as u32).to_le_bytes());
+        }
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'\n');
+        out
+    }
+
+    #[test]
+    fn accepts_every_spelling_numpy_accepts() {
+        let expected = h("<i8", false, &[3, 2]);
+        for text in [
+            "{'descr': '<i8', 'fortran_order': False, 'shape': (3, 2), }",
+            "{\"shape\": (3, 2), \"descr\": \"<i8\", \"fortran_order\": False}",
+            "{'fortran_order':False,'shape':(3,2),'descr':'<i8'}",
+            "  {'descr': '<i8', 'fortran_order': False, 'shape': (3L, 2L)}",
+            "{'descr': '<i8',\n 'fortran_order': False,\n 'shape': (3, 2)}",
+        ] {
+            let parsed = read(&with_text(text, 1)).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(parsed.header, expected, "{text}");
+        }
+        // Python-2 long suffixes are accepted in 1.0 and 2.0 only.
+        let long = "{'descr': '<i8', 'fortran_order': False, 'shape': (3L, 2L)}";
+        assert!(read(&with_text(long, 2)).is_ok());
+        assert!(matches!(
+            read(&with_text(long, 3)),
+            Err(FormatError::Syntax { .. })
+        ));
+        // A 0-d array.
+        assert_eq!(
+            read(&with_text(
+                "{'descr': '|b1', 'fortran_order': False, 'shape': ()}",
+                1
+            ))
+            .unwrap()
+            .header
+            .shape,
+            Vec::<u64>::new()
+        );
+    }
+
+    #[test]
+    fn rejects_bad_dicts_with_the_reason() {
+        type Check = fn(&FormatError) -> bool;
+        let cases: &[(&str, Check)] = &[
+            ("", |e| matches!(e, FormatError::Syntax { .. })),
+            ("1", |e| matches!(e, FormatError::NotADict)),
+            ("[1, 2]", |e| matches!(e, FormatError::NotADict)),
+            ("{'descr': '<f8', 'fortran_order': False}", |e| {
+                matches!(e, FormatError::MissingKey("shape"))
+            }),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}",
+                |e| matches!(e, FormatError::ExtraKey(k) if k == "x"),
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': [1]}",
+                |e| matches!(e, FormatError::BadShape(_)),
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (1.5,)}",
+                |e| matches!(e, FormatError::Syntax { .. }),
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}",
+                |e| matches!(e, FormatError::BadShape(_)),
+            ),
+            ("{'descr': '<f8', 'fortran_order': 0, 'shape': (1,)}", |e| {
+                matches!(e, FormatError::BadFortranOrder(_))
+            }),
+            (
+                "{'descr': 'not a dtype', 'fortran_order': False, 'shape': (1,)}",
+                |e| matches!(e, FormatError::BadDescr { .. }),
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296)}",
+                |e| matches!(e, FormatError::Overflow { .. }),
+            ),
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (1,)} junk",
+                |e| matches!(e, FormatError::Syntax { .. }),
+            ),
+        ];
+        for (text, check) in cases {
+            let err = read(&with_text(text, 1)).unwrap_err();
+            assert!(check(&err), "{text:?} gave {err:?}");
+            assert!(!err.to_string().is_empty());
+        }
+        // Deep nesting is refused, not a stack overflow.
+        let deep = format!(
+            "{{'descr': {}'<f8'{}, 'fortran_order': False, 'shape': (1,)}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(matches!(
+            read(&with_text(&deep, 2)),
+            Err(FormatError::TooDeep { .. })
+        ));
+        // A length field past the end of the file, and one over the limit.
+        let mut huge = with_text("{}", 2);
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            read(&huge),
+            Err(FormatError::HeaderTooLarge { .. })
+        ));
+    }
+
     #[test]
     fn placeholder_is_an_error_unless_lenient() {
         let mut bytes = b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f8', 'fortran_order': False, 'shape': (********************,), }".to_vec();
@@ -697,6 +830,42 @@ mod tests {
         .unwrap();
         assert!(lenient.placeholder);
         assert_eq!(lenient.header.shape, vec![0]);
+    }
+
+    #[test]
+    fn placeholder_must_stand_for_the_growth_dimension() {
+        let lenient = |text: &str| {
+            let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+            bytes.extend_from_slice(text.as_bytes());
+            bytes.resize(127, b' ');
+            bytes.push(b'\n');
+            read_header(
+                &mut &bytes[..],
+                bytes.len() as u64,
+                Leniency::AllowPlaceholder,
+            )
+            .map_err(|e| match e {
+                ReadError::Format(f) => f,
+                ReadError::Io(e) => panic!("io: {e}"),
+            })
+        };
+        // npyz begin_2d: C order grows the first dimension, Fortran order the last.
+        let c = "{'descr': '<i4', 'fortran_order': False, 'shape': (********************, 3), }";
+        let f = "{'descr': '<i4', 'fortran_order': True, 'shape': (3, ********************), }";
+        assert_eq!(lenient(c).unwrap().header.shape, vec![0, 3]);
+        let parsed = lenient(f).unwrap();
+        assert!(parsed.placeholder);
+        assert_eq!(parsed.header.shape, vec![3, 0]);
+        for wrong in [
+            "{'descr': '<i4', 'fortran_order': True, 'shape': (********************, 3), }",
+            "{'descr': '<i4', 'fortran_order': False, 'shape': (3, ********************), }",
+            "{'descr': '<i4', 'fortran_order': False, 'shape': (2, ****, 3), }",
+        ] {
+            assert!(
+                matches!(lenient(wrong), Err(FormatError::BadShape(_))),
+                "{wrong}"
+            );
+        }
     }
 
     #[test]

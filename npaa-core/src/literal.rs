@@ -251,7 +251,7 @@ enum Frame {
     /// `{ ... }`; `key` holds a key whose `:` and value are still to come.
     Dict {
         entries: Vec<(Value, Value)>,
-        key: Option<(Value, usize)>,
+        key: Option<Value>,
     },
 }
 
@@ -360,7 +360,7 @@ impl<'a> Parser<'a> {
                     expect = Expect::AfterValue;
                 }
                 Some(Frame::Dict { entries, key }) => match key.take() {
-                    Some((k, _)) => {
+                    Some(k) => {
                         entries.push((k, completed));
                         expect = Expect::AfterValue;
                     }
@@ -368,7 +368,7 @@ impl<'a> Parser<'a> {
                         if !completed.is_hashable() {
                             return Err(self.err(start, "a list or dict cannot be a dict key"));
                         }
-                        *key = Some((completed, start));
+                        *key = Some(completed);
                         expect = Expect::Colon;
                     }
                 },
@@ -985,6 +985,55 @@ mod tests {
         for text in inputs {
             let _ = parse(text, true);
             let _ = parse(text, false);
+        }
+        // Random token soup (a fixed xorshift sequence, so failures reproduce).
+        let tokens = [
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            ":",
+            " ",
+            "\n",
+            "'",
+            "\"",
+            "\\",
+            "b'",
+            "u'",
+            "1",
+            "-",
+            "0",
+            "L",
+            "True",
+            "None",
+            "x",
+            "\\x4",
+            "\\u12",
+            "\\U0011",
+            "\u{e9}",
+            "'a'",
+            "99999999999999999999999999999999999999999",
+            "\r",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(tokens[(state % tokens.len() as u64) as usize]);
+            }
+            if let Ok(v) = parse(&text, true) {
+                // Whatever parses renders to something that parses to the same value.
+                assert_eq!(parse(&v.repr(), false), Ok(v), "{text:?}");
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::appender::{lock, read_parsed};
+use crate::appender::{lock, read_parsed_len};
 use crate::error::{Error, Result};
 use crate::header::Leniency;
 use crate::inspect::FileInfo;
@@ -65,11 +65,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
     if !options.dry_run {
         lock(&file, path)?;
     }
-    let parsed = read_parsed(&file, path, Leniency::AllowPlaceholder)?;
-    let file_len = file
-        .metadata()
-        .map_err(|e| Error::io(path, "reading file metadata", e))?
-        .len();
+    let (parsed, file_len) = read_parsed_len(&file, path, Leniency::AllowPlaceholder)?;
     let info = FileInfo::from_parsed(path, &parsed, file_len)?;
     let header = &parsed.header;
     if header.dtype.has_object() {

@@ -63,6 +63,202 @@ impl HeaderMap {
     }
 }
 
+/// An unnamed regular file in the directory `dir` (`O_TMPFILE`), readable and writable, that
+/// [`link_unnamed`] gives a name once its content is complete. `None` where the kernel or the
+/// file system cannot make one (the caller then creates a named file).
+pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{CWD, Mode, OFlags};
+        rustix::fs::openat(
+            CWD,
+            dir,
+            OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o666),
+        )
+        .ok()
+        .map(File::from)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Gives a file made by [`create_unnamed`] the name `path` (`linkat` through
+/// `/proc/self/fd`). Fails with `AlreadyExists` if the name is taken: an existing file is never
+/// replaced.
+pub(crate) fn link_unnamed(file: &File, path: &std::path::Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{AtFlags, CWD};
+        use std::os::fd::AsRawFd;
+        let fd_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        rustix::fs::linkat(CWD, fd_path.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)
+            .map_err(io::Error::from)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (file, path);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// Opens `path` for reading and writing, without updating its access time where the kernel
+/// allows it (`O_NOATIME`: the file's owner or a privileged process; others fall back to a
+/// plain open).
+///
+/// Opening a file to append to it reads its header; with `relatime`, the first read after a
+/// modification updates the access time, an inode write that costs as much as the rest of an
+/// open-append-close cycle. npaa reads only its own header, so that update is skipped.
+pub(crate) fn open_rw(path: &std::path::Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let noatime = rustix::fs::OFlags::NOATIME.bits() as i32;
+        match options.clone().custom_flags(noatime).open(path) {
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => {}
+            result => return result,
+        }
+    }
+    options.open(path)
+}
+
+/// The length of `file` in bytes.
+///
+/// Asks with `lseek(SEEK_END)` rather than `fstat`: on Linux 6.13 and later, querying the
+/// change time (as `fstat` does) makes the next write store a fine-grained timestamp, an extra
+/// inode update per open-append-close cycle. Moves the file offset (npaa's I/O is positional);
+/// falls back to `fstat` where seeking fails (pipes).
+pub(crate) fn file_len(file: &File) -> io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = file;
+    match f.seek(SeekFrom::End(0)) {
+        Ok(len) => Ok(len),
+        Err(_) => Ok(file.metadata()?.len()),
+    }
+}
+
+/// Which file a descriptor or a path leads to: device and inode numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+/// The identity of an open file, to compare with [`path_identity`].
+///
+/// Asks for no timestamps (`statx` with `STATX_INO` only): on Linux 6.13 and later, reading a
+/// file's change time (as `fstat` does) makes its next write store a fine-grained timestamp,
+/// an extra inode update on the next open-append-close cycle.
+pub(crate) fn identity(file: &File) -> io::Result<FileId> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{AtFlags, StatxFlags};
+        if let Ok(st) = rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, StatxFlags::INO) {
+            return Ok(FileId {
+                dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
+                ino: st.stx_ino,
+            });
+        }
+    }
+    use std::os::unix::fs::MetadataExt;
+    let m = file.metadata()?;
+    Ok(FileId {
+        dev: m.dev(),
+        ino: m.ino(),
+    })
+}
+
+/// The length in bytes and the identity of an open file, in one system call, without asking
+/// for timestamps (see [`identity`]).
+pub(crate) fn len_and_identity(file: &File) -> io::Result<(u64, FileId)> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{AtFlags, StatxFlags};
+        let want = StatxFlags::SIZE | StatxFlags::INO;
+        if let Ok(st) = rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, want) {
+            let id = FileId {
+                dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
+                ino: st.stx_ino,
+            };
+            return Ok((st.stx_size, id));
+        }
+    }
+    Ok((file_len(file)?, identity(file)?))
+}
+
+/// The identity of the file `path` names (following symbolic links), as [`identity`].
+pub(crate) fn path_identity(path: &std::path::Path) -> io::Result<FileId> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{AtFlags, CWD, StatxFlags};
+        match rustix::fs::statx(CWD, path, AtFlags::empty(), StatxFlags::INO) {
+            Ok(st) => {
+                return Ok(FileId {
+                    dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
+                    ino: st.stx_ino,
+                });
+            }
+            Err(e) if e != rustix::io::Errno::NOSYS => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path)?;
+    Ok(FileId {
+        dev: m.dev(),
+        ino: m.ino(),
+    })
+}
+
+/// A [`std::io::Read`] over positional reads of a file from offset 0: reading does not depend
+/// on, or move, the file offset.
+#[derive(Debug)]
+pub(crate) struct ReadAt<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl<'a> ReadAt<'a> {
+    /// Reads `file` from its first byte.
+    pub(crate) fn new(file: &'a File) -> Self {
+        ReadAt { file, pos: 0 }
+    }
+}
+
+impl io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Makes the directory entry of `path` durable (`fsync` of its directory). File systems that
+/// cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync.
+pub(crate) fn sync_parent_dir(path: &std::path::Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// Inserts `len` bytes of zeros at the front of `file`, shifting its content without copying
 /// it (`fallocate(FALLOC_FL_INSERT_RANGE)`). `len` must be a multiple of the file system's
 /// block size. Fails with `Unsupported`/`InvalidInput` where the file system cannot do it

@@ -322,3 +322,79 @@ fn files_that_cannot_grow_are_refused_with_advice() {
     assert!(msg("text.npy").contains("bad magic"), "{}", msg("text.npy"));
     assert!(msg(".").contains("Is a directory") || msg(".").contains("directory"));
 }
+
+/// ndarray views of any layout are written in the file's order.
+#[cfg(feature = "ndarray")]
+#[test]
+fn ndarray_views_of_any_layout() {
+    use ndarray::{Array2, s};
+    let dir = tempdir();
+    let base = Array2::from_shape_fn((6, 4), |(i, j)| (i * 10 + j) as i32);
+    // C file from a non-contiguous view (every other row, reversed columns).
+    let c = dir.path().join("c.npy");
+    let array = AppendArray::open(&c).unwrap();
+    array.append_array(&base.slice(s![..;2, ..;-1])).unwrap();
+    array.append_array(&base.t().slice(s![..1, 1..5])).unwrap();
+    array.close().unwrap();
+    assert_numpy_loads(
+        &c,
+        "np.concatenate([(np.arange(6)[:, None] * 10 + np.arange(4))[::2, ::-1], \
+         (np.arange(6)[:, None] * 10 + np.arange(4)).T[:1, 1:5]]).astype('<i4')",
+    );
+    // A Fortran-contiguous array makes a Fortran file; a C-layout array appends to it.
+    let f = dir.path().join("f.npy");
+    let array = AppendArray::open(&f).unwrap();
+    let fortran = base.t().as_standard_layout().into_owned().reversed_axes(); // (6, 4), column-major
+    assert!(!fortran.is_standard_layout());
+    array.append_array(&fortran).unwrap();
+    array.append_array(&base.slice(s![.., 1..3])).unwrap();
+    assert_eq!(array.order(), Some(Order::Fortran));
+    array.close().unwrap();
+    assert_numpy_loads(
+        &f,
+        "np.asfortranarray(np.concatenate([np.arange(6)[:, None] * 10 + np.arange(4), \
+         (np.arange(6)[:, None] * 10 + np.arange(4))[:, 1:3]], axis=1).astype('<i4'))",
+    );
+}
+
+#[cfg(all(feature = "f16", feature = "complex"))]
+#[test]
+fn half_and_complex_elements() {
+    use num_complex::Complex;
+    let dir = tempdir();
+    let h = dir.path().join("h.npy");
+    let array = AppendArray::open(&h).unwrap();
+    array
+        .append(&[half::f16::from_f32(1.5), half::f16::from_f32(-2.0)], &[2])
+        .unwrap();
+    array.close().unwrap();
+    assert_numpy_loads(&h, "np.array([1.5, -2.0], dtype='<f2')");
+    let c = dir.path().join("c.npy");
+    let array = AppendArray::open(&c).unwrap();
+    array
+        .append(&[Complex::new(1.0f64, -1.0), Complex::new(0.5, 2.0)], &[2])
+        .unwrap();
+    // A float appended to a complex file is safe: imaginary part 0.
+    array.append(&[3.0f32], &[1]).unwrap();
+    array.close().unwrap();
+    assert_numpy_loads(&c, "np.array([1-1j, 0.5+2j, 3+0j], dtype='<c16')");
+}
+
+/// Two handles opened before the file exists: the first append creates it, the other handle
+/// then finds it locked (and, once released, appends to it instead of failing to create it).
+#[test]
+fn handles_opened_before_the_file_exists() {
+    let dir = tempdir();
+    let path = dir.path().join("late.npy");
+    let first = AppendArray::open(&path).unwrap();
+    let second = AppendArray::open(&path).unwrap();
+    first.append(&[1u32, 2], &[2]).unwrap();
+    assert!(matches!(
+        second.append(&[3u32], &[1]),
+        Err(Error::Locked { .. })
+    ));
+    first.close().unwrap();
+    second.append(&[3u32], &[1]).unwrap();
+    second.close().unwrap();
+    assert_numpy_loads(&path, "np.array([1, 2, 3], dtype='<u4')");
+}

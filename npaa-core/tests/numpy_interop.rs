@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use npaa_core::{AppendArray, AppendOptions, Order, ensure_appendable, inspect};
-use npaa_testutil::{run_python, tempdir};
+use npaa_testutil::{PY_LEGACY_WRITER, run_python, tempdir};
 
 /// Makes the case matrix with NumPy: every dtype × order × shape × chunk pattern, each chunk as
 /// its own .npy file, and the expected `np.save` of the concatenation.
@@ -304,21 +304,16 @@ fn legacy_headers_become_appendable() {
     let dir = tempdir();
     let d = dir.path();
     run_python(
-        r#"
+        &format!(
+            "{PY_LEGACY_WRITER}{}",
+            r#"
 import sys, os
-import numpy as np
 d = sys.argv[1]
-def legacy(name, a, align):
-    text = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (a.dtype.str, a.shape)
-    hlen = len(text) + 1
-    pad = (align - (10 + hlen) % align) % align
-    hdr = b'\x93NUMPY\x01\x00' + (hlen + pad).to_bytes(2, 'little') + text.encode('latin1') + b' ' * pad + b'\n'
-    with open(os.path.join(d, name), 'wb') as f:
-        f.write(hdr); f.write(a.tobytes())
-legacy('cnpy.npy', np.arange(30, dtype='<f8').reshape(10, 3), 16)
-legacy('old64.npy', np.arange(30, dtype='<i4').reshape(10, 3), 64)
-legacy('empty.npy', np.zeros((0, 3), dtype='<f8'), 16)
-"#,
+legacy(os.path.join(d, 'cnpy.npy'), np.arange(30, dtype='<f8').reshape(10, 3), 16)
+legacy(os.path.join(d, 'old64.npy'), np.arange(30, dtype='<i4').reshape(10, 3), 64)
+legacy(os.path.join(d, 'empty.npy'), np.zeros((0, 3), dtype='<f8'), 16)
+"#
+        ),
         &[d],
     );
     for name in ["cnpy.npy", "old64.npy", "empty.npy"] {

@@ -8,7 +8,7 @@ use npaa_core::{
     EnsureMethod, Error, RecoverOptions, ensure_appendable, inspect, needs_recovery, recover,
     recover_with,
 };
-use npaa_testutil::{run_python, tempdir};
+use npaa_testutil::{PY_LEGACY_WRITER, run_python, tempdir};
 
 /// Runs the reference's `recover` or `ensure_appendable` on a copy of `input`.
 fn reference(function: &str, input: &Path, out: &Path, arg: bool) {
@@ -140,22 +140,16 @@ fn ensure_appendable_matches_the_reference() {
     let dir = tempdir();
     let d = dir.path();
     run_python(
-        r#"
+        &format!(
+            "{PY_LEGACY_WRITER}{}",
+            r#"
 import sys, os
-import numpy as np
 d = sys.argv[1]
-def legacy(name, a, align):
-    fo = bool(np.isfortran(a)) and a.ndim > 1
-    text = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (a.dtype.str, fo, a.shape)
-    hlen = len(text) + 1
-    pad = (align - (10 + hlen) % align) % align
-    hdr = b'\x93NUMPY\x01\x00' + (hlen + pad).to_bytes(2, 'little') + text.encode('latin1') + b' ' * pad + b'\n'
-    with open(os.path.join(d, name), 'wb') as f:
-        f.write(hdr); f.write(a.tobytes(order='F' if fo else 'C'))
-legacy('a.npy', np.arange(3000, dtype='<f8').reshape(1000, 3), 16)
-legacy('b.npy', np.asfortranarray(np.arange(24, dtype='<u2').reshape(2, 3, 4)), 16)
-legacy('one.npy', np.arange(7, dtype='|u1'), 16)
-"#,
+legacy(os.path.join(d, 'a.npy'), np.arange(3000, dtype='<f8').reshape(1000, 3), 16)
+legacy(os.path.join(d, 'b.npy'), np.asfortranarray(np.arange(24, dtype='<u2').reshape(2, 3, 4)), 16)
+legacy(os.path.join(d, 'one.npy'), np.arange(7, dtype='|u1'), 16)
+"#
+        ),
         &[d],
     );
     for name in ["a.npy", "b.npy", "one.npy"] {

@@ -86,3 +86,18 @@ pub fn assert_numpy_loads(path: &Path, expr: &str) {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("creating a temporary directory")
 }
+
+/// Python source of `legacy(path, array, align)`: writes `array` with a version 1.0 header
+/// aligned to `align` bytes and no growth spare, as NumPy < 1.24 (64), NumPy < 1.14 and cnpy
+/// (16) do. Prepend it to a script that calls it.
+pub const PY_LEGACY_WRITER: &str = r#"
+import numpy as np
+def legacy(path, a, align):
+    fo = bool(np.isfortran(a)) and a.ndim > 1
+    text = "{'descr': %r, 'fortran_order': %r, 'shape': %r, }" % (a.dtype.str, fo, a.shape)
+    hlen = len(text) + 1
+    pad = (align - (10 + hlen) % align) % align
+    hdr = b'\x93NUMPY\x01\x00' + (hlen + pad).to_bytes(2, 'little') + text.encode('latin1') + b' ' * pad + b'\n'
+    with open(path, 'wb') as f:
+        f.write(hdr); f.write(a.tobytes(order='F' if fo else 'C'))
+"#;

@@ -1,0 +1,119 @@
+"""The Python side of bench/compare: runs one scenario with the reference implementation,
+npy-append-array (PyPI), and prints one JSON object like npaa's compare_driver does.
+
+Not a user-facing tool: bench/compare runs it with the project's venv (.venv), once per
+measurement. Every scenario appends rows of 16 float64 (128 bytes), shape (n, 16), the same
+bytes npaa's driver writes. Timings cover the same work as the Rust driver's: the appends and
+the close, not the interpreter's start-up or the imports.
+
+    ref_driver.py tiny PATH N rewrite|norewrite     (1 + N rows; N timed)
+    ref_driver.py large PATH TOTAL BLOCK [sync]
+    ref_driver.py reopen PATH N
+    ref_driver.py ensure PATH inplace|copy
+    ref_driver.py recover PATH
+    ref_driver.py append-npy DEST SRC
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import npy_append_array as naa
+from npy_append_array import NpyAppendArray
+
+COLS = 16
+ROW = COLS * 8
+
+
+def report(seconds, ops, **extra):
+    print(json.dumps({"seconds": seconds, "ops": ops, **extra}))
+
+
+def rows(n):
+    """Up to 1024 distinct rows of shape (1, 16), as the Rust driver uses."""
+    base = np.arange(min(n, 1024) * COLS, dtype="<f8").reshape(-1, 1, COLS)
+    return list(base)
+
+
+def tiny(path, n, mode):
+    rewrite = {"rewrite": True, "norewrite": False}[mode]
+    blocks = rows(n)
+    array = NpyAppendArray(path, delete_if_exists=True, rewrite_header_on_append=rewrite)
+    array.append(blocks[0])  # creates the file: before the clock starts, as in the Rust driver
+    start = time.perf_counter()
+    for i in range(n):
+        array.append(blocks[i % 1024])
+    array.close()
+    report(time.perf_counter() - start, n)
+
+
+def large(path, total, block, sync=False):
+    block_rows = block // ROW
+    data = np.arange(block_rows * COLS, dtype="<f8").reshape(block_rows, COLS)
+    blocks = total // (block_rows * ROW)
+    if os.path.exists(path):
+        os.unlink(path)
+    array = NpyAppendArray(path)
+    start = time.perf_counter()
+    for _ in range(blocks):
+        array.append(data)
+    if sync:
+        array.fp.flush()
+        os.fsync(array.fp.fileno())
+    array.close()
+    report(time.perf_counter() - start, blocks, bytes=blocks * block_rows * ROW)
+
+
+def reopen(path, n):
+    blocks = rows(n)
+    with NpyAppendArray(path, delete_if_exists=True) as first:
+        first.append(blocks[0])
+    start = time.perf_counter()
+    for i in range(n):
+        with NpyAppendArray(path) as array:
+            array.append(blocks[i % 1024])
+    report(time.perf_counter() - start, n)
+
+
+def ensure(path, how):
+    start = time.perf_counter()
+    naa.ensure_appendable(path, inplace={"inplace": True, "copy": False}[how])
+    report(time.perf_counter() - start, 1)
+
+
+def recover(path):
+    start = time.perf_counter()
+    naa.recover(path, zerofill_incomplete=True)
+    report(time.perf_counter() - start, 1)
+
+
+def append_npy(dest, src):
+    start = time.perf_counter()
+    source = np.load(src, mmap_mode="r")
+    with NpyAppendArray(dest) as array:
+        array.append(source)
+    report(time.perf_counter() - start, int(source.shape[0]))
+
+
+def main(argv):
+    cmd, args = argv[0], argv[1:]
+    if cmd == "tiny":
+        tiny(args[0], int(args[1]), args[2])
+    elif cmd == "large":
+        large(args[0], int(args[1]), int(args[2]), sync=args[3:] == ["sync"])
+    elif cmd == "reopen":
+        reopen(args[0], int(args[1]))
+    elif cmd == "ensure":
+        ensure(args[0], args[1])
+    elif cmd == "recover":
+        recover(args[0])
+    elif cmd == "append-npy":
+        append_npy(args[0], args[1])
+    else:
+        sys.exit(f"ref_driver: unknown scenario {cmd!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,295 @@
+//! Durability modes: the order in which data and header reach stable storage.
+//!
+//! 1. With `strace` (when installed): a child process (this test binary run again, see
+//!    `reliability_support`) appends in each mode under `strace -f -y`, and the sequence of
+//!    system calls on the file is checked exactly: data writes (`pwrite64` past the header),
+//!    header writes (`pwrite64` at offset 0), `fdatasync`. The header that counts new data is
+//!    written only after an `fdatasync` that follows that data, and is itself synced.
+//! 2. Without tracing: the header on disk, read after every append, advances exactly as each
+//!    mode promises (every append, only at the `EveryBytes` sync points, or at close).
+
+mod reliability_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use npaa_core::{AppendArray, AppendOptions, Durability, inspect};
+use npaa_testutil::{assert_numpy_loads, tempdir};
+use reliability_support::mount::LoopMount;
+use reliability_support::{ROW_BYTES, child_arg, child_role, describe, rows, rows_expr};
+
+/// Rows the child appends, one per append (crossing 9 -> 10 digits).
+const ROWS: u64 = 30;
+/// `EveryBytes` threshold: a sync every 8 rows.
+const EVERY: u64 = 8 * ROW_BYTES as u64;
+
+fn durability(mode: &str) -> Durability {
+    match mode {
+        "none" => Durability::None,
+        "on-close" => Durability::OnClose,
+        "every-append" => Durability::EveryAppend,
+        "every-bytes" => Durability::EveryBytes(EVERY),
+        _ => panic!("unknown mode {mode}"),
+    }
+}
+
+/// The traced child: appends ROWS rows one by one in the given mode, then closes.
+#[test]
+fn durability_child() {
+    if child_role().as_deref() != Some("durability") {
+        return;
+    }
+    let path = PathBuf::from(child_arg("NPAA_DURABILITY_PATH"));
+    let mode = child_arg("NPAA_DURABILITY_MODE");
+    let array = AppendOptions::new()
+        .durability(durability(&mode))
+        .open(&path)
+        .unwrap();
+    for i in 0..ROWS {
+        array.append(&rows(i, 1), &[1, 3]).unwrap();
+    }
+    array.close().unwrap();
+}
+
+/// Runs the child under strace and returns the events on files in `dir`: `D` data write,
+/// `H` header write, `S` fdatasync or fsync, `M` msync.
+fn traced_events(strace: &Path, dir: &Path, mode: &str) -> String {
+    let path = dir.join(format!("{mode}.npy"));
+    let trace = dir.join(format!("{mode}.trace"));
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(strace)
+        .args(["-f", "-y", "-qq", "-e", "signal=none"])
+        .args([
+            "-e",
+            "trace=pwrite64,pwritev,write,fdatasync,fsync,msync,sync_file_range",
+        ])
+        .arg("-o")
+        .arg(&trace)
+        .arg(&exe)
+        .args([
+            "durability_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(reliability_support::CHILD_ENV, "durability")
+        .env("NPAA_DURABILITY_PATH", &path)
+        .env("NPAA_DURABILITY_MODE", mode)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{mode}: {}: {}",
+        describe(out.status),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_numpy_loads(&path, &rows_expr(ROWS));
+    let dir_text = format!("<{}/", dir.display());
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let mut events = String::new();
+    for line in text.lines() {
+        // `123 pwrite64(3</dir/f.npy>, "..."..., 24, 152) = 24`. A file created through
+        // O_TMPFILE shows as `</dir/#123>(deleted)` even after it was linked into place.
+        let Some(fd_start) = line.find(&dir_text) else {
+            continue;
+        };
+        let call = line[..fd_start]
+            .rsplit(' ')
+            .next()
+            .and_then(|c| c.split('(').next())
+            .unwrap_or("");
+        let event = match call {
+            "pwrite64" => {
+                let args = line.rsplit_once(") = ").map_or("", |(a, _)| a);
+                let offset: u64 = args.rsplit(", ").next().unwrap().trim().parse().unwrap();
+                if offset == 0 { 'H' } else { 'D' }
+            }
+            "fdatasync" | "fsync" => 'S',
+            "msync" => 'M',
+            other => panic!("{mode}: unexpected call on the file: {other}: {line}"),
+        };
+        events.push(event);
+    }
+    events
+}
+
+#[test]
+fn syncs_come_in_the_promised_order() {
+    let Some(strace) = ["/usr/bin/strace", "/bin/strace"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+    else {
+        eprintln!(
+            "NOTE: strace is not installed (apt-get install strace): the system-call order \
+             is not checked; the header states are (observable_header_states)"
+        );
+        return;
+    };
+    let dir = tempdir();
+    for mode in ["none", "on-close", "every-append", "every-bytes"] {
+        let events = traced_events(strace, dir.path(), mode);
+        eprintln!("{mode}: {events}");
+        // The first event is the header of the new file.
+        let (create, rest) = events.split_at(1);
+        assert_eq!(create, "H", "{mode}: {events}");
+        let d = |n: u64| "D".repeat(n as usize);
+        match mode {
+            // Like NumPy: never a sync. The header mostly goes through the shared mapping
+            // (no system call), rewritten with pwrite only when its digit count changes.
+            "none" => assert!(!rest.contains(['S', 'M']), "{mode}: {events}"),
+            // Nothing synced until close; then data, header, header sync.
+            "on-close" => {
+                let last_data = rest.rfind('D').unwrap();
+                assert!(!rest[..last_data].contains('S'), "{mode}: {events}");
+                assert_eq!(&rest[last_data + 1..], "SHS", "{mode}: {events}");
+            }
+            // Every append: data, sync, header, sync. Close syncs once more.
+            "every-append" => {
+                assert_eq!(
+                    rest,
+                    format!("{}SHS", "DSHS".repeat(ROWS as usize)),
+                    "{mode}"
+                );
+            }
+            // A sync group after every 8 rows' bytes; the header moves only there.
+            "every-bytes" => {
+                let per = EVERY / ROW_BYTES as u64;
+                let groups = ROWS / per;
+                let expected = format!(
+                    "{}{}SHS",
+                    format!("{}SHS", d(per)).repeat(groups as usize),
+                    d(ROWS % per)
+                );
+                assert_eq!(rest, expected, "{mode}");
+            }
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// The header on disk after each append, as another process would read it.
+#[test]
+fn observable_header_states() {
+    let dir = tempdir();
+    for (mode, rewrite) in [
+        ("none", true),
+        ("on-close", true),
+        ("every-append", true),
+        ("every-bytes", true),
+        ("every-append", false),
+    ] {
+        let path = dir.path().join(format!("{mode}-{rewrite}.npy"));
+        let array = AppendOptions::new()
+            .durability(durability(mode))
+            .rewrite_header_on_append(rewrite)
+            .open(&path)
+            .unwrap();
+        for i in 0..ROWS {
+            array.append(&rows(i, 1), &[1, 3]).unwrap();
+            let info = inspect(&path).unwrap();
+            let counted = info.header.growth_len();
+            let appended = i + 1;
+            let expected = match (mode, rewrite) {
+                (_, false) => 0,
+                ("every-bytes", true) => appended / (EVERY / ROW_BYTES as u64) * 8,
+                _ => appended,
+            };
+            assert_eq!(
+                counted, expected,
+                "{mode} rewrite={rewrite}, after {appended}"
+            );
+            // The data of every append is in the file at once, counted or not.
+            assert_eq!(info.data_present, appended * ROW_BYTES as u64);
+        }
+        array.sync().unwrap();
+        assert_eq!(inspect(&path).unwrap().header.growth_len(), ROWS);
+        array.close().unwrap();
+        assert_numpy_loads(&path, &rows_expr(ROWS));
+    }
+    // `sync` on a handle whose file was not created yet does nothing.
+    let pending = AppendArray::open(dir.path().join("never.npy")).unwrap();
+    pending.sync().unwrap();
+    assert!(!dir.path().join("never.npy").exists());
+}
+
+/// Rows a power loss must not take away, if any is promised.
+fn promise(mode: &str, appended: u64, closed: bool) -> Option<u64> {
+    let per_sync = EVERY / ROW_BYTES as u64;
+    match mode {
+        "every-append" => Some(appended),
+        "on-close" | "every-bytes" if closed => Some(appended),
+        "every-bytes" => Some(appended / per_sync * per_sync),
+        _ => None,
+    }
+}
+
+/// Power loss, for real: the appends go to an ext4 file system on a loop device, and at chosen
+/// moments the device's image is copied. A copy holds exactly what reached the device, i.e.
+/// what a power loss at that moment would leave; it is then mounted and checked against each
+/// mode's promise:
+/// - `EveryAppend`: every append that returned is there and counted, the file included;
+/// - `EveryBytes(n)`: the header counts exactly the rows of the last sync point, all there;
+/// - `OnClose`: after close, everything; before, nothing is promised (as `None`).
+#[test]
+fn power_loss_keeps_what_each_mode_promises() {
+    let dir = tempdir();
+    let image = dir.path().join("disk.img");
+    if !LoopMount::make_ext4(&image, 64 << 20) {
+        eprintln!("NOTE: needs root and losetup: power loss is not simulated here");
+        return;
+    }
+    let live = LoopMount::mount(&image, &dir.path().join("live"), false);
+    // (mode, rows appended when the power is cut, whether the handle was closed first)
+    let mut snapshots: Vec<(&str, u64, bool, PathBuf)> = Vec::new();
+    for mode in ["none", "on-close", "every-append", "every-bytes"] {
+        let path = live.at.join(format!("{mode}.npy"));
+        let array = AppendOptions::new()
+            .durability(durability(mode))
+            .open(&path)
+            .unwrap();
+        for i in 0..ROWS {
+            array.append(&rows(i, 1), &[1, 3]).unwrap();
+            if [1, 5, 17].contains(&(i + 1)) {
+                let snap = dir.path().join(format!("{mode}-{}.img", i + 1));
+                std::fs::copy(&image, &snap).unwrap();
+                snapshots.push((mode, i + 1, false, snap));
+            }
+        }
+        array.close().unwrap();
+        let snap = dir.path().join(format!("{mode}-closed.img"));
+        std::fs::copy(&image, &snap).unwrap();
+        snapshots.push((mode, ROWS, true, snap));
+    }
+    drop(live);
+    let mut report = Vec::new();
+    for (k, (mode, appended, closed, snap)) in snapshots.iter().enumerate() {
+        let m = LoopMount::mount(snap, &dir.path().join(format!("snap{k}")), true);
+        let path = m.at.join(format!("{mode}.npy"));
+        let what = format!("power cut in {mode} after {appended} appends (closed: {closed})");
+        let state = match inspect(&path) {
+            Ok(info) => {
+                let bytes = std::fs::read(&path).unwrap();
+                let counted = info.header.growth_len();
+                // Whatever survived is never a header counting bytes that are not there.
+                let promised = promise(mode, *appended, *closed);
+                if let Some(p) = promised {
+                    assert_eq!(counted, p, "{what}: {info:?}");
+                    assert!(info.data_present >= info.data_expected, "{what}: {info:?}");
+                    let data = &bytes[info.header_len as usize..][..info.data_expected as usize];
+                    reliability_support::check_rows_prefix(data, &what);
+                }
+                format!("header counts {counted}, {} data bytes", info.data_present)
+            }
+            Err(e) => {
+                // Before the first sync point, not even the file is promised.
+                let promised = promise(mode, *appended, *closed).unwrap_or(0);
+                assert_eq!(promised, 0, "{what}: {e}");
+                format!("{e}")
+            }
+        };
+        report.push(format!("{what}: {state}"));
+    }
+    eprintln!("{}", report.join("\n"));
+}

@@ -1,0 +1,196 @@
+//! Single writer, across real processes: a second writer gets `Error::Locked` naming the file
+//! at once (not a corrupted file), NumPy reads meanwhile, and the lock dies with its holder.
+//!
+//! The processes are this test binary run again (see `reliability_support`).
+
+mod reliability_support;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::time::{Duration, Instant};
+
+use npaa_core::{
+    AppendArray, AppendOptions, Error, RecoverOptions, ensure_appendable, recover, recover_with,
+};
+use npaa_testutil::{assert_numpy_loads, tempdir};
+use reliability_support::{child_arg, child_command, child_role, describe, rows, rows_expr};
+
+/// The children. `holder`: opens the file, appends rows 0..10, says LOCKED, waits for a line
+/// on stdin, appends rows 10..20, closes. `contender`: tries to open the file for appending
+/// and prints the outcome and how long it took.
+#[test]
+fn lock_child() {
+    let role = child_role();
+    let path = match role.as_deref() {
+        Some("holder" | "contender") => PathBuf::from(child_arg("NPAA_LOCK_PATH")),
+        _ => return,
+    };
+    if role.as_deref() == Some("holder") {
+        let array = AppendArray::open(&path).unwrap();
+        array.append(&rows(0, 10), &[10, 3]).unwrap();
+        println!("LOCKED");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).unwrap();
+        array.append(&rows(10, 10), &[10, 3]).unwrap();
+        array.close().unwrap();
+        println!("CLOSED");
+    } else {
+        let started = Instant::now();
+        let outcome = match AppendArray::open(&path) {
+            Ok(array) => {
+                // Must not happen; write something so the parent sees the damage.
+                let _ = array.append(&rows(1000, 1), &[1, 3]);
+                "OPENED".to_owned()
+            }
+            Err(Error::Locked { path: p }) => format!("LOCKED-ERROR {}", p.display()),
+            Err(e) => format!("OTHER {e}"),
+        };
+        println!("{outcome} after {} ms", started.elapsed().as_millis());
+    }
+}
+
+struct Holder {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Holder {
+    fn start(path: &Path) -> Holder {
+        let mut child = child_command("lock_child", "holder")
+            .env("NPAA_LOCK_PATH", path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut holder = Holder {
+            stdout: BufReader::new(child.stdout.take().unwrap()),
+            child,
+            stdin,
+        };
+        holder.wait_for("LOCKED");
+        holder
+    }
+
+    fn wait_for(&mut self, marker: &str) {
+        let mut line = String::new();
+        while line.trim() != marker {
+            line.clear();
+            assert_ne!(
+                self.stdout.read_line(&mut line).unwrap(),
+                0,
+                "the holder exited before printing {marker}"
+            );
+        }
+    }
+}
+
+fn contend(path: &Path) -> String {
+    let out = child_command("lock_child", "contender")
+        .env("NPAA_LOCK_PATH", path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(out.status));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout
+        .lines()
+        .find(|l| l.contains(" after "))
+        .unwrap_or_else(|| panic!("no outcome in {stdout:?}"))
+        .to_owned()
+}
+
+#[test]
+fn a_second_process_gets_locked_at_once_and_readers_are_unaffected() {
+    let dir = tempdir();
+    let path = dir.path().join("shared.npy");
+    let mut holder = Holder::start(&path);
+    let before = fs::read(&path).unwrap();
+
+    // Another process: refused at once, naming the file.
+    let outcome = contend(&path);
+    assert!(
+        outcome.starts_with(&format!("LOCKED-ERROR {} after ", path.display())),
+        "{outcome}"
+    );
+    let ms: u64 = outcome.rsplit(' ').nth(1).unwrap().parse().unwrap();
+    assert!(ms < 1000, "the refusal took {ms} ms: it must not wait");
+
+    // This process, through every entry point that writes.
+    let locked = |r: Result<(), Error>, what: &str| match r {
+        Err(Error::Locked { path: p }) => assert_eq!(p, path, "{what}"),
+        other => panic!("{what}: expected Locked, got {other:?}"),
+    };
+    locked(AppendArray::open(&path).map(drop), "open");
+    locked(
+        AppendOptions::new()
+            .delete_if_exists(true)
+            .open(&path)
+            .map(drop),
+        "open with delete_if_exists",
+    );
+    locked(recover(&path, false).map(drop), "recover");
+    locked(
+        ensure_appendable(&path, false).map(drop),
+        "ensure_appendable",
+    );
+    locked(
+        ensure_appendable(&path, true).map(drop),
+        "ensure_appendable in place",
+    );
+    let message = AppendArray::open(&path).unwrap_err().to_string();
+    assert!(
+        message.contains(&path.display().to_string()) && message.contains("locked"),
+        "{message}"
+    );
+    // Read-only calls work: a dry-run recover reports nothing to do.
+    let dry = recover_with(
+        &path,
+        &RecoverOptions {
+            zerofill_incomplete: false,
+            dry_run: true,
+        },
+    )
+    .unwrap();
+    assert!(!dry.changed);
+    assert_eq!(fs::read(&path).unwrap(), before, "a refused writer wrote");
+
+    // NumPy reads while the holder writes.
+    assert_numpy_loads(&path, &rows_expr(10));
+
+    // The holder finishes; its file is whole.
+    writeln!(holder.stdin, "go").unwrap();
+    holder.wait_for("CLOSED");
+    assert!(holder.child.wait().unwrap().success());
+    assert_numpy_loads(&path, &rows_expr(20));
+
+    // Free again: the next writer gets in.
+    let outcome = contend(&path);
+    assert!(outcome.starts_with("OPENED"), "{outcome}");
+}
+
+#[test]
+fn the_lock_dies_with_a_killed_holder() {
+    let dir = tempdir();
+    let path = dir.path().join("killed.npy");
+    let mut holder = Holder::start(&path);
+    assert!(contend(&path).starts_with("LOCKED-ERROR"));
+    holder.child.kill().unwrap();
+    holder.child.wait().unwrap();
+    // No stale lock: the kernel released it with the process.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let array = loop {
+        match AppendArray::open(&path) {
+            Ok(a) => break a,
+            Err(Error::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    array.append(&rows(10, 5), &[5, 3]).unwrap();
+    array.close().unwrap();
+    assert_numpy_loads(&path, &rows_expr(15));
+}

@@ -1,0 +1,246 @@
+//! The kill campaign shared by the crash tests of the Rust API (npaa-core) and of the C ABI
+//! (npaa-capi): children that append rows encoding their index, killed with SIGKILL at random
+//! moments, and the checks of every file they leave behind.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use npaa_core::{inspect, recover};
+use npaa_testutil::{run_python, tempdir};
+
+use super::{ROW_BYTES, Rng, check_rows_prefix, describe};
+
+/// A child stops after this many rows (a few hundred KiB) if it is not killed first.
+pub const MAX_ROWS: u64 = 30_000;
+
+/// The child's side: after the caller opened the file and printed READY, appends rows
+/// `0..MAX_ROWS` through `append(start, n)` in blocks of random size (mostly single rows, so
+/// that the header is updated thousands of times; 1 in 20 a block of 500 to 5000 rows,
+/// announced on stdout as BIG, so that the parent can aim a kill at a large write).
+pub fn child_appends(seed: u64, mut append: impl FnMut(u64, u64)) {
+    let mut rng = Rng::new(seed);
+    let mut next = 0u64;
+    while next < MAX_ROWS {
+        let big = rng.below(20) == 0;
+        let n = match rng.below(4) {
+            _ if big => 500 + rng.below(4500),
+            0 => 2 + rng.below(20),
+            _ => 1,
+        }
+        .min(MAX_ROWS - next);
+        if big {
+            println!("BIG");
+        }
+        append(next, n);
+        next += n;
+        if rng.below(4) == 0 {
+            // Some work between appends, as a simulation does: spreads the run over ~50 ms.
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
+}
+
+/// What the kills left behind.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub kills: usize,
+    pub no_file: usize,
+    pub finished: usize,
+    pub counted_zero: usize,
+    pub counted_some: usize,
+    pub uncounted_bytes: usize,
+    pub partial_item: usize,
+    pub max_counted: u64,
+}
+
+/// One way of writing: a name the child understands, and whether the file is Fortran order.
+#[derive(Clone, Copy, Debug)]
+pub struct Mode {
+    pub name: &'static str,
+    pub fortran: bool,
+}
+
+/// Runs the campaign: `kills` children (fewer if `budget` runs out, never fewer than
+/// `minimum`), cycling through `modes`; `child(path, mode, seed)` makes the command of one.
+/// Checks every outcome in Rust, then all of them with NumPy in one Python call.
+pub fn run(
+    kills: usize,
+    minimum: usize,
+    budget: Duration,
+    modes: &[Mode],
+    child: &dyn Fn(&Path, Mode, u64) -> Command,
+) -> Tally {
+    let dir = tempdir();
+    let mut rng = Rng::from_env();
+    let mut manifest = String::new();
+    let mut tally = Tally::default();
+    let started = Instant::now();
+    for k in 0..kills {
+        if k >= minimum && started.elapsed() > budget {
+            break;
+        }
+        let mode = modes[k % modes.len()];
+        let path = dir.path().join(format!("k{k}.npy"));
+        let seed = rng.next();
+        let delay = kill_once(child(&path, mode, seed), &mut rng, &mut tally);
+        let what = format!(
+            "{} ({}, seed {seed}, killed after {delay:?})",
+            path.display(),
+            mode.name
+        );
+        check_outcome(&path, mode.fortran, &what, &mut manifest, &mut tally);
+    }
+    eprintln!(
+        "{} kills in {:.1} s: {tally:?}",
+        tally.kills,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(tally.kills >= minimum);
+    // The kills must have landed at interesting moments, not all before or after the work.
+    assert!(tally.counted_some > tally.kills / 4, "{tally:?}");
+    assert!(
+        tally.uncounted_bytes > 0 && tally.max_counted >= 1000,
+        "{tally:?}"
+    );
+
+    let manifest_path = dir.path().join("manifest.txt");
+    fs::write(&manifest_path, manifest).unwrap();
+    // One Python call for all outcomes. Each line: path, Fortran flag, rows that must hold
+    // their index, total rows (one more for a zero-completed row, checked byte-wise in Rust).
+    let checked = run_python(
+        "import sys, numpy as np\n\
+         n_files = 0\n\
+         for line in open(sys.argv[1]):\n\
+         \x20   path, fortran, n, total = line.split()\n\
+         \x20   a = np.load(path, mmap_mode='r')\n\
+         \x20   if fortran == '1': a = a.T\n\
+         \x20   n = int(n)\n\
+         \x20   e = np.arange(n, dtype='<u8')[:, None] * 1000003 + np.arange(3, dtype='<u8')\n\
+         \x20   assert a.dtype == np.dtype('<u8'), (path, a.dtype)\n\
+         \x20   assert a.shape == (int(total), 3), (path, a.shape, total)\n\
+         \x20   assert (a[:n] == e).all(), path\n\
+         \x20   n_files += 1\n\
+         print(n_files)\n",
+        &[&manifest_path],
+    );
+    eprintln!("NumPy loaded {} files", checked.trim());
+    tally
+}
+
+/// Starts a writer and kills it after a random delay. Returns the delay (for messages).
+fn kill_once(mut command: Command, rng: &mut Rng, tally: &mut Tally) -> Duration {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting the child writer");
+    // Where the kill lands: one in eight while the child is still starting (0-3 ms after the
+    // spawn, usually before the file exists); two in eight just after the child announced a
+    // large write (0-150 us after its 1st to 3rd "BIG"); the others 0-15 ms after it opened
+    // the array, anywhere in its run. The pipe stays open until the child is dead: it must
+    // not die of a broken pipe.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut wait_for = |marker: &str, count: u64| {
+        let mut line = String::new();
+        let mut seen = 0;
+        while seen < count {
+            line.clear();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            if line.trim() == marker {
+                seen += 1;
+            }
+        }
+    };
+    let delay = match rng.below(8) {
+        0 => Duration::from_micros(rng.below(3_000)),
+        1 | 2 => {
+            wait_for("READY", 1);
+            wait_for("BIG", 1 + rng.below(3));
+            Duration::from_micros(rng.below(150))
+        }
+        _ => {
+            wait_for("READY", 1);
+            Duration::from_micros(rng.below(15_000))
+        }
+    };
+    std::thread::sleep(delay);
+    child.kill().expect("SIGKILL");
+    let status = child.wait().unwrap();
+    drop(stdout);
+    if status.success() {
+        tally.finished += 1;
+    } else {
+        assert_eq!(describe(status), "signal 9", "the child failed by itself");
+    }
+    tally.kills += 1;
+    delay
+}
+
+/// Checks one file left by a killed writer, makes its recovered copies, and adds all three to
+/// the manifest for NumPy.
+fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, t: &mut Tally) {
+    if !path.exists() {
+        t.no_file += 1;
+        return;
+    }
+    // Never an empty or half-written header: the file appears complete or not at all.
+    let info = inspect(path).unwrap_or_else(|e| panic!("{what}: not a valid .npy file: {e}"));
+    assert_eq!(info.header.fortran_order, fortran, "{what}");
+    let counted = info.header.growth_len();
+    // NumPy loads it: the header counts no more bytes than are present...
+    assert!(
+        info.data_present >= info.data_expected,
+        "{what}: the header counts {counted} items but only {} bytes are present",
+        info.data_present
+    );
+    let bytes = fs::read(path).unwrap();
+    let data = &bytes[info.header_len as usize..];
+    // ...and every byte present is where it belongs: rows 0, 1, 2, ... (+ part of the next).
+    let (whole, partial) = check_rows_prefix(data, what);
+    assert!(counted <= whole, "{what}");
+    t.max_counted = t.max_counted.max(counted);
+    if counted == 0 {
+        t.counted_zero += 1;
+    } else {
+        t.counted_some += 1;
+    }
+    if info.needs_recovery {
+        t.uncounted_bytes += 1;
+    }
+    if partial > 0 {
+        t.partial_item += 1;
+    }
+    let f = u8::from(fortran);
+    manifest.push_str(&format!("{} {f} {counted} {counted}\n", path.display()));
+
+    // recover: exactly the whole rows present.
+    let rec = path.with_extension("rec.npy");
+    fs::copy(path, &rec).unwrap();
+    let report = recover(&rec, false).unwrap_or_else(|e| panic!("{what}: recover: {e}"));
+    assert_eq!(report.items_after, whole, "{what}: {report:?}");
+    assert_eq!(report.bytes_cut, partial as u64, "{what}: {report:?}");
+    let after = fs::read(&rec).unwrap();
+    assert_eq!(
+        after.len(),
+        info.header_len as usize + whole as usize * ROW_BYTES
+    );
+    manifest.push_str(&format!("{} {f} {whole} {whole}\n", rec.display()));
+
+    // recover with zero-fill: the whole rows plus the partial one completed with zeros.
+    let zf = path.with_extension("zf.npy");
+    fs::copy(path, &zf).unwrap();
+    let report = recover(&zf, true).unwrap_or_else(|e| panic!("{what}: recover zf: {e}"));
+    let expected = whole + u64::from(partial > 0);
+    assert_eq!(report.items_after, expected, "{what}: {report:?}");
+    let after = fs::read(&zf).unwrap();
+    let zdata = &after[info.header_len as usize..];
+    assert_eq!(zdata.len(), expected as usize * ROW_BYTES, "{what}");
+    assert_eq!(&zdata[..data.len()], data, "{what}: zero-fill changed data");
+    assert!(zdata[data.len()..].iter().all(|&b| b == 0), "{what}");
+    manifest.push_str(&format!("{} {f} {whole} {expected}\n", zf.display()));
+}
