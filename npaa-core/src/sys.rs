@@ -2,7 +2,7 @@
 //! (to update the shape without a system call), inserting blocks at the front of a file, and
 //! kernel-side copies. All `unsafe` of the crate lives here.
 
-#![allow(
+#![expect(
     unsafe_code,
     reason = "mapping a file needs memmap2's unsafe constructor"
 )]

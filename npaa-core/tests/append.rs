@@ -263,6 +263,12 @@ fn a_second_writer_is_refused() {
     assert_numpy_loads(&path, "np.array([9, 9], dtype='|u1')");
 }
 
+#[test]
+fn handles_are_send_and_sync() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<AppendArray>();
+}
+
 /// Many threads append to one handle: every row lands whole, none lost or interleaved.
 #[test]
 fn threads_share_one_handle() {

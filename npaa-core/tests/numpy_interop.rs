@@ -16,12 +16,18 @@ import numpy as np
 out = sys.argv[1]
 rng = np.random.default_rng(1234)
 dtypes = [
-    '|b1', '|i1', '|u1', '<i2', '>i2', '<i4', '>u4', '<i8', '<u8', '<f2', '<f4', '>f8',
-    '<c8', '>c16', '|S5', '<U3', '>U2', '|V4', '<M8[ns]', '<m8[25s]', '>M8[D]', '<g', '<G',
+    # Every scalar type of test_format.py in both byte orders, plus f2 and long double.
+    '|b1', '|i1', '|u1', '<i2', '>i2', '<u2', '>u2', '<i4', '>i4', '<u4', '>u4', '<i8', '>i8',
+    '<u8', '>u8', '<f2', '>f2', '<f4', '>f4', '<f8', '>f8', '<c8', '>c8', '<c16', '>c16',
+    '<g', '<G', '|S5', '<U3', '>U2', '|V4', '<M8[ns]', '<m8[25s]', '>M8[D]', '<M8',
     [('a', '<i4'), ('b', '<f8', (2, 3)), ('x', [('y', '>i2'), ('s', '|S3')])],
     np.dtype([('a', 'u1'), ('b', '<i4'), ('c', '<f2')], align=True),
     np.dtype({'names': ['a', 'b'], 'formats': ['<i4', '<f4'], 'titles': ['Alpha', 'Beta']}),
     np.dtype({'names': ['it\'s', 'é'], 'formats': ['<i2', '<u2'], 'offsets': [0, 4], 'itemsize': 8}),
+    # test_format.py: a 3-level nested record with S2, U8, c16 and b1 fields.
+    [('x', [('a', [('b', '|S2'), ('c', '<U8')]), ('d', '<c16')]), ('e', '|b1')],
+    # test_format.py: a record with no fields and itemsize 8.
+    np.dtype({'names': [], 'formats': [], 'itemsize': 8}),
 ]
 def make(dt, shape):
     dt = np.dtype(dt)
@@ -88,7 +94,7 @@ for di, dt in enumerate(dtypes):
         full = np.frombuffer(b''.join(a.tobytes(order=order) for a in arrays), dtype=dt0)
         full = full.reshape(shape, order=order)
         concat = np.concatenate(arrays, axis=-1 if fortran else 0).astype(dt0)
-        for name in (dt0.names or [None]):
+        for name in (dt0.names if dt0.names is not None else [None]):
             x = concat if name is None else concat[name]
             y = full if name is None else full[name]
             assert x.tobytes() == y.tobytes(), (dt0, name)
@@ -106,7 +112,7 @@ import json, sys
 import numpy as np
 def same(x, y):
     # Field by field: copies of structured arrays leave padding bytes undefined.
-    if x.dtype.names:
+    if x.dtype.names is not None:
         return all(same(x[n], y[n]) for n in x.dtype.names)
     return x.tobytes() == y.tobytes()
 cases = json.loads(open(sys.argv[1]).read())
