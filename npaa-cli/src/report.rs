@@ -40,6 +40,20 @@ pub fn core_error(path: &Path, err: Error) -> anyhow::Error {
     }
 }
 
+/// Opens `path` for reading, reporting a failure like npaa-core would.
+pub fn open_for_reading(path: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| {
+        core_error(
+            path,
+            Error::Io {
+                path: path.to_path_buf(),
+                op: "opening",
+                source: e,
+            },
+        )
+    })
+}
+
 fn names_its_file(err: &Error) -> bool {
     matches!(
         err,

@@ -23,7 +23,7 @@ use npaa_core::{Error, FileInfo, Order, fmt_shape};
 
 use super::{Ctx, Status};
 use crate::cli::AppendArgs;
-use crate::report::{core_error, render, shell_quote};
+use crate::report::{core_error, open_for_reading, render, shell_quote};
 
 /// A validated source.
 struct Source {
@@ -230,16 +230,7 @@ enum Target {
 
 /// Takes the lock npaa writers take on `path`, failing at once if another writer holds it.
 fn lock_existing(path: &Path) -> anyhow::Result<File> {
-    let file = File::open(path).map_err(|e| {
-        core_error(
-            path,
-            Error::Io {
-                path: path.to_path_buf(),
-                op: "opening",
-                source: e,
-            },
-        )
-    })?;
+    let file = open_for_reading(path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(core_error(

@@ -14,7 +14,7 @@ use npaa_core::Error;
 
 use super::Status;
 use crate::cli::ShowArgs;
-use crate::report::core_error;
+use crate::report::{core_error, open_for_reading};
 use crate::show::{Plan, write_array};
 
 /// Bytes read at once.
@@ -40,16 +40,7 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
             header.dtype.descr()
         )
     })?;
-    let file = File::open(path).map_err(|e| {
-        core_error(
-            path,
-            Error::Io {
-                path: path.to_path_buf(),
-                op: "opening",
-                source: e,
-            },
-        )
-    })?;
+    let file = open_for_reading(path)?;
     let mut reader = Reader {
         file,
         path,
