@@ -4,7 +4,7 @@
 //! 1. Every source is inspected before DEST is opened (complete, not an object array, not
 //!    0-d, not DEST itself).
 //! 2. Every source is checked against the real destination with
-//!    [`AppendArray::check_append`] (shape, dtype cast under `--casting`) and for its memory
+//!    [`npaa_core::AppendArray::check_append`] (shape, dtype cast under `--casting`) and for its memory
 //!    order, before any data is written.
 //! 3. A DEST that does not exist yet (or is replaced, with `--delete-if-exists`) is built under
 //!    a temporary name in DEST's directory and renamed into place only when complete: the
