@@ -185,9 +185,6 @@ impl AppendOptions {
 #[derive(Debug)]
 pub struct AppendArray {
     path: PathBuf,
-    /// `path` made absolute at open, to check that it still names the file (see
-    /// [`check_same_file`]) even if the process changes its working directory.
-    absolute: PathBuf,
     options: AppendOptions,
     state: Mutex<State>,
 }
@@ -225,8 +222,6 @@ struct OpenFile {
     /// dtype (the common case) reuses it instead of re-deriving the casting rules each time.
     /// Boxed so that taking it out and putting it back moves a pointer, not the plan.
     last_cast: Option<Box<(Dtype, CastPlan)>>,
-    /// The file's identity (device, inode), taken at open for [`check_same_file`].
-    id: sys::FileId,
     header_writes: u32,
     map: Option<HeaderMap>,
     buffer: Vec<u8>,
@@ -272,7 +267,6 @@ impl AppendArray {
             Err(e) => return Err(Error::io(&path, "opening for appending", e)),
         };
         Ok(AppendArray {
-            absolute: std::path::absolute(&path).unwrap_or_else(|_| path.clone()),
             path,
             options,
             state: Mutex::new(state),
@@ -473,7 +467,7 @@ impl AppendArray {
         f.flush_buffer(&self.options)
             .and_then(|()| f.publish(false))
             .map_err(|e| Error::io(&self.path, "updating the header", e))?;
-        check_same_file(f.id, &self.path, &self.absolute)
+        check_still_linked(&f.file, &self.path)
     }
 
     /// Writes buffered items and the header, and forces both to stable storage (data first,
@@ -485,15 +479,15 @@ impl AppendArray {
         };
         f.sync_all(&self.options)
             .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))?;
-        check_same_file(f.id, &self.path, &self.absolute)
+        check_still_linked(&f.file, &self.path)
     }
 
     /// Flushes buffered items, writes the final header, syncs as the durability setting asks,
     /// and releases the file. Errors here mean the last appends may not be counted.
     ///
     /// [`Error::FileChanged`] here (and from [`sync`](Self::sync) and
-    /// [`update_header`](Self::update_header)) means the path no longer names the file this
-    /// handle wrote: it was deleted or replaced while open, and the appends are lost with it.
+    /// [`update_header`](Self::update_header)) means the file this handle wrote has no name any
+    /// more: it was deleted or replaced while open, and the appends are lost with it.
     pub fn close(self) -> Result<()> {
         self.finish()
     }
@@ -516,7 +510,7 @@ impl AppendArray {
             f.sync_all(&self.options)
         };
         result.map_err(|e| Error::io(&self.path, "closing", e))?;
-        check_same_file(f.id, &self.path, &self.absolute)
+        check_still_linked(&f.file, &self.path)
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
@@ -705,31 +699,27 @@ fn create_with_header(path: &Path, header: &[u8]) -> Result<File> {
     Ok(file)
 }
 
-/// Fails with [`Error::FileChanged`] if `absolute` (the handle's `path`) no longer names `file`:
-/// someone deleted it, or replaced it (renamed another file over it) while this handle was
-/// appending. The appends then went to the old file, which no name reaches any more; the file
-/// now at the path is never touched. Checked on update_header, sync and close (one `stat` of
-/// the path against `ours`, the identity taken at open), not on every append.
-fn check_same_file(ours: sys::FileId, path: &Path, absolute: &Path) -> Result<()> {
-    let what = match sys::path_identity(absolute) {
-        Ok(now) if now == ours => return Ok(()),
-        Ok(_) => "the path now names another file (it was replaced while open)",
-        Err(e) if e.kind() == io::ErrorKind::NotFound => "the file was deleted while open",
-        Err(e) => {
-            return Err(Error::io(
-                path,
-                "checking that the path still names the file",
-                e,
-            ));
-        }
-    };
-    Err(Error::FileChanged {
-        path: path.to_path_buf(),
-        what: format!(
-            "{what}: what was appended went to the old file, which no name reaches any more, \
-             and the file now at this path was not touched"
-        ),
-    })
+/// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
+/// replaced it (renamed another file over its path) while this handle was appending. The
+/// appends then went to a file that no name reaches; a file now at the path is never touched.
+/// Checked on update_header, sync and close (one `statx` of the open file), not on every
+/// append.
+fn check_still_linked(file: &File, path: &Path) -> Result<()> {
+    match sys::link_count(file) {
+        Ok(0) => Err(Error::FileChanged {
+            path: path.to_path_buf(),
+            what: "the file was deleted or replaced while open: what was appended went to the \
+                   old file, which no name reaches any more, and a file now at this path was \
+                   not touched"
+                .to_owned(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::io(
+            path,
+            "checking that the file still has a name",
+            e,
+        )),
+    }
 }
 
 /// Takes the exclusive advisory lock, failing at once if another writer holds it.
@@ -902,9 +892,7 @@ impl Sink<'_> {
 
 impl OpenFile {
     fn existing(file: File, path: &Path) -> Result<Self> {
-        // Length and identity in one system call (for open-append-close cycles).
-        let (len, id) = sys::len_and_identity(&file)
-            .map_err(|e| Error::io(path, "reading file metadata", e))?;
+        let len = sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         let parsed = read_header_of(&file, path, Leniency::Strict, len)?;
         let header = parsed.header;
         if header.dtype.has_object() {
@@ -948,7 +936,6 @@ impl OpenFile {
             data_end: len,
             disk_digits,
             last_cast: None,
-            id,
             header_writes: 0,
             map: None,
             buffer: Vec::new(),
@@ -970,7 +957,6 @@ impl OpenFile {
         header.shape[axis] = 0;
         let bytes = header.to_npy_bytes();
         let file = create_with_header(path, &bytes)?;
-        let id = sys::identity(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         let parsed_len = bytes.len() as u64;
         let version = match bytes[6] {
             1 => Version::V1,
@@ -988,7 +974,6 @@ impl OpenFile {
             data_end: parsed_len,
             disk_digits: 1,
             last_cast: None,
-            id,
             header_writes: 1,
             map: None,
             buffer: Vec::new(),

@@ -142,77 +142,22 @@ pub(crate) fn file_len(file: &File) -> io::Result<u64> {
     }
 }
 
-/// Which file a descriptor or a path leads to: device and inode numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct FileId {
-    dev: u64,
-    ino: u64,
-}
-
-/// The identity of an open file, to compare with [`path_identity`].
+/// How many names (hard links) the open `file` has: 0 once it was deleted, or replaced by
+/// renaming another file over its path, while open.
 ///
-/// Asks for no timestamps (`statx` with `STATX_INO` only): on Linux 6.13 and later, reading a
+/// Asks for nothing else (`statx` with `STATX_NLINK` only): on Linux 6.13 and later, reading a
 /// file's change time (as `fstat` does) makes its next write store a fine-grained timestamp,
 /// an extra inode update on the next open-append-close cycle.
-pub(crate) fn identity(file: &File) -> io::Result<FileId> {
+pub(crate) fn link_count(file: &File) -> io::Result<u64> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         use rustix::fs::{AtFlags, StatxFlags};
-        if let Ok(st) = rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, StatxFlags::INO) {
-            return Ok(FileId {
-                dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
-                ino: st.stx_ino,
-            });
+        if let Ok(st) = rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, StatxFlags::NLINK) {
+            return Ok(u64::from(st.stx_nlink));
         }
     }
     use std::os::unix::fs::MetadataExt;
-    let m = file.metadata()?;
-    Ok(FileId {
-        dev: m.dev(),
-        ino: m.ino(),
-    })
-}
-
-/// The length in bytes and the identity of an open file, in one system call, without asking
-/// for timestamps (see [`identity`]).
-pub(crate) fn len_and_identity(file: &File) -> io::Result<(u64, FileId)> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::fs::{AtFlags, StatxFlags};
-        let want = StatxFlags::SIZE | StatxFlags::INO;
-        if let Ok(st) = rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, want) {
-            let id = FileId {
-                dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
-                ino: st.stx_ino,
-            };
-            return Ok((st.stx_size, id));
-        }
-    }
-    Ok((file_len(file)?, identity(file)?))
-}
-
-/// The identity of the file `path` names (following symbolic links), as [`identity`].
-pub(crate) fn path_identity(path: &std::path::Path) -> io::Result<FileId> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::fs::{AtFlags, CWD, StatxFlags};
-        match rustix::fs::statx(CWD, path, AtFlags::empty(), StatxFlags::INO) {
-            Ok(st) => {
-                return Ok(FileId {
-                    dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
-                    ino: st.stx_ino,
-                });
-            }
-            Err(e) if e != rustix::io::Errno::NOSYS => return Err(e.into()),
-            Err(_) => {}
-        }
-    }
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path)?;
-    Ok(FileId {
-        dev: m.dev(),
-        ino: m.ino(),
-    })
+    Ok(file.metadata()?.nlink())
 }
 
 /// A [`std::io::Read`] over positional reads of a file from offset 0: reading does not depend
