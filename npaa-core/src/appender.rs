@@ -189,6 +189,13 @@ pub struct AppendArray {
     state: Mutex<State>,
 }
 
+/// A state of a file to return to: see [`AppendArray::savepoint`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Savepoint {
+    growth: u64,
+    data_end: u64,
+}
+
 #[derive(Debug)]
 enum State {
     /// The file does not exist yet: the first append creates it.
@@ -445,6 +452,58 @@ impl AppendArray {
             State::Pending => Ok(()),
             State::Closed => Err(closed()),
         }
+    }
+
+    /// Marks the file's current state, buffered items flushed first, so that a group of
+    /// appends can be undone with [`rollback_to`](Self::rollback_to). `None` before the first
+    /// append created the file.
+    pub fn savepoint(&self) -> Result<Option<Savepoint>> {
+        let mut state = self.lock_state();
+        let State::Open(f) = &mut *state else {
+            return Ok(None);
+        };
+        f.flush_buffer(&self.options)
+            .map_err(|e| Error::io(&self.path, "writing buffered items", e))?;
+        Ok(Some(Savepoint {
+            growth: f.header.shape[f.axis],
+            data_end: f.data_end,
+        }))
+    }
+
+    /// Undoes every append made through this handle since `savepoint` (buffered items
+    /// included): the header is rewritten to count only the items before it, then the file is
+    /// cut back. The lock is held throughout, so no other writer can interleave.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `savepoint` does not come from this handle's file (it
+    /// lies beyond the current end); [`Error::Io`] if the file cannot be rewritten or cut.
+    pub fn rollback_to(&self, savepoint: Savepoint) -> Result<()> {
+        let mut state = self.lock_state();
+        let State::Open(f) = &mut *state else {
+            return Err(closed());
+        };
+        if savepoint.data_end > f.data_end
+            || savepoint.data_end < f.header_len
+            || savepoint.growth > f.header.shape[f.axis]
+        {
+            return Err(Error::InvalidArgument(
+                "the savepoint lies beyond the file's current end".into(),
+            ));
+        }
+        f.buffer.clear();
+        f.buffered_rows = 0;
+        f.header.shape[f.axis] = savepoint.growth;
+        // Header first, then the cut: at every step the header counts no more than is written.
+        f.publish(false)
+            .and_then(|()| f.file.set_len(savepoint.data_end))
+            .and_then(|()| match self.options.durability {
+                Durability::None => Ok(()),
+                _ => f.file.sync_data(),
+            })
+            .map_err(|e| Error::io(&self.path, "undoing appends", e))?;
+        f.data_end = savepoint.data_end;
+        f.unsynced = 0;
+        Ok(())
     }
 
     /// Writes buffered items to the file and, if header rewriting is on, updates the header.

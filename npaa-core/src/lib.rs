@@ -56,7 +56,7 @@ mod literal;
 mod recover;
 mod sys;
 
-pub use appender::{AppendArray, AppendOptions, Durability, Order};
+pub use appender::{AppendArray, AppendOptions, Durability, Order, Savepoint};
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
 pub use element::Element;

@@ -404,3 +404,35 @@ fn handles_opened_before_the_file_exists() {
     second.close().unwrap();
     assert_numpy_loads(&path, "np.array([1, 2, 3], dtype='<u4')");
 }
+
+/// A group of appends is undone under the lock, buffered items included.
+#[test]
+fn rollback_to_a_savepoint() {
+    let dir = tempdir();
+    let path = dir.path().join("s.npy");
+    let array = AppendOptions::new()
+        .buffer_capacity(1 << 10)
+        .open(&path)
+        .unwrap();
+    assert_eq!(array.savepoint().unwrap(), None);
+    for i in 0..95u64 {
+        array.append(&[i, i], &[1, 2]).unwrap();
+    }
+    let savepoint = array.savepoint().unwrap().unwrap();
+    let before = fs::read(&path).unwrap();
+    for i in 0..300u64 {
+        array.append(&[i, i], &[1, 2]).unwrap();
+    }
+    array.flush().unwrap();
+    assert_eq!(inspect(&path).unwrap().header.shape, vec![395, 2]);
+    array.append(&[7u64, 7], &[1, 2]).unwrap(); // still buffered
+    array.rollback_to(savepoint).unwrap();
+    assert_eq!(array.shape(), Some(vec![95, 2]));
+    assert_eq!(fs::read(&path).unwrap(), before);
+    array.append(&[1u64, 2], &[1, 2]).unwrap();
+    array.close().unwrap();
+    assert_numpy_loads(
+        &path,
+        "np.concatenate([np.repeat(np.arange(95), 2).reshape(95, 2), [[1, 2]]]).astype('<u8')",
+    );
+}

@@ -11,7 +11,8 @@
 //!    checks of rule 2 run against that file, and on any failure it is removed, leaving DEST
 //!    as it was. Readers never see a half-built DEST.
 //! 4. Appending to an existing DEST happens under its lock, after rule 2. If writing fails
-//!    half-way (a full disk), DEST is cut back to its previous length and its header restored.
+//!    half-way (a full disk), DEST is returned to its savepoint (header, then length) while
+//!    still locked.
 
 use std::fs::File;
 use std::io::Write;
@@ -121,8 +122,10 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         }
     }
 
-    let rollback = match &target {
-        Target::Existing => Some(Rollback::capture(dest)?),
+    // Where to return to if a source fails half-way (an existing DEST only: a new one is a
+    // scratch file that is simply not moved into place).
+    let savepoint = match &target {
+        Target::Existing => array.savepoint().map_err(|e| core_error(dest, e))?,
         Target::New { .. } => None,
     };
     let progress = ctx.progress.bytes(total, "appending");
@@ -146,6 +149,11 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         done_before += src.info.data_expected;
     }
     progress.finish();
+    // Undo a failed append under the lock, before closing: no other writer can interleave.
+    let undone = match (&outcome, savepoint) {
+        (Err(_), Some(savepoint)) => Some(array.rollback_to(savepoint)),
+        _ => None,
+    };
     let shape = array.shape().unwrap_or_default();
     let closed = array.close().map_err(|e| match &target {
         Target::New { scratch, .. } => scratch.error(dest, e),
@@ -162,14 +170,14 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         Target::Existing => {
             if let Err(e) = outcome {
                 let message = render(&e);
-                return Err(match rollback.map(|r| r.restore(dest)) {
+                return Err(match undone {
                     Some(Ok(())) => anyhow!(
                         "{message}; the append was undone: {} is as it was",
                         dest.display()
                     ),
                     Some(Err(r)) => anyhow!(
                         "{message}; undoing the append failed too ({}): run `npaa recover {}`",
-                        render(&r),
+                        render(&core_error(dest, r)),
                         shell_quote(dest)
                     ),
                     None => e,
@@ -315,29 +323,5 @@ impl Drop for Scratch {
             // Nothing of the user's is in it: the sources are untouched.
             let _ = std::fs::remove_file(&self.path);
         }
-    }
-}
-
-/// What DEST looked like before appending, to undo a failed append.
-struct Rollback {
-    len: u64,
-}
-
-impl Rollback {
-    fn capture(dest: &Path) -> anyhow::Result<Self> {
-        let len = std::fs::metadata(dest)
-            .with_context(|| format!("{}: reading metadata", dest.display()))?
-            .len();
-        Ok(Rollback { len })
-    }
-
-    /// Cuts DEST back to its previous length; `recover` then makes the header count exactly
-    /// the items that remain, which are the previous ones.
-    fn restore(self, dest: &Path) -> anyhow::Result<()> {
-        let file = std::fs::OpenOptions::new().write(true).open(dest)?;
-        file.set_len(self.len)?;
-        drop(file);
-        npaa_core::recover(dest, false)?;
-        Ok(())
     }
 }
