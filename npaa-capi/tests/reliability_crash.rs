@@ -13,8 +13,7 @@ mod reliability_support;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::ptr;
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ use npaa::array::{npaa_append, npaa_array, npaa_close, npaa_open};
 use npaa::options::{NPAA_DURABILITY_EVERY_BYTES, npaa_options, npaa_options_default};
 use npaa::status::NPAA_OK;
 use reliability_support::crash::{self, Mode};
-use reliability_support::{child_arg, child_command, child_role, rows};
+use reliability_support::{child_arg, child_role, rows};
 
 const MODES: [Mode; 4] = [
     Mode {
@@ -101,22 +100,12 @@ fn capi_crash_child_writer() {
 
 #[test]
 fn killed_c_writers_leave_loadable_prefixes() {
-    let kills = std::env::var("NPAA_CRASH_KILLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
-    let child = |path: &Path, mode: Mode, seed: u64| -> Command {
-        let mut cmd = child_command("capi_crash_child_writer", "capi-crash-writer");
-        cmd.env("NPAA_CRASH_PATH", path)
-            .env("NPAA_CRASH_MODE", mode.name)
-            .env("NPAA_CRASH_SEED", seed.to_string());
-        cmd
-    };
-    crash::run(
-        kills,
-        60.min(kills),
+    crash::run_child_test(
+        200,
+        60,
         Duration::from_secs(30),
         &MODES,
-        &child,
+        "capi_crash_child_writer",
+        "capi-crash-writer",
     );
 }

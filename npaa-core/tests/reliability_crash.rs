@@ -17,13 +17,12 @@
 
 mod reliability_support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use npaa_core::{AppendOptions, Durability, Order};
 use reliability_support::crash::{self, Mode};
-use reliability_support::{ROW_WORDS, child_arg, child_command, child_role, rows};
+use reliability_support::{ROW_WORDS, child_arg, child_role, rows};
 
 /// Each mode is one way the header and the data can be out of step.
 const MODES: [Mode; 5] = [
@@ -92,23 +91,13 @@ fn crash_child_writer() {
 
 #[test]
 fn killed_writers_leave_loadable_prefixes() {
-    let kills = std::env::var("NPAA_CRASH_KILLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(500);
-    let child = |path: &Path, mode: Mode, seed: u64| -> Command {
-        let mut cmd = child_command("crash_child_writer", "crash-writer");
-        cmd.env("NPAA_CRASH_PATH", path)
-            .env("NPAA_CRASH_MODE", mode.name)
-            .env("NPAA_CRASH_SEED", seed.to_string());
-        cmd
-    };
     // A bound on the wall time, so that a slow machine makes fewer kills, not a slow test.
-    crash::run(
-        kills,
-        100.min(kills),
+    crash::run_child_test(
+        500,
+        100,
         Duration::from_secs(45),
         &MODES,
-        &child,
+        "crash_child_writer",
+        "crash-writer",
     );
 }

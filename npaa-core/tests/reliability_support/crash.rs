@@ -63,6 +63,31 @@ pub struct Mode {
     pub fortran: bool,
 }
 
+/// [`run`] with children that are the test `test_name` of this binary acting as `role`, told
+/// the file, mode and seed through `NPAA_CRASH_PATH`, `NPAA_CRASH_MODE` and `NPAA_CRASH_SEED`.
+/// `$NPAA_CRASH_KILLS` overrides `default_kills`.
+pub fn run_child_test(
+    default_kills: usize,
+    minimum: usize,
+    budget: Duration,
+    modes: &[Mode],
+    test_name: &str,
+    role: &str,
+) -> Tally {
+    let kills = std::env::var("NPAA_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_kills);
+    let child = |path: &Path, mode: Mode, seed: u64| -> Command {
+        let mut cmd = super::child_command(test_name, role);
+        cmd.env("NPAA_CRASH_PATH", path)
+            .env("NPAA_CRASH_MODE", mode.name)
+            .env("NPAA_CRASH_SEED", seed.to_string());
+        cmd
+    };
+    run(kills, minimum.min(kills), budget, modes, &child)
+}
+
 /// Runs the campaign: `kills` children (fewer if `budget` runs out, never fewer than
 /// `minimum`), cycling through `modes`; `child(path, mode, seed)` makes the command of one.
 /// Checks every outcome in Rust, then all of them with NumPy in one Python call.
