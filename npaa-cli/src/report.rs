@@ -40,6 +40,20 @@ pub fn core_error(path: &Path, err: Error) -> anyhow::Error {
     }
 }
 
+/// Fails with npaa-core's `NeedsRecovery` error when `info` shows data missing (or a
+/// placeholder shape). Extra bytes after the data are fine: NumPy ignores them.
+pub fn require_complete(path: &Path, info: &npaa_core::FileInfo) -> anyhow::Result<()> {
+    if info.placeholder || info.data_present < info.data_expected {
+        let err = Error::NeedsRecovery {
+            path: path.to_path_buf(),
+            expected: info.data_expected,
+            present: info.data_present,
+        };
+        return Err(core_error(path, err));
+    }
+    Ok(())
+}
+
 /// Opens `path` for reading, reporting a failure like npaa-core would.
 pub fn open_for_reading(path: &Path) -> anyhow::Result<std::fs::File> {
     std::fs::File::open(path).map_err(|e| {

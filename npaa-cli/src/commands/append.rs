@@ -24,7 +24,7 @@ use npaa_core::{Error, FileInfo, Order, fmt_shape};
 
 use super::{Ctx, Status};
 use crate::cli::AppendArgs;
-use crate::report::{core_error, open_for_reading, render, shell_quote};
+use crate::report::{core_error, open_for_reading, render, require_complete, shell_quote};
 
 /// A validated source.
 struct Source {
@@ -208,14 +208,7 @@ fn validate_source(path: &Path) -> anyhow::Result<FileInfo> {
         };
         return Err(core_error(path, err));
     }
-    if info.placeholder || info.data_present < info.data_expected {
-        let err = Error::NeedsRecovery {
-            path: path.to_path_buf(),
-            expected: info.data_expected,
-            present: info.data_present,
-        };
-        return Err(core_error(path, err));
-    }
+    require_complete(path, &info)?;
     if header.shape.is_empty() {
         let err = Error::ScalarFile {
             path: path.to_path_buf(),

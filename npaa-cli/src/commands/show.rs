@@ -10,11 +10,10 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use anyhow::{anyhow, bail};
-use npaa_core::Error;
 
 use super::Status;
 use crate::cli::ShowArgs;
-use crate::report::{core_error, open_for_reading};
+use crate::report::{core_error, open_for_reading, require_complete};
 use crate::show::{Plan, write_array};
 
 /// Bytes read at once.
@@ -23,15 +22,7 @@ const BLOCK: usize = 1 << 20;
 pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let path = args.file.as_path();
     let info = npaa_core::inspect(path).map_err(|e| core_error(path, e))?;
-    if info.placeholder || info.data_present < info.data_expected {
-        // Extra bytes after the data are fine (NumPy ignores them); missing ones are not.
-        let err = Error::NeedsRecovery {
-            path: path.to_path_buf(),
-            expected: info.data_expected,
-            present: info.data_present,
-        };
-        return Err(core_error(path, err));
-    }
+    require_complete(path, &info)?;
     let header = &info.header;
     let mut plan = Plan::new(&header.dtype).map_err(|why| {
         anyhow!(
