@@ -137,6 +137,12 @@ public:
         raw_.buffer_capacity = bytes;
         return *this;
     }
+    /// Copy small appends into reserved space through a memory mapping, this many bytes at a
+    /// time (0: off). See npaa_options.mapped_window.
+    Options &mapped_window(std::size_t bytes) noexcept {
+        raw_.mapped_window = bytes;
+        return *this;
+    }
 
     /// The C struct, for npaa_open().
     const npaa_options *get() const noexcept { return &raw_; }

@@ -67,6 +67,7 @@ fn open_new(path: &Path) -> *mut npaa_array {
         reserved: 0,
         durability_bytes: 0,
         buffer_capacity: 0,
+        mapped_window: 0,
     };
     // SAFETY: a valid, writable npaa_options.
     expect(unsafe { npaa_options_default(&mut options) }, NPAA_OK);

@@ -6,7 +6,7 @@
 //! one of npaa-core's `reliability_crash` test, shared through its `reliability_support`
 //! module; only the writer differs: here it calls the C functions, as a C program linked to
 //! libnpaa does. The child is this test binary run again (see `reliability_support`).
-//! `NPAA_CRASH_KILLS` changes the number of kills (default 200).
+//! `NPAA_CRASH_KILLS` changes the number of kills (default 250).
 
 #[path = "../../npaa-core/tests/reliability_support/mod.rs"]
 mod reliability_support;
@@ -23,7 +23,7 @@ use npaa::status::NPAA_OK;
 use reliability_support::crash::{self, Mode};
 use reliability_support::{child_arg, child_role, rows};
 
-const MODES: [Mode; 4] = [
+const MODES: [Mode; 5] = [
     Mode {
         name: "rewrite",
         fortran: false,
@@ -38,6 +38,10 @@ const MODES: [Mode; 4] = [
     },
     Mode {
         name: "every-bytes",
+        fortran: false,
+    },
+    Mode {
+        name: "mapped",
         fortran: false,
     },
 ];
@@ -65,6 +69,7 @@ fn capi_crash_child_writer() {
             options.durability = NPAA_DURABILITY_EVERY_BYTES;
             options.durability_bytes = 64 << 10;
         }
+        "mapped" => options.mapped_window = 16 << 10,
         _ => panic!("unknown mode {mode}"),
     }
     let mut array: *mut npaa_array = ptr::null_mut();
@@ -100,12 +105,14 @@ fn capi_crash_child_writer() {
 
 #[test]
 fn killed_c_writers_leave_loadable_prefixes() {
-    crash::run_child_test(
-        200,
-        60,
+    let tally = crash::run_child_test(
+        250,
+        75,
         Duration::from_secs(30),
         &MODES,
         "capi_crash_child_writer",
         "capi-crash-writer",
     );
+    // Some mapped-mode writers must have died with space reserved.
+    assert!(tally.kills < 50 || tally.reserved_tail > 0, "{tally:?}");
 }

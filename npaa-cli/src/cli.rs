@@ -68,7 +68,8 @@ Examples:
 
 JSON fields (stable): path, version (\"1.0\" | \"2.0\" | \"3.0\"), header_len, spare, descr,
 dtype, shape (array), order (\"C\" | \"F\"), growth_axis (null for 0-d), itemsize,
-data_bytes_present, data_bytes_expected, appendable, needs_recovery, placeholder,
+data_bytes_present, data_bytes_expected, appendable, needs_recovery, reserved_tail,
+placeholder,
 exceeds_numpy_header_limit. For a file that cannot be read, the object is
 {\"path\": ..., \"error\": \"<message>\"}, the message is also printed on stderr, and the
 exit code is 2.";

@@ -258,3 +258,63 @@ save('scalar.npy', np.array(3))
         "{stdout}"
     );
 }
+
+#[test]
+fn space_reserved_by_a_killed_mapped_writer_is_reported_and_recovered() {
+    // What a writer in mapped mode leaves when killed: the counted rows, then reserved zeros,
+    // marked by the user.npaa.reserved attribute holding the file's length.
+    let dir = tempdir();
+    let d = dir.path();
+    make(
+        d,
+        r#"
+save('r.npy', np.arange(12, dtype='<f8').reshape(4, 3))
+with open(p('r.npy'), 'ab') as f:
+    f.write(bytes(1000))
+os.setxattr(p('r.npy'), 'user.npaa.reserved', str(os.path.getsize(p('r.npy'))).encode())
+"#,
+    );
+    let out = npaa()
+        .current_dir(d)
+        .args(["info", "--json", "r.npy"])
+        .output()
+        .unwrap();
+    let info = &json_lines(&out.stdout)[0];
+    assert_eq!(info["reserved_tail"], 1000);
+    assert_eq!(info["needs_recovery"], true);
+
+    let out = npaa()
+        .current_dir(d)
+        .args(["check", "r.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("1000 bytes past the data are space reserved by a writer in mapped mode")
+            && text.contains("NumPy loads the 4 items")
+            && text.contains("npaa recover r.npy"),
+        "{text}"
+    );
+
+    let out = npaa()
+        .current_dir(d)
+        .args(["recover", "r.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = npaa()
+        .current_dir(d)
+        .args(["check", "r.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    run_python(
+        "import sys, os, numpy as np\n\
+         path = os.path.join(sys.argv[1], 'r.npy')\n\
+         a = np.load(path)\n\
+         assert (a == np.arange(12.).reshape(4, 3)).all() and os.path.getsize(path) == 128 + 96\n\
+         assert os.listxattr(path) == [], os.listxattr(path)\n",
+        &[d],
+    );
+}

@@ -116,6 +116,9 @@ fn tiny(path: &Path, n: u64, mode: &str) -> Res<()> {
         m if m.starts_with("buffered:") => {
             options = options.buffer_capacity(m["buffered:".len()..].parse()?);
         }
+        m if m.starts_with("mapped:") => {
+            options = options.mapped_window(m["mapped:".len()..].parse()?);
+        }
         _ => return Err(format!("unknown tiny mode {mode:?}").into()),
     }
     let rows: Vec<_> = (0..n.min(1024)).map(row).collect();

@@ -15,6 +15,16 @@
 //! process, never sees a count larger than what is written (see `sys::HeaderMap`). When the
 //! number of digits changes (at 10, 100, 1000, ... items) the header is rewritten with one
 //! `pwrite`.
+//!
+//! # Mapped mode
+//! With [`AppendOptions::mapped_window`], small appends cost no system call at all: space is
+//! reserved past the data (allocated, then marked in the file's `user.npaa.reserved` extended
+//! attribute, then added to the file's length in one step), mapped into memory, and each append
+//! copies its bytes into the mapping before storing the header digits that count them. Closing
+//! cuts the unused reserved space and removes the mark. A file left behind by a killed process
+//! keeps its reserved space, which NumPy ignores (it reads only what the header counts); the
+//! mark, valid only while it equals the file's length, tells [`recover`](crate::recover())
+//! and the next [`AppendArray::open`] that those bytes are not data, and they cut them.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -27,7 +37,7 @@ use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template, Version};
-use crate::sys::{self, HeaderMap};
+use crate::sys::{self, DataMap, HeaderMap};
 
 /// Memory order of the data in a file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -83,6 +93,7 @@ pub struct AppendOptions {
     casting: Casting,
     durability: Durability,
     buffer_capacity: usize,
+    mapped_window: usize,
 }
 
 impl Default for AppendOptions {
@@ -94,6 +105,7 @@ impl Default for AppendOptions {
             casting: Casting::SameKind,
             durability: Durability::None,
             buffer_capacity: 0,
+            mapped_window: 0,
         }
     }
 }
@@ -148,6 +160,31 @@ impl AppendOptions {
     /// Appends larger than the capacity bypass the buffer.
     pub fn buffer_capacity(mut self, bytes: usize) -> Self {
         self.buffer_capacity = bytes;
+        self
+    }
+
+    /// Write small appends through a shared memory mapping of space reserved past the data,
+    /// `bytes` at a time (0, the default, disables it). An append then costs a memory copy
+    /// and the header update, no system call: several times faster than a `pwrite` for rows
+    /// of a few hundred bytes. Blocks larger than an eighth of the window, and buffered
+    /// appends, are written as usual. 1 MiB is a good window for rows of up to a few KiB.
+    ///
+    /// What a reader or a crash sees is the same as without it (the header counts only bytes
+    /// already copied, and is updated after every append unless
+    /// [`rewrite_header_on_append`](Self::rewrite_header_on_append) is off), except that
+    /// while the handle is open, and after the process is killed, the file is longer than its
+    /// data: the reserved space, marked in the file's `user.npaa.reserved` extended attribute.
+    /// NumPy ignores it; [`recover`](crate::recover()) and the next
+    /// [`AppendArray::open`] cut it, and so does [`close`](AppendArray::close). Copy such a
+    /// file with its extended attributes (`cp -a`, `rsync -X`) or recover it first: without
+    /// the mark, the reserved zeros look like data to `recover`.
+    ///
+    /// Where the file system cannot preallocate space or store user extended attributes
+    /// (`fallocate`, `fsetxattr`), or the mapping fails, the handle silently goes on with
+    /// positional writes. Like any memory-mapped file, a process that ignores the file's lock
+    /// and truncates it while it is mapped makes the writer fault (SIGBUS).
+    pub fn mapped_window(mut self, bytes: usize) -> Self {
+        self.mapped_window = bytes;
         self
     }
 
@@ -231,6 +268,13 @@ struct OpenFile {
     last_cast: Option<Box<(Dtype, CastPlan)>>,
     header_writes: u32,
     map: Option<HeaderMap>,
+    /// Mapped mode: the mapping of the reserved space that small appends are copied into.
+    window: Option<DataMap>,
+    /// The file's length as this handle made it: `data_end`, or more while space is reserved
+    /// past the data (mapped mode; the file's reservation mark then holds this value).
+    alloc_end: u64,
+    /// Set when reserving or mapping failed: the handle writes with `pwrite` from then on.
+    mapping_failed: bool,
     buffer: Vec<u8>,
     buffered_rows: u64,
     unsynced: u64,
@@ -494,14 +538,24 @@ impl AppendArray {
         f.buffered_rows = 0;
         f.header.shape[f.axis] = savepoint.growth;
         // Header first, then the cut: at every step the header counts no more than is written.
+        // The cut also gives back reserved space (mapped mode), whose window goes first.
+        f.window = None;
+        let reserved = f.alloc_end != f.data_end;
         f.publish(false)
-            .and_then(|()| f.file.set_len(savepoint.data_end))
+            .and_then(|()| {
+                if reserved {
+                    sys::unreserve(&f.file, savepoint.data_end)
+                } else {
+                    f.file.set_len(savepoint.data_end)
+                }
+            })
             .and_then(|()| match self.options.durability {
                 Durability::None => Ok(()),
                 _ => f.file.sync_data(),
             })
             .map_err(|e| Error::io(&self.path, "undoing appends", e))?;
         f.data_end = savepoint.data_end;
+        f.alloc_end = savepoint.data_end;
         f.unsynced = 0;
         Ok(())
     }
@@ -557,7 +611,10 @@ impl AppendArray {
         let State::Open(mut f) = previous else {
             return Ok(());
         };
-        let result = if self.options.durability == Durability::None {
+        let durable = self.options.durability != Durability::None;
+        let result = if durable {
+            f.sync_all(&self.options)
+        } else {
             f.flush_buffer(&self.options).and_then(|()| {
                 if self.options.rewrite_header_on_append {
                     Ok(())
@@ -565,10 +622,18 @@ impl AppendArray {
                     f.publish(false)
                 }
             })
-        } else {
-            f.sync_all(&self.options)
         };
-        result.map_err(|e| Error::io(&self.path, "closing", e))?;
+        let reserved = f.alloc_end != f.data_end;
+        result
+            .and_then(|()| f.release_reservation())
+            .and_then(|()| {
+                if durable && reserved {
+                    f.file.sync_data()
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| Error::io(&self.path, "closing", e))?;
         check_still_linked(&f.file, &self.path)
     }
 
@@ -651,6 +716,7 @@ impl AppendArray {
             path: &self.path,
             plan: &plan.cast.1,
             buffered,
+            window: self.options.mapped_window,
             written: 0,
         };
         let filled = fill(&mut sink, fortran);
@@ -865,6 +931,9 @@ pub(crate) struct Sink<'a> {
     path: &'a Path,
     plan: &'a CastPlan,
     buffered: bool,
+    /// [`AppendOptions::mapped_window`]: 0, or the size of the reservations small writes are
+    /// copied into.
+    window: usize,
     /// Bytes written so far, in the file's dtype.
     written: u64,
 }
@@ -935,10 +1004,10 @@ impl Sink<'_> {
 
     /// Writes bytes already in the file's dtype.
     fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        let at = self.file.data_end + self.written;
         if self.buffered {
             self.file.buffer.extend_from_slice(bytes);
-        } else {
-            let at = self.file.data_end + self.written;
+        } else if !self.file.write_mapped(bytes, at, self.window) {
             self.file
                 .file
                 .write_all_at(bytes, at)
@@ -977,12 +1046,21 @@ impl OpenFile {
             .data_len()
             .map_err(|kind| Error::format(path, kind))?;
         let present = len - parsed.header_len;
+        let mut len = len;
         if present != expected {
-            return Err(Error::NeedsRecovery {
-                path: path.to_path_buf(),
-                expected,
-                present,
-            });
+            if present > expected && sys::reserved_mark(&file) == Some(len) {
+                // Space reserved by a mapped-mode writer that was killed: not data. This handle
+                // holds the lock, so that writer is gone; cut it.
+                len = parsed.header_len + expected;
+                sys::unreserve(&file, len)
+                    .map_err(|e| Error::io(path, "cutting space reserved by a killed writer", e))?;
+            } else {
+                return Err(Error::NeedsRecovery {
+                    path: path.to_path_buf(),
+                    expected,
+                    present,
+                });
+            }
         }
         let disk_digits = header.growth_len().to_string().len();
         Ok(OpenFile {
@@ -997,6 +1075,9 @@ impl OpenFile {
             last_cast: None,
             header_writes: 0,
             map: None,
+            window: None,
+            alloc_end: len,
+            mapping_failed: false,
             buffer: Vec::new(),
             buffered_rows: 0,
             unsynced: 0,
@@ -1035,6 +1116,9 @@ impl OpenFile {
             last_cast: None,
             header_writes: 1,
             map: None,
+            window: None,
+            alloc_end: parsed_len,
+            mapping_failed: false,
             buffer: Vec::new(),
             buffered_rows: 0,
             unsynced: 0,
@@ -1112,27 +1196,97 @@ impl OpenFile {
         if buffered {
             self.buffer.truncate(buffer_start);
         } else {
-            // Best effort: if even this fails, the extra bytes are beyond what the header
-            // counts, NumPy ignores them and `recover` removes them.
-            let _ = self.file.set_len(self.data_end);
+            self.drop_unwritten();
         }
+    }
+
+    /// Cuts bytes written past the data by a failed write, keeping the reserved space (which
+    /// a live mapping may cover). Best effort: if even this fails, the extra bytes are beyond
+    /// what the header counts, NumPy ignores them and `recover` removes them.
+    fn drop_unwritten(&mut self) {
+        let _ = self.file.set_len(self.data_end.max(self.alloc_end));
+    }
+
+    /// Mapped mode: copies `bytes` to file offset `at` (the end of the data) through the
+    /// mapping of reserved space, reserving and mapping a new window of `window` bytes when the
+    /// current one is too small. Returns false when the caller must `pwrite` them instead:
+    /// mapped mode off, a block larger than an eighth of the window, or reserving or mapping
+    /// failed (then the handle stays with `pwrite`).
+    fn write_mapped(&mut self, bytes: &[u8], at: u64, window: usize) -> bool {
+        if window == 0 || bytes.len() > window / 8 || self.mapping_failed {
+            return false;
+        }
+        if let Some(map) = &mut self.window
+            && map.write_at(bytes, at)
+        {
+            return true;
+        }
+        match self.remap(at, window) {
+            Ok(map) => map.write_at(bytes, at),
+            Err(_) => {
+                self.mapping_failed = true;
+                self.drop_reservation();
+                false
+            }
+        }
+    }
+
+    /// Replaces the window with one of `window` bytes from `at`, newly reserved.
+    fn remap(&mut self, at: u64, window: usize) -> io::Result<&mut DataMap> {
+        // The old window goes first: the file may not shrink below a live mapping.
+        self.window = None;
+        // Unused space of the previous reservation is cut before the next is marked: the mark
+        // must equal the file's length whenever space is reserved.
+        if self.alloc_end > at {
+            self.file.set_len(at)?;
+            self.alloc_end = at;
+        }
+        let end = at
+            .checked_add(window as u64)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        sys::reserve(&self.file, self.alloc_end, end)?;
+        self.alloc_end = end;
+        Ok(self.window.insert(DataMap::new(&self.file, at, window)?))
+    }
+
+    /// Gives back reserved space past the data: drops the window, cuts the file to the data's
+    /// end and removes the reservation mark. Does nothing when nothing is reserved.
+    fn release_reservation(&mut self) -> io::Result<()> {
+        self.window = None;
+        if self.alloc_end == self.data_end {
+            return Ok(());
+        }
+        sys::unreserve(&self.file, self.data_end)?;
+        self.alloc_end = self.data_end;
+        Ok(())
+    }
+
+    /// [`release_reservation`](Self::release_reservation) on an error path, where its own
+    /// failure cannot be reported: the space then stays reserved and marked, and the next
+    /// open or `recover` cuts it.
+    fn drop_reservation(&mut self) {
+        let _ = self.release_reservation();
     }
 
     /// Counts `rows` just written (`bytes` long) and updates the header as the options say.
     fn commit(&mut self, rows: u64, bytes: u64, options: &AppendOptions) -> io::Result<()> {
         let before = self.data_end;
+        let alloc_before = self.alloc_end;
         self.data_end += bytes;
+        // A pwrite may have taken the file past the reserved space.
+        self.alloc_end = self.alloc_end.max(self.data_end);
         self.header.shape[self.axis] += rows;
         let Err((error, header_counts_them)) = self.after_write(bytes, options) else {
             return Ok(());
         };
         self.data_end = before;
+        self.alloc_end = alloc_before;
         self.header.shape[self.axis] -= rows;
         // When the sync after the header update failed, the header on disk already counts the
         // new rows: write the old count back before cutting them off, so that the file is never
         // shorter than its header says. If even that fails, keep the rows (all there, counted).
         if !header_counts_them || self.publish(false).is_ok() {
-            let _ = self.file.set_len(before);
+            self.drop_unwritten();
         }
         Err(error)
     }
@@ -1181,7 +1335,7 @@ impl OpenFile {
         }
         if let Err(e) = self.file.write_all_at(&self.buffer, self.data_end) {
             // Keep the buffer: nothing the user appended is dropped; a later flush may succeed.
-            let _ = self.file.set_len(self.data_end);
+            self.drop_unwritten();
             return Err(e);
         }
         let bytes = self.buffer.len() as u64;

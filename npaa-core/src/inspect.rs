@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::appender::read_parsed;
 use crate::error::{Error, Result};
 use crate::header::{Header, Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
+use crate::sys;
 
 /// What a .npy file holds, as far as its header and size tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +32,11 @@ pub struct FileInfo {
     pub appendable: bool,
     /// True when the data does not match the header (`recover` fixes it).
     pub needs_recovery: bool,
+    /// Bytes past the data that a writer in mapped mode
+    /// ([`AppendOptions::mapped_window`](crate::AppendOptions::mapped_window)) reserved and
+    /// was killed before giving back: not data (the file's `user.npaa.reserved` mark says so).
+    /// `needs_recovery` is set; `recover` and the next open for appending cut them.
+    pub reserved_tail: u64,
     /// True when the shape is a `****` placeholder of an unfinished streaming writer.
     pub placeholder: bool,
     /// True when the header is longer than NumPy reads by default (`max_header_size`, 10000
@@ -44,7 +50,13 @@ impl FileInfo {
         self.header.dtype.itemsize()
     }
 
-    pub(crate) fn from_parsed(path: &Path, parsed: &ParsedHeader, file_len: u64) -> Result<Self> {
+    /// Describes `file`, `file_len` bytes long, whose header is `parsed`.
+    pub(crate) fn from_parsed(
+        path: &Path,
+        file: &File,
+        parsed: &ParsedHeader,
+        file_len: u64,
+    ) -> Result<Self> {
         let header = parsed.header.clone();
         let data_expected = header
             .data_len()
@@ -59,6 +71,16 @@ impl FileInfo {
             && header.template().appendable_len(parsed.version) <= parsed.header_len;
         let needs_recovery =
             parsed.placeholder || (!header.dtype.has_object() && data_present != data_expected);
+        // Asked only when the file is longer than its data: no extra system call otherwise.
+        let reserved_tail = if needs_recovery
+            && !parsed.placeholder
+            && data_present > data_expected
+            && sys::reserved_mark(file) == Some(file_len)
+        {
+            data_present - data_expected
+        } else {
+            0
+        };
         Ok(FileInfo {
             path: path.to_path_buf(),
             version: parsed.version,
@@ -68,6 +90,7 @@ impl FileInfo {
             data_expected,
             appendable,
             needs_recovery,
+            reserved_tail,
             placeholder: parsed.placeholder,
             exceeds_numpy_header_limit: parsed.header_len - parsed.version.prefix_len() as u64
                 > NUMPY_MAX_HEADER_SIZE as u64,
@@ -88,7 +111,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileInfo> {
         .metadata()
         .map_err(|e| Error::io(path, "reading file metadata", e))?
         .len();
-    FileInfo::from_parsed(path, &parsed, len)
+    FileInfo::from_parsed(path, &file, &parsed, len)
 }
 
 /// True when the header of `path` can hold a growth dimension of any length.

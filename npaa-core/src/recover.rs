@@ -8,6 +8,7 @@ use crate::appender::{lock, read_parsed_len};
 use crate::error::{Error, Result};
 use crate::header::Leniency;
 use crate::inspect::FileInfo;
+use crate::sys;
 
 /// Options for [`recover_with`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,7 +38,8 @@ pub struct RecoverReport {
 ///
 /// Works when the file is shorter than its header says (an interrupted append or download)
 /// and when it is longer (a crash before the header update, or `rewrite_header_on_append`
-/// off). An incomplete last item is cut off, or, with `zerofill_incomplete`, completed with
+/// off). Space reserved past the data by a killed writer in mapped mode
+/// ([`FileInfo::reserved_tail`]) is cut, not counted. An incomplete last item is cut off, or, with `zerofill_incomplete`, completed with
 /// zeros. The cost does not depend on the file size: one header rewrite and at most one
 /// item of zeros (added as a sparse extension).
 ///
@@ -66,7 +68,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
         lock(&file, path)?;
     }
     let (parsed, file_len) = read_parsed_len(&file, path, Leniency::AllowPlaceholder)?;
-    let info = FileInfo::from_parsed(path, &parsed, file_len)?;
+    let info = FileInfo::from_parsed(path, &file, &parsed, file_len)?;
     let header = &parsed.header;
     if header.dtype.has_object() {
         return Err(Error::ObjectDtype {
@@ -82,6 +84,23 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
             bytes_zero_filled: 0,
             changed: false,
         });
+    }
+    if info.reserved_tail > 0 {
+        // Space a killed mapped-mode writer reserved: not data, whatever it holds.
+        let report = RecoverReport {
+            items_before,
+            items_after: header.growth_len(),
+            bytes_cut: info.reserved_tail,
+            bytes_zero_filled: 0,
+            changed: true,
+        };
+        if !options.dry_run {
+            sys::unreserve(&file, parsed.header_len + info.data_expected)
+                .map_err(|e| Error::io(path, "cutting reserved space", e))?;
+            file.sync_data()
+                .map_err(|e| Error::io(path, "syncing to stable storage", e))?;
+        }
+        return Ok(report);
     }
     let Some(row_len) = header.row_len() else {
         return Err(Error::ScalarFile {

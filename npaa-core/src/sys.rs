@@ -1,6 +1,7 @@
-//! The few operating-system facilities npaa needs beyond `std`: a shared memory map of the header
-//! (to update the shape without a system call), inserting blocks at the front of a file, and
-//! kernel-side copies. All `unsafe` of the crate lives here.
+//! The few operating-system facilities npaa needs beyond `std`: shared memory maps of the header
+//! (to update the shape without a system call) and of space reserved past the data (to append
+//! without one), the extended attribute that marks such space, inserting blocks at the front of
+//! a file, and kernel-side copies. All `unsafe` of the crate lives here.
 
 #![expect(
     unsafe_code,
@@ -60,6 +61,120 @@ impl HeaderMap {
             }
         }
         true
+    }
+}
+
+/// A writable shared mapping of a range of a file past its data: the space a mapped-mode
+/// appender reserved (see [`reserve`]) and copies small appends into.
+///
+/// Like [`HeaderMap`], stores reach the page cache directly: they are visible to readers and
+/// survive the death of the process exactly like a `write`.
+#[derive(Debug)]
+pub(crate) struct DataMap {
+    map: MmapMut,
+    start: u64,
+}
+
+impl DataMap {
+    /// Maps `len` bytes of `file` from offset `start` (any offset: the mapping is page-aligned
+    /// internally). The range must lie within the file's length.
+    pub(crate) fn new(file: &File, start: u64, len: usize) -> io::Result<Self> {
+        // SAFETY: the caller maps only space it reserved inside the file's length (`reserve`),
+        // and npaa never shrinks the file below the end of a live mapping: every cut drops the
+        // mapping first. The exclusive advisory lock keeps cooperating processes from
+        // truncating the file; one that ignores the lock and truncates it would make stores
+        // fault (SIGBUS), the hazard of every memory-mapped file. Access goes through
+        // `&mut self`, so there is no aliasing inside this process.
+        let map = unsafe { MmapOptions::new().offset(start).len(len).map_mut(file)? };
+        Ok(DataMap { map, start })
+    }
+
+    /// Copies `bytes` to file offset `at`. Returns false (and copies nothing) if the range is
+    /// not inside the mapping.
+    ///
+    /// A compiler fence after the copy keeps it before whatever the caller stores next (the
+    /// header digits that count these bytes).
+    pub(crate) fn write_at(&mut self, bytes: &[u8], at: u64) -> bool {
+        let Some(dst) = at
+            .checked_sub(self.start)
+            .and_then(|offset| usize::try_from(offset).ok())
+            .and_then(|offset| self.map.get_mut(offset..offset.checked_add(bytes.len())?))
+        else {
+            return false;
+        };
+        dst.copy_from_slice(bytes);
+        compiler_fence(Ordering::SeqCst);
+        true
+    }
+}
+
+/// The extended attribute that marks reserved space: its value is the file length, in decimal,
+/// that the reservation gave the file. See [`reserved_mark`].
+const RESERVED_XATTR: &str = "user.npaa.reserved";
+
+/// Reserves space past the current end `from` of `file` up to `to`: allocates the blocks first
+/// (so that stores through a mapping cannot fail for lack of space), then records `to` in the
+/// file's `user.npaa.reserved` attribute, then sets the length to `to` in one step.
+///
+/// At every moment, a file whose length is larger than `from` carries the mark that says so.
+/// Fails (leaving the length at `from`) where the file system cannot preallocate or store
+/// user extended attributes.
+pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{FallocateFlags, XattrFlags};
+        rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, from, to - from)?;
+        let mut buf = [0u8; 20];
+        let value = crate::header::digits(to, &mut buf);
+        rustix::fs::fsetxattr(file, RESERVED_XATTR, value, XattrFlags::empty())?;
+        file.set_len(to)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (file, from, to);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// The length recorded by [`reserve`] in `file`'s mark, if it has one.
+///
+/// The mark is valid only while it equals the file's length: then everything past what the
+/// header counts is reserved space (zeros, or an append that never completed), not data. Any
+/// other value is a stale mark (its writer cut the file but was killed before removing it).
+pub(crate) fn reserved_mark(file: &File) -> Option<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut buf = [0u8; 24];
+        let n = rustix::fs::fgetxattr(file, RESERVED_XATTR, &mut buf).ok()?;
+        std::str::from_utf8(buf.get(..n)?).ok()?.parse().ok()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        None
+    }
+}
+
+/// Gives back reserved space: cuts `file` to `end` (the end of its data), then removes its
+/// reservation mark, in that order (a mark that outlives its space is stale, never wrong).
+pub(crate) fn unreserve(file: &File, end: u64) -> io::Result<()> {
+    file.set_len(end)?;
+    clear_reserved_mark(file)
+}
+
+/// Removes `file`'s reservation mark, if any.
+fn clear_reserved_mark(file: &File) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        match rustix::fs::fremovexattr(file, RESERVED_XATTR) {
+            Err(e) if e == rustix::io::Errno::NODATA || e == rustix::io::Errno::NOTSUP => Ok(()),
+            other => other.map_err(io::Error::from),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        Ok(())
     }
 }
 

@@ -38,6 +38,14 @@ pub fn problems(info: &FileInfo) -> Vec<String> {
              not finish ({} data bytes present): run `npaa recover {file}`",
             info.data_present
         ));
+    } else if info.reserved_tail > 0 {
+        problems.push(format!(
+            "needs recovery: {} bytes past the data are space reserved by a writer in mapped \
+             mode that did not close the file (NumPy loads the {} items the header counts): \
+             run `npaa recover {file}` to cut it (opening the file for appending also does)",
+            info.reserved_tail,
+            header.growth_len()
+        ));
     } else if info.needs_recovery {
         let what = if info.data_present < info.data_expected {
             "NumPy cannot load it"

@@ -35,6 +35,8 @@ struct InfoJson<'a> {
     data_bytes_expected: u64,
     appendable: bool,
     needs_recovery: bool,
+    /// Bytes past the data reserved by a mapped-mode writer that did not close the file.
+    reserved_tail: u64,
     placeholder: bool,
     exceeds_numpy_header_limit: bool,
 }
@@ -103,6 +105,7 @@ fn to_json(info: &FileInfo) -> InfoJson<'_> {
         data_bytes_expected: info.data_expected,
         appendable: info.appendable,
         needs_recovery: info.needs_recovery,
+        reserved_tail: info.reserved_tail,
         placeholder: info.placeholder,
         exceeds_numpy_header_limit: info.exceeds_numpy_header_limit,
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use npaa_core::{inspect, recover};
 use npaa_testutil::{run_python, tempdir};
 
-use super::{ROW_BYTES, Rng, check_rows_prefix, describe};
+use super::{ROW_BYTES, Rng, check_rows_prefix, describe, row_bytes};
 
 /// A child stops after this many rows (a few hundred KiB) if it is not killed first.
 pub const MAX_ROWS: u64 = 30_000;
@@ -54,6 +54,8 @@ pub struct Tally {
     pub uncounted_bytes: usize,
     pub partial_item: usize,
     pub max_counted: u64,
+    /// Files left with space reserved past the data (mapped mode).
+    pub reserved_tail: usize,
 }
 
 /// One way of writing: a name the child understands, and whether the file is Fortran order.
@@ -225,6 +227,10 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
     );
     let bytes = fs::read(path).unwrap();
     let data = &bytes[info.header_len as usize..];
+    if info.reserved_tail > 0 {
+        check_reserved_tail(path, fortran, data, counted, what, manifest, t);
+        return;
+    }
     // ...and every byte present is where it belongs: rows 0, 1, 2, ... (+ part of the next).
     let (whole, partial) = check_rows_prefix(data, what);
     assert!(counted <= whole, "{what}");
@@ -268,4 +274,51 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
     assert_eq!(&zdata[..data.len()], data, "{what}: zero-fill changed data");
     assert!(zdata[data.len()..].iter().all(|&b| b == 0), "{what}");
     manifest.push_str(&format!("{} {f} {whole} {expected}\n", zf.display()));
+}
+
+/// Checks a file a mapped-mode writer left with reserved space past its data: the counted rows
+/// are in place, the reserved space holds at most the start of the append in progress and
+/// zeros, and `recover` (run in place: a copy would lose the reservation mark) cuts it all.
+fn check_reserved_tail(
+    path: &Path,
+    fortran: bool,
+    data: &[u8],
+    counted: u64,
+    what: &str,
+    manifest: &mut String,
+    t: &mut Tally,
+) {
+    t.reserved_tail += 1;
+    let counted_len = counted as usize * ROW_BYTES;
+    let (whole, partial) = check_rows_prefix(&data[..counted_len], what);
+    assert_eq!((whole, partial), (counted, 0), "{what}");
+    let tail = &data[counted_len..];
+    let in_progress = tail
+        .iter()
+        .enumerate()
+        .take_while(|&(i, &b)| b == row_bytes(counted + (i / ROW_BYTES) as u64)[i % ROW_BYTES])
+        .count();
+    assert!(
+        tail[in_progress..].iter().all(|&b| b == 0),
+        "{what}: the reserved space holds bytes that are neither the next rows nor zeros"
+    );
+    let f = u8::from(fortran);
+    // NumPy reads the snapshot (with its reserved space) as the counted rows.
+    let snapshot = path.with_extension("snap.npy");
+    fs::copy(path, &snapshot).unwrap();
+    manifest.push_str(&format!("{} {f} {counted} {counted}\n", snapshot.display()));
+    let report = recover(path, true).unwrap_or_else(|e| panic!("{what}: recover: {e}"));
+    assert_eq!(report.items_after, counted, "{what}: {report:?}");
+    assert_eq!(report.bytes_cut, tail.len() as u64, "{what}: {report:?}");
+    assert_eq!(report.bytes_zero_filled, 0, "{what}: {report:?}");
+    let after = inspect(path).unwrap();
+    assert!(
+        !after.needs_recovery && after.reserved_tail == 0,
+        "{what}: {after:?}"
+    );
+    assert_eq!(
+        fs::metadata(path).unwrap().len(),
+        after.header_len + counted_len as u64
+    );
+    manifest.push_str(&format!("{} {f} {counted} {counted}\n", path.display()));
 }

@@ -1,0 +1,280 @@
+//! Mapped mode (`AppendOptions::mapped_window`): small appends copied into reserved space past
+//! the data. The file is byte-identical to `np.save` after close; while open (and after a
+//! kill) it carries reserved space that NumPy ignores, that `inspect` reports, and that the
+//! next open cuts; where space cannot be reserved, the handle goes on with `pwrite`.
+
+mod reliability_support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use npaa_core::{AppendArray, AppendOptions, Error, Order, inspect};
+use npaa_testutil::{assert_numpy_loads, np_save, run_python, tempdir};
+use reliability_support::mount::Tmpfs;
+use reliability_support::{
+    ROW_BYTES, ROW_WORDS, check_rows_prefix, child_arg, child_command, child_role, rows, rows_expr,
+};
+
+/// A small window, so that a few thousand appends take many reservations: blocks of up to 512
+/// bytes go through the mapping, larger ones through `pwrite`.
+const WINDOW: usize = 4096;
+
+/// The block sizes (in rows of 3 u64, 24 bytes) of the appends the tests make, in turn: most
+/// through the mapping, one in five (30 rows, 720 bytes) with `pwrite`.
+const BLOCKS: [u64; 5] = [1, 1, 2, 30, 7];
+
+/// Appends rows `start..end` in blocks cycling through [`BLOCKS`]; Fortran-order files get
+/// the same rows as blocks of shape (3, n).
+fn append_rows(array: &AppendArray, start: u64, end: u64, fortran: bool) {
+    let mut next = start;
+    let mut k = 0;
+    while next < end {
+        let n = BLOCKS[k % BLOCKS.len()].min(end - next);
+        let shape = if fortran {
+            [ROW_WORDS as u64, n]
+        } else {
+            [n, ROW_WORDS as u64]
+        };
+        array.append(&rows(next, n), &shape).unwrap();
+        next += n;
+        k += 1;
+    }
+}
+
+/// True when `path` carries no extended attribute (the reservation mark is gone).
+fn has_no_xattr(path: &Path) -> bool {
+    run_python("import os, sys\nprint(os.listxattr(sys.argv[1]))", &[path]).trim() == "[]"
+}
+
+fn assert_same_as_np_save(path: &Path, expr: &str) {
+    let expected = path.with_extension("expected.npy");
+    np_save(&expected, expr);
+    assert!(
+        fs::read(path).unwrap() == fs::read(&expected).unwrap(),
+        "{} differs from np.save({expr})",
+        path.display()
+    );
+}
+
+#[test]
+fn closed_files_are_byte_identical_to_np_save() {
+    let dir = tempdir();
+    for (fortran, name) in [(false, "c.npy"), (true, "f.npy")] {
+        let path = dir.path().join(name);
+        let order = if fortran { Order::Fortran } else { Order::C };
+        let array = AppendOptions::new()
+            .mapped_window(WINDOW)
+            .order(order)
+            .open(&path)
+            .unwrap();
+        append_rows(&array, 0, 3000, fortran);
+        // A cast on the way (u32 into the u64 file) goes through the mapping too.
+        let small: Vec<u32> = (0..6).collect();
+        let shape = if fortran { [3, 2] } else { [2, 3] };
+        array.append(&small, &shape).unwrap();
+        array.close().unwrap();
+        let tail = "np.arange(6, dtype='<u8').reshape(2, 3)";
+        let expr = if fortran {
+            format!(
+                "np.asfortranarray(np.concatenate([{}, {tail}]).T)",
+                rows_expr(3000)
+            )
+        } else {
+            format!("np.concatenate([{}, {tail}])", rows_expr(3000))
+        };
+        assert_same_as_np_save(&path, &expr);
+        assert!(has_no_xattr(&path), "{name}: the reservation mark is left");
+    }
+}
+
+#[test]
+fn open_files_carry_marked_space_that_numpy_ignores() {
+    let dir = tempdir();
+    let path = dir.path().join("open.npy");
+    let array = AppendOptions::new()
+        .mapped_window(WINDOW)
+        .open(&path)
+        .unwrap();
+    append_rows(&array, 0, 500, false);
+    let info = inspect(&path).unwrap();
+    assert_eq!(info.header.shape, vec![500, 3]);
+    assert!(info.needs_recovery && info.reserved_tail > 0, "{info:?}");
+    assert_eq!(
+        info.data_present,
+        info.data_expected + info.reserved_tail,
+        "{info:?}"
+    );
+    // NumPy, reading while the writer is open, sees exactly the rows appended.
+    assert_numpy_loads(&path, &rows_expr(500));
+
+    // Rolling back gives the reserved space back too; appends then reserve anew.
+    let savepoint = array.savepoint().unwrap().unwrap();
+    append_rows(&array, 500, 700, false);
+    array.rollback_to(savepoint).unwrap();
+    let info = inspect(&path).unwrap();
+    assert!(!info.needs_recovery && info.reserved_tail == 0, "{info:?}");
+    assert_eq!(info.header.shape, vec![500, 3]);
+    append_rows(&array, 500, 800, false);
+    array.close().unwrap();
+    assert_same_as_np_save(&path, &rows_expr(800));
+    assert!(has_no_xattr(&path));
+}
+
+/// The child: appends 1000 rows in mapped mode, says READY and waits to be killed.
+#[test]
+fn mapped_child_writer() {
+    if child_role().as_deref() != Some("mapped-writer") {
+        return;
+    }
+    let path = PathBuf::from(child_arg("NPAA_MAPPED_PATH"));
+    let array = AppendOptions::new()
+        .mapped_window(WINDOW)
+        .open(&path)
+        .unwrap();
+    append_rows(&array, 0, 1000, false);
+    println!("READY");
+    std::thread::sleep(std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn space_left_by_a_killed_writer_is_cut_by_the_next_open() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempdir();
+    let path = dir.path().join("killed.npy");
+    let mut child = child_command("mapped_child_writer", "mapped-writer")
+        .env("NPAA_MAPPED_PATH", &path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    while line.trim() != "READY" {
+        line.clear();
+        assert_ne!(
+            stdout.read_line(&mut line).unwrap(),
+            0,
+            "the child ended early"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let info = inspect(&path).unwrap();
+    assert_eq!(info.header.shape, vec![1000, 3]);
+    assert!(info.reserved_tail > 0, "{info:?}");
+    let bytes = fs::read(&path).unwrap();
+    let data = &bytes[info.header_len as usize..];
+    assert_eq!(
+        check_rows_prefix(&data[..1000 * ROW_BYTES], "killed"),
+        (1000, 0)
+    );
+    assert!(data[1000 * ROW_BYTES..].iter().all(|&b| b == 0));
+    assert_numpy_loads(&path, &rows_expr(1000));
+
+    // Opening for appending (no mapped mode needed) cuts the reserved space and goes on.
+    let array = AppendArray::open(&path).unwrap();
+    assert_eq!(array.shape(), Some(vec![1000, 3]));
+    append_rows(&array, 1000, 1010, false);
+    array.close().unwrap();
+    assert_same_as_np_save(&path, &rows_expr(1010));
+    assert!(has_no_xattr(&path));
+}
+
+#[test]
+fn a_stale_mark_does_not_hide_data() {
+    // A mark whose value is not the file's length (its writer cut the file but died before
+    // removing it) says nothing: bytes past the header are data to `recover`.
+    let dir = tempdir();
+    let path = dir.path().join("stale.npy");
+    np_save(&path, &rows_expr(10));
+    let mut bytes = fs::read(&path).unwrap();
+    let header_len = bytes.len() - 10 * ROW_BYTES;
+    for i in 10..12 {
+        bytes.extend_from_slice(&reliability_support::row_bytes(i));
+    }
+    fs::write(&path, &bytes).unwrap();
+    run_python(
+        "import os, sys\nos.setxattr(sys.argv[1], 'user.npaa.reserved', sys.argv[2].encode())",
+        &[path.as_os_str(), format!("{}", bytes.len() + 4096).as_ref()],
+    );
+    let info = inspect(&path).unwrap();
+    assert!(info.needs_recovery && info.reserved_tail == 0, "{info:?}");
+    assert!(matches!(
+        AppendArray::open(&path),
+        Err(Error::NeedsRecovery { .. })
+    ));
+    let report = npaa_core::recover(&path, false).unwrap();
+    assert_eq!(report.items_after, 12);
+    assert_eq!(fs::read(&path).unwrap().len(), header_len + 12 * ROW_BYTES);
+    assert_numpy_loads(&path, &rows_expr(12));
+
+    // A valid mark (equal to the length) makes the same bytes reserved space instead.
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[0u8; 100]);
+    fs::write(&path, &bytes).unwrap();
+    run_python(
+        "import os, sys\nos.setxattr(sys.argv[1], 'user.npaa.reserved', sys.argv[2].encode())",
+        &[path.as_os_str(), format!("{}", bytes.len()).as_ref()],
+    );
+    let dry = npaa_core::recover_with(
+        &path,
+        &npaa_core::RecoverOptions {
+            zerofill_incomplete: true,
+            dry_run: true,
+        },
+    )
+    .unwrap();
+    assert_eq!((dry.items_after, dry.bytes_cut), (12, 100));
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        bytes,
+        "a dry run changed the file"
+    );
+    let report = npaa_core::recover(&path, true).unwrap();
+    assert_eq!(
+        (
+            report.items_after,
+            report.bytes_cut,
+            report.bytes_zero_filled
+        ),
+        (12, 100, 0)
+    );
+    assert_same_as_np_save(&path, &rows_expr(12));
+    assert!(has_no_xattr(&path));
+}
+
+#[test]
+fn without_room_to_reserve_appends_fall_back_to_pwrite() {
+    // A 256 KiB tmpfs cannot hold a 1 MiB reservation: the handle writes with pwrite until
+    // the disk is full, and the file is then exact (no reserved space, no mark).
+    let dir = tempdir();
+    let Some(fs_) = Tmpfs::mount(&dir.path().join("mnt"), "256k") else {
+        eprintln!("not root: the fallback on a full file system was not checked");
+        return;
+    };
+    let path = fs_.at.join("full.npy");
+    let array = AppendOptions::new()
+        .mapped_window(1 << 20)
+        .open(&path)
+        .unwrap();
+    let mut appended = 0u64;
+    let error = loop {
+        match array.append(&rows(appended, 1), &[1, ROW_WORDS as u64]) {
+            Ok(()) => appended += 1,
+            Err(e) => break e,
+        }
+        assert!(appended < 20_000, "the file system never filled up");
+    };
+    assert!(
+        matches!(&error, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC)),
+        "{error}"
+    );
+    assert!(appended > 1000, "only {appended} rows fit");
+    array.close().unwrap();
+    let info = inspect(&path).unwrap();
+    assert!(!info.needs_recovery, "{info:?}");
+    assert_eq!(info.header.shape, vec![appended, 3]);
+    assert_numpy_loads(&path, &rows_expr(appended));
+    assert!(has_no_xattr(&path));
+}
