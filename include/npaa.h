@@ -293,8 +293,10 @@ typedef struct npaa_options {
      * data: the reserved space, marked in its user.npaa.reserved extended attribute. NumPy
      * ignores it; npaa_close(), npaa_recover() and the next npaa_open() cut it. Copy such a
      * file with its extended attributes (cp -a) or recover it first. Where the file system
-     * cannot reserve space or store the mark, appends are written as usual. Programs built
-     * against a header without this field get 0.
+     * cannot reserve space or store the mark, appends are written as usual, and so they are
+     * when rewrite_header_on_append is 0 or durability is NPAA_DURABILITY_EVERY_BYTES (rows
+     * the header does not count yet must stay recoverable). Programs built against a header
+     * without this field get 0.
      */
     size_t mapped_window;
 } npaa_options;

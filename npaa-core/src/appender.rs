@@ -179,13 +179,28 @@ impl AppendOptions {
     /// file with its extended attributes (`cp -a`, `rsync -X`) or recover it first: without
     /// the mark, the reserved zeros look like data to `recover`.
     ///
-    /// Where the file system cannot preallocate space or store user extended attributes
-    /// (`fallocate`, `fsetxattr`), or the mapping fails, the handle silently goes on with
-    /// positional writes. Like any memory-mapped file, a process that ignores the file's lock
+    /// Mapped mode needs the header to count every append: with
+    /// [`rewrite_header_on_append(false)`](Self::rewrite_header_on_append) or
+    /// [`Durability::EveryBytes`], appends are written as usual (their uncounted bytes must
+    /// stay recoverable). Where the file system cannot preallocate space or store user
+    /// extended attributes (`fallocate`, `fsetxattr`), or the mapping fails, the handle
+    /// silently goes on with positional writes. Like any memory-mapped file, a process that ignores the file's lock
     /// and truncates it while it is mapped makes the writer fault (SIGBUS).
     pub fn mapped_window(mut self, bytes: usize) -> Self {
         self.mapped_window = bytes;
         self
+    }
+
+    /// The window mapped mode uses, or 0 when it is off. It is off unless the header counts
+    /// every append (header rewrite on, and no [`Durability::EveryBytes`], whose header lags
+    /// behind on purpose): appended bytes the header does not count yet must stay
+    /// recoverable data, and reserved space is cut, not recovered.
+    fn mapping_window(&self) -> usize {
+        if self.rewrite_header_on_append && !matches!(self.durability, Durability::EveryBytes(_)) {
+            self.mapped_window
+        } else {
+            0
+        }
     }
 
     /// Opens `path` with these options: see [`AppendArray::open_with`].
@@ -716,7 +731,7 @@ impl AppendArray {
             path: &self.path,
             plan: &plan.cast.1,
             buffered,
-            window: self.options.mapped_window,
+            window: self.options.mapping_window(),
             written: 0,
         };
         let filled = fill(&mut sink, fortran);

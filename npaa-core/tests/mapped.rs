@@ -278,3 +278,34 @@ fn without_room_to_reserve_appends_fall_back_to_pwrite() {
     assert_numpy_loads(&path, &rows_expr(appended));
     assert!(has_no_xattr(&path));
 }
+
+#[test]
+fn modes_whose_header_lags_do_not_map() {
+    // Rows the header does not count yet must stay recoverable data, so these modes write as
+    // usual: no space is ever reserved.
+    let dir = tempdir();
+    for (name, options) in [
+        (
+            "no-rewrite.npy",
+            AppendOptions::new().rewrite_header_on_append(false),
+        ),
+        (
+            "every-bytes.npy",
+            AppendOptions::new().durability(npaa_core::Durability::EveryBytes(1 << 20)),
+        ),
+    ] {
+        let path = dir.path().join(name);
+        let array = options.mapped_window(WINDOW).open(&path).unwrap();
+        append_rows(&array, 0, 300, false);
+        let info = inspect(&path).unwrap();
+        assert_eq!(info.reserved_tail, 0, "{name}: {info:?}");
+        assert_eq!(
+            info.data_present,
+            300 * ROW_BYTES as u64,
+            "{name}: {info:?}"
+        );
+        assert!(has_no_xattr(&path), "{name}");
+        array.close().unwrap();
+        assert_same_as_np_save(&path, &rows_expr(300));
+    }
+}
