@@ -894,8 +894,7 @@ pub(crate) fn read_parsed_len(
 /// Reads and validates the header of `file`, which is `len` bytes long, with one positional
 /// read for the usual header (up to 4 KiB).
 fn read_header_of(file: &File, path: &Path, leniency: Leniency, len: u64) -> Result<ParsedHeader> {
-    let mut reader = io::BufReader::with_capacity(4096, sys::ReadAt::new(file));
-    header::read_header(&mut reader, len, leniency).map_err(|e| match e {
+    header::read_header(&mut sys::ReadAt::new(file), len, leniency).map_err(|e| match e {
         ReadError::Format(kind) => Error::format(path, kind),
         ReadError::Io(e) => Error::io(path, "reading the header", e),
     })
@@ -1077,7 +1076,7 @@ impl OpenFile {
                 });
             }
         }
-        let disk_digits = header.growth_len().to_string().len();
+        let disk_digits = header::decimal_len(header.growth_len());
         Ok(OpenFile {
             file,
             version: parsed.version,
@@ -1384,11 +1383,24 @@ impl OpenFile {
         {
             return Ok(());
         }
-        let bytes = self
-            .template
-            .render_at(growth, self.version, self.header_len)
-            .ok_or_else(|| io::Error::other("the new shape no longer fits in the header"))?;
-        self.file.write_all_at(&bytes, 0)?;
+        /// Headers up to this long (`np.save` writes 128 bytes for most arrays) are rendered
+        /// on the stack.
+        const ON_STACK: usize = 512;
+        let no_room = || io::Error::other("the new shape no longer fits in the header");
+        let total = usize::try_from(self.header_len).map_err(|_| no_room())?;
+        let mut stack = [0u8; ON_STACK];
+        let mut heap = Vec::new();
+        let bytes = match stack.get_mut(..total) {
+            Some(bytes) => bytes,
+            None => {
+                heap.resize(total, 0);
+                &mut heap[..]
+            }
+        };
+        if !self.template.render_into(growth, self.version, bytes) {
+            return Err(no_room());
+        }
+        self.file.write_all_at(bytes, 0)?;
         self.disk_digits = digits.len();
         self.header_writes = self.header_writes.saturating_add(1);
         if fast && self.map.is_none() && self.header_writes >= MAP_AFTER_WRITES {

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use crate::error::{Error, FormatError, fmt_shape};
+use crate::header::push_decimal;
 use crate::literal::{self, Value, write_repr_str};
 
 /// Byte order of a scalar dtype.
@@ -164,6 +165,12 @@ impl Dtype {
         })
     }
 
+    /// The dtype a header's descr stands for when it is a string (`'<f8'`, also `'f8'` or
+    /// `'float64'`), as [`Dtype::from_value`] reads it; `Err` holds the reason it is refused.
+    pub(crate) fn from_scalar_descr(descr: &str) -> Result<Dtype, String> {
+        parse_scalar(descr).map(Dtype::Scalar)
+    }
+
     /// Appends the Python repr NumPy writes for this dtype in a header (`dtype_to_descr`
     /// followed by `repr`): `'<f8'` (quoted) for a scalar, a list such as
     /// `[('a', '<i4'), ('', '|V4'), ('b', '<f8', (2, 3))]` for a record, with `('', '|Vn')`
@@ -173,7 +180,24 @@ impl Dtype {
     /// parsed records do; otherwise the output is not a descr NumPy can read.
     pub fn write_header_repr(&self, out: &mut String) {
         match self {
-            Dtype::Scalar(s) => write_repr_str(&s.typestr(), out),
+            Dtype::Scalar(s) => {
+                // A typestr is printable ASCII without quotes or backslashes, which `repr`
+                // only quotes: write it in place. Only a hand-built time unit can hold other
+                // characters; those go through `repr` proper.
+                let start = out.len();
+                out.push('\'');
+                s.write_typestr(out);
+                let plain = out[start + 1..]
+                    .bytes()
+                    .all(|b| (0x20..0x7f).contains(&b) && b != b'\'' && b != b'\\');
+                if plain {
+                    out.push('\'');
+                } else {
+                    let typestr = out.split_off(start + 1);
+                    out.truncate(start);
+                    write_repr_str(&typestr, out);
+                }
+            }
             Dtype::Record(r) => r.write_repr(out),
         }
     }
@@ -255,24 +279,38 @@ impl Scalar {
 
     /// NumPy's `dtype.str`: `<f8`, `|u1`, `<U10`, `>M8[25s]`.
     pub(crate) fn typestr(&self) -> String {
-        let order = match self.effective_order() {
+        let mut out = String::new();
+        self.write_typestr(&mut out);
+        out
+    }
+
+    /// Appends [`typestr`](Self::typestr) to `out`.
+    fn write_typestr(&self, out: &mut String) {
+        out.push(match self.effective_order() {
             ByteOrder::Little => '<',
             ByteOrder::Big => '>',
             ByteOrder::NotApplicable => '|',
-        };
+        });
         let size = self.size;
-        match &self.kind {
-            Kind::Bool => format!("{order}b1"),
-            Kind::Int => format!("{order}i{size}"),
-            Kind::Uint => format!("{order}u{size}"),
-            Kind::Float => format!("{order}f{size}"),
-            Kind::Complex => format!("{order}c{size}"),
-            Kind::Bytes => format!("{order}S{size}"),
-            Kind::Unicode => format!("{order}U{}", size / 4),
-            Kind::Void => format!("{order}V{size}"),
-            Kind::Object => format!("{order}O"),
-            Kind::Datetime(u) => format!("{order}M8{}", u.suffix()),
-            Kind::Timedelta(u) => format!("{order}m8{}", u.suffix()),
+        let (code, number) = match &self.kind {
+            Kind::Bool => ('b', Some(1)),
+            Kind::Int => ('i', Some(size)),
+            Kind::Uint => ('u', Some(size)),
+            Kind::Float => ('f', Some(size)),
+            Kind::Complex => ('c', Some(size)),
+            Kind::Bytes => ('S', Some(size)),
+            Kind::Unicode => ('U', Some(size / 4)),
+            Kind::Void => ('V', Some(size)),
+            Kind::Object => ('O', None),
+            Kind::Datetime(_) => ('M', Some(8)),
+            Kind::Timedelta(_) => ('m', Some(8)),
+        };
+        out.push(code);
+        if let Some(n) = number {
+            push_decimal(out, n as u64);
+        }
+        if let Kind::Datetime(unit) | Kind::Timedelta(unit) = &self.kind {
+            out.push_str(&unit.suffix());
         }
     }
 
@@ -421,7 +459,7 @@ impl Record {
 /// Builds a dtype from a descr value; `depth` counts enclosing records.
 fn dtype_from_value(v: &Value, depth: usize) -> Result<Dtype, String> {
     match v {
-        Value::Str(s) => parse_scalar(s).map(Dtype::Scalar),
+        Value::Str(s) => Dtype::from_scalar_descr(s),
         Value::List(entries) => record_from_list(entries, depth).map(Dtype::Record),
         Value::Tuple(_) => Err(
             "a tuple (subarray) descr is not valid at the top level: NumPy \

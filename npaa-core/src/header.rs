@@ -1,6 +1,7 @@
 //! The .npy header codec: reading every header NumPy accepts, writing headers byte-identical to
 //! `np.save` (NumPy >= 1.24), and rewriting a header in place at its existing size.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use crate::dtype::Dtype;
@@ -139,53 +140,51 @@ impl Header {
         self.growth_axis().map_or(0, |a| self.shape[a])
     }
 
-    /// Splits the dict text around the growth dimension: `head + digits + tail` is the text.
-    fn text_parts(&self) -> (String, String) {
-        let mut head = String::from("{'descr': ");
-        self.dtype.write_header_repr(&mut head);
-        head.push_str(", 'fortran_order': ");
-        head.push_str(if self.fortran_order { "True" } else { "False" });
-        head.push_str(", 'shape': (");
+    /// The dict text without the growth dimension's digits, and the byte offset in it where
+    /// they go (the end for a 0-d array, which has none).
+    fn text_parts(&self) -> (String, usize) {
+        let mut text = String::with_capacity(96);
+        text.push_str("{'descr': ");
+        self.dtype.write_header_repr(&mut text);
+        text.push_str(", 'fortran_order': ");
+        text.push_str(if self.fortran_order { "True" } else { "False" });
+        text.push_str(", 'shape': (");
         let axis = self.growth_axis();
-        let mut tail = String::new();
-        let mut out = &mut head;
-        for (i, d) in self.shape.iter().enumerate() {
+        let mut split = None;
+        for (i, &d) in self.shape.iter().enumerate() {
             if i > 0 {
-                out.push_str(", ");
+                text.push_str(", ");
             }
             if Some(i) == axis {
-                out = &mut tail;
+                split = Some(text.len());
             } else {
-                out.push_str(&d.to_string());
+                push_decimal(&mut text, d);
             }
         }
         if self.shape.len() == 1 {
-            out.push(',');
+            text.push(',');
         }
-        out.push_str("), }");
-        if axis.is_none() {
-            // 0-d: nothing grows; keep all the text in the head.
-            head.push_str(&tail);
-            tail.clear();
-        }
-        (head, tail)
+        text.push_str("), }");
+        let split = split.unwrap_or(text.len());
+        (text, split)
     }
 
     /// The dict text alone, as `np.save` writes it before padding.
     pub fn dict_text(&self) -> String {
-        let (head, tail) = self.text_parts();
-        match self.growth_axis() {
-            Some(_) => format!("{head}{}{tail}", self.growth_len()),
-            None => head,
+        let (mut text, split) = self.text_parts();
+        if self.growth_axis().is_some() {
+            text.insert_str(split, &self.growth_len().to_string());
         }
+        text
     }
 
     /// The template that renders this header's bytes for any growth length.
     pub(crate) fn template(&self) -> Template {
-        let (head, tail) = self.text_parts();
+        let (text, split) = self.text_parts();
         Template {
-            head,
-            tail,
+            ascii: text.is_ascii(),
+            text,
+            split,
             grows: self.growth_axis().is_some(),
         }
     }
@@ -197,13 +196,18 @@ impl Header {
     }
 }
 
-/// The text of a header split around its growth dimension, so that the bytes for a new growth
+/// The text of a header without its growth dimension, so that the bytes for a new growth
 /// length can be produced without formatting the whole dict again.
 #[derive(Clone, Debug)]
 pub(crate) struct Template {
-    head: String,
-    tail: String,
+    /// The dict text with the growth dimension's digits left out.
+    text: String,
+    /// Byte offset in `text` where the growth digits go.
+    split: usize,
+    /// False for a 0-d array: no digits go anywhere.
     grows: bool,
+    /// True when `text` is ASCII (the usual case), which every version encodes byte for byte.
+    ascii: bool,
 }
 
 /// Writes the decimal digits of `n` into `buf`, returning the used suffix.
@@ -221,31 +225,58 @@ pub(crate) fn digits(n: u64, buf: &mut [u8; 20]) -> &[u8] {
     &buf[i..]
 }
 
-fn encode(text: &str, version: Version) -> Option<Vec<u8>> {
-    match version {
-        Version::V3 => Some(text.as_bytes().to_vec()),
-        Version::V1 | Version::V2 => text
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).ok())
-            .collect(),
+/// Number of decimal digits of `n`.
+pub(crate) fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// Appends the decimal digits of `n` to `out`.
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    out.extend(digits(n, &mut [0; 20]).iter().map(|&b| char::from(b)));
+}
+
+/// Bytes `text` takes in `version`'s encoding (latin1 before 3.0, UTF-8 in 3.0), or `None` if
+/// one of its characters has no latin1 code.
+fn encoded_len(text: &str, ascii: bool, version: Version) -> Option<usize> {
+    if ascii || version == Version::V3 {
+        return Some(text.len());
     }
+    text.chars()
+        .all(|c| u32::from(c) <= 0xff)
+        .then(|| text.chars().count())
+}
+
+/// Writes `text` in `version`'s encoding into `out` from `at`, returning the offset after it.
+/// The caller checked with [`encoded_len`] that it can be encoded and fits.
+fn encode_into(text: &str, ascii: bool, version: Version, out: &mut [u8], at: usize) -> usize {
+    if ascii || version == Version::V3 {
+        out[at..at + text.len()].copy_from_slice(text.as_bytes());
+        return at + text.len();
+    }
+    let mut end = at;
+    for (slot, c) in out[at..].iter_mut().zip(text.chars()) {
+        // Latin1: the code point is the byte (`encoded_len` refused larger ones).
+        *slot = u8::try_from(u32::from(c)).unwrap_or(b'?');
+        end += 1;
+    }
+    end
 }
 
 impl Template {
-    /// The dict text for a growth length.
-    fn text(&self, growth: u64) -> String {
-        if self.grows {
-            format!("{}{growth}{}", self.head, self.tail)
-        } else {
-            self.head.clone()
-        }
+    /// Bytes of the dict text for `growth` in `version`'s encoding, or `None` if it cannot be
+    /// encoded in that version.
+    fn text_len(&self, growth: u64, version: Version) -> Option<usize> {
+        let n = if self.grows { decimal_len(growth) } else { 0 };
+        encoded_len(&self.text, self.ascii, version).map(|len| len + n)
     }
 
     /// Byte offset, inside the header, of the growth digits.
     pub(crate) fn digits_offset(&self, version: Version) -> usize {
-        let head_bytes = match version {
-            Version::V3 => self.head.len(),
-            Version::V1 | Version::V2 => self.head.chars().count(),
+        let head = &self.text[..self.split];
+        let head_bytes = if self.ascii || version == Version::V3 {
+            head.len()
+        } else {
+            head.chars().count()
         };
         version.prefix_len() + head_bytes
     }
@@ -253,49 +284,104 @@ impl Template {
     /// Header bytes as `np.save` lays them out: 21-digit spare, 64-byte alignment, the smallest
     /// version that can hold the text.
     pub(crate) fn render_fresh(&self, growth: u64) -> Vec<u8> {
-        let mut text = self.text(growth);
-        if self.grows {
-            let n = growth.to_string().len();
-            text.extend(std::iter::repeat_n(
-                ' ',
-                GROWTH_AXIS_MAX_DIGITS.saturating_sub(n),
-            ));
-        }
+        let n = decimal_len(growth);
+        let spare = if self.grows {
+            GROWTH_AXIS_MAX_DIGITS.saturating_sub(n)
+        } else {
+            0
+        };
         for version in [Version::V1, Version::V2, Version::V3] {
-            let Some(bytes) = encode(&text, version) else {
+            let Some(len) = self.text_len(growth, version) else {
                 continue;
             };
-            let hlen = bytes.len() + 1;
+            let hlen = len + spare + 1;
             let prefix = version.prefix_len();
             let padlen = ARRAY_ALIGN - ((prefix + hlen) % ARRAY_ALIGN);
             let total = prefix + hlen + padlen;
             if ((total - prefix) as u64) > version.max_text_len() {
                 continue;
             }
-            return assemble(version, &bytes, total);
+            return self.render(growth, version, total);
         }
         // A text over 4 GiB cannot be described by any version; the dtype parser bounds
         // headers far below that, so this is unreachable in practice. Render as v3 anyway.
-        let bytes = text.into_bytes();
-        let total = Version::V3.prefix_len() + bytes.len() + 1;
-        assemble(Version::V3, &bytes, total)
+        let len = self.text.len() + if self.grows { n } else { 0 };
+        self.render(
+            growth,
+            Version::V3,
+            Version::V3.prefix_len() + len + spare + 1,
+        )
     }
 
     /// Header bytes of exactly `total` bytes in `version`, or `None` if the text does not fit.
     pub(crate) fn render_at(&self, growth: u64, version: Version, total: u64) -> Option<Vec<u8>> {
-        let bytes = encode(&self.text(growth), version)?;
-        let prefix = version.prefix_len() as u64;
-        let needed = prefix + bytes.len() as u64 + 1;
-        if total < needed || total - prefix > version.max_text_len() {
+        if !self.fits(growth, version, total) {
             return None;
         }
-        Some(assemble(version, &bytes, usize::try_from(total).ok()?))
+        Some(self.render(growth, version, usize::try_from(total).ok()?))
+    }
+
+    /// [`render_at`](Self::render_at) into `out`, whose length is the header's: writes the
+    /// header and returns true, or returns false, writing nothing, if the text does not fit.
+    pub(crate) fn render_into(&self, growth: u64, version: Version, out: &mut [u8]) -> bool {
+        let fits = self.fits(growth, version, out.len() as u64);
+        if fits {
+            self.write(growth, version, out);
+        }
+        fits
+    }
+
+    /// Whether a header of exactly `total` bytes in `version` can hold the text for `growth`.
+    fn fits(&self, growth: u64, version: Version, total: u64) -> bool {
+        let prefix = version.prefix_len() as u64;
+        // The text, then at least the final newline.
+        self.text_len(growth, version).is_some_and(|len| {
+            total > prefix + len as u64 && total - prefix <= version.max_text_len()
+        })
+    }
+
+    /// The header for `growth` as a new vector of `total` bytes, which must hold it.
+    fn render(&self, growth: u64, version: Version, total: usize) -> Vec<u8> {
+        let mut out = vec![0; total];
+        self.write(growth, version, &mut out);
+        out
+    }
+
+    /// Writes the whole header into `out` (the header's length): magic, version, length
+    /// field, the text for `growth`, spaces, and the final newline. The caller checked that
+    /// the text can be encoded in `version` and fits.
+    fn write(&self, growth: u64, version: Version, out: &mut [u8]) {
+        let prefix = version.prefix_len();
+        let total = out.len();
+        out[..MAGIC.len()].copy_from_slice(MAGIC);
+        let (major, minor) = version.numbers();
+        out[6] = major;
+        out[7] = minor;
+        let len = total - prefix;
+        match version {
+            Version::V1 => out[8..10].copy_from_slice(&(len as u16).to_le_bytes()),
+            Version::V2 | Version::V3 => out[8..12].copy_from_slice(&(len as u32).to_le_bytes()),
+        }
+        let mut buf = [0; 20];
+        let growth_digits = if self.grows {
+            digits(growth, &mut buf)
+        } else {
+            &[]
+        };
+        let (head, tail) = self.text.split_at(self.split);
+        let at = encode_into(head, self.ascii, version, out, prefix);
+        let at_tail = at + growth_digits.len();
+        out[at..at_tail].copy_from_slice(growth_digits);
+        let end = encode_into(tail, self.ascii, version, out, at_tail);
+        out[end..total - 1].fill(b' ');
+        out[total - 1] = b'\n';
     }
 
     /// Bytes the header needs, in `version`, to hold any growth length (21 digits).
     pub(crate) fn appendable_len(&self, version: Version) -> u64 {
-        let text = self.text(0);
-        let bytes = encode(&text, version).map_or(text.len(), |b| b.len());
+        // The text for growth 0: one digit, or none for a 0-d array.
+        let zero = usize::from(self.grows);
+        let bytes = encoded_len(&self.text, self.ascii, version).unwrap_or(self.text.len()) + zero;
         let spare = if self.grows {
             GROWTH_AXIS_MAX_DIGITS - 1
         } else {
@@ -303,24 +389,6 @@ impl Template {
         };
         (version.prefix_len() + bytes + spare + 1) as u64
     }
-}
-
-fn assemble(version: Version, text: &[u8], total: usize) -> Vec<u8> {
-    let prefix = version.prefix_len();
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(MAGIC);
-    let (major, minor) = version.numbers();
-    out.push(major);
-    out.push(minor);
-    let len = total - prefix;
-    match version {
-        Version::V1 => out.extend_from_slice(&(len as u16).to_le_bytes()),
-        Version::V2 | Version::V3 => out.extend_from_slice(&(len as u32).to_le_bytes()),
-    }
-    out.extend_from_slice(text);
-    out.resize(total - 1, b' ');
-    out.push(b'\n');
-    out
 }
 
 /// How strictly [`read_header`] treats placeholder shapes.
@@ -332,7 +400,13 @@ pub(crate) enum Leniency {
     AllowPlaceholder,
 }
 
+/// Bytes [`read_header`] asks for in its first read: the whole header of almost every file
+/// (`np.save` writes 128 bytes for most arrays), read into a buffer on the stack.
+const FIRST_READ: usize = 4096;
+
 /// Reads and validates a header from the start of `reader`, whose total size is `file_len`.
+///
+/// The first read asks for up to 4 KiB; only a longer header is read further (into the heap).
 pub(crate) fn read_header(
     reader: &mut impl Read,
     file_len: u64,
@@ -341,10 +415,16 @@ pub(crate) fn read_header(
     if file_len == 0 {
         return Err(FormatError::Empty.into());
     }
-    let mut start = [0u8; 12];
+    let mut first = [0u8; FIRST_READ];
+    let wanted = file_len.min(FIRST_READ as u64) as usize;
+    let mut got = read_up_to(reader, &mut first[..wanted])?;
     let head_len = file_len.min(12) as usize;
-    reader.read_exact(&mut start[..head_len])?;
-    let found = &start[..head_len];
+    if got < head_len {
+        // The file shrank since its length was taken: fail as reading exactly this does.
+        reader.read_exact(&mut first[got..head_len])?;
+        got = head_len;
+    }
+    let found = &first[..head_len];
     if found.len() < 6 || &found[..6] != MAGIC {
         if found.len() < 6 && MAGIC.starts_with(found) {
             return Err(FormatError::Truncated {
@@ -404,21 +484,19 @@ pub(crate) fn read_header(
         }
         .into());
     }
-    let mut raw = Vec::with_capacity(text_len as usize);
-    raw.extend_from_slice(&found[prefix..]);
-    let rest = text_len as usize - raw.len().min(text_len as usize);
-    raw.truncate(text_len as usize);
-    let before = raw.len();
-    raw.resize(before + rest, 0);
-    reader.read_exact(&mut raw[before..])?;
-    let text: String = match version {
-        Version::V3 => {
-            String::from_utf8(raw).map_err(|_| FormatError::Encoding { encoding: "UTF-8" })?
-        }
-        Version::V1 | Version::V2 => raw.iter().map(|&b| char::from(b)).collect(),
+    // Bounded by MAX_HEADER_LEN above.
+    let end = prefix + text_len as usize;
+    let raw: Cow<'_, [u8]> = if end <= got {
+        Cow::Borrowed(&first[prefix..end])
+    } else {
+        let mut raw = Vec::with_capacity(text_len as usize);
+        raw.extend_from_slice(&first[prefix..got]);
+        raw.resize(text_len as usize, 0);
+        reader.read_exact(&mut raw[got - prefix..])?;
+        Cow::Owned(raw)
     };
-    let (header, placeholder) = parse_text(&text, version, leniency)?;
-    let text_len = dict_text_len(&text, version);
+    let (header, placeholder) = parse_text(&raw, version, leniency)?;
+    let text_len = dict_text_len(&raw);
     Ok(ParsedHeader {
         header,
         version,
@@ -428,13 +506,71 @@ pub(crate) fn read_header(
     })
 }
 
-/// Length in bytes of the text without trailing padding and newline.
-fn dict_text_len(text: &str, version: Version) -> u64 {
-    let trimmed = text.trim_end_matches([' ', '\n', '\t', '\r', '\0']);
-    match version {
-        Version::V3 => trimmed.len() as u64,
-        Version::V1 | Version::V2 => trimmed.chars().count() as u64,
+/// Fills `buf` from `reader` as far as it goes: stops early only at the end of the input.
+/// Returns the number of bytes read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
+    Ok(filled)
+}
+
+/// The header text as characters: UTF-8 in version 3.0, latin1 before (borrowed when it is
+/// ASCII, which reads the same in both).
+fn decode(raw: &[u8], version: Version) -> Result<Cow<'_, str>, FormatError> {
+    match (version, std::str::from_utf8(raw)) {
+        (Version::V3, Ok(text)) => Ok(Cow::Borrowed(text)),
+        (Version::V3, Err(_)) => Err(FormatError::Encoding { encoding: "UTF-8" }),
+        (Version::V1 | Version::V2, Ok(text)) if text.is_ascii() => Ok(Cow::Borrowed(text)),
+        (Version::V1 | Version::V2, _) => {
+            Ok(Cow::Owned(raw.iter().map(|&b| char::from(b)).collect()))
+        }
+    }
+}
+
+/// Length in bytes of the header text `raw` without trailing padding and newline.
+///
+/// The padding characters are ASCII, which no byte of a multi-byte UTF-8 character is, and
+/// latin1 has one byte per character: trimming bytes trims the same characters in every
+/// version.
+fn dict_text_len(raw: &[u8]) -> u64 {
+    let padding = trailing_run(raw, |b| matches!(b, b' ' | b'\n' | b'\t' | b'\r' | b'\0'));
+    (raw.len() - padding) as u64
+}
+
+/// Whitespace as the literal parser skips it.
+fn is_literal_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+}
+
+/// Length of the run of bytes at the end of `bytes` that `pad` accepts (`pad` must accept
+/// spaces). Header padding is mostly spaces, compared 16 at a time.
+fn trailing_run(bytes: &[u8], pad: fn(u8) -> bool) -> usize {
+    let mut chunks = bytes.rchunks_exact(16);
+    let mut run = 0;
+    for chunk in chunks.by_ref() {
+        if chunk == [b' '; 16] {
+            run += 16;
+            continue;
+        }
+        let n = chunk.iter().rev().take_while(|&&b| pad(b)).count();
+        run += n;
+        if n < chunk.len() {
+            return run;
+        }
+    }
+    run + chunks
+        .remainder()
+        .iter()
+        .rev()
+        .take_while(|&&b| pad(b))
+        .count()
 }
 
 /// Why [`read_header`] failed: the header is bad, or the file could not be read.
@@ -494,11 +630,94 @@ fn replace_placeholder(text: &str) -> Option<(String, usize)> {
     ))
 }
 
+/// Reads the text of a header (`raw`, padding included); also tells whether its growth
+/// dimension was a placeholder (lenient reading only).
 fn parse_text(
-    text: &str,
+    raw: &[u8],
     version: Version,
     leniency: Leniency,
 ) -> Result<(Header, bool), FormatError> {
+    let (header, placeholder) = match parse_canonical(raw) {
+        Some(header) => (header, None),
+        None => parse_literal(&decode(raw, version)?, version, leniency)?,
+    };
+    header.data_len()?;
+    if let Some(index) = placeholder
+        && header.growth_axis() != Some(index)
+    {
+        // A placeholder stands for the dimension that grows; anywhere else it is a corrupt
+        // header rather than a recoverable one.
+        return Err(FormatError::BadShape(fmt_shape(&header.shape)));
+    }
+    Ok((header, placeholder.is_some()))
+}
+
+/// The header `np.save` writes, read straight from its bytes without building a literal
+/// tree: `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }` exactly so (`()` and
+/// `(3,)` for 0-d and 1-d arrays), then only whitespace.
+///
+/// `None` for any other text, which [`parse_literal`] then reads: other spellings, key
+/// orders, quotes or spacing, escapes or non-ASCII characters in the descr, integers with
+/// leading zeros or beyond `u64`, and descrs the dtype parser refuses. What it accepts is
+/// ASCII, so it decodes alike in every version, and it reads it exactly as [`parse_literal`]
+/// would (the tests compare the two).
+fn parse_canonical(raw: &[u8]) -> Option<Header> {
+    let rest = raw.strip_prefix(b"{'descr': '")?;
+    let quote = rest.iter().position(|&b| b == b'\'')?;
+    let (descr, rest) = rest.split_at(quote);
+    if !descr
+        .iter()
+        .all(|&b| b.is_ascii() && !matches!(b, b'\\' | b'\n' | b'\r'))
+    {
+        return None;
+    }
+    let rest = rest.strip_prefix(b"', 'fortran_order': ")?;
+    let (fortran_order, rest) = match rest.strip_prefix(b"False") {
+        Some(rest) => (false, rest),
+        None => (true, rest.strip_prefix(b"True")?),
+    };
+    let mut rest = rest.strip_prefix(b", 'shape': (")?;
+    let mut shape = Vec::with_capacity(4);
+    if let Some(after) = rest.strip_prefix(b")") {
+        rest = after;
+    } else {
+        loop {
+            let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let (dim, after) = rest.split_at(len);
+            if dim.is_empty() || (dim.len() > 1 && dim[0] == b'0') {
+                return None;
+            }
+            shape.push(dim.iter().try_fold(0u64, |acc, &d| {
+                acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            })?);
+            if let Some(next) = after.strip_prefix(b", ") {
+                rest = next;
+                continue;
+            }
+            // One dimension is written `(3,)`, more without a trailing comma.
+            rest = after.strip_prefix(if shape.len() == 1 { &b",)"[..] } else { b")" })?;
+            break;
+        }
+    }
+    let rest = rest.strip_prefix(b", }")?;
+    if trailing_run(rest, is_literal_space) != rest.len() {
+        return None;
+    }
+    Some(Header {
+        dtype: Dtype::from_scalar_descr(std::str::from_utf8(descr).ok()?).ok()?,
+        fortran_order,
+        shape,
+    })
+}
+
+/// Reads the dict text with the literal parser, whatever its spelling; with
+/// [`Leniency::AllowPlaceholder`], also a `****` growth dimension, whose index it returns.
+/// The caller checks the shape against the dtype, and the placeholder's position.
+fn parse_literal(
+    text: &str,
+    version: Version,
+    leniency: Leniency,
+) -> Result<(Header, Option<usize>), FormatError> {
     let allow_long = version != Version::V3;
     let parsed = literal::parse(text, allow_long);
     let (value, placeholder) = match parsed {
@@ -558,15 +777,7 @@ fn parse_text(
         fortran_order,
         shape,
     };
-    header.data_len()?;
-    if let Some(index) = placeholder
-        && header.growth_axis() != Some(index)
-    {
-        // A placeholder stands for the dimension that grows; anywhere else it is a corrupt
-        // header rather than a recoverable one.
-        return Err(FormatError::BadShape(fmt_shape(&header.shape)));
-    }
-    Ok((header, placeholder.is_some()))
+    Ok((header, placeholder))
 }
 
 #[cfg(test)]
@@ -873,5 +1084,244 @@ mod tests {
         let mut buf = [0u8; 20];
         assert_eq!(digits(0, &mut buf), b"0");
         assert_eq!(digits(u64::MAX, &mut buf), b"18446744073709551615");
+        for n in [0, 9, 10, 99, 100, 12345, u64::MAX / 10, u64::MAX] {
+            assert_eq!(decimal_len(n), digits(n, &mut buf).len(), "{n}");
+        }
+    }
+
+    /// Header texts the fast path must read: what `np.save` writes, padding included, for
+    /// many dtypes, orders and shapes, and other spellings of a typestr.
+    fn canonical_texts() -> Vec<Vec<u8>> {
+        let mut texts = Vec::new();
+        for descr in [
+            "<f8", ">i4", "|b1", "|u1", "<U3", "|S0", "|V7", "<M8[ns]", ">m8[25s]", "<c16", "|O",
+        ] {
+            for shape in [
+                &[][..],
+                &[0],
+                &[7],
+                &[3, 16],
+                &[2, 3, 4],
+                &[u64::MAX, 1],
+                &[4_294_967_296, 4_294_967_296],
+            ] {
+                for fortran in [false, true] {
+                    let bytes = h(descr, fortran, shape).to_npy_bytes();
+                    texts.push(bytes[10..].to_vec());
+                }
+            }
+        }
+        for descr in ["f8", "float64", "i", "=i2", "?", "<datetime64[s]"] {
+            let text = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}");
+            texts.push(format!("{text}   \n").into_bytes());
+        }
+        texts
+    }
+
+    /// If the fast path reads `text`, the literal parser reads the same header from it, in
+    /// every version and leniency (and the fast path can only accept text it can decode).
+    fn assert_fast_path_agrees(text: &[u8]) -> bool {
+        let Some(header) = parse_canonical(text) else {
+            return false;
+        };
+        for version in [Version::V1, Version::V2, Version::V3] {
+            let decoded = decode(text, version).expect("the fast path accepts ASCII only");
+            for leniency in [Leniency::Strict, Leniency::AllowPlaceholder] {
+                assert_eq!(
+                    parse_literal(&decoded, version, leniency),
+                    Ok((header.clone(), None)),
+                    "{:?}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+        true
+    }
+
+    /// Characters that turn a canonical header into a near miss.
+    const NEAR_MISSES: &[&str] = &[
+        " ", ",", "0", "1", "9", "'", "\"", "\\", "L", "l", "\n", "\r", "\t", "\x0c", "\0", "(",
+        ")", "[", "{", "}", ":", "*", "-", "+", "_", ".", "x", "e", "\u{e9}", "\u{4e2d}", "True",
+        "None", "u",
+    ];
+
+    #[test]
+    fn fast_path_reads_what_the_literal_parser_reads() {
+        for text in canonical_texts() {
+            assert!(
+                assert_fast_path_agrees(&text),
+                "the fast path refused {:?}",
+                String::from_utf8_lossy(&text)
+            );
+            // Every one-character deletion, insertion and replacement.
+            for i in 0..=text.len() {
+                if i < text.len() {
+                    let mut t = text.clone();
+                    t.remove(i);
+                    assert_fast_path_agrees(&t);
+                }
+                for m in NEAR_MISSES {
+                    let mut t = text.clone();
+                    t.splice(i..i, m.bytes());
+                    assert_fast_path_agrees(&t);
+                    if i < text.len() {
+                        let mut t = text.clone();
+                        t.splice(i..=i, m.bytes());
+                        assert_fast_path_agrees(&t);
+                    }
+                }
+            }
+        }
+        // Near misses the fast path leaves to the literal parser, which reads them all.
+        for text in [
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3L, 4), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (03, 4), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (00, 4), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (18446744073709551616,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\0",
+            "{'descr': u'<f8', 'fortran_order': False, 'shape': (3,), }",
+            "{\"descr\": '<f8', 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,)}",
+            " {'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': 'not a dtype', 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': '\\x3cf8', 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': '<f8', 'fortran_order': 0, 'shape': (3,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (****,), }",
+        ] {
+            assert!(parse_canonical(text.as_bytes()).is_none(), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Several edits at once: whatever the fast path still reads, the literal parser
+        /// reads the same way.
+        #[test]
+        fn fast_path_agrees_after_random_edits(
+            base in proptest::sample::select(canonical_texts()),
+            edits in proptest::collection::vec(
+                (
+                    proptest::arbitrary::any::<proptest::sample::Index>(),
+                    0..3u8,
+                    proptest::sample::select(NEAR_MISSES),
+                ),
+                1..5,
+            ),
+        ) {
+            let mut text = base;
+            for (at, kind, m) in edits {
+                let i = at.index(text.len() + 1);
+                match kind {
+                    0 if i < text.len() => {
+                        text.remove(i);
+                    }
+                    1 if i < text.len() => {
+                        text.splice(i..=i, m.bytes());
+                    }
+                    _ => {
+                        text.splice(i..i, m.bytes());
+                    }
+                }
+            }
+            assert_fast_path_agrees(&text);
+        }
+    }
+
+    #[test]
+    fn render_into_matches_render_at() {
+        for hd in [
+            h("<f8", false, &[3, 16]),
+            h("|b1", false, &[]),
+            h("<U3", true, &[2, 5]),
+            // Latin1 field names (1.0 and 2.0 encode them), and beyond latin1 (3.0 only).
+            h("[('\u{e9}t\u{e9}', '<i4')]", false, &[12]),
+            h("[('\u{4e2d}', '<i4')]", false, &[12]),
+        ] {
+            let t = hd.template();
+            for version in [Version::V1, Version::V2, Version::V3] {
+                for growth in [0, 7, 123_456, u64::MAX] {
+                    for total in [0, 11, 40, 64, 127, 128, 200, 512] {
+                        let mut out = vec![0xaa; total];
+                        let rendered = t.render_into(growth, version, &mut out);
+                        let expected = t.render_at(growth, version, total as u64);
+                        assert_eq!(rendered, expected.is_some(), "{hd:?} {version}");
+                        match expected {
+                            Some(bytes) => assert_eq!(out, bytes),
+                            None => assert!(out.iter().all(|&b| b == 0xaa)),
+                        }
+                    }
+                }
+            }
+            // What np.save writes reads back, in whichever version it picked.
+            let bytes = hd.to_npy_bytes();
+            assert_eq!(read(&bytes).unwrap().header, hd);
+        }
+    }
+
+    /// A reader that hands out at most 7 bytes per call, to exercise reads that come short.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(7).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn headers_around_the_first_read_size() {
+        let text = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }";
+        for header_len in [FIRST_READ - 1, FIRST_READ, FIRST_READ + 1, 3 * FIRST_READ] {
+            let mut bytes = with_text(text, 2);
+            bytes.pop();
+            bytes.resize(header_len - 1, b' ');
+            bytes.push(b'\n');
+            bytes[8..12].copy_from_slice(&((header_len - 12) as u32).to_le_bytes());
+            let with_data = [&bytes[..], &[0u8; 96][..]].concat();
+            for file in [&bytes, &with_data] {
+                let len = file.len() as u64;
+                let parsed = match read_header(&mut Trickle(file), len, Leniency::Strict) {
+                    Ok(p) => p,
+                    Err(e) => panic!("{header_len}: {e:?}"),
+                };
+                assert_eq!(parsed.header, h("<f8", false, &[3, 4]));
+                assert_eq!(parsed.header_len, header_len as u64);
+                assert_eq!(parsed.text_len, text.len() as u64);
+            }
+            // A file shorter than its length says fails as a short read, not a bad header.
+            let short = &with_data[..header_len - 1];
+            let result = read_header(&mut &short[..], with_data.len() as u64, Leniency::Strict);
+            assert!(
+                matches!(&result, Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof),
+                "{header_len}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_len_trims_padding_in_every_encoding() {
+        for (text, major, expected) in [
+            ("{}  \t\r\0 ", 1, 2),
+            ("{'a\u{e9}': 1}   ", 1, 9),
+            ("{'a\u{e9}': 1}   ", 3, 10),
+            ("{}\x0c  ", 2, 3),
+            ("{}", 2, 2),
+            (&format!("{{}}{}", " ".repeat(40)), 1, 2),
+            (
+                &format!("{{'a': 1}}{}\t{}", " ".repeat(33), " ".repeat(17)),
+                1,
+                8,
+            ),
+        ] {
+            let raw = if major == 3 {
+                text.as_bytes().to_vec()
+            } else {
+                text.chars().map(|c| c as u8).collect()
+            };
+            assert_eq!(dict_text_len(&raw), expected, "{text:?}");
+        }
     }
 }
