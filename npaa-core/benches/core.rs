@@ -136,6 +136,12 @@ fn appends(c: &mut Criterion) {
     g.bench_function("tiny/header_rewrite_on", |b| {
         b.iter_custom(|iters| tiny_appends(dir.path(), AppendOptions::new(), iters))
     });
+    g.bench_function("tiny/mapped_1MiB", |b| {
+        b.iter_custom(|iters| {
+            let options = AppendOptions::new().mapped_window(1 << 20);
+            tiny_appends(dir.path(), options, iters)
+        })
+    });
     g.bench_function("tiny/header_rewrite_off", |b| {
         b.iter_custom(|iters| {
             let options = AppendOptions::new().rewrite_header_on_append(false);
