@@ -184,8 +184,9 @@ impl AppendOptions {
     /// [`Durability::EveryBytes`], appends are written as usual (their uncounted bytes must
     /// stay recoverable). Where the file system cannot preallocate space or store user
     /// extended attributes (`fallocate`, `fsetxattr`), or the mapping fails, the handle
-    /// silently goes on with positional writes. Like any memory-mapped file, a process that ignores the file's lock
-    /// and truncates it while it is mapped makes the writer fault (SIGBUS).
+    /// silently goes on with positional writes. Like any memory-mapped file, a process that
+    /// ignores the file's lock and truncates it while it is mapped makes the writer fault
+    /// (SIGBUS).
     pub fn mapped_window(mut self, bytes: usize) -> Self {
         self.mapped_window = bytes;
         self
@@ -638,9 +639,12 @@ impl AppendArray {
                 }
             })
         };
+        // Reserved space is given back even if the steps above failed (the first error is
+        // reported): it is past the data either way.
         let reserved = f.alloc_end != f.data_end;
+        let released = f.release_reservation();
         result
-            .and_then(|()| f.release_reservation())
+            .and(released)
             .and_then(|()| {
                 if durable && reserved {
                     f.file.sync_data()
@@ -1239,7 +1243,12 @@ impl OpenFile {
             Ok(map) => map.write_at(bytes, at),
             Err(_) => {
                 self.mapping_failed = true;
-                self.drop_reservation();
+                // Give back whatever was reserved, but not the bytes this append may already
+                // have written before `at` (a block converted in chunks). Best effort: space
+                // left reserved is cut by the next open or `recover`.
+                self.window = None;
+                let _ = sys::unreserve(&self.file, at);
+                self.alloc_end = self.data_end;
                 false
             }
         }
@@ -1273,13 +1282,6 @@ impl OpenFile {
         sys::unreserve(&self.file, self.data_end)?;
         self.alloc_end = self.data_end;
         Ok(())
-    }
-
-    /// [`release_reservation`](Self::release_reservation) on an error path, where its own
-    /// failure cannot be reported: the space then stays reserved and marked, and the next
-    /// open or `recover` cuts it.
-    fn drop_reservation(&mut self) {
-        let _ = self.release_reservation();
     }
 
     /// Counts `rows` just written (`bytes` long) and updates the header as the options say.

@@ -309,3 +309,29 @@ fn modes_whose_header_lags_do_not_map() {
         assert_same_as_np_save(&path, &rows_expr(300));
     }
 }
+
+#[test]
+fn blocks_converted_in_chunks_cross_windows() {
+    // 200,000 u8 items cast to <u2 are converted 65,536 at a time: each 128 KiB chunk goes
+    // through the mapping (an eighth of the 2 MiB window), and the second window is reserved
+    // in the middle of the block.
+    let dir = tempdir();
+    let path = dir.path().join("chunks.npy");
+    let array = AppendOptions::new()
+        .mapped_window(2 << 20)
+        .open(&path)
+        .unwrap();
+    let first: Vec<u16> = (0..1000).collect();
+    array.append(&first, &[1000]).unwrap();
+    let block: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    for _ in 0..8 {
+        array.append(&block, &[200_000]).unwrap();
+    }
+    array.close().unwrap();
+    assert_same_as_np_save(
+        &path,
+        "np.concatenate([np.arange(1000, dtype='<u2')] + \
+         [(np.arange(200000) % 251).astype('<u2')] * 8)",
+    );
+    assert!(has_no_xattr(&path));
+}
