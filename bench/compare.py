@@ -643,8 +643,8 @@ def main():
     cmd = " ".join(["bench/compare", *sys.argv[1:]])
     parts = [
         f"Measured by `{cmd}` on {started:%Y-%m-%d %H:%M} UTC in {elapsed:.0f} s "
-        f"({mode} sizes). Times are medians of the repetitions, interleaved between contenders; "
-        "ratios are per operation, from the same run.",
+        f"({mode} sizes). Times are medians of the repetitions (the best one where a scenario "
+        "says so), interleaved between contenders; ratios are per operation, from the same run.",
         "",
         "## Results",
         "",
