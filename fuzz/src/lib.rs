@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use npaa_core::{
-    AppendArray, Dtype, Error, FileInfo, Header, Order, RecoverOptions, ensure_appendable, inspect,
-    needs_recovery, recover_with,
+    AppendArray, AppendOptions, Dtype, Error, FileInfo, Header, Order, RecoverOptions,
+    ensure_appendable, inspect, needs_recovery, recover_with,
 };
 
 /// The largest item (one step along the growth axis) this harness appends or zero-fills. A
@@ -214,10 +214,11 @@ pub fn open_inspect_recover(dir: &Path, data: &[u8]) {
     }
 }
 
-/// Opens for appending; on success appends one item (of at most [`MAX_ITEM_BYTES`]) and
-/// checks the result, on failure checks the file is untouched.
+/// Opens for appending, in mapped mode (a small item is copied into reserved, mapped space,
+/// which close must give back); on success appends one item (of at most [`MAX_ITEM_BYTES`])
+/// and checks the result, on failure checks the file is untouched.
 fn append_one(path: &Path, data: &[u8], info: Option<&FileInfo>) {
-    let array = match AppendArray::open(path) {
+    let array = match AppendOptions::new().mapped_window(64 << 10).open(path) {
         Ok(a) => a,
         Err(e) => {
             let _ = e.to_string();
