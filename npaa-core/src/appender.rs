@@ -23,8 +23,9 @@
 //! copies its bytes into the mapping before storing the header digits that count them. Closing
 //! cuts the unused reserved space and removes the mark. A file left behind by a killed process
 //! keeps its reserved space, which NumPy ignores (it reads only what the header counts); the
-//! mark, valid only while it equals the file's length, tells [`recover`](crate::recover())
-//! and the next [`AppendArray::open`] that those bytes are not data, and they cut them.
+//! mark, which applies while the file is no longer than the length it records, tells
+//! [`recover`](crate::recover()) and the next [`AppendArray::open`] that those bytes are not
+//! data, and they cut them.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -197,11 +198,17 @@ impl AppendOptions {
     /// behind on purpose): appended bytes the header does not count yet must stay
     /// recoverable data, and reserved space is cut, not recovered.
     fn mapping_window(&self) -> usize {
-        if self.rewrite_header_on_append && !matches!(self.durability, Durability::EveryBytes(_)) {
+        if self.header_counts_every_append() {
             self.mapped_window
         } else {
             0
         }
+    }
+
+    /// False in the modes where appended bytes may stay uncounted by the header for a while
+    /// (header rewrite off, [`Durability::EveryBytes`]): such bytes are data to `recover`.
+    fn header_counts_every_append(&self) -> bool {
+        self.rewrite_header_on_append && !matches!(self.durability, Durability::EveryBytes(_))
     }
 
     /// Opens `path` with these options: see [`AppendArray::open_with`].
@@ -327,7 +334,15 @@ impl AppendArray {
                         .map_err(|e| Error::io(&path, "deleting the existing file", e))?;
                     State::Pending
                 } else {
-                    State::Open(Box::new(OpenFile::existing(file, &path)?))
+                    let f = OpenFile::existing(file, &path)?;
+                    if !options.header_counts_every_append() {
+                        // A stale reservation mark (its writer killed between cutting the
+                        // space and removing the mark) must not make this handle's uncounted
+                        // bytes look reserved after a crash. Best effort: only a file system
+                        // that cannot remove attributes fails here, and it cannot set them.
+                        let _ = sys::clear_reserved_mark(&f.file);
+                    }
+                    State::Open(Box::new(f))
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => State::Pending,
@@ -1066,7 +1081,7 @@ impl OpenFile {
         let present = len - parsed.header_len;
         let mut len = len;
         if present != expected {
-            if present > expected && sys::reserved_mark(&file) == Some(len) {
+            if present > expected && sys::is_reserved(&file, parsed.header_len + expected, len) {
                 // Space reserved by a mapped-mode writer that was killed: not data. This handle
                 // holds the lock, so that writer is gone; cut it.
                 len = parsed.header_len + expected;

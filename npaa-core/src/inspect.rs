@@ -75,7 +75,7 @@ impl FileInfo {
         let reserved_tail = if needs_recovery
             && !parsed.placeholder
             && data_present > data_expected
-            && sys::reserved_mark(file) == Some(file_len)
+            && sys::is_reserved(file, parsed.header_len + data_expected, file_len)
         {
             data_present - data_expected
         } else {

@@ -151,6 +151,9 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
         file.set_len(new_len)
             .map_err(|e| Error::io(path, "cutting the incomplete item", e))?;
     }
+    // A reservation mark that did not apply (the file had grown past it) is stale now.
+    sys::clear_reserved_mark(&file)
+        .map_err(|e| Error::io(path, "removing a stale reservation mark", e))?;
     file.sync_data()
         .map_err(|e| Error::io(path, "syncing to stable storage", e))?;
     Ok(report)

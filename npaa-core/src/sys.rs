@@ -109,7 +109,7 @@ impl DataMap {
 }
 
 /// The extended attribute that marks reserved space: its value is the file length, in decimal,
-/// that the reservation gave the file. See [`reserved_mark`].
+/// that the reservation gave the file. See [`is_reserved`].
 const RESERVED_XATTR: &str = "user.npaa.reserved";
 
 /// Reserves space past the current end `from` of `file` up to `to`: allocates the blocks first
@@ -136,12 +136,19 @@ pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<()> {
     }
 }
 
-/// The length recorded by [`reserve`] in `file`'s mark, if it has one.
+/// True when the bytes of `file` (`file_len` long) past `counted_end` (the end of what its
+/// header counts) lie in space a mapped-mode writer reserved: zeros, or an append that never
+/// completed, not data. That is when the file carries a mark and is no longer than the length
+/// the mark records (a file cut after its writer was killed still qualifies; one that grew
+/// past the reservation does not).
 ///
-/// The mark is valid only while it equals the file's length: then everything past what the
-/// header counts is reserved space (zeros, or an append that never completed), not data. Any
-/// other value is a stale mark (its writer cut the file but was killed before removing it).
-pub(crate) fn reserved_mark(file: &File) -> Option<u64> {
+/// Asks the file system only when there are such bytes: no system call otherwise.
+pub(crate) fn is_reserved(file: &File, counted_end: u64, file_len: u64) -> bool {
+    file_len > counted_end && reserved_mark(file).is_some_and(|end| file_len <= end)
+}
+
+/// The length recorded by [`reserve`] in `file`'s mark, if it has one.
+fn reserved_mark(file: &File) -> Option<u64> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let mut buf = [0u8; 24];
@@ -156,14 +163,18 @@ pub(crate) fn reserved_mark(file: &File) -> Option<u64> {
 }
 
 /// Gives back reserved space: cuts `file` to `end` (the end of its data), then removes its
-/// reservation mark, in that order (a mark that outlives its space is stale, never wrong).
+/// reservation mark, in that order, so that reserved bytes are never left unmarked. A writer
+/// killed between the two leaves a stale mark on a file with no reserved bytes; see
+/// [`clear_reserved_mark`].
 pub(crate) fn unreserve(file: &File, end: u64) -> io::Result<()> {
     file.set_len(end)?;
     clear_reserved_mark(file)
 }
 
-/// Removes `file`'s reservation mark, if any.
-fn clear_reserved_mark(file: &File) -> io::Result<()> {
+/// Removes `file`'s reservation mark, if any: [`unreserve`] does, and so does opening a file
+/// in a mode whose appended bytes may stay uncounted for a while, so that a stale mark can
+/// never make them look reserved.
+pub(crate) fn clear_reserved_mark(file: &File) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         match rustix::fs::fremovexattr(file, RESERVED_XATTR) {

@@ -181,23 +181,30 @@ fn space_left_by_a_killed_writer_is_cut_by_the_next_open() {
     assert!(has_no_xattr(&path));
 }
 
+/// Sets the reservation mark of `path` to `value`, as a mapped-mode writer does.
+fn mark(path: &Path, value: usize) {
+    run_python(
+        "import os, sys\nos.setxattr(sys.argv[1], 'user.npaa.reserved', sys.argv[2].encode())",
+        &[path.as_os_str(), value.to_string().as_ref()],
+    );
+}
+
 #[test]
-fn a_stale_mark_does_not_hide_data() {
-    // A mark whose value is not the file's length (its writer cut the file but died before
-    // removing it) says nothing: bytes past the header are data to `recover`.
+fn the_mark_covers_reserved_space_only() {
     let dir = tempdir();
-    let path = dir.path().join("stale.npy");
+    let path = dir.path().join("marks.npy");
     np_save(&path, &rows_expr(10));
-    let mut bytes = fs::read(&path).unwrap();
-    let header_len = bytes.len() - 10 * ROW_BYTES;
+    let saved = fs::read(&path).unwrap();
+    let header_len = saved.len() - 10 * ROW_BYTES;
+
+    // A file that grew past the length its mark records: the mark says nothing about the
+    // bytes past the header's count, which are data to `recover`.
+    let mut bytes = saved.clone();
     for i in 10..12 {
         bytes.extend_from_slice(&reliability_support::row_bytes(i));
     }
     fs::write(&path, &bytes).unwrap();
-    run_python(
-        "import os, sys\nos.setxattr(sys.argv[1], 'user.npaa.reserved', sys.argv[2].encode())",
-        &[path.as_os_str(), format!("{}", bytes.len() + 4096).as_ref()],
-    );
+    mark(&path, bytes.len() - 1);
     let info = inspect(&path).unwrap();
     assert!(info.needs_recovery && info.reserved_tail == 0, "{info:?}");
     assert!(matches!(
@@ -208,15 +215,14 @@ fn a_stale_mark_does_not_hide_data() {
     assert_eq!(report.items_after, 12);
     assert_eq!(fs::read(&path).unwrap().len(), header_len + 12 * ROW_BYTES);
     assert_numpy_loads(&path, &rows_expr(12));
+    assert!(has_no_xattr(&path), "recover leaves the mark");
 
-    // A valid mark (equal to the length) makes the same bytes reserved space instead.
+    // Reserved space (zeros past the counted rows, the file as long as its mark says), then
+    // cut mid-row as a broken copy would: still reserved space, not 4 rows of zeros.
     let mut bytes = fs::read(&path).unwrap();
     bytes.extend_from_slice(&[0u8; 100]);
     fs::write(&path, &bytes).unwrap();
-    run_python(
-        "import os, sys\nos.setxattr(sys.argv[1], 'user.npaa.reserved', sys.argv[2].encode())",
-        &[path.as_os_str(), format!("{}", bytes.len()).as_ref()],
-    );
+    mark(&path, bytes.len() + 4096);
     let dry = npaa_core::recover_with(
         &path,
         &npaa_core::RecoverOptions {
@@ -242,6 +248,36 @@ fn a_stale_mark_does_not_hide_data() {
     );
     assert_same_as_np_save(&path, &rows_expr(12));
     assert!(has_no_xattr(&path));
+}
+
+#[test]
+fn modes_whose_header_lags_clear_a_stale_mark_at_open() {
+    // A stale mark (a writer killed between cutting its space and removing the mark) on a
+    // file then appended to with the header rewrite off: after a crash, the uncounted rows are
+    // data that `recover` restores, not reserved space.
+    let dir = tempdir();
+    let path = dir.path().join("stale.npy");
+    np_save(&path, &rows_expr(10));
+    mark(&path, fs::metadata(&path).unwrap().len() as usize + 4096);
+    let array = AppendOptions::new()
+        .rewrite_header_on_append(false)
+        .open(&path)
+        .unwrap();
+    assert!(has_no_xattr(&path), "the stale mark was kept");
+    append_rows(&array, 10, 20, false);
+    // The state a crash leaves: 10 rows counted, 20 written.
+    let info = inspect(&path).unwrap();
+    assert_eq!((info.header.growth_len(), info.reserved_tail), (10, 0));
+    std::mem::forget(array);
+    let report = npaa_core::recover_with(
+        &path,
+        &npaa_core::RecoverOptions {
+            zerofill_incomplete: false,
+            dry_run: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(report.items_after, 20);
 }
 
 #[test]
