@@ -171,8 +171,7 @@ impl AppendOptions {
     /// appends, are written as usual. 1 MiB is a good window for rows of up to a few KiB.
     ///
     /// What a reader or a crash sees is the same as without it (the header counts only bytes
-    /// already copied, and is updated after every append unless
-    /// [`rewrite_header_on_append`](Self::rewrite_header_on_append) is off), except that
+    /// already copied, and is updated after every append), except that
     /// while the handle is open, and after the process is killed, the file is longer than its
     /// data: the reserved space, marked in the file's `user.npaa.reserved` extended attribute.
     /// NumPy ignores it; [`recover`](crate::recover()) and the next
@@ -334,15 +333,7 @@ impl AppendArray {
                         .map_err(|e| Error::io(&path, "deleting the existing file", e))?;
                     State::Pending
                 } else {
-                    let f = OpenFile::existing(file, &path)?;
-                    if !options.header_counts_every_append() {
-                        // A stale reservation mark (its writer killed between cutting the
-                        // space and removing the mark) must not make this handle's uncounted
-                        // bytes look reserved after a crash. Best effort: only a file system
-                        // that cannot remove attributes fails here, and it cannot set them.
-                        let _ = sys::clear_reserved_mark(&f.file);
-                    }
-                    State::Open(Box::new(f))
+                    State::Open(Box::new(OpenFile::existing(file, &path, &options)?))
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => State::Pending,
@@ -699,7 +690,7 @@ impl AppendArray {
                     let file = sys::open_rw(&self.path)
                         .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
                     lock(&file, &self.path)?;
-                    OpenFile::existing(file, &self.path)?
+                    OpenFile::existing(file, &self.path, &self.options)?
                 }
                 created => created?,
             };
@@ -1052,7 +1043,9 @@ impl Sink<'_> {
 }
 
 impl OpenFile {
-    fn existing(file: File, path: &Path) -> Result<Self> {
+    /// Reads and checks the header of an existing file, locked by the caller, for a handle
+    /// with `options`.
+    fn existing(file: File, path: &Path, options: &AppendOptions) -> Result<Self> {
         let len = sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         let parsed = read_header_of(&file, path, Leniency::Strict, len)?;
         let header = parsed.header;
@@ -1094,6 +1087,13 @@ impl OpenFile {
                     present,
                 });
             }
+        }
+        if !options.header_counts_every_append() {
+            // A stale reservation mark (its writer killed between cutting the space and
+            // removing the mark) must not make this handle's uncounted bytes look reserved
+            // after a crash. Best effort: only a file system that cannot remove attributes
+            // fails here, and it cannot set them either.
+            let _ = sys::clear_reserved_mark(&file);
         }
         let disk_digits = header::decimal_len(header.growth_len());
         Ok(OpenFile {

@@ -39,9 +39,9 @@ pub struct RecoverReport {
 /// Works when the file is shorter than its header says (an interrupted append or download)
 /// and when it is longer (a crash before the header update, or `rewrite_header_on_append`
 /// off). Space reserved past the data by a killed writer in mapped mode
-/// ([`FileInfo::reserved_tail`]) is cut, not counted. An incomplete last item is cut off, or, with `zerofill_incomplete`, completed with
-/// zeros. The cost does not depend on the file size: one header rewrite and at most one
-/// item of zeros (added as a sparse extension).
+/// ([`FileInfo::reserved_tail`]) is cut, not counted. An incomplete last item is cut off, or,
+/// with `zerofill_incomplete`, completed with zeros. The cost does not depend on the file
+/// size: one header rewrite and at most one item of zeros (added as a sparse extension).
 ///
 /// The header is rewritten in place; if the new shape does not fit in it (a legacy header
 /// without spare room), this fails with [`Error::NotAppendable`]: run
@@ -139,6 +139,10 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
     if options.dry_run {
         return Ok(report);
     }
+    // A reservation mark that did not apply (the file had grown past it) would be stale
+    // after the repair: removed first, so that a failure leaves the bytes as they were.
+    sys::clear_reserved_mark(&file)
+        .map_err(|e| Error::io(path, "removing a stale reservation mark", e))?;
     let new_len = parsed.header_len + new_data_len;
     // At every step the header counts no more bytes than the file holds.
     if new_len > file_len {
@@ -151,9 +155,6 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
         file.set_len(new_len)
             .map_err(|e| Error::io(path, "cutting the incomplete item", e))?;
     }
-    // A reservation mark that did not apply (the file had grown past it) is stale now.
-    sys::clear_reserved_mark(&file)
-        .map_err(|e| Error::io(path, "removing a stale reservation mark", e))?;
     file.sync_data()
         .map_err(|e| Error::io(path, "syncing to stable storage", e))?;
     Ok(report)
