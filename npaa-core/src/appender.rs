@@ -272,7 +272,6 @@ const MAP_AFTER_WRITES: u32 = 2;
 
 #[derive(Debug)]
 struct OpenFile {
-    file: File,
     header: Header,
     version: Version,
     header_len: u64,
@@ -301,6 +300,8 @@ struct OpenFile {
     buffered_rows: u64,
     unsynced: u64,
     scratch: Vec<u8>,
+    /// Declared last so that it is dropped (unlocked and closed) after the mappings above.
+    file: Locked,
 }
 
 impl AppendArray {
@@ -327,7 +328,7 @@ impl AppendArray {
         }
         let state = match sys::open_rw(&path) {
             Ok(file) => {
-                lock(&file, &path)?;
+                let file = lock(file, &path)?;
                 if options.delete_if_exists {
                     std::fs::remove_file(&path)
                         .map_err(|e| Error::io(&path, "deleting the existing file", e))?;
@@ -689,7 +690,7 @@ impl AppendArray {
                 Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
                     let file = sys::open_rw(&self.path)
                         .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                    lock(&file, &self.path)?;
+                    let file = lock(file, &self.path)?;
                     OpenFile::existing(file, &self.path, &self.options)?
                 }
                 created => created?,
@@ -815,14 +816,14 @@ fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
 /// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place.
 /// Where the file system cannot do that, the file is created and then written, and only a
 /// crash between the two leaves an empty file.
-fn create_with_header(path: &Path, header: &[u8]) -> Result<File> {
+fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     if let Some(file) = sys::create_unnamed(dir) {
         // Nobody else can open an unnamed file: this only takes the lock early.
-        lock(&file, path)?;
+        let file = lock(file, path)?;
         file.write_all_at(header, 0)
             .map_err(|e| Error::io(path, "writing the header", e))?;
         match sys::link_unnamed(&file, path) {
@@ -840,7 +841,7 @@ fn create_with_header(path: &Path, header: &[u8]) -> Result<File> {
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io(path, "creating", e))?;
-    lock(&file, path)?;
+    let file = lock(file, path)?;
     if let Err(e) = file.write_all_at(header, 0) {
         // Nothing of the user's is in the file yet: do not leave an empty file behind.
         let _ = std::fs::remove_file(path);
@@ -872,14 +873,39 @@ fn check_still_linked(file: &File, path: &Path) -> Result<()> {
     }
 }
 
-/// Takes the exclusive advisory lock, failing at once if another writer holds it.
-pub(crate) fn lock(file: &File, path: &Path) -> Result<()> {
+/// Takes the exclusive advisory lock on `file`, failing at once if another writer holds it.
+pub(crate) fn lock(file: File, path: &Path) -> Result<Locked> {
     match file.try_lock() {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(Locked(file)),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
             path: path.to_path_buf(),
         }),
         Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking", e)),
+    }
+}
+
+/// A file under npaa's exclusive advisory lock ([`lock`]).
+///
+/// Dropping it releases the lock explicitly, then closes the file. Closing alone is not
+/// enough: a child process that another thread of the program is starting at that moment
+/// shares the open file until it executes its program, and the lock, which belongs to the
+/// open file, would stay held through the child's copy for that while, so that the next open
+/// failed with [`Error::Locked`].
+#[derive(Debug)]
+pub(crate) struct Locked(File);
+
+impl std::ops::Deref for Locked {
+    type Target = File;
+
+    fn deref(&self) -> &File {
+        &self.0
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        // Best effort: closing the file releases the lock too (see the type's docs).
+        let _ = self.0.unlock();
     }
 }
 
@@ -1045,7 +1071,7 @@ impl Sink<'_> {
 impl OpenFile {
     /// Reads and checks the header of an existing file, locked by the caller, for a handle
     /// with `options`.
-    fn existing(file: File, path: &Path, options: &AppendOptions) -> Result<Self> {
+    fn existing(file: Locked, path: &Path, options: &AppendOptions) -> Result<Self> {
         let len = sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         let parsed = read_header_of(&file, path, Leniency::Strict, len)?;
         let header = parsed.header;

@@ -66,7 +66,7 @@ pub fn ensure_appendable_with_progress(
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, "opening", e))?;
-    lock(&file, path)?;
+    let file = lock(file, path)?;
     let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
     let header = &parsed.header;
     if header.dtype.has_object() {

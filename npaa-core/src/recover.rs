@@ -1,6 +1,6 @@
 //! Repairing files whose data does not match their header: [`recover`].
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -59,16 +59,21 @@ pub fn recover(path: impl AsRef<Path>, zerofill_incomplete: bool) -> Result<Reco
 /// [`recover`] with all options, including a dry run.
 pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<RecoverReport> {
     let path = path.as_ref();
-    let file = OpenOptions::new()
+    let opened = OpenOptions::new()
         .read(true)
         .write(!options.dry_run)
         .open(path)
         .map_err(|e| Error::io(path, "opening", e))?;
-    if !options.dry_run {
-        lock(&file, path)?;
-    }
-    let (parsed, file_len) = read_parsed_len(&file, path, Leniency::AllowPlaceholder)?;
-    let info = FileInfo::from_parsed(path, &file, &parsed, file_len)?;
+    // A dry run reads without the lock; a real one holds it until it returns.
+    let locked;
+    let file: &File = if options.dry_run {
+        &opened
+    } else {
+        locked = lock(opened, path)?;
+        &locked
+    };
+    let (parsed, file_len) = read_parsed_len(file, path, Leniency::AllowPlaceholder)?;
+    let info = FileInfo::from_parsed(path, file, &parsed, file_len)?;
     let header = &parsed.header;
     if header.dtype.has_object() {
         return Err(Error::ObjectDtype {
@@ -95,7 +100,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
             changed: true,
         };
         if !options.dry_run {
-            sys::unreserve(&file, parsed.header_len + info.data_expected)
+            sys::unreserve(file, parsed.header_len + info.data_expected)
                 .map_err(|e| Error::io(path, "cutting reserved space", e))?;
             file.sync_data()
                 .map_err(|e| Error::io(path, "syncing to stable storage", e))?;
@@ -141,7 +146,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
     }
     // A reservation mark that did not apply (the file had grown past it) would be stale
     // after the repair: removed first, so that a failure leaves the bytes as they were.
-    sys::clear_reserved_mark(&file)
+    sys::clear_reserved_mark(file)
         .map_err(|e| Error::io(path, "removing a stale reservation mark", e))?;
     let new_len = parsed.header_len + new_data_len;
     // At every step the header counts no more bytes than the file holds.

@@ -194,3 +194,54 @@ fn the_lock_dies_with_a_killed_holder() {
     array.close().unwrap();
     assert_numpy_loads(&path, &rows_expr(15));
 }
+
+#[test]
+fn closing_releases_the_lock_while_other_threads_start_processes() {
+    // A child process started by another thread shares the program's open files until it
+    // executes its program. If closing only dropped this descriptor, the lock would stay held
+    // through the child's copy for that while, and reopening right after a close would fail
+    // with `Locked` now and then (it did, in the C ABI tests). Close unlocks explicitly.
+    let dir = tempdir();
+    let path = dir.path().join("spawning.npy");
+    let array = AppendOptions::new()
+        .delete_if_exists(true)
+        .open(&path)
+        .unwrap();
+    array.append(&rows(0, 1), &[1, 3]).unwrap();
+    array.close().unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let cycles = 3000;
+    std::thread::scope(|s| {
+        let spawner = s.spawn(|| {
+            let mut spawned = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::process::Command::new("true").status().unwrap();
+                spawned += 1;
+            }
+            spawned
+        });
+        // Stops the spawner however this thread leaves the loop, a failed assertion included.
+        struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let guard = StopOnDrop(&stop);
+        for i in 1..=cycles {
+            let array = AppendArray::open(&path)
+                .unwrap_or_else(|e| panic!("cycle {i}: reopening after a close: {e}"));
+            array.append(&rows(i, 1), &[1, 3]).unwrap();
+            array.close().unwrap();
+            // recover takes and releases the same lock.
+            recover(&path, false).unwrap_or_else(|e| panic!("cycle {i}: recover: {e}"));
+        }
+        drop(guard);
+        let spawned = spawner.join().unwrap();
+        assert!(
+            spawned > 10,
+            "only {spawned} processes were started meanwhile"
+        );
+    });
+    assert_numpy_loads(&path, &rows_expr(cycles + 1));
+}
