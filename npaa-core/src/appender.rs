@@ -916,7 +916,7 @@ pub(crate) fn read_parsed(file: &File, path: &Path, leniency: Leniency) -> Resul
 
 /// [`read_parsed`], also returning the file's length in bytes.
 ///
-/// Costs two system calls for the usual header (up to 4 KiB): the length, then one positional
+/// Costs two system calls for the usual header (up to 1 KiB): the length, then one positional
 /// read. It leaves the file offset alone; all of npaa's I/O is positional.
 pub(crate) fn read_parsed_len(
     file: &File,
@@ -928,7 +928,7 @@ pub(crate) fn read_parsed_len(
 }
 
 /// Reads and validates the header of `file`, which is `len` bytes long, with one positional
-/// read for the usual header (up to 4 KiB).
+/// read for the usual header (up to 1 KiB).
 fn read_header_of(file: &File, path: &Path, leniency: Leniency, len: u64) -> Result<ParsedHeader> {
     header::read_header(&mut sys::ReadAt::new(file), len, leniency).map_err(|e| match e {
         ReadError::Format(kind) => Error::format(path, kind),
