@@ -300,7 +300,8 @@ struct OpenFile {
     buffered_rows: u64,
     unsynced: u64,
     scratch: Vec<u8>,
-    /// Declared last so that it is dropped (unlocked and closed) after the mappings above.
+    /// Declared last so that it is dropped (unlocked where needed, and closed) after the
+    /// mappings above, which hold the open file too.
     file: Locked,
 }
 
@@ -326,9 +327,10 @@ impl AppendArray {
                 "Durability::EveryBytes needs a positive byte count".into(),
             ));
         }
+        let forks = sys::fork_generation();
         let state = match sys::open_rw(&path) {
             Ok(file) => {
-                let file = lock(file, &path)?;
+                let file = lock(file, &path, forks)?;
                 if options.delete_if_exists {
                     std::fs::remove_file(&path)
                         .map_err(|e| Error::io(&path, "deleting the existing file", e))?;
@@ -688,9 +690,10 @@ impl AppendArray {
                 // Another writer created the file since this handle was opened: append to it
                 // as if it had existed at open (or report that writer's lock).
                 Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
+                    let forks = sys::fork_generation();
                     let file = sys::open_rw(&self.path)
                         .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                    let file = lock(file, &self.path)?;
+                    let file = lock(file, &self.path, forks)?;
                     OpenFile::existing(file, &self.path, &self.options)?
                 }
                 created => created?,
@@ -821,9 +824,10 @@ fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    let forks = sys::fork_generation();
     if let Some(file) = sys::create_unnamed(dir) {
         // Nobody else can open an unnamed file: this only takes the lock early.
-        let file = lock(file, path)?;
+        let file = lock(file, path, forks)?;
         file.write_all_at(header, 0)
             .map_err(|e| Error::io(path, "writing the header", e))?;
         match sys::link_unnamed(&file, path) {
@@ -841,7 +845,7 @@ fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io(path, "creating", e))?;
-    let file = lock(file, path)?;
+    let file = lock(file, path, forks)?;
     if let Err(e) = file.write_all_at(header, 0) {
         // Nothing of the user's is in the file yet: do not leave an empty file behind.
         let _ = std::fs::remove_file(path);
@@ -874,9 +878,15 @@ fn check_still_linked(file: &File, path: &Path) -> Result<()> {
 }
 
 /// Takes the exclusive advisory lock on `file`, failing at once if another writer holds it.
-pub(crate) fn lock(file: File, path: &Path) -> Result<Locked> {
+///
+/// `forks` is [`sys::fork_generation`] read before `file` was opened: the returned [`Locked`]
+/// compares it with the count at closing to know whether a child forked meanwhile may share
+/// the open file (see there). Read any later (after the opening, or after the lock is taken),
+/// it would miss a fork in between, whose child shares the open file and so the lock, which
+/// belongs to the open file, not to the descriptor.
+pub(crate) fn lock(file: File, path: &Path, forks: Option<u64>) -> Result<Locked> {
     match file.try_lock() {
-        Ok(()) => Ok(Locked(file)),
+        Ok(()) => Ok(Locked { file, forks }),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
             path: path.to_path_buf(),
         }),
@@ -886,26 +896,45 @@ pub(crate) fn lock(file: File, path: &Path) -> Result<Locked> {
 
 /// A file under npaa's exclusive advisory lock ([`lock`]).
 ///
-/// Dropping it releases the lock explicitly, then closes the file. Closing alone is not
-/// enough: a child process that another thread of the program is starting at that moment
-/// shares the open file until it executes its program, and the lock, which belongs to the
-/// open file, would stay held through the child's copy for that while, so that the next open
-/// failed with [`Error::Locked`].
+/// Dropping it closes the file, which releases the lock once no other reference to the open
+/// file remains. Before closing, it releases the lock explicitly (`flock(LOCK_UN)`) unless
+/// nothing else can hold such a reference: the process has a single thread now
+/// ([`sys::single_threaded`]) and has not forked since the file was opened (the count of
+/// [`sys::fork_generation`] is unchanged, and known). Otherwise closing alone is not enough:
+/// a child process that another thread is starting at that moment shares the open file until
+/// it executes its program, and a child forked without executing one shares it until it
+/// exits; the lock, which belongs to the open file, would stay held through the child's copy
+/// for that while, so that the next open failed with [`Error::Locked`]. With one thread and no
+/// fork, the only children that can have shared the file are those our own thread started
+/// with `posix_spawn` or `vfork` (`std::process::Command`, `system`, `popen`), which had
+/// executed their program (closing their copy: npaa opens files close-on-exec) or exited
+/// before that call returned. Skipping the unlock saves one system call per close. Not seen:
+/// threads and processes created by system calls that bypass glibc's `pthread_create` and
+/// `fork` (a raw `clone`, glibc's `_Fork`), and a fork by a signal handler between the check
+/// and the close.
 #[derive(Debug)]
-pub(crate) struct Locked(File);
+pub(crate) struct Locked {
+    file: File,
+    /// [`sys::fork_generation`] before the file was opened; `None`: forks are not counted.
+    forks: Option<u64>,
+}
 
 impl std::ops::Deref for Locked {
     type Target = File;
 
     fn deref(&self) -> &File {
-        &self.0
+        &self.file
     }
 }
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        // Best effort: closing the file releases the lock too (see the type's docs).
-        let _ = self.0.unlock();
+        let unshared =
+            self.forks.is_some() && sys::single_threaded() && sys::fork_generation() == self.forks;
+        if !unshared {
+            // Best effort: closing the file releases the lock too, once no child holds it.
+            let _ = self.file.unlock();
+        }
     }
 }
 

@@ -61,12 +61,13 @@ pub fn ensure_appendable_with_progress(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<EnsureReport> {
     let path = path.as_ref();
+    let forks = sys::fork_generation();
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, "opening", e))?;
-    let file = lock(file, path)?;
+    let file = lock(file, path, forks)?;
     let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
     let header = &parsed.header;
     if header.dtype.has_object() {

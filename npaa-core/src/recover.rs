@@ -59,6 +59,7 @@ pub fn recover(path: impl AsRef<Path>, zerofill_incomplete: bool) -> Result<Reco
 /// [`recover`] with all options, including a dry run.
 pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<RecoverReport> {
     let path = path.as_ref();
+    let forks = sys::fork_generation();
     let opened = OpenOptions::new()
         .read(true)
         .write(!options.dry_run)
@@ -69,7 +70,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
     let file: &File = if options.dry_run {
         &opened
     } else {
-        locked = lock(opened, path)?;
+        locked = lock(opened, path, forks)?;
         &locked
     };
     let (parsed, file_len) = read_parsed_len(file, path, Leniency::AllowPlaceholder)?;
