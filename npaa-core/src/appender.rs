@@ -279,8 +279,10 @@ struct OpenFile {
     axis: usize,
     /// File offset where the next data byte goes: header length plus data written.
     data_end: u64,
-    /// Number of digits of the growth dimension in the header on disk.
-    disk_digits: usize,
+    /// Number of digits of the growth dimension in the header on disk, when that header is the
+    /// template's rendering (then a count of as many digits is written over them in place);
+    /// `None` while it is not (a header in another spelling, not rewritten yet).
+    disk_digits: Option<usize>,
     /// Byte offset of those digits in the header (`Template::digits_offset`, computed once).
     digits_offset: usize,
     /// The conversion used by the last append and its source dtype: a run of appends of one
@@ -953,12 +955,18 @@ pub(crate) fn read_parsed_len(
     leniency: Leniency,
 ) -> Result<(ParsedHeader, u64)> {
     let len = sys::file_len(file).map_err(|e| Error::io(path, "reading file metadata", e))?;
-    Ok((read_header_of(file, path, leniency, len)?, len))
+    Ok((read_header_of(file, path, leniency, len)?.0, len))
 }
 
 /// Reads and validates the header of `file`, which is `len` bytes long, with one positional
-/// read for the usual header (up to 1 KiB).
-fn read_header_of(file: &File, path: &Path, leniency: Leniency, len: u64) -> Result<ParsedHeader> {
+/// read for the usual header (up to 1 KiB); with its template when the text is the one the
+/// template renders ([`header::read_header`]).
+fn read_header_of(
+    file: &File,
+    path: &Path,
+    leniency: Leniency,
+    len: u64,
+) -> Result<(ParsedHeader, Option<Template>)> {
     header::read_header(&mut sys::ReadAt::new(file), len, leniency).map_err(|e| match e {
         ReadError::Format(kind) => Error::format(path, kind),
         ReadError::Io(e) => Error::io(path, "reading the header", e),
@@ -1102,7 +1110,9 @@ impl OpenFile {
     /// with `options`.
     fn existing(file: Locked, path: &Path, options: &AppendOptions) -> Result<Self> {
         let len = sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
-        let parsed = read_header_of(&file, path, Leniency::Strict, len)?;
+        let (parsed, template) = read_header_of(&file, path, Leniency::Strict, len)?;
+        // The header on disk is the template's rendering when the template comes from its text.
+        let disk_is_template = template.is_some();
         let header = parsed.header;
         if header.dtype.has_object() {
             return Err(Error::ObjectDtype {
@@ -1114,7 +1124,7 @@ impl OpenFile {
                 path: path.to_path_buf(),
             });
         };
-        let template = header.template();
+        let template = template.unwrap_or_else(|| header.template());
         let needed = template.appendable_len(parsed.version);
         if needed > parsed.header_len {
             return Err(Error::NotAppendable {
@@ -1150,7 +1160,7 @@ impl OpenFile {
             // fails here, and it cannot set them either.
             let _ = sys::clear_reserved_mark(&file);
         }
-        let disk_digits = header::decimal_len(header.growth_len());
+        let disk_digits = disk_is_template.then(|| header::decimal_len(header.growth_len()));
         Ok(OpenFile {
             file,
             version: parsed.version,
@@ -1200,7 +1210,7 @@ impl OpenFile {
             template,
             axis,
             data_end: parsed_len,
-            disk_digits: 1,
+            disk_digits: Some(1),
             last_cast: None,
             header_writes: 1,
             map: None,
@@ -1442,19 +1452,37 @@ impl OpenFile {
         Ok(())
     }
 
-    /// Writes the current shape into the header on disk. With `fast`, a memory store of the
-    /// digits replaces the `pwrite` when the digit count is unchanged.
+    /// Writes the current shape into the header on disk. When the digit count is unchanged,
+    /// only the digits are written, in place (with `fast`, by a memory store once the header
+    /// is mapped); otherwise the whole header.
     fn publish(&mut self, fast: bool) -> io::Result<()> {
         let growth = self.header.shape[self.axis];
         let mut buf = [0u8; 20];
         let digits = header::digits(growth, &mut buf);
-        if fast
-            && digits.len() == self.disk_digits
-            && let Some(map) = &mut self.map
-            && map.store_descending(self.digits_offset, digits)
-        {
-            return Ok(());
+        if self.disk_digits == Some(digits.len()) {
+            if fast
+                && let Some(map) = &mut self.map
+                && map.store_descending(self.digits_offset, digits)
+            {
+                return Ok(());
+            }
+            self.file.write_all_at(digits, self.digits_offset as u64)?;
+        } else {
+            self.write_whole_header(growth)?;
+            self.disk_digits = Some(digits.len());
         }
+        self.header_writes = self.header_writes.saturating_add(1);
+        if fast && self.map.is_none() && self.header_writes >= MAP_AFTER_WRITES {
+            // If mapping fails (unusual file system), keep using pwrite.
+            self.map = usize::try_from(self.header_len)
+                .ok()
+                .and_then(|len| HeaderMap::new(&self.file, len).ok());
+        }
+        Ok(())
+    }
+
+    /// Renders the header for `growth` and writes it over the one on disk.
+    fn write_whole_header(&self, growth: u64) -> io::Result<()> {
         /// Headers up to this long (`np.save` writes 128 bytes for most arrays) are rendered
         /// on the stack.
         const ON_STACK: usize = 512;
@@ -1472,15 +1500,6 @@ impl OpenFile {
         if !self.template.render_into(growth, self.version, bytes) {
             return Err(no_room());
         }
-        self.file.write_all_at(bytes, 0)?;
-        self.disk_digits = digits.len();
-        self.header_writes = self.header_writes.saturating_add(1);
-        if fast && self.map.is_none() && self.header_writes >= MAP_AFTER_WRITES {
-            // If mapping fails (unusual file system), keep using pwrite.
-            self.map = usize::try_from(self.header_len)
-                .ok()
-                .and_then(|len| HeaderMap::new(&self.file, len).ok());
-        }
-        Ok(())
+        self.file.write_all_at(bytes, 0)
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use crate::error::{Error, FormatError, fmt_shape};
-use crate::header::push_decimal;
+use crate::header::{digits, push_decimal};
 use crate::literal::{self, Value, write_repr_str};
 
 /// Byte order of a scalar dtype.
@@ -284,13 +284,46 @@ impl Scalar {
         out
     }
 
+    /// Whether `text` is this type's [`typestr`](Self::typestr), compared without building it
+    /// (the header reader's fast path asks on every open).
+    pub(crate) fn is_typestr(&self, text: &str) -> bool {
+        let (order, code, number) = self.typestr_head();
+        let mut digits_buf = [0u8; 20];
+        let digits = number.map_or(&b""[..], |n| digits(n as u64, &mut digits_buf));
+        let Some(rest) = text
+            .as_bytes()
+            .strip_prefix(&[order as u8, code as u8][..])
+            .and_then(|rest| rest.strip_prefix(digits))
+        else {
+            return false;
+        };
+        match &self.kind {
+            Kind::Datetime(unit) | Kind::Timedelta(unit) => rest == unit.suffix().as_bytes(),
+            _ => rest.is_empty(),
+        }
+    }
+
     /// Appends [`typestr`](Self::typestr) to `out`.
     fn write_typestr(&self, out: &mut String) {
-        out.push(match self.effective_order() {
+        let (order, code, number) = self.typestr_head();
+        out.push(order);
+        out.push(code);
+        if let Some(n) = number {
+            push_decimal(out, n as u64);
+        }
+        if let Kind::Datetime(unit) | Kind::Timedelta(unit) = &self.kind {
+            out.push_str(&unit.suffix());
+        }
+    }
+
+    /// The typestr's byte-order character, type code and number (a size, or a length for
+    /// `U`); a time unit follows them for datetimes and timedeltas.
+    fn typestr_head(&self) -> (char, char, Option<usize>) {
+        let order = match self.effective_order() {
             ByteOrder::Little => '<',
             ByteOrder::Big => '>',
             ByteOrder::NotApplicable => '|',
-        });
+        };
         let size = self.size;
         let (code, number) = match &self.kind {
             Kind::Bool => ('b', Some(1)),
@@ -305,13 +338,7 @@ impl Scalar {
             Kind::Datetime(_) => ('M', Some(8)),
             Kind::Timedelta(_) => ('m', Some(8)),
         };
-        out.push(code);
-        if let Some(n) = number {
-            push_decimal(out, n as u64);
-        }
-        if let Kind::Datetime(unit) | Kind::Timedelta(unit) = &self.kind {
-            out.push_str(&unit.suffix());
-        }
+        (order, code, number)
     }
 
     fn readable(&self) -> String {
@@ -1034,6 +1061,15 @@ mod tests {
             assert_eq!(header_repr(&d), format!("'{descr}'"));
             // The rendered descr reads back as the same dtype.
             assert_eq!(Dtype::parse(descr).ok(), Some(d.clone()), "{descr}");
+            // `is_typestr` accepts the descr NumPy writes, and no other spelling.
+            let Dtype::Scalar(scalar) = &d else {
+                panic!("{input}: not a scalar")
+            };
+            assert!(scalar.is_typestr(descr), "{descr}");
+            assert_eq!(scalar.is_typestr(input), input == descr, "{input}");
+            for near in [&descr[1..], &descr[..descr.len() - 1], &format!("{descr}0")] {
+                assert!(!scalar.is_typestr(near), "{descr} vs {near}");
+            }
             assert_eq!(
                 from_text(&format!("'{input}'")),
                 Ok(d),

@@ -198,7 +198,7 @@ impl Header {
 
 /// The text of a header without its growth dimension, so that the bytes for a new growth
 /// length can be produced without formatting the whole dict again.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Template {
     /// The dict text with the growth dimension's digits left out.
     text: String,
@@ -263,6 +263,29 @@ fn encode_into(text: &str, ascii: bool, version: Version, out: &mut [u8], at: us
 }
 
 impl Template {
+    /// The template of a text [`parse_canonical`] read: that text without its growth digits,
+    /// without rendering the header again. `None` if the text is not ASCII (which
+    /// `parse_canonical` does not accept).
+    fn from_canonical(raw: &[u8], canonical: &Canonical) -> Option<Template> {
+        let dict = &raw[..canonical.dict_len];
+        let (text, split) = match &canonical.growth_digits {
+            Some(digits) => {
+                let mut text = Vec::with_capacity(dict.len() - digits.len());
+                text.extend_from_slice(&dict[..digits.start]);
+                text.extend_from_slice(&dict[digits.end..]);
+                (text, digits.start)
+            }
+            None => (dict.to_vec(), dict.len()),
+        };
+        let text = String::from_utf8(text).ok().filter(|t| t.is_ascii())?;
+        Some(Template {
+            text,
+            split,
+            grows: canonical.growth_digits.is_some(),
+            ascii: true,
+        })
+    }
+
     /// Bytes of the dict text for `growth` in `version`'s encoding, or `None` if it cannot be
     /// encoded in that version.
     fn text_len(&self, growth: u64, version: Version) -> Option<usize> {
@@ -407,13 +430,16 @@ pub(crate) enum Leniency {
 const FIRST_READ: usize = 1024;
 
 /// Reads and validates a header from the start of `reader`, whose total size is `file_len`.
+/// Also returns the header's [`Template`] when the text is exactly the one the template
+/// renders (as `np.save` and npaa write it, padding aside): the header on disk can then be
+/// updated by rewriting the growth digits alone, in place. `None` for other texts.
 ///
 /// The first read asks for up to 1 KiB; only a longer header is read further (into the heap).
 pub(crate) fn read_header(
     reader: &mut impl Read,
     file_len: u64,
     leniency: Leniency,
-) -> Result<ParsedHeader, ReadError> {
+) -> Result<(ParsedHeader, Option<Template>), ReadError> {
     if file_len == 0 {
         return Err(FormatError::Empty.into());
     }
@@ -497,15 +523,25 @@ pub(crate) fn read_header(
         reader.read_exact(&mut raw[got - prefix..])?;
         Cow::Owned(raw)
     };
-    let (header, placeholder) = parse_text(&raw, version, leniency)?;
-    let text_len = dict_text_len(&raw);
-    Ok(ParsedHeader {
+    let (header, placeholder, text_len, template) = match parse_canonical(&raw) {
+        Some(canonical) => {
+            let template = Template::from_canonical(&raw, &canonical);
+            (canonical.header, None, canonical.dict_len, template)
+        }
+        None => {
+            let (header, placeholder) = parse_literal(&decode(&raw, version)?, version, leniency)?;
+            (header, placeholder, dict_text_len(&raw), None)
+        }
+    };
+    check_shape(&header, placeholder)?;
+    let parsed = ParsedHeader {
         header,
         version,
         header_len,
-        text_len,
-        placeholder,
-    })
+        text_len: text_len as u64,
+        placeholder: placeholder.is_some(),
+    };
+    Ok((parsed, template))
 }
 
 /// Fills `buf` from `reader` as far as it goes: stops early only at the end of the input.
@@ -541,14 +577,15 @@ fn decode(raw: &[u8], version: Version) -> Result<Cow<'_, str>, FormatError> {
 /// The padding characters are ASCII, which no byte of a multi-byte UTF-8 character is, and
 /// latin1 has one byte per character: trimming bytes trims the same characters in every
 /// version.
-fn dict_text_len(raw: &[u8]) -> u64 {
-    let padding = trailing_run(raw, |b| matches!(b, b' ' | b'\n' | b'\t' | b'\r' | b'\0'));
-    (raw.len() - padding) as u64
+fn dict_text_len(raw: &[u8]) -> usize {
+    raw.len() - trailing_run(raw, |b| matches!(b, b' ' | b'\n' | b'\t' | b'\r' | b'\0'))
 }
 
-/// Whitespace as the literal parser skips it.
-fn is_literal_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+/// Padding that the literal parser skips and [`dict_text_len`] trims alike (the parser also
+/// skips form feeds, which `dict_text_len` keeps, and `dict_text_len` trims NULs, which the
+/// parser refuses).
+fn is_plain_padding(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// Length of the run of bytes at the end of `bytes` that `pad` accepts (`pad` must accept
@@ -632,17 +669,9 @@ fn replace_placeholder(text: &str) -> Option<(String, usize)> {
     ))
 }
 
-/// Reads the text of a header (`raw`, padding included); also tells whether its growth
-/// dimension was a placeholder (lenient reading only).
-fn parse_text(
-    raw: &[u8],
-    version: Version,
-    leniency: Leniency,
-) -> Result<(Header, bool), FormatError> {
-    let (header, placeholder) = match parse_canonical(raw) {
-        Some(header) => (header, None),
-        None => parse_literal(&decode(raw, version)?, version, leniency)?,
-    };
+/// Checks a header read from a file: its data length must be representable, and a
+/// placeholder (lenient reading only; its index) must stand for the growth dimension.
+fn check_shape(header: &Header, placeholder: Option<usize>) -> Result<(), FormatError> {
     header.data_len()?;
     if let Some(index) = placeholder
         && header.growth_axis() != Some(index)
@@ -651,19 +680,30 @@ fn parse_text(
         // header rather than a recoverable one.
         return Err(FormatError::BadShape(fmt_shape(&header.shape)));
     }
-    Ok((header, placeholder.is_some()))
+    Ok(())
+}
+
+/// What [`parse_canonical`] read: the header, and where its text holds the growth digits.
+struct Canonical {
+    header: Header,
+    /// Byte range of the growth dimension's digits in the text; `None` for a 0-d array.
+    growth_digits: Option<std::ops::Range<usize>>,
+    /// Length of the dict text: the padding starts there.
+    dict_len: usize,
 }
 
 /// The header `np.save` writes, read straight from its bytes without building a literal
 /// tree: `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }` exactly so (`()` and
-/// `(3,)` for 0-d and 1-d arrays), then only whitespace.
+/// `(3,)` for 0-d and 1-d arrays, and the descr spelled as [`Header::template`] writes it),
+/// then only spaces, tabs and line ends.
 ///
-/// `None` for any other text, which [`parse_literal`] then reads: other spellings, key
-/// orders, quotes or spacing, escapes or non-ASCII characters in the descr, integers with
-/// leading zeros or beyond `u64`, and descrs the dtype parser refuses. What it accepts is
-/// ASCII, so it decodes alike in every version, and it reads it exactly as [`parse_literal`]
-/// would (the tests compare the two).
-fn parse_canonical(raw: &[u8]) -> Option<Header> {
+/// `None` for any other text, which [`parse_literal`] then reads: other spellings (of the
+/// descr too: `'f8'`, `'float64'`), key orders, quotes or spacing, escapes or non-ASCII
+/// characters in the descr, integers with leading zeros or beyond `u64`, descrs the dtype
+/// parser refuses, and other padding characters. What it accepts is ASCII, so it decodes alike
+/// in every version, it reads it exactly as [`parse_literal`] would, and the dict text is the
+/// one [`Header::template`] renders for what it read (the tests check both).
+fn parse_canonical(raw: &[u8]) -> Option<Canonical> {
     let rest = raw.strip_prefix(b"{'descr': '")?;
     let quote = rest.iter().position(|&b| b == b'\'')?;
     let (descr, rest) = rest.split_at(quote);
@@ -680,6 +720,9 @@ fn parse_canonical(raw: &[u8]) -> Option<Header> {
     };
     let mut rest = rest.strip_prefix(b", 'shape': (")?;
     let mut shape = Vec::with_capacity(4);
+    // Where the first and the last dimension's digits lie in `raw`.
+    let mut first_dim = 0..0;
+    let mut last_dim = 0..0;
     if let Some(after) = rest.strip_prefix(b")") {
         rest = after;
     } else {
@@ -692,6 +735,11 @@ fn parse_canonical(raw: &[u8]) -> Option<Header> {
             shape.push(dim.iter().try_fold(0u64, |acc, &d| {
                 acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
             })?);
+            let start = raw.len() - rest.len();
+            last_dim = start..start + len;
+            if shape.len() == 1 {
+                first_dim = last_dim.clone();
+            }
             if let Some(next) = after.strip_prefix(b", ") {
                 rest = next;
                 continue;
@@ -702,13 +750,31 @@ fn parse_canonical(raw: &[u8]) -> Option<Header> {
         }
     }
     let rest = rest.strip_prefix(b", }")?;
-    if trailing_run(rest, is_literal_space) != rest.len() {
+    if trailing_run(rest, is_plain_padding) != rest.len() {
         return None;
     }
-    Some(Header {
-        dtype: Dtype::from_scalar_descr(std::str::from_utf8(descr).ok()?).ok()?,
+    let descr = std::str::from_utf8(descr).ok()?;
+    let dtype = Dtype::from_scalar_descr(descr).ok()?;
+    // Only the spelling the template writes (`<f8`, not `f8` or `float64`).
+    if !matches!(&dtype, Dtype::Scalar(s) if s.is_typestr(descr)) {
+        return None;
+    }
+    let header = Header {
+        dtype,
         fortran_order,
         shape,
+    };
+    let growth_digits = header.growth_axis().map(|axis| {
+        if axis == 0 {
+            first_dim.clone()
+        } else {
+            last_dim.clone()
+        }
+    });
+    Some(Canonical {
+        header,
+        growth_digits,
+        dict_len: raw.len() - rest.len(),
     })
 }
 
@@ -796,7 +862,7 @@ mod tests {
 
     fn read(bytes: &[u8]) -> Result<ParsedHeader, FormatError> {
         match read_header(&mut &bytes[..], bytes.len() as u64, Leniency::Strict) {
-            Ok(p) => Ok(p),
+            Ok((p, _)) => Ok(p),
             Err(ReadError::Format(e)) => Err(e),
             Err(ReadError::Io(e)) => panic!("io: {e}"),
         }
@@ -1040,7 +1106,8 @@ mod tests {
             bytes.len() as u64,
             Leniency::AllowPlaceholder,
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert!(lenient.placeholder);
         assert_eq!(lenient.header.shape, vec![0]);
     }
@@ -1057,6 +1124,7 @@ mod tests {
                 bytes.len() as u64,
                 Leniency::AllowPlaceholder,
             )
+            .map(|(parsed, _)| parsed)
             .map_err(|e| match e {
                 ReadError::Format(f) => f,
                 ReadError::Io(e) => panic!("io: {e}"),
@@ -1092,7 +1160,7 @@ mod tests {
     }
 
     /// Header texts the fast path must read: what `np.save` writes, padding included, for
-    /// many dtypes, orders and shapes, and other spellings of a typestr.
+    /// many dtypes, orders and shapes.
     fn canonical_texts() -> Vec<Vec<u8>> {
         let mut texts = Vec::new();
         for descr in [
@@ -1113,19 +1181,26 @@ mod tests {
                 }
             }
         }
-        for descr in ["f8", "float64", "i", "=i2", "?", "<datetime64[s]"] {
-            let text = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}");
-            texts.push(format!("{text}   \n").into_bytes());
-        }
         texts
     }
 
     /// If the fast path reads `text`, the literal parser reads the same header from it, in
-    /// every version and leniency (and the fast path can only accept text it can decode).
+    /// every version and leniency (and the fast path can only accept text it can decode), and
+    /// the text is the one the header's template renders: the template made from the text is
+    /// that template, and the dict text ends where [`dict_text_len`] says.
     fn assert_fast_path_agrees(text: &[u8]) -> bool {
-        let Some(header) = parse_canonical(text) else {
+        let Some(canonical) = parse_canonical(text) else {
             return false;
         };
+        let header = &canonical.header;
+        let shown = || String::from_utf8_lossy(text).into_owned();
+        assert_eq!(
+            Template::from_canonical(text, &canonical),
+            Some(header.template()),
+            "{:?}",
+            shown()
+        );
+        assert_eq!(canonical.dict_len, dict_text_len(text), "{:?}", shown());
         for version in [Version::V1, Version::V2, Version::V3] {
             let decoded = decode(text, version).expect("the fast path accepts ASCII only");
             for leniency in [Leniency::Strict, Leniency::AllowPlaceholder] {
@@ -1133,7 +1208,7 @@ mod tests {
                     parse_literal(&decoded, version, leniency),
                     Ok((header.clone(), None)),
                     "{:?}",
-                    String::from_utf8_lossy(text)
+                    shown()
                 );
             }
         }
@@ -1174,7 +1249,25 @@ mod tests {
                 }
             }
         }
-        // Near misses the fast path leaves to the literal parser, which reads them all.
+        // Near misses the fast path leaves to the literal parser, which reads them all: other
+        // spellings of the descr, of the shape, padding with form feeds or NULs, ...
+        for descr in [
+            "f8",
+            "float64",
+            "i",
+            "=i2",
+            "?",
+            "<datetime64[s]",
+            "<i1",
+            "<b1",
+        ] {
+            let text = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}");
+            assert!(parse_canonical(text.as_bytes()).is_none(), "{text}");
+            let parsed = parse_literal(&text, Version::V1, Leniency::Strict)
+                .unwrap()
+                .0;
+            assert_eq!(parsed.shape, vec![3], "{text}");
+        }
         for text in [
             "{'descr': '<f8', 'fortran_order': False, 'shape': (3L, 4), }",
             "{'descr': '<f8', 'fortran_order': False, 'shape': (03, 4), }",
@@ -1191,6 +1284,8 @@ mod tests {
             "{'descr': '\\x3cf8', 'fortran_order': False, 'shape': (3,), }",
             "{'descr': '<f8', 'fortran_order': 0, 'shape': (3,), }",
             "{'descr': '<f8', 'fortran_order': False, 'shape': (****,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), } \x0c\n",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), } \0\n",
         ] {
             assert!(parse_canonical(text.as_bytes()).is_none(), "{text}");
         }
@@ -1286,7 +1381,7 @@ mod tests {
             for file in [&bytes, &with_data] {
                 let len = file.len() as u64;
                 let parsed = match read_header(&mut Trickle(file), len, Leniency::Strict) {
-                    Ok(p) => p,
+                    Ok((p, _)) => p,
                     Err(e) => panic!("{header_len}: {e:?}"),
                 };
                 assert_eq!(parsed.header, h("<f8", false, &[3, 4]));
