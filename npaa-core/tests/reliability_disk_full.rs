@@ -285,9 +285,28 @@ fn a_full_file_system_keeps_files_whole() {
         fs::remove_file(&other).unwrap();
     }
 
-    // Space comes back: appending continues exactly where the header says, no gap.
+    // Space comes back: appending continues exactly where the header says, no gap. Under load
+    // (other tests busy), the file system was seen to refuse a write for a moment after the
+    // unlink that freed the space (1 run in 150, also before npaa's last changes); a refused
+    // append changes nothing (checked), so it is retried for up to 5 s.
     fs::remove_file(mnt.join("filler")).unwrap();
-    array.append(&rows(next, block), &[block, 3]).unwrap();
+    let mut refused = 0;
+    loop {
+        match array.append(&rows(next, block), &[block, 3]) {
+            Ok(()) => break,
+            Err(Error::Io { source, .. })
+                if source.raw_os_error() == Some(libc::ENOSPC) && refused < 250 =>
+            {
+                check(next);
+                refused += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("appending after space came back ({refused} refused): {e}"),
+        }
+    }
+    if refused > 0 {
+        eprintln!("NOTE: ENOSPC {refused} times after the space was freed");
+    }
     next += block;
     array.close().unwrap();
     check(next);
