@@ -1459,18 +1459,23 @@ impl OpenFile {
         let growth = self.header.shape[self.axis];
         let mut buf = [0u8; 20];
         let digits = header::digits(growth, &mut buf);
-        if self.disk_digits == Some(digits.len()) {
-            if fast
-                && let Some(map) = &mut self.map
-                && map.store_descending(self.digits_offset, digits)
-            {
-                return Ok(());
-            }
+        let in_place = self.disk_digits == Some(digits.len());
+        if in_place
+            && fast
+            && let Some(map) = &mut self.map
+            && map.store_descending(self.digits_offset, digits)
+        {
+            return Ok(());
+        }
+        // A write that fails may leave the header half written: until one succeeds, the next
+        // update writes all of it.
+        self.disk_digits = None;
+        if in_place {
             self.file.write_all_at(digits, self.digits_offset as u64)?;
         } else {
             self.write_whole_header(growth)?;
-            self.disk_digits = Some(digits.len());
         }
+        self.disk_digits = Some(digits.len());
         self.header_writes = self.header_writes.saturating_add(1);
         if fast && self.map.is_none() && self.header_writes >= MAP_AFTER_WRITES {
             // If mapping fails (unusual file system), keep using pwrite.
