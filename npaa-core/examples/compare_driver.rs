@@ -17,6 +17,7 @@
 //!                                           (sync: to stable storage before the clock stops)
 //! compare_driver reopen PATH N              N × (open, append one row, close)
 //! compare_driver raw-reopen PATH N          N × (open O_APPEND, write 128 bytes, close)
+//! compare_driver calls-reopen PATH N        N × npaa's system calls of that cycle alone
 //! compare_driver gen-legacy PATH BYTES      a file whose header has no spare room (cnpy)
 //! compare_driver gen-npy PATH BYTES         a complete, appendable file (np.save layout)
 //! compare_driver gen-npy-be PATH BYTES      the same bytes, declared big-endian (`>f8`)
@@ -75,6 +76,7 @@ fn run(args: &[String]) -> Res<()> {
         ),
         "reopen" => reopen(path, num(args, 2)?),
         "raw-reopen" => raw_reopen(path, num(args, 2)?),
+        "calls-reopen" => calls_reopen(path, num(args, 2)?),
         "gen-legacy" => generate(path, num(args, 2)?, true, "<f8"),
         "gen-npy" => generate(path, num(args, 2)?, false, "<f8"),
         "gen-npy-be" => generate(path, num(args, 2)?, false, ">f8"),
@@ -227,6 +229,72 @@ fn raw_reopen(path: &Path, n: u64) -> Res<()> {
     }
     report(start.elapsed().as_secs_f64(), n, "");
     Ok(())
+}
+
+/// The system calls npaa's `reopen` cycle makes, in its order, and nothing else: no parsing,
+/// checking or bookkeeping, so the floor under npaa's cycle. Opens read-write without access
+/// times, locks, takes the length, reads the first KiB, writes the row at the end, writes the
+/// count's digits into the header (the whole header when their number changes), asks for the
+/// link count, closes (this process has one thread: no explicit unlock, as in npaa). The file
+/// ends as `reopen` leaves it, which bench/compare checks.
+fn calls_reopen(path: &Path, n: u64) -> Res<()> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    let first = AppendOptions::new().delete_if_exists(true).open(path)?;
+    first.append(&row(0), &[1, COLS])?;
+    first.close()?;
+    let header = header_bytes(1);
+    let shape_at = header
+        .windows(10)
+        .position(|w| w == b"'shape': (")
+        .ok_or("no shape in the header")?
+        + 10;
+    let rows: Vec<_> = (0..n.min(1024)).map(row).collect();
+    let mut count: u64 = 1;
+    let start = Instant::now();
+    for i in 0..n {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOATIME)
+            .open(path)?;
+        file.try_lock()?;
+        let len = (&file).seek(SeekFrom::End(0))?;
+        let mut first_read = [0u8; 1024];
+        let got = file.read_at(&mut first_read, 0)?;
+        std::hint::black_box(&first_read[..got]);
+        file.write_all_at(bytemuck::cast_slice(&rows[(i % 1024) as usize]), len)?;
+        let mut buf = [0u8; 20];
+        let (old_len, new) = (count.ilog10(), decimal(count + 1, &mut buf));
+        count += 1;
+        if new.len() == old_len as usize + 1 {
+            file.write_all_at(new, shape_at as u64)?;
+        } else {
+            file.write_all_at(&header_bytes(count), 0)?;
+        }
+        let links = rustix::fs::statx(
+            &file,
+            "",
+            rustix::fs::AtFlags::EMPTY_PATH,
+            rustix::fs::StatxFlags::NLINK,
+        )?;
+        std::hint::black_box(links.stx_nlink);
+    }
+    report(start.elapsed().as_secs_f64(), n, "");
+    Ok(())
+}
+
+/// The decimal digits of `n`, written at the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
 }
 
 /// Writes `bytes` (rounded down to whole rows) of data with a header: if `legacy`, the minimal
