@@ -622,7 +622,9 @@ def main():
     args = p.parse_args()
     mode = "quick" if args.quick else "full"
     s = dict(SIZES[mode])
-    if args.reopen_reps:
+    if args.reopen_reps is not None:
+        if args.reopen_reps < 1:
+            p.error("--reopen-reps must be at least 1")
         s["reopen_reps"] = args.reopen_reps
     have_cli = os.path.exists(NPAA) and os.environ.get("NPAA_BENCH_NO_CLI") != "1"
     only = set(args.only.split(",")) if args.only else None
