@@ -52,11 +52,12 @@ mod ensure;
 mod error;
 pub mod header;
 mod inspect;
+mod layout;
 mod literal;
 mod recover;
 mod sys;
 
-pub use appender::{AppendArray, AppendOptions, Durability, Order, Savepoint};
+pub use appender::{AppendArray, AppendOptions, Durability, Savepoint};
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
 pub use element::Element;
@@ -64,4 +65,5 @@ pub use ensure::{EnsureMethod, EnsureReport, ensure_appendable, ensure_appendabl
 pub use error::{Error, FormatError, Result, fmt_shape};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, inspect, is_appendable, needs_recovery};
+pub use layout::{Order, Relayout, relayout, same_bytes_in_both_orders};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};
