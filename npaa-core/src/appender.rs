@@ -1043,10 +1043,21 @@ pub(crate) struct SourceFile {
 }
 
 impl SourceFile {
-    /// Opens a complete .npy file for reading its data.
+    /// Opens a complete .npy file for reading its data: not an object array, not 0-d.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
         let (parsed, len) = read_parsed_len(&file, path, Leniency::Strict)?;
+        // An object array's data is pickles, not items: its length says nothing.
+        if parsed.header.dtype.has_object() {
+            return Err(Error::ObjectDtype {
+                descr: parsed.header.dtype.descr(),
+            });
+        }
+        if parsed.header.shape.is_empty() {
+            return Err(Error::ScalarFile {
+                path: path.to_path_buf(),
+            });
+        }
         let data_len = parsed
             .header
             .data_len()
