@@ -162,8 +162,8 @@ pub unsafe extern "C" fn npaa_append(
 ) -> npaa_status {
     guard("npaa_append", || {
         // SAFETY: forwarded contract.
-        let (array, dtype, shape, data) = unsafe { appended(array, data, descr, ndim, shape)? };
-        array.inner.append_raw(&dtype, shape, data)?;
+        let b = unsafe { appended(array, data, descr, ndim, shape)? };
+        b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
         Ok(())
     })
 }
@@ -201,7 +201,7 @@ pub unsafe extern "C" fn npaa_append_ordered(
 ) -> npaa_status {
     guard("npaa_append_ordered", || {
         // SAFETY: forwarded contract.
-        let (array, dtype, shape, data) = unsafe { appended(array, data, descr, ndim, shape)? };
+        let b = unsafe { appended(array, data, descr, ndim, shape)? };
         let order = match order {
             NPAA_ORDER_C => Order::C,
             NPAA_ORDER_F => Order::Fortran,
@@ -212,14 +212,22 @@ pub unsafe extern "C" fn npaa_append_ordered(
                 ));
             }
         };
-        array
+        b.array
             .inner
-            .append_raw_in_order(&dtype, shape, order, data)?;
+            .append_raw_in_order(&b.dtype, b.shape, order, b.data)?;
         Ok(())
     })
 }
 
 /// The checked arguments of npaa_append() and npaa_append_ordered().
+struct Appended<'a> {
+    array: &'a npaa_array,
+    dtype: Rc<Dtype>,
+    shape: &'a [u64],
+    data: &'a [u8],
+}
+
+/// Checks the arguments of npaa_append() and npaa_append_ordered().
 ///
 /// # Safety
 /// As npaa_append().
@@ -229,7 +237,7 @@ unsafe fn appended<'a>(
     descr: *const c_char,
     ndim: usize,
     shape: *const u64,
-) -> Result<(&'a npaa_array, Rc<Dtype>, &'a [u64], &'a [u8]), Failure> {
+) -> Result<Appended<'a>, Failure> {
     // SAFETY: forwarded contract.
     let array = unsafe { handle(array, "array")? };
     // SAFETY: forwarded contract.
@@ -244,7 +252,12 @@ unsafe fn appended<'a>(
             "a pointer to the block's items (NULL only for an empty block)",
         )?
     };
-    Ok((array, dtype, shape, data))
+    Ok(Appended {
+        array,
+        dtype,
+        shape,
+        data,
+    })
 }
 
 /// Checks that a block of dtype `descr` and shape `shape[0..ndim]` could be appended, without
