@@ -848,6 +848,19 @@ fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
     if shape.is_empty() {
         return Err(Error::ZeroDimensional);
     }
+    if let Dtype::Subarray(a) = dtype {
+        // NumPy folds a top-level subarray into the array's shape: a header saying
+        // `('<f8', (5,))` would be read as another array.
+        return Err(Error::InvalidDtype {
+            descr: dtype.descr(),
+            reason: format!(
+                "a subarray is only valid as a field's dtype; append its base {} with the \
+                 subarray's shape {} as the block's last dimensions",
+                a.base.descr(),
+                crate::fmt_shape(&a.shape)
+            ),
+        });
+    }
     block_len(dtype, shape)
 }
 

@@ -175,3 +175,32 @@ np.save(sys.argv[2], np.asfortranarray(np.concatenate([a, a], axis=2)))
     array.close().unwrap();
     assert_same(&f, &dir.path().join("fe.npy"), "Fortran file");
 }
+
+/// A subarray dtype is only valid inside a record: a block of one is refused, and nothing is
+/// created (NumPy would read a header saying `('<f8', (5,))` as another array).
+#[test]
+fn a_top_level_subarray_block_is_refused() {
+    let dir = tempdir();
+    let path = dir.path().join("sub.npy");
+    let Dtype::Record(record) = Dtype::parse("[('x', ('<f8', (5,)), (2,))]").unwrap() else {
+        panic!("not a record");
+    };
+    let sub = record.fields[0].dtype.clone();
+    assert!(matches!(sub, Dtype::Subarray(_)));
+    let array = AppendArray::open(&path).unwrap();
+    for result in [
+        array.append_raw(&sub, &[1], &[0; 40]),
+        array.append_raw_in_order(&sub, &[1, 1], Order::Fortran, &[0; 40]),
+        array.check_append(&sub, &[1]),
+    ] {
+        match result {
+            Err(npaa_core::Error::InvalidDtype { descr, reason }) => {
+                assert_eq!(descr, "('<f8', (5,))");
+                assert!(reason.contains("(5,)"), "{reason}");
+            }
+            other => panic!("expected InvalidDtype, got {other:?}"),
+        }
+    }
+    array.close().unwrap();
+    assert!(!path.exists());
+}
