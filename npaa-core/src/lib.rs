@@ -34,6 +34,8 @@
 //! - [`header`]: reading and writing headers ([`header::Header`], versions 1.0 to 3.0).
 //! - [`dtype`]: the dtype model ([`Dtype`]), every fixed-size dtype NumPy writes.
 //! - [`AppendArray`]: the appender; [`AppendOptions`] configures it.
+//! - [`Order`], [`relayout`], [`same_bytes_in_both_orders`]: memory order, and what a block in
+//!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //!
 //! # Features
