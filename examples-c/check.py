@@ -85,7 +85,17 @@ def check_wrapper(directory):
     fortran = load(f"{directory}/fortran.npy")
     assert fortran.flags.f_contiguous and fortran.dtype == np.dtype("<f4"), fortran.flags
     assert np.array_equal(fortran, np.arange(1, 10, dtype="<f4").reshape(3, 3, order="F")), fortran
-    return f"{directory}: 12 typed files, rows.npy, fortran.npy"
+    # npaa_append_ordered(): byte-identical to np.save of E in each file's order.
+    import io
+    e = np.arange(12.0).reshape(3, 4)
+    for name, expected in [("ordered_f", np.asfortranarray(e)), ("ordered_c", e)]:
+        a = load(f"{directory}/{name}.npy")
+        assert np.array_equal(a, e), (name, a)
+        saved = io.BytesIO()
+        np.save(saved, expected)
+        with open(f"{directory}/{name}.npy", "rb") as f:
+            assert f.read() == saved.getvalue(), f"{name}: bytes differ from np.save"
+    return f"{directory}: 12 typed files, rows.npy, fortran.npy, ordered_f.npy, ordered_c.npy"
 
 
 def main(argv):

@@ -1,5 +1,6 @@
 // Exercises the C++ wrapper (include/npaa.hpp): typed appends of every primitive type from
-// vectors and pointers, Fortran order, errors as exceptions, move-only ownership.
+// vectors and pointers, Fortran order, blocks in either order, errors as exceptions,
+// move-only ownership.
 //
 // Usage: cpp_wrapper DIR   (writes DIR/*.npy; check.py wrapper DIR verifies them)
 #include <npaa.hpp>
@@ -105,6 +106,24 @@ int main(int argc, char **argv) {
         expect(fortran.fortran_order() && fortran.shape() == std::vector<std::uint64_t>({3, 3}),
                "Fortran order");
         // The destructor closes it.
+
+        // Blocks laid out in either order (npaa_append_ordered()), to files of either order:
+        // both files hold E = arange(12).reshape(3, 4), E[i][j] = 4i + j.
+        npaa::Array to_f(dir + "/ordered_f.npy",
+                         npaa::Options().delete_if_exists(true).fortran_order(true));
+        // Columns 0-1 from a row-major (3, 2) buffer, columns 2-3 from a column-major one.
+        to_f.append_ordered(std::vector<double>{0, 1, 4, 5, 8, 9}, {3, 2}, NPAA_ORDER_C);
+        to_f.append_ordered(std::vector<double>{2, 6, 10, 3, 7, 11}, {3, 2}, NPAA_ORDER_F);
+        to_f.append_ordered(std::vector<double>{}, {3, 0}, NPAA_ORDER_C);
+        expect_error([&] { to_f.append_ordered(std::vector<double>(3), {3, 1}, 7); },
+                     NPAA_INVALID_ARGUMENT, "NPAA_ORDER_F", "unknown order");
+        expect(to_f.shape() == std::vector<std::uint64_t>({3, 4}), "shape of ordered_f");
+        to_f.close();
+        npaa::Array to_c(dir + "/ordered_c.npy", npaa::Options().delete_if_exists(true));
+        // Rows 0-1 from a column-major (2, 4) buffer, row 2 in either order (same bytes).
+        to_c.append_ordered(std::vector<double>{0, 4, 1, 5, 2, 6, 3, 7}, {2, 4}, NPAA_ORDER_F);
+        to_c.append_ordered(std::vector<double>{8, 9, 10, 11}, {1, 4}, NPAA_ORDER_F);
+        to_c.close();
     } catch (const npaa::Error &e) {
         std::cerr << "FAIL: unexpected npaa::Error " << e.status_str() << ": " << e.what() << "\n";
         return 1;

@@ -136,6 +136,16 @@
 #define NPAA_MAX_DIMS 64
 
 /**
+ * npaa_append_ordered(): the block is laid out in row-major (C) order.
+ */
+#define NPAA_ORDER_C 0
+
+/**
+ * npaa_append_ordered(): the block is laid out in column-major (Fortran) order.
+ */
+#define NPAA_ORDER_F 1
+
+/**
  * npaa_recover() flag: complete an incomplete last row with zeros instead of cutting it off.
  */
 #define NPAA_RECOVER_ZEROFILL_INCOMPLETE 1
@@ -598,6 +608,32 @@ npaa_status npaa_append(struct npaa_array *array,
                         const char *descr,
                         size_t ndim,
                         const uint64_t *shape);
+
+/**
+ * npaa_append() for a block laid out in `order` (NPAA_ORDER_C or NPAA_ORDER_F), which may
+ * differ from the file's: a C++ program holding a row-major buffer can feed a Fortran-order
+ * file, and the reverse. `shape` is the block's shape, as for npaa_append() (its growth axis
+ * is the file's); `data` holds its items laid out in `order`.
+ *
+ * The values are appended, as np.concatenate would append them, and written in the file's
+ * order: a block whose bytes are the same in both orders (empty, or at most one dimension
+ * longer than 1) is written as it is; any other block in the other order is rewritten in the
+ * file's order (and cast) in pieces of at most 1 MiB, so memory use does not grow with the
+ * block. A file created by this append takes its order from npaa_options.fortran_order, not
+ * from `order`.
+ *
+ * Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT for any other `order` value.
+ * Thread-safety and lifetimes as npaa_append().
+ *
+ * # Safety
+ * As npaa_append().
+ */
+npaa_status npaa_append_ordered(struct npaa_array *array,
+                                const void *data,
+                                const char *descr,
+                                size_t ndim,
+                                const uint64_t *shape,
+                                uint32_t order);
 
 /**
  * Checks that a block of dtype `descr` and shape `shape[0..ndim]` could be appended, without

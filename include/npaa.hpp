@@ -10,7 +10,7 @@
 // library's message. Link with -lnpaa, as for npaa.h.
 //
 // Thread-safety: an npaa::Array may be used by many threads at once through its const
-// member functions (append, append_raw, check_append, shape, descr, flush, update_header,
+// member functions (append, append_raw, append_ordered, check_append, shape, descr, flush, update_header,
 // sync), as the C handle allows. close(), assignment, moving and destruction must not run
 // concurrently with anything else on the same object.
 #ifndef NPAA_HPP
@@ -228,6 +228,18 @@ public:
         std::unique_ptr<bool[]> bytes(new bool[data.size() > 0 ? data.size() : 1]);
         for (std::size_t i = 0; i < data.size(); i++) bytes[i] = data[i];
         append(bytes.get(), shape);
+    }
+
+    /// Appends the elements of `data`, laid out in `order` (NPAA_ORDER_C: row-major, or
+    /// NPAA_ORDER_F: column-major), as a block of shape `shape` (npaa_append_ordered()): a
+    /// row-major buffer can feed a Fortran-order file. Throws npaa::Error with
+    /// NPAA_INVALID_ARGUMENT if data.size() is not product(shape) or `order` is unknown.
+    template <class T>
+    void append_ordered(const std::vector<T> &data, const std::vector<std::uint64_t> &shape,
+                        std::uint32_t order) const {
+        check_size(data.size(), shape);
+        detail::check(npaa_append_ordered(handle_, data.data(), dtype_traits<T>::descr(),
+                                          shape.size(), shape.data(), order));
     }
 
     /// Checks that a block could be appended, without writing (npaa_check_append()).

@@ -4,13 +4,13 @@ use std::ffi::c_char;
 use std::path::Path;
 use std::rc::Rc;
 
-use npaa_core::{AppendArray, Dtype, Error};
+use npaa_core::{AppendArray, Dtype, Error, Order};
 
 use crate::boundary::{self, Out, guard, handle};
 use crate::dtype;
 use crate::error::Failure;
 use crate::options::npaa_options;
-use crate::status::{NPAA_IO, NPAA_OVERFLOW, npaa_status};
+use crate::status::{NPAA_INVALID_ARGUMENT, NPAA_IO, NPAA_OVERFLOW, npaa_status};
 
 /// NumPy's limit on the number of dimensions of an array: npaa_append() refuses larger ndim
 /// values with NPAA_INVALID_ARGUMENT.
@@ -162,21 +162,101 @@ pub unsafe extern "C" fn npaa_append(
 ) -> npaa_status {
     guard("npaa_append", || {
         // SAFETY: forwarded contract.
-        let array = unsafe { handle(array, "array")? };
-        // SAFETY: forwarded contract.
-        let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
-        let len = block_len(&dtype, shape)?;
-        // SAFETY: forwarded contract: `data` holds itemsize × product(shape) = len bytes.
-        let data = unsafe {
-            boundary::bytes(
-                data.cast::<u8>(),
-                len,
-                "data",
-                "a pointer to the block's items (NULL only for an empty block)",
-            )?
-        };
-        array.inner.append_raw(&dtype, shape, data)?;
+        let b = unsafe { appended(array, data, descr, ndim, shape)? };
+        b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
         Ok(())
+    })
+}
+
+/// npaa_append_ordered(): the block is laid out in row-major (C) order.
+pub const NPAA_ORDER_C: u32 = 0;
+/// npaa_append_ordered(): the block is laid out in column-major (Fortran) order.
+pub const NPAA_ORDER_F: u32 = 1;
+
+/// npaa_append() for a block laid out in `order` (NPAA_ORDER_C or NPAA_ORDER_F), which may
+/// differ from the file's: a C++ program holding a row-major buffer can feed a Fortran-order
+/// file, and the reverse. `shape` is the block's shape, as for npaa_append() (its growth axis
+/// is the file's); `data` holds its items laid out in `order`.
+///
+/// The values are appended, as np.concatenate would append them, and written in the file's
+/// order: a block whose bytes are the same in both orders (empty, or at most one dimension
+/// longer than 1) is written as it is; any other block in the other order is rewritten in the
+/// file's order (and cast) in pieces of at most 1 MiB, so memory use does not grow with the
+/// block. A file created by this append takes its order from npaa_options.fortran_order, not
+/// from `order`.
+///
+/// Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT for any other `order` value.
+/// Thread-safety and lifetimes as npaa_append().
+///
+/// # Safety
+/// As npaa_append().
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_append_ordered(
+    array: *mut npaa_array,
+    data: *const std::ffi::c_void,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+    order: u32,
+) -> npaa_status {
+    guard("npaa_append_ordered", || {
+        // SAFETY: forwarded contract.
+        let b = unsafe { appended(array, data, descr, ndim, shape)? };
+        let order = match order {
+            NPAA_ORDER_C => Order::C,
+            NPAA_ORDER_F => Order::Fortran,
+            other => {
+                return Err(Failure::new(
+                    NPAA_INVALID_ARGUMENT,
+                    format!("order is {other}; use NPAA_ORDER_C (0) or NPAA_ORDER_F (1)"),
+                ));
+            }
+        };
+        b.array
+            .inner
+            .append_raw_in_order(&b.dtype, b.shape, order, b.data)?;
+        Ok(())
+    })
+}
+
+/// The checked arguments of npaa_append() and npaa_append_ordered().
+struct Appended<'a> {
+    array: &'a npaa_array,
+    dtype: Rc<Dtype>,
+    shape: &'a [u64],
+    data: &'a [u8],
+}
+
+/// Checks the arguments of npaa_append() and npaa_append_ordered().
+///
+/// # Safety
+/// As npaa_append().
+unsafe fn appended<'a>(
+    array: *mut npaa_array,
+    data: *const std::ffi::c_void,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+) -> Result<Appended<'a>, Failure> {
+    // SAFETY: forwarded contract.
+    let array = unsafe { handle(array, "array")? };
+    // SAFETY: forwarded contract.
+    let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
+    let len = block_len(&dtype, shape)?;
+    // SAFETY: forwarded contract: `data` holds itemsize × product(shape) = len bytes.
+    let data = unsafe {
+        boundary::bytes(
+            data.cast::<u8>(),
+            len,
+            "data",
+            "a pointer to the block's items (NULL only for an empty block)",
+        )?
+    };
+    Ok(Appended {
+        array,
+        dtype,
+        shape,
+        data,
     })
 }
 

@@ -140,10 +140,11 @@ pub struct EnsureArgs {
 ///
 /// With SRC files: appends the array of each .npy source along DEST's growth axis (axis 0
 /// for C order, the last axis for Fortran order), as `np.concatenate` would: the result is
-/// byte-identical to `np.save` of the concatenation. Every source is validated first
-/// (complete, not an object array, matching shape and memory order, castable under
-/// --casting): if one is bad, DEST is left exactly as it was (and is not created). If
-/// writing fails half-way (a full disk), DEST is restored to what it was before.
+/// byte-identical to `np.save` of the concatenation. A source in the other memory order is
+/// converted to DEST's as it is copied. Every source is validated first (complete, not an
+/// object array, matching shape, castable under --casting): if one is bad, DEST is left
+/// exactly as it was (and is not created). If writing fails half-way (a full disk), DEST is
+/// restored to what it was before.
 ///
 /// With --raw: appends raw binary items read from a file or from stdin (`-`), e.g. a binary
 /// log piped in. Each item has dtype --dtype and shape --item-shape; the item count comes

@@ -135,6 +135,7 @@ fn node(dtype: &Dtype) -> Result<Node, String> {
     match dtype {
         Dtype::Scalar(s) => leaf(s).map(|l| Node::Leaf(Box::new(l))),
         Dtype::Record(r) => record(r),
+        Dtype::Subarray(_) => Err("a subarray is only valid as a field's dtype".to_owned()),
     }
 }
 
@@ -143,11 +144,18 @@ fn record(r: &Record) -> Result<Node, String> {
         .fields
         .iter()
         .map(|f: &Field| {
+            // A subarray of subarrays prints as one array of the shapes joined, as NumPy does.
+            let mut shape = f.shape.clone();
+            let mut base = &f.dtype;
+            while let Dtype::Subarray(a) = base {
+                shape.extend_from_slice(&a.shape);
+                base = &a.base;
+            }
             Ok(FieldPlan {
                 offset: f.offset,
-                shape: f.shape.clone(),
-                itemsize: f.dtype.itemsize(),
-                node: node(&f.dtype)?,
+                shape,
+                itemsize: base.itemsize(),
+                node: node(base)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

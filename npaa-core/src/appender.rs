@@ -38,17 +38,8 @@ use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template, Version};
-use crate::sys::{self, DataMap, HeaderMap};
-
-/// Memory order of the data in a file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Order {
-    /// Row-major: grows along axis 0.
-    #[default]
-    C,
-    /// Column-major: grows along the last axis.
-    Fortran,
-}
+use crate::layout::{self, Order, Relayout};
+use crate::sys::{self, DataMap, HeaderMap, ReadMap};
 
 /// When appended data is forced to stable storage.
 ///
@@ -380,8 +371,7 @@ impl AppendArray {
     /// The file's memory order; `None` before the first append created the file.
     pub fn order(&self) -> Option<Order> {
         match &*self.lock_state() {
-            State::Open(f) if f.header.fortran_order => Some(Order::Fortran),
-            State::Open(_) => Some(Order::C),
+            State::Open(f) => Some(f.header.order()),
             State::Pending | State::Closed => None,
         }
     }
@@ -400,16 +390,60 @@ impl AppendArray {
     /// This is the most general form: any dtype (structured, strings, datetimes, either byte
     /// order). `data.len()` must be `itemsize × product(shape)`.
     pub fn append_raw(&self, dtype: &Dtype, shape: &[u64], data: &[u8]) -> Result<()> {
-        let expected = check_block(dtype, shape)?;
-        if data.len() as u64 != expected {
-            return Err(Error::DataLength {
-                shape: shape.to_vec(),
-                itemsize: dtype.itemsize(),
-                expected,
-                got: data.len() as u64,
-            });
-        }
+        check_data_len(dtype, shape, data)?;
         self.append_with(dtype, shape, None, |sink, _| sink.write(data))
+    }
+
+    /// Appends a block given as raw bytes of dtype `dtype`, laid out in `order`, which may
+    /// differ from the file's: the values are appended, as `np.concatenate` would append
+    /// them, and written in the file's order.
+    ///
+    /// A block whose bytes are the same in both orders (see
+    /// [`same_bytes_in_both_orders`](crate::same_bytes_in_both_orders)) is written as it is;
+    /// any other block in the other order is rewritten in the file's order (and cast to the
+    /// file's dtype) in pieces of at most 1 MiB, so memory use does not grow with the block.
+    /// A file created by this append takes its order from [`AppendOptions::order`], as with
+    /// [`append_raw`](Self::append_raw), not from `order`.
+    ///
+    /// # Errors
+    /// As [`append_raw`](Self::append_raw): [`Error::DataLength`] unless `data.len()` is
+    /// `itemsize × product(shape)`, [`Error::ShapeMismatch`], [`Error::Cast`], ...
+    pub fn append_raw_in_order(
+        &self,
+        dtype: &Dtype,
+        shape: &[u64],
+        order: Order,
+        data: &[u8],
+    ) -> Result<()> {
+        check_data_len(dtype, shape, data)?;
+        self.append_in_order(dtype, shape, order, data, None)
+    }
+
+    /// [`append_raw_in_order`](Self::append_raw_in_order) once the length is checked, with
+    /// the order a new file takes when the options do not say.
+    fn append_in_order(
+        &self,
+        dtype: &Dtype,
+        shape: &[u64],
+        order: Order,
+        data: &[u8],
+        order_hint: Option<Order>,
+    ) -> Result<()> {
+        self.append_with(
+            dtype,
+            shape,
+            order_hint,
+            |sink, file_order| match layout::relayout(shape, order, file_order) {
+                Relayout::AsIs => sink.write(data),
+                Relayout::ReverseAxes => layout::reverse_axes(
+                    data,
+                    &layout::physical_shape(shape, order),
+                    dtype.itemsize(),
+                    &mut |piece| sink.write(piece),
+                    &mut |_| {},
+                ),
+            },
+        )
     }
 
     /// Appends an [`ndarray`] array of any layout (non-contiguous views too), written in the
@@ -423,20 +457,27 @@ impl AppendArray {
         D: ndarray::Dimension,
     {
         let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
-        let fortran_layout =
-            array.ndim() > 1 && !array.is_standard_layout() && array.t().is_standard_layout();
-        let hint = if fortran_layout {
-            Order::Fortran
-        } else {
-            Order::C
-        };
         let dtype = T::dtype();
         check_block(&dtype, &shape)?;
-        self.append_with(&dtype, &shape, Some(hint), |sink, fortran| {
-            let view = if fortran {
-                array.view().reversed_axes()
-            } else {
-                array.view()
+        // A contiguous array is a block in its own order.
+        let contiguous = if array.is_standard_layout() {
+            array.as_slice().map(|slice| (Order::C, slice))
+        } else if array.t().is_standard_layout() {
+            array
+                .as_slice_memory_order()
+                .map(|slice| (Order::Fortran, slice))
+        } else {
+            None
+        };
+        if let Some((order, slice)) = contiguous {
+            let data = bytemuck::cast_slice(slice);
+            return self.append_in_order(&dtype, &shape, order, data, Some(order));
+        }
+        // Any other view is gathered item by item in the file's order.
+        self.append_with(&dtype, &shape, Some(Order::C), |sink, file_order| {
+            let view = match file_order {
+                Order::Fortran => array.view().reversed_axes(),
+                Order::C => array.view(),
             };
             if let Some(slice) = view.as_slice() {
                 return sink.write(bytemuck::cast_slice(slice));
@@ -457,9 +498,12 @@ impl AppendArray {
     /// on its size, and where no conversion is needed the bytes are copied by the kernel
     /// (`copy_file_range`). Returns the number of items appended along the growth axis.
     ///
-    /// The source must be complete (not needing recovery) and in the same memory order as
-    /// this file, unless at most one of its dimensions is longer than 1 or it is empty (then
-    /// both orders have the same bytes).
+    /// The source must be complete (not needing recovery). A source in the other memory
+    /// order is rewritten in this file's order while it is copied (see
+    /// [`relayout`](crate::relayout)): the source is mapped read-only and written in pieces of
+    /// at most 1 MiB, so memory use beyond the source's (clean, reclaimable) page-cache pages
+    /// does not depend on its size. A file created by this append takes the source's order
+    /// unless [`AppendOptions::order`] says otherwise.
     pub fn append_npy_file(&self, source: impl AsRef<Path>) -> Result<u64> {
         self.append_npy_file_with_progress(source, &mut |_, _| {})
     }
@@ -474,37 +518,41 @@ impl AppendArray {
         let source = source.as_ref();
         let src = SourceFile::open(source)?;
         let header = src.parsed.header.clone();
-        let order = if header.fortran_order {
-            Order::Fortran
-        } else {
-            Order::C
-        };
+        let order = header.order();
         let rows = header.growth_len();
         check_block(&header.dtype, &header.shape)?;
         self.append_with(
             &header.dtype,
             &header.shape,
             Some(order),
-            |sink, fortran| {
-                // Empty arrays and those with at most one dimension longer than 1 have the same bytes in both
-                // orders (NumPy saves them as C order even when they came from a Fortran array).
-                let same_bytes = header.shape.iter().filter(|&&d| d > 1).count() <= 1
-                    || header.shape.contains(&0);
-                if fortran != header.fortran_order && !same_bytes {
-                    return Err(Error::InvalidArgument(format!(
-                        "{}: its memory order ({}) differs from the destination's; \
-                     convert it first",
-                        source.display(),
-                        if header.fortran_order { "Fortran" } else { "C" }
-                    )));
-                }
-                sink.copy_from(
+            |sink, file_order| match layout::relayout(&header.shape, order, file_order) {
+                Relayout::AsIs => sink.copy_from(
                     &src.file,
                     source,
                     src.parsed.header_len,
                     src.data_len,
                     progress,
-                )
+                ),
+                Relayout::ReverseAxes => {
+                    let start = src.parsed.header_len as usize;
+                    let end =
+                        usize::try_from(src.parsed.header_len + src.data_len).map_err(|_| {
+                            Error::Overflow {
+                                shape: header.shape.clone(),
+                                itemsize: header.dtype.itemsize(),
+                            }
+                        })?;
+                    let map = ReadMap::new(&src.file, end)
+                        .map_err(|e| Error::io(source, "mapping the data", e))?;
+                    let total = src.data_len;
+                    layout::reverse_axes(
+                        &map.bytes()[start..end],
+                        &layout::physical_shape(&header.shape, order),
+                        header.dtype.itemsize(),
+                        &mut |piece| sink.write(piece),
+                        &mut |done| progress(done, total),
+                    )
+                }
             },
         )?;
         Ok(rows)
@@ -683,7 +731,7 @@ impl AppendArray {
         dtype: &Dtype,
         shape: &[u64],
         order_hint: Option<Order>,
-        fill: impl FnOnce(&mut Sink<'_>, bool) -> Result<()>,
+        fill: impl FnOnce(&mut Sink<'_>, Order) -> Result<()>,
     ) -> Result<()> {
         let mut state = self.lock_state();
         if matches!(*state, State::Pending) {
@@ -726,11 +774,11 @@ impl AppendArray {
         f: &mut OpenFile,
         plan: &Prepared,
         shape: &[u64],
-        fill: impl FnOnce(&mut Sink<'_>, bool) -> Result<()>,
+        fill: impl FnOnce(&mut Sink<'_>, Order) -> Result<()>,
     ) -> Result<()> {
         let rows = shape[f.axis];
         let dst_len = plan.dst_len;
-        let fortran = f.header.fortran_order;
+        let file_order = f.header.order();
         let buffered =
             self.options.buffer_capacity > 0 && dst_len <= self.options.buffer_capacity as u64;
         if buffered && f.buffer.len() as u64 + dst_len > self.options.buffer_capacity as u64 {
@@ -750,7 +798,7 @@ impl AppendArray {
             window: self.options.mapping_window(),
             written: 0,
         };
-        let filled = fill(&mut sink, fortran);
+        let filled = fill(&mut sink, file_order);
         let written = sink.written;
         let outcome = filled.and_then(|()| {
             if written == dst_len {
@@ -800,7 +848,34 @@ fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
     if shape.is_empty() {
         return Err(Error::ZeroDimensional);
     }
+    if let Dtype::Subarray(a) = dtype {
+        // NumPy folds a top-level subarray into the array's shape: a header saying
+        // `('<f8', (5,))` would be read as another array.
+        return Err(Error::InvalidDtype {
+            descr: dtype.descr(),
+            reason: format!(
+                "a subarray is only valid as a field's dtype; append its base {} with the \
+                 subarray's shape {} as the block's last dimensions",
+                a.base.descr(),
+                crate::fmt_shape(&a.shape)
+            ),
+        });
+    }
     block_len(dtype, shape)
+}
+
+/// Checks a raw block ([`check_block`]) and that `data` holds exactly its bytes.
+fn check_data_len(dtype: &Dtype, shape: &[u64], data: &[u8]) -> Result<()> {
+    let expected = check_block(dtype, shape)?;
+    if data.len() as u64 != expected {
+        return Err(Error::DataLength {
+            shape: shape.to_vec(),
+            itemsize: dtype.itemsize(),
+            expected,
+            got: data.len() as u64,
+        });
+    }
+    Ok(())
 }
 
 /// Bytes of a block: itemsize × product(shape), checked.
@@ -981,10 +1056,21 @@ pub(crate) struct SourceFile {
 }
 
 impl SourceFile {
-    /// Opens a complete .npy file for reading its data.
+    /// Opens a complete .npy file for reading its data: not an object array, not 0-d.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
         let (parsed, len) = read_parsed_len(&file, path, Leniency::Strict)?;
+        // An object array's data is pickles, not items: its length says nothing.
+        if parsed.header.dtype.has_object() {
+            return Err(Error::ObjectDtype {
+                descr: parsed.header.dtype.descr(),
+            });
+        }
+        if parsed.header.shape.is_empty() {
+            return Err(Error::ScalarFile {
+                path: path.to_path_buf(),
+            });
+        }
         let data_len = parsed
             .header
             .data_len()

@@ -25,7 +25,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::dtype::{ByteOrder, Dtype, Field, Kind, Record, Scalar, TimeUnit};
+use crate::dtype::{ByteOrder, Dtype, Field, Kind, Record, Scalar, TimeUnit, count};
 use crate::error::Error;
 
 /// NumPy's casting rules (`np.can_cast`), from strictest to loosest; the default is
@@ -136,11 +136,21 @@ struct Ty<'a> {
 }
 
 impl<'a> Ty<'a> {
+    /// A dtype on its own; a [`Dtype::Subarray`] is its base with its shape.
     fn plain(dtype: &'a Dtype) -> Self {
-        Ty { dtype, shape: &[] }
+        match dtype {
+            Dtype::Subarray(a) => Ty {
+                dtype: &a.base,
+                shape: &a.shape,
+            },
+            _ => Ty { dtype, shape: &[] },
+        }
     }
 
     fn field(f: &'a Field) -> Self {
+        if f.shape.is_empty() {
+            return Ty::plain(&f.dtype);
+        }
         Ty {
             dtype: &f.dtype,
             shape: &f.shape,
@@ -277,6 +287,9 @@ fn same_dtype(a: &Dtype, b: &Dtype) -> bool {
                         && f.shape == g.shape
                         && same_dtype(&f.dtype, &g.dtype)
                 })
+        }
+        (Dtype::Subarray(x), Dtype::Subarray(y)) => {
+            x.shape == y.shape && same_dtype(&x.base, &y.base)
         }
         _ => false,
     }
@@ -840,40 +853,60 @@ fn push_swap_ops(from: &Dtype, to: &Dtype, base: usize, ops: &mut Vec<SwapOp>) -
                 if fa.name != fb.name || fa.offset != fb.offset || fa.shape != fb.shape {
                     return None;
                 }
-                let offset = base.checked_add(fa.offset)?;
-                let mut inner = Vec::new();
-                push_swap_ops(&fa.dtype, &fb.dtype, 0, &mut inner)?;
-                let count = fa.count();
-                let stride = fa.dtype.itemsize();
-                match inner.as_slice() {
-                    [] => {}
-                    _ if count == 1 => ops.extend(inner.into_iter().map(|op| shift(op, offset))),
-                    // A subarray of scalars: one longer run.
-                    [
-                        SwapOp::Run {
-                            offset: o,
-                            width,
-                            count: c,
-                            stride: s,
-                        },
-                    ] if s.checked_mul(*c) == Some(stride) => ops.push(SwapOp::Run {
-                        offset: offset.checked_add(*o)?,
-                        width: *width,
-                        count: c.checked_mul(count)?,
-                        stride: *s,
-                    }),
-                    _ => ops.push(SwapOp::Repeat {
-                        offset,
-                        count,
-                        stride,
-                        ops: inner,
-                    }),
-                }
+                push_repeated_swap_ops(
+                    &fa.dtype,
+                    &fb.dtype,
+                    fa.count(),
+                    base.checked_add(fa.offset)?,
+                    ops,
+                )?;
             }
             Some(())
         }
+        (Dtype::Subarray(a), Dtype::Subarray(b)) if a.shape == b.shape => {
+            push_repeated_swap_ops(&a.base, &b.base, count(&a.shape), base, ops)
+        }
         _ => None,
     }
+}
+
+/// The swaps of `count` consecutive items of `from` at `offset` (a subarray), as few ops as
+/// possible.
+fn push_repeated_swap_ops(
+    from: &Dtype,
+    to: &Dtype,
+    count: usize,
+    offset: usize,
+    ops: &mut Vec<SwapOp>,
+) -> Option<()> {
+    let mut inner = Vec::new();
+    push_swap_ops(from, to, 0, &mut inner)?;
+    let stride = from.itemsize();
+    match inner.as_slice() {
+        [] => {}
+        _ if count == 1 => ops.extend(inner.into_iter().map(|op| shift(op, offset))),
+        // A subarray of scalars: one longer run.
+        [
+            SwapOp::Run {
+                offset: o,
+                width,
+                count: c,
+                stride: s,
+            },
+        ] if s.checked_mul(*c) == Some(stride) => ops.push(SwapOp::Run {
+            offset: offset.checked_add(*o)?,
+            width: *width,
+            count: c.checked_mul(count)?,
+            stride: *s,
+        }),
+        _ => ops.push(SwapOp::Repeat {
+            offset,
+            count,
+            stride,
+            ops: inner,
+        }),
+    }
+    Some(())
 }
 
 /// Whether one step of each unit is the same length of time (`[1000ms]` and `[s]`, `[60m]`
@@ -1766,7 +1799,7 @@ mod tests {
     fn scalar(d: &Dtype) -> &Scalar {
         match d {
             Dtype::Scalar(s) => s,
-            Dtype::Record(_) => panic!("not a scalar"),
+            Dtype::Record(_) | Dtype::Subarray(_) => panic!("not a scalar"),
         }
     }
 

@@ -91,6 +91,19 @@ pub struct Record {
     pub itemsize: usize,
 }
 
+/// A subarray type: `shape` elements of `base`, as `('<f8', (5,))` in a descr.
+///
+/// It appears only as the dtype of a record field that is itself a subarray of subarrays:
+/// `[('c', ('<f8', (5,)), (2,))]` is a field of 2 subarrays of 5 `<f8` (NumPy keeps the
+/// nesting, and so does npaa). A plain subarray field keeps its shape in [`Field::shape`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Subarray {
+    /// The element type (a scalar, a record, or another subarray).
+    pub base: Box<Dtype>,
+    /// The subarray's shape; never empty (NumPy folds `(descr, ())` into `descr`).
+    pub shape: Vec<u64>,
+}
+
 /// A NumPy dtype, as stored in a .npy header.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Dtype {
@@ -98,6 +111,9 @@ pub enum Dtype {
     Scalar(Scalar),
     /// A structured type such as `[('t', '<f8'), ('pos', '<f4', (3,))]`.
     Record(Record),
+    /// A subarray, only as the dtype of a field (see [`Subarray`]): a header's top-level descr
+    /// is never one.
+    Subarray(Subarray),
 }
 
 /// The byte order of the machine, which NumPy calls native (`=`).
@@ -199,6 +215,13 @@ impl Dtype {
                 }
             }
             Dtype::Record(r) => r.write_repr(out),
+            Dtype::Subarray(a) => {
+                out.push('(');
+                a.base.write_header_repr(out);
+                out.push_str(", ");
+                out.push_str(&fmt_shape(&a.shape));
+                out.push(')');
+            }
         }
     }
 
@@ -207,9 +230,9 @@ impl Dtype {
     pub fn descr(&self) -> String {
         match self {
             Dtype::Scalar(s) => s.typestr(),
-            Dtype::Record(r) => {
+            Dtype::Record(_) | Dtype::Subarray(_) => {
                 let mut out = String::new();
-                r.write_repr(&mut out);
+                self.write_header_repr(&mut out);
                 out
             }
         }
@@ -220,6 +243,7 @@ impl Dtype {
         match self {
             Dtype::Scalar(s) => s.size,
             Dtype::Record(r) => r.itemsize,
+            Dtype::Subarray(a) => a.base.itemsize().saturating_mul(count(&a.shape)),
         }
     }
 
@@ -228,6 +252,7 @@ impl Dtype {
         match self {
             Dtype::Scalar(s) => s.kind == Kind::Object,
             Dtype::Record(r) => r.fields.iter().any(|f| f.dtype.has_object()),
+            Dtype::Subarray(a) => a.base.has_object(),
         }
     }
 
@@ -240,6 +265,7 @@ impl Dtype {
         match self {
             Dtype::Scalar(s) => s.readable(),
             Dtype::Record(r) => r.readable(),
+            Dtype::Subarray(a) => format!("{} {}", a.base.readable(), fmt_shape(&a.shape)),
         }
     }
 }
@@ -404,10 +430,15 @@ impl Field {
 
     /// Number of elements in the subarray (1 for a plain field), saturating.
     pub(crate) fn count(&self) -> usize {
-        self.shape.iter().fold(1usize, |acc, &d| {
-            acc.saturating_mul(usize::try_from(d).unwrap_or(usize::MAX))
-        })
+        count(&self.shape)
     }
+}
+
+/// Number of elements of a subarray shape (1 for `()`), saturating.
+pub(crate) fn count(shape: &[u64]) -> usize {
+    shape.iter().fold(1usize, |acc, &d| {
+        acc.saturating_mul(usize::try_from(d).unwrap_or(usize::MAX))
+    })
 }
 
 impl Record {
@@ -544,12 +575,8 @@ fn record_from_list(entries: &[Value], depth: usize) -> Result<Record, String> {
         let (title, name) = field_name(raw_name)?;
         let dtype = match descr {
             Value::Str(_) | Value::List(_) => dtype_from_value(descr, depth + 1)?,
-            Value::Tuple(_) => {
-                return Err(format!(
-                    "field {}: a subarray of subarrays is not supported",
-                    raw_name.repr()
-                ));
-            }
+            Value::Tuple(sub) => subarray_from_tuple(sub, depth + 1)
+                .map_err(|e| format!("field {}: {e}", raw_name.repr()))?,
             other => {
                 return Err(format!(
                     "field {}: descr {} is not a string or a list of fields",
@@ -562,36 +589,13 @@ fn record_from_list(entries: &[Value], depth: usize) -> Result<Record, String> {
             Some(s) => parse_shape(s).map_err(|e| format!("field {}: {e}", raw_name.repr()))?,
             None => Vec::new(),
         };
-        if !shape.is_empty()
-            && dtype.itemsize() == 0
-            && matches!(
-                &dtype,
-                Dtype::Scalar(Scalar {
-                    kind: Kind::Bytes | Kind::Unicode | Kind::Void,
-                    ..
-                })
-            )
-        {
-            return Err(format!(
-                "field {}: a subarray of a zero-size {} type is invalid",
-                raw_name.repr(),
-                dtype.descr()
-            ));
-        }
-        let size = shape
-            .iter()
-            .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d))
-            .filter(|&s| s <= MAX_ITEMSIZE)
-            .ok_or_else(|| {
-                format!(
-                    "field {} is larger than {MAX_ITEMSIZE} bytes",
-                    raw_name.repr()
-                )
-            })?;
+        let size =
+            subarray_size(&dtype, &shape).map_err(|e| format!("field {}: {e}", raw_name.repr()))?;
         // NumPy: `name == ''` and a void, non-structured dtype (a plain V or any subarray)
         // is padding: not a field, but it advances the offset.
         let is_padding = matches!(raw_name, Value::Str(s) if s.is_empty())
             && (!shape.is_empty()
+                || matches!(&dtype, Dtype::Subarray(_))
                 || matches!(
                     &dtype,
                     Dtype::Scalar(Scalar {
@@ -632,6 +636,64 @@ fn record_from_list(entries: &[Value], depth: usize) -> Result<Record, String> {
         fields,
         itemsize: usize::try_from(offset).map_err(|_| too_large())?,
     })
+}
+
+/// The dtype of a `(descr, shape)` tuple inside a field: a [`Subarray`], or the descr itself
+/// when the shape is `()`, as NumPy folds it. `depth` counts enclosing records and subarrays.
+fn subarray_from_tuple(parts: &[Value], depth: usize) -> Result<Dtype, String> {
+    let [inner, shape] = parts else {
+        return Err("a tuple descr must be (descr, shape)".to_owned());
+    };
+    if depth >= literal::MAX_DEPTH {
+        return Err(format!(
+            "subarrays nest deeper than {} levels",
+            literal::MAX_DEPTH
+        ));
+    }
+    let base = match inner {
+        Value::Str(_) | Value::List(_) => dtype_from_value(inner, depth)?,
+        Value::Tuple(sub) => subarray_from_tuple(sub, depth + 1)?,
+        other => {
+            return Err(format!(
+                "descr {} is not a string, a list of fields or a (descr, shape) tuple",
+                other.repr()
+            ));
+        }
+    };
+    let shape = parse_shape(shape)?;
+    subarray_size(&base, &shape)?;
+    if shape.is_empty() {
+        return Ok(base);
+    }
+    Ok(Dtype::Subarray(Subarray {
+        base: Box::new(base),
+        shape,
+    }))
+}
+
+/// Bytes of `shape` elements of `dtype`, refusing what NumPy refuses: a subarray of a
+/// zero-size string or void type, and items larger than a C `int`.
+fn subarray_size(dtype: &Dtype, shape: &[u64]) -> Result<u64, String> {
+    if !shape.is_empty()
+        && dtype.itemsize() == 0
+        && matches!(
+            dtype,
+            Dtype::Scalar(Scalar {
+                kind: Kind::Bytes | Kind::Unicode | Kind::Void,
+                ..
+            })
+        )
+    {
+        return Err(format!(
+            "a subarray of a zero-size {} type is invalid",
+            dtype.descr()
+        ));
+    }
+    shape
+        .iter()
+        .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d))
+        .filter(|&s| s <= MAX_ITEMSIZE)
+        .ok_or_else(|| format!("it is larger than {MAX_ITEMSIZE} bytes"))
 }
 
 fn too_large() -> String {
@@ -1327,10 +1389,9 @@ mod tests {
             "'xyz'",                        // data type 'xyz' not understood
             "[('a', 'uint8 ')]",            // data type 'uint8 ' not understood
             // Refused by npaa although NumPy accepts them:
-            "('<f8', (2,))",                // a top-level subarray
-            "[('a', 'f8,i4')]",             // comma strings
-            "[((1, 'a'), '<i4')]",          // non-string titles
-            "[('a', ('<i4', (2,)), (3,))]", // subarray of subarrays
+            "('<f8', (2,))",       // a top-level subarray
+            "[('a', 'f8,i4')]",    // comma strings
+            "[((1, 'a'), '<i4')]", // non-string titles
         ];
         for input in bad {
             match from_text(input) {
@@ -1521,5 +1582,50 @@ mod tests {
                 ">f8"
             }
         );
+    }
+
+    /// Subarrays of subarrays, the `test_descr_to_dtype` cases of NumPy's test_format.py:
+    /// (descr, itemsize, the field's outer shape), as NumPy 2.4's `dtype.descr` writes them.
+    #[test]
+    fn nested_subarrays_round_trip() {
+        let cases = [
+            ("[('x', ('<f8', (5,)), (2,))]", 80, vec![2]),
+            (
+                "[('x', ([('a', '|i1'), ('', '|V3'), ('b', '|i1'), ('', '|V3')], (3,)), (4,))]",
+                96,
+                vec![4],
+            ),
+            (
+                "[('a', (([('a', '<i8'), ('b', [('a', '|i1'), ('', '|V3'), ('b', '|i1'), \
+                 ('', '|V3')])], (3,)), (4,)), (5,))]",
+                960,
+                vec![5],
+            ),
+        ];
+        for (descr, itemsize, outer) in cases {
+            let d = from_text(descr).unwrap_or_else(|e| panic!("{descr}: {e}"));
+            assert_eq!(d.itemsize(), itemsize, "{descr}");
+            assert_eq!(d.descr(), descr);
+            assert_eq!(Dtype::parse(descr).ok(), Some(d.clone()));
+            let Dtype::Record(r) = &d else {
+                panic!("{descr}: not a record");
+            };
+            assert_eq!(r.fields[0].shape, outer, "{descr}");
+            assert!(matches!(r.fields[0].dtype, Dtype::Subarray(_)), "{descr}");
+        }
+        // `(descr, ())` is the descr itself, as NumPy folds it.
+        let folded = from_text("[('x', ('<f8', ()), (2,))]").unwrap();
+        assert_eq!(folded.descr(), "[('x', '<f8', (2,))]");
+        // Unnamed subarrays of subarrays are padding.
+        let padded = from_text("[('', ('|V1', (2,)), (3,)), ('a', '<i4')]").unwrap();
+        assert_eq!(padded.descr(), "[('', '|V6'), ('a', '<i4')]");
+        assert_eq!(padded.itemsize(), 10);
+        for bad in [
+            "[('x', ('S0', (2,)), (3,))]",
+            "[('x', ('<f8', (2,), 1), (3,))]",
+            "[('x', (5, (2,)), (3,))]",
+        ] {
+            assert!(from_text(bad).is_err(), "{bad}");
+        }
     }
 }

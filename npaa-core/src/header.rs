@@ -6,6 +6,7 @@ use std::io::Read;
 
 use crate::dtype::Dtype;
 use crate::error::{FormatError, fmt_shape};
+use crate::layout::Order;
 use crate::literal::{self, Value};
 
 /// The magic string every .npy file starts with.
@@ -95,6 +96,11 @@ pub struct ParsedHeader {
 }
 
 impl Header {
+    /// The memory order `fortran_order` stands for.
+    pub fn order(&self) -> Order {
+        Order::from_fortran(self.fortran_order)
+    }
+
     /// The axis the array grows along: 0 for C order, the last for Fortran order; `None` for a
     /// 0-d array.
     pub fn growth_axis(&self) -> Option<usize> {

@@ -34,6 +34,8 @@
 //! - [`header`]: reading and writing headers ([`header::Header`], versions 1.0 to 3.0).
 //! - [`dtype`]: the dtype model ([`Dtype`]), every fixed-size dtype NumPy writes.
 //! - [`AppendArray`]: the appender; [`AppendOptions`] configures it.
+//! - [`Order`], [`relayout`], [`same_bytes_in_both_orders`]: memory order, and what a block in
+//!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //!
 //! # Features
@@ -52,11 +54,12 @@ mod ensure;
 mod error;
 pub mod header;
 mod inspect;
+mod layout;
 mod literal;
 mod recover;
 mod sys;
 
-pub use appender::{AppendArray, AppendOptions, Durability, Order, Savepoint};
+pub use appender::{AppendArray, AppendOptions, Durability, Savepoint};
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
 pub use element::Element;
@@ -64,4 +67,5 @@ pub use ensure::{EnsureMethod, EnsureReport, ensure_appendable, ensure_appendabl
 pub use error::{Error, FormatError, Result, fmt_shape};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, inspect, is_appendable, needs_recovery};
+pub use layout::{Order, Relayout, relayout, same_bytes_in_both_orders};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

@@ -1,8 +1,9 @@
 //! The few operating-system facilities npaa needs beyond `std`: shared memory maps of the header
 //! (to update the shape without a system call) and of space reserved past the data (to append
-//! without one), the extended attribute that marks such space, inserting blocks at the front of
-//! a file, kernel-side copies, and the two facts about the process that tell whether closing a
-//! locked file must release its lock explicitly ([`single_threaded`], [`fork_generation`]).
+//! without one), the extended attribute that marks such space, read-only maps of sources
+//! converted to the other memory order, inserting blocks at the front of a file, kernel-side
+//! copies, and the two facts about the process that tell whether closing a locked file must
+//! release its lock explicitly ([`single_threaded`], [`fork_generation`]).
 //! All `unsafe` of the crate lives here.
 
 #![expect(
@@ -15,7 +16,7 @@ use std::fs::File;
 use std::io;
 use std::sync::atomic::{Ordering, compiler_fence};
 
-use memmap2::{MmapMut, MmapOptions};
+use memmap2::{Mmap, MmapMut, MmapOptions};
 
 /// A writable shared mapping of the first `len` bytes of a file: the header.
 ///
@@ -64,6 +65,32 @@ impl HeaderMap {
             }
         }
         true
+    }
+}
+
+/// A read-only mapping of the first `len` bytes of a file: a source whose data is read out
+/// of order (converted to the other memory order). Its pages are clean page-cache pages, which
+/// the kernel reclaims at will: reading a file larger than memory through it is fine.
+#[derive(Debug)]
+pub(crate) struct ReadMap {
+    map: Mmap,
+}
+
+impl ReadMap {
+    /// Maps `len` bytes of `file` (`len` must be at most the file's length and not 0).
+    pub(crate) fn new(file: &File, len: usize) -> io::Result<Self> {
+        // SAFETY: the mapping is private to this function's caller, read-only and within the
+        // file's length. It is only read while the source is being appended; a process that
+        // truncated the source meanwhile would make the reads fault (SIGBUS), the hazard of
+        // every memory-mapped file, and one that rewrote it would change the values read (as
+        // for `np.load(mmap_mode='r')`). Nothing in npaa writes to a source.
+        let map = unsafe { MmapOptions::new().len(len).map(file)? };
+        Ok(ReadMap { map })
+    }
+
+    /// The mapped bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
     }
 }
 

@@ -4,8 +4,9 @@
 //! 1. Every source is inspected before DEST is opened (complete, not an object array, not
 //!    0-d, not DEST itself).
 //! 2. Every source is checked against the real destination with
-//!    [`npaa_core::AppendArray::check_append`] (shape, dtype cast under `--casting`) and for its memory
-//!    order, before any data is written.
+//!    [`npaa_core::AppendArray::check_append`] (shape, dtype cast under `--casting`), before
+//!    any data is written. Memory order is DEST's business, as with `np.concatenate`: a source
+//!    in the other order is converted while it is appended (npaa-core's `relayout` rule).
 //! 3. A DEST that does not exist yet (or is replaced, with `--delete-if-exists`) is built under
 //!    a temporary name in DEST's directory and renamed into place only when complete: the
 //!    checks of rule 2 run against that file, and on any failure it is removed, leaving DEST
@@ -20,7 +21,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
-use npaa_core::{Error, FileInfo, Order, fmt_shape};
+use npaa_core::{Error, FileInfo, fmt_shape};
 
 use super::{Ctx, Status};
 use crate::cli::AppendArgs;
@@ -79,14 +80,9 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
             };
             let first = &sources[0];
             let scratch = Scratch::new(dest)?;
-            let order = if first.info.header.fortran_order {
-                Order::Fortran
-            } else {
-                Order::C
-            };
             let array = options
                 .clone()
-                .order(order)
+                .order(first.info.header.order())
                 .open(&scratch.path)
                 .map_err(|e| scratch.error(dest, e))?;
             // Create it with the first source's dtype and shape, growth dimension 0: the
@@ -104,22 +100,11 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     };
 
     // Rule 2: every source against the destination, before any data is written.
-    let dest_fortran = array.order() == Some(Order::Fortran);
     for src in &sources {
         let header = &src.info.header;
         array
             .check_append(&header.dtype, &header.shape)
             .map_err(|e| core_error(&src.path, e))?;
-        if header.shape.len() > 1 && header.fortran_order != dest_fortran {
-            let name = |f: bool| if f { "Fortran" } else { "C" };
-            bail!(
-                "{}: its memory order ({}) differs from DEST's ({}); convert it first \
-                 (np.ascontiguousarray or np.asfortranarray)",
-                src.path.display(),
-                name(header.fortran_order),
-                name(dest_fortran)
-            );
-        }
     }
 
     // Where to return to if a source fails half-way (an existing DEST only: a new one is a
