@@ -64,4 +64,5 @@ pub use ensure::{EnsureMethod, EnsureReport, ensure_appendable, ensure_appendabl
 pub use error::{Error, FormatError, Result, fmt_shape};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, inspect, is_appendable, needs_recovery};
+pub use literal::{repr_bytes, repr_str};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};
