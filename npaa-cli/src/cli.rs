@@ -66,13 +66,26 @@ Examples:
   npaa info data.npy
   npaa info --json *.npy | jq 'select(.needs_recovery)'
 
-JSON fields (stable): path, version (\"1.0\" | \"2.0\" | \"3.0\"), header_len, spare, descr,
-dtype, shape (array), order (\"C\" | \"F\"), growth_axis (null for 0-d), itemsize,
-data_bytes_present, data_bytes_expected, appendable, needs_recovery, reserved_tail,
-placeholder,
-exceeds_numpy_header_limit. For a file that cannot be read, the object is
-{\"path\": ..., \"error\": \"<message>\"}, the message is also printed on stderr, and the
-exit code is 2.";
+JSON fields (stable; one object per file and line, in this order):
+  path                        the file as given
+  version                     format version: \"1.0\", \"2.0\" or \"3.0\"
+  header_len                  header size in bytes, magic included: the data's offset
+  spare                       bytes by which the header text can still grow in place
+  descr                       the dtype as in the header: \"<f8\", \"[('a', '<i4'), ...]\"
+  dtype                       a readable form of the dtype: \"float64\", \"struct { ... }\"
+  shape                       array of the dimensions (a placeholder's growth one reads 0)
+  order                       memory order: \"C\" or \"F\"
+  growth_axis                 the axis appends grow: 0 (C), the last (F), null for 0-d
+  itemsize                    bytes per item
+  data_bytes_present          bytes in the file after the header
+  data_bytes_expected         bytes the shape announces
+  appendable                  the header has room for a growth dimension of any length
+  needs_recovery              the data does not match the header (npaa recover FILE)
+  reserved_tail               bytes past the data reserved by a killed mapped-mode writer
+  placeholder                 the shape is the '****' placeholder of an unfinished writer
+  exceeds_numpy_header_limit  the header is longer than np.load reads by default
+For a file that cannot be read, the object is {\"path\": ..., \"error\": \"<message>\"},
+the message is also printed on stderr, and the exit code is 2.";
 
 /// Check that .npy files load and are appendable (for scripts).
 ///
@@ -152,7 +165,7 @@ pub struct EnsureArgs {
 /// it). An existing DEST must have the same item shape and memory order (its dtype may
 /// differ if --casting allows the conversion).
 #[derive(Debug, Args)]
-#[command(after_help = APPEND_HELP)]
+#[command(after_help = APPEND_HELP, override_usage = APPEND_USAGE)]
 pub struct AppendArgs {
     /// The .npy file to grow; created from the first source if it does not exist.
     #[arg(value_name = "DEST")]
@@ -208,6 +221,12 @@ pub struct AppendArgs {
     #[arg(long, value_name = "MODE", value_parser = parse_durability, default_value = "none")]
     pub durability: DurabilityArg,
 }
+
+/// The two forms of `npaa append`, shown in usage errors too: SRC files and --raw exclude
+/// each other, and clap's generated line would show one form only.
+const APPEND_USAGE: &str = "\
+npaa append [OPTIONS] <DEST> <SRC.npy>...
+       npaa append [OPTIONS] <DEST> --raw <FILE|-> --dtype <DESCR> [--item-shape <D1,D2,...>]";
 
 const APPEND_HELP: &str = "\
 Examples:

@@ -241,3 +241,29 @@ save('dest.npy', np.zeros((2, 3)))
     assert_eq!(before, after, "a read-only file was changed");
     assert_eq!(listing(d), ["dest.npy", "legacy.npy", "ro.npy", "src.npy"]);
 }
+
+/// `append` with both SRC files and `--raw`: a usage error that names the conflict and shows
+/// both forms of the command.
+#[test]
+fn raw_with_source_files_is_a_clear_usage_error() {
+    let dir = tempdir();
+    let out = npaa()
+        .current_dir(dir.path())
+        .args(["append", "dest.npy", "a.npy", "--raw", "-", "--dtype", "<f8"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: the argument '[SRC.npy]...' cannot be used with '--raw <FILE|->'\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "Usage: npaa append [OPTIONS] <DEST> <SRC.npy>...\n       \
+             npaa append [OPTIONS] <DEST> --raw <FILE|-> --dtype <DESCR>"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(listing(dir.path()), Vec::<String>::new());
+}
