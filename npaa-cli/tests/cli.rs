@@ -249,13 +249,17 @@ fn raw_with_source_files_is_a_clear_usage_error() {
     let dir = tempdir();
     let out = npaa()
         .current_dir(dir.path())
-        .args(["append", "dest.npy", "a.npy", "--raw", "-", "--dtype", "<f8"])
+        .args([
+            "append", "dest.npy", "a.npy", "--raw", "-", "--dtype", "<f8",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.starts_with("error: the argument '[SRC.npy]...' cannot be used with '--raw <FILE|->'\n"),
+        stderr.starts_with(
+            "error: the argument '[SRC.npy]...' cannot be used with '--raw <FILE|->'\n"
+        ),
         "{stderr}"
     );
     assert!(

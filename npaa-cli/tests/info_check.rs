@@ -349,7 +349,10 @@ fn documented_fields() -> (Vec<String>, Vec<String>) {
 fn info_json_fields_are_the_documented_ones() {
     let (in_help, in_readme) = documented_fields();
     assert!(in_help.len() >= 17, "{in_help:?}");
-    assert_eq!(in_help, in_readme, "--help and README.md list different fields");
+    assert_eq!(
+        in_help, in_readme,
+        "--help and README.md list different fields"
+    );
     let dir = tempdir();
     let d = dir.path();
     make(d, "save('a.npy', np.arange(6.).reshape(2, 3))");
