@@ -1277,6 +1277,28 @@ mod tests {
     }
 
     #[test]
+    fn summarised_layout_keeps_three_items_at_each_end() {
+        let axes = [Axis::new(4, true), Axis::new(2000, true)];
+        assert_eq!(
+            (0..axes[1].count())
+                .map(|i| axes[1].index(i))
+                .collect::<Vec<_>>(),
+            [0, 1, 2, 1997, 1998, 1999]
+        );
+        let mut out = Vec::new();
+        let mut i = 0;
+        write_array(&mut out, &axes, &mut || {
+            i += 1;
+            Ok(format!("{}", i - 1))
+        })
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[[0 1 2 ... 3 4 5]\n [6 7 8 ... 9 10 11]\n [12 13 14 ... 15 16 17]\n [18 19 20 ... 21 22 23]]\n"
+        );
+    }
+
+    #[test]
     fn layout_wraps_like_numpy() {
         let mut out = Vec::new();
         let mut i = 0;
