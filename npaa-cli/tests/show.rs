@@ -98,6 +98,14 @@ cases = {
  'big_f2': np.linspace(0, 1, 1100).astype('f2'),
  'exactly_threshold': np.arange(1000),
  'one_past_threshold': np.arange(1001),
+ 'big_only_last_axis': np.arange(1002).reshape(2, 501),
+ 'big_4d': np.arange(7**4).reshape(7, 7, 7, 7) * 0.5,
+ 'big_long_double': (np.arange(1500) / 7).astype('g'),
+ 'big_nat_edges': np.array(['NaT'] * 3 + ['2020-01-01'] * 1000 + ['NaT'] * 3, 'M8[ms]'),
+ 'big_str_widths': np.array(['x' * (i % 40) for i in range(1100)]),
+ 'big_nested_struct': np.zeros(1200, dtype=[('p', [('q', '<i2'), ('r', 'S2')]), ('s', '?')]),
+ 'big_nonfinite': np.concatenate([[np.inf, -np.inf, np.nan], np.arange(2000.), [np.nan]]),
+ 'scalar_struct_big_subarray': np.zeros((), dtype=[('x', 'f8', (2000,))]),
  # The widths come from the printed items only: the hidden middle does not widen them.
  'big_hidden_middle': np.concatenate([np.ones(3), np.full(2000, 1e10), np.ones(3)]),
 }
@@ -163,10 +171,13 @@ save('rec.npy', np.array([(1, 2.5), (3, 4.)], dtype=[('a', 'i4'), ('b', 'f8')]))
 small = {':3': a[:3], '-2:': a[-2:], '5:7': a[5:7], '18:100': a[18:100], '7': a[7],
          '-1': a[-1], '0': a[0], '-20': a[-20], '9:2': a[9:2]}
 big = {':': b, '10:30': b[10:30], '-1': b[-1], '100': b[100], '3:5': b[3:5], ':17': b[:17]}
+cube = np.arange(7**4).reshape(7, 7, 7, 7) * 0.5
+save('cube.npy', cube)
 one = {'2': np.load(p('one.npy'))[2], '-1': np.load(p('one.npy'))[-1], '1:3': np.load(p('one.npy'))[1:3]}
 rec = {'1': np.load(p('rec.npy'))[1], '0:1': np.load(p('rec.npy'))[0:1]}
 print(json.dumps({f: {k: str(v) for k, v in s.items()} for f, s in
-    [('c.npy', small), ('f.npy', small), ('big.npy', big), ('bigf.npy', big), ('one.npy', one), ('rec.npy', rec)]}))
+    [('c.npy', small), ('f.npy', small), ('big.npy', big), ('bigf.npy', big), ('one.npy', one),
+     ('rec.npy', rec), ('cube.npy', {'3': cube[3], '1:6': cube[1:6], '-2:': cube[-2:]})]}))
 "#,
     );
     let expected: BTreeMap<String, BTreeMap<String, String>> =
