@@ -206,7 +206,8 @@ print(json.dumps({f: {k: str(v) for k, v in s.items()} for f, s in
     }
 }
 
-/// A summarised print reads the printed items only: an 80 GB (sparse) file prints at once.
+/// A summarised print reads the printed items only: an 80 GB (sparse) file prints at once,
+/// in C and in Fortran order.
 #[test]
 fn summarised_show_reads_only_the_printed_items() {
     let dir = tempdir();
@@ -214,29 +215,36 @@ fn summarised_show_reads_only_the_printed_items() {
     let numpy = make(
         d,
         r#"
-m = np.lib.format.open_memmap(p('huge.npy'), mode='w+', dtype='<f8', shape=(10**9, 10))
-m[0, 0] = 1.5; m[-1, -1] = 2.25; m[500_000_000, 3] = 7
-m.flush()
-print(np.load(p('huge.npy'), mmap_mode='r'))
+out = []
+for name, fortran in [('huge.npy', False), ('huge_f.npy', True)]:
+    m = np.lib.format.open_memmap(p(name), mode='w+', dtype='<f8', shape=(10**9, 10),
+                                  fortran_order=fortran)
+    m[0, 0] = 1.5; m[-1, -1] = 2.25; m[1, 8] = -3; m[500_000_000, 3] = 7
+    m.flush()
+    out.append(str(np.load(p(name), mmap_mode='r')))
+print(json.dumps(out))
 "#,
     );
-    let mut child = Command::new(npaa_path())
-        .current_dir(d)
-        .args(["show", "huge.npy"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("npaa show of a summarised 80 GB array did not finish in 60 s");
+    let numpy: Vec<String> = serde_json::from_str(&numpy).unwrap();
+    for (file, numpy) in ["huge.npy", "huge_f.npy"].iter().zip(&numpy) {
+        let mut child = Command::new(npaa_path())
+            .current_dir(d)
+            .args(["show", file])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(60) {
+                child.kill().unwrap();
+                panic!("npaa show of a summarised 80 GB array ({file}) did not finish in 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{file}");
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{numpy}\n"));
     }
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), numpy);
 }
 
 /// `npaa show --full big.npy | head -1`: the reader goes away early; npaa exits 0, silently.

@@ -5,7 +5,7 @@
 //! cache: once to fix the column widths (as NumPy's first pass does), once to print. A read
 //! covers the next printed items that lie within one block, so a summarised array of any
 //! size costs a few small reads. Fortran-order files are read in the printed (C) order with
-//! strided reads.
+//! strided reads (one item per read where the items lie more than a page apart).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -21,6 +21,10 @@ use crate::show::{Axis, Plan, THRESHOLD, write_array};
 
 /// Bytes read at once, at most.
 const BLOCK: usize = 1 << 20;
+
+/// The largest gap between two printed items that one read spans (one page): a wider one
+/// costs more to read than a second read does.
+const GAP: u64 = 4096;
 
 pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let path = args.file.as_path();
@@ -211,8 +215,9 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// The bytes of element number `element`. On a cache miss, the read also covers the
-    /// elements `upcoming` yields next, as long as they follow in the file within [`BLOCK`]
-    /// bytes, and nothing past the last of them.
+    /// elements `upcoming` yields next, as long as each follows the previous one in the file
+    /// by at most [`GAP`] bytes and all lie within [`BLOCK`] bytes; nothing past the last of
+    /// them is read.
     fn item(
         &mut self,
         element: u64,
@@ -226,8 +231,9 @@ impl Reader<'_> {
             let limit = offset + (BLOCK as u64).max(self.itemsize);
             let mut read_end = end;
             for next in upcoming {
-                let next_end = self.data_start + (next + 1) * self.itemsize;
-                if next_end <= read_end || next_end > limit {
+                let next_start = self.data_start + next * self.itemsize;
+                let next_end = next_start + self.itemsize;
+                if next_start < read_end || next_start - read_end > GAP || next_end > limit {
                     break;
                 }
                 read_end = next_end;
