@@ -64,7 +64,7 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let layout = Layout::new(&header.shape, header.fortran_order, start);
     if index_only && header.shape.len() == 1 {
         // `print(arr[N])` of a 1-D array prints the scalar.
-        return print_scalar(&mut plan, &mut reader, layout.element(&[0]), out);
+        return print_scalar(&mut plan, &mut reader, layout.element([0]), out);
     }
     let mut selected = header.shape.clone();
     selected[0] = stop - start;
@@ -139,12 +139,11 @@ impl Iterator for Items<'_> {
 
     fn next(&mut self) -> Option<u64> {
         let position = self.position.as_mut()?;
-        let index: Vec<u64> = position
+        let index = position
             .iter()
             .zip(self.axes)
-            .map(|(&i, axis)| axis.index(i))
-            .collect();
-        let element = self.layout.element(&index);
+            .map(|(&i, axis)| axis.index(i));
+        let element = self.layout.element(index);
         // Step the C-order position; past the last one, the iteration is over.
         let mut more = false;
         for axis in (0..position.len()).rev() {
@@ -186,12 +185,13 @@ impl Layout {
         Layout { strides, start }
     }
 
-    fn element(&self, index: &[u64]) -> u64 {
+    /// The element number of the multi-index `index` (one entry per axis).
+    fn element(&self, index: impl IntoIterator<Item = u64>) -> u64 {
         index
-            .iter()
+            .into_iter()
             .zip(&self.strides)
             .enumerate()
-            .map(|(axis, (&i, &s))| {
+            .map(|(axis, (i, &s))| {
                 if axis == 0 {
                     (i + self.start) * s
                 } else {
