@@ -221,7 +221,7 @@ impl Reader<'_> {
     fn item(
         &mut self,
         element: u64,
-        upcoming: impl Iterator<Item = u64> + Clone,
+        upcoming: impl Iterator<Item = u64>,
     ) -> io::Result<&[u8]> {
         let offset = self.data_start + element * self.itemsize;
         let end = offset + self.itemsize;
