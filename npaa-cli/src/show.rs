@@ -10,13 +10,12 @@
 //! What is reproduced exactly (and tested against NumPy): `print(arr)` with NumPy's default
 //! options (`threshold=1000`, `edgeitems=3`, `precision=8`, `floatmode='maxprec'`,
 //! `linewidth=75`, `sign='-'`), or with `threshold=sys.maxsize` (no `...` summarisation; the
-//! caller chooses through [`Axis`] and [`Plan::new`]). A summarised array's formats come
-//! from its printed items only, as NumPy's do. For bool, integer,
-//! float16/32/64, complex64/128, `S`, `U`, `V`, datetime64, timedelta64 and structured
-//! dtypes. Long doubles are read as x87 extended precision and printed as the float64 they
-//! round to. For `U`, characters outside ASCII are kept unless they are control, format or
-//! separator characters of the common ranges (Python's `str.isprintable` needs the full
-//! Unicode tables).
+//! caller chooses through [`Axis`] and [`Plan::new`]), for bool, integer, float16/32/64,
+//! complex64/128, `S`, `U`, `V`, datetime64, timedelta64 and structured dtypes. A summarised
+//! array's formats come from its printed items only, as NumPy's do. Long doubles are read as
+//! x87 extended precision and printed as the float64 they round to. `S`, `V` and `U` items
+//! are shown with the core's Python `repr` ([`npaa_core::repr_bytes`],
+//! [`npaa_core::repr_str`], whose one approximation is documented there).
 
 use std::io::{self, Write};
 
