@@ -218,11 +218,7 @@ impl Reader<'_> {
     /// elements `upcoming` yields next, as long as each follows the previous one in the file
     /// by at most [`GAP`] bytes and all lie within [`BLOCK`] bytes; nothing past the last of
     /// them is read.
-    fn item(
-        &mut self,
-        element: u64,
-        upcoming: impl Iterator<Item = u64>,
-    ) -> io::Result<&[u8]> {
+    fn item(&mut self, element: u64, upcoming: impl Iterator<Item = u64>) -> io::Result<&[u8]> {
         let offset = self.data_start + element * self.itemsize;
         let end = offset + self.itemsize;
         let cached =
