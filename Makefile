@@ -1,7 +1,16 @@
-# Installs libnpaa for C and C++ programs (the Rust crates are built with cargo as usual):
+# Builds and installs libnpaa for C and C++ programs (the Rust crates are built with cargo as
+# usual):
 #
+#   make                                      # build, and make the build tree usable (below)
 #   make install PREFIX=/usr/local            # or PREFIX=$HOME/.local, DESTDIR=... for packaging
 #   make uninstall PREFIX=/usr/local
+#
+# `make` builds target/release/libnpaa.so and libnpaa.a and adds beside them what programs
+# linked from the build tree need: the libnpaa.so.X link (the SONAME, which they load at run
+# time) and pkgconfig/npaa-uninstalled.pc (absolute paths to include/ and the build tree):
+#
+#   cc app.c -o app -Iinclude -Ltarget/release -lnpaa && LD_LIBRARY_PATH=target/release ./app
+#   PKG_CONFIG_PATH=$PWD/target/release/pkgconfig cc app.c -o app $(pkg-config --cflags --libs npaa)
 #
 # Installs libnpaa.so.X.Y.Z (+ the libnpaa.so.X SONAME link and the libnpaa.so dev link),
 # libnpaa.a, npaa.h and npaa.hpp, a pkg-config file (pkg-config --cflags --libs npaa) and a
@@ -43,8 +52,16 @@ SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 
 all: build
 
+# Absolute paths for npaa-uninstalled.pc.
+BUILD_TREE = $(abspath $(OUT))
+SOURCE_INCLUDE = $(abspath include)
+
 build:
 	$(CARGO) build -p npaa-capi $(CARGO_PROFILE)
+	ln -sf libnpaa.so '$(OUT)/libnpaa.so.$(VERSION_MAJOR)'
+	install -d '$(OUT)/pkgconfig'
+	$(SUBST) -e 's|@BUILD_TREE@|$(BUILD_TREE)|g' -e 's|@SOURCE_INCLUDE@|$(SOURCE_INCLUDE)|g' \
+		npaa-capi/pkg/npaa-uninstalled.pc.in > '$(OUT)/pkgconfig/npaa-uninstalled.pc'
 
 install: build
 	install -d '$(DESTDIR)$(LIBDIR)/pkgconfig' '$(DESTDIR)$(LIBDIR)/cmake/npaa' '$(DESTDIR)$(INCLUDEDIR)'

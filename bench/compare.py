@@ -487,7 +487,9 @@ def table(rows):
     return "\n".join(lines)
 
 
-def targets(rows, s, can_drop, have_cli):
+def targets(rows, s, can_drop, have_cli, smoke=False):
+    """The targets table; `smoke` (quick mode): figures only, no verdicts, since small sizes
+    are not what the targets are about."""
     by = {(r["scenario"], r["contender"].split(" (")[0]): r for r in rows}
 
     def get(prefix, contender):
@@ -501,6 +503,8 @@ def targets(rows, s, can_drop, have_cli):
     def add(name, value_text, met, note=""):
         verdict = {True: "**met**", False: "**not met**", None: "not measured",
                    "info": "(informative)"}[met]
+        if smoke and met in (True, False):
+            verdict = "– (smoke run)"
         out.append(f"| {name} | {value_text} | {verdict} | {note} |")
 
     ref_on = get("tiny, header rewrite on", "reference")
@@ -670,7 +674,18 @@ def main():
         table(rows),
         "",
     ]
-    if not only:
+    if not only and args.quick:
+        parts += [
+            "## Targets",
+            "",
+            "**Smoke run** (`--quick`): small sizes and few repetitions, to check that every "
+            "scenario runs and writes correct files. These figures are not comparable to the "
+            "targets, so no verdict is given; `bench/compare` (full sizes) measures them.",
+            "",
+            targets(rows, s, can_drop, have_cli, smoke=True),
+            "",
+        ]
+    elif not only:
         parts += ["## Targets", "", targets(rows, s, can_drop, have_cli), ""]
     parts += [
         "## Machine",

@@ -66,13 +66,26 @@ Examples:
   npaa info data.npy
   npaa info --json *.npy | jq 'select(.needs_recovery)'
 
-JSON fields (stable): path, version (\"1.0\" | \"2.0\" | \"3.0\"), header_len, spare, descr,
-dtype, shape (array), order (\"C\" | \"F\"), growth_axis (null for 0-d), itemsize,
-data_bytes_present, data_bytes_expected, appendable, needs_recovery, reserved_tail,
-placeholder,
-exceeds_numpy_header_limit. For a file that cannot be read, the object is
-{\"path\": ..., \"error\": \"<message>\"}, the message is also printed on stderr, and the
-exit code is 2.";
+JSON fields (stable; one object per file and line, in this order):
+  path                        the file as given
+  version                     format version: \"1.0\", \"2.0\" or \"3.0\"
+  header_len                  header size in bytes, magic included: the data's offset
+  spare                       bytes by which the header text can still grow in place
+  descr                       the dtype as in the header: \"<f8\", \"[('a', '<i4'), ...]\"
+  dtype                       a readable form of the dtype: \"float64\", \"struct { ... }\"
+  shape                       array of the dimensions (a placeholder's growth one reads 0)
+  order                       memory order: \"C\" or \"F\"
+  growth_axis                 the axis appends grow: 0 (C), the last (F), null for 0-d
+  itemsize                    bytes per item
+  data_bytes_present          bytes in the file after the header
+  data_bytes_expected         bytes the shape announces
+  appendable                  the header has room for a growth dimension of any length
+  needs_recovery              the data does not match the header (npaa recover FILE)
+  reserved_tail               bytes past the data reserved by a killed mapped-mode writer
+  placeholder                 the shape is the '****' placeholder of an unfinished writer
+  exceeds_numpy_header_limit  the header is longer than np.load reads by default
+For a file that cannot be read, the object is {\"path\": ..., \"error\": \"<message>\"},
+the message is also printed on stderr, and the exit code is 2.";
 
 /// Check that .npy files load and are appendable (for scripts).
 ///
@@ -153,7 +166,7 @@ pub struct EnsureArgs {
 /// it). An existing DEST must have the same item shape and memory order (its dtype may
 /// differ if --casting allows the conversion).
 #[derive(Debug, Args)]
-#[command(after_help = APPEND_HELP)]
+#[command(after_help = APPEND_HELP, override_usage = APPEND_USAGE)]
 pub struct AppendArgs {
     /// The .npy file to grow; created from the first source if it does not exist.
     #[arg(value_name = "DEST")]
@@ -210,6 +223,12 @@ pub struct AppendArgs {
     pub durability: DurabilityArg,
 }
 
+/// The two forms of `npaa append`, shown in usage errors too: SRC files and --raw exclude
+/// each other, and clap's generated line would show one form only.
+const APPEND_USAGE: &str = "\
+npaa append [OPTIONS] <DEST> <SRC.npy>...
+       npaa append [OPTIONS] <DEST> --raw <FILE|-> --dtype <DESCR> [--item-shape <D1,D2,...>]";
+
 const APPEND_HELP: &str = "\
 Examples:
   npaa append all.npy day1.npy day2.npy day3.npy
@@ -219,32 +238,43 @@ Examples:
 
 /// Print the items of a .npy file as NumPy's `print` does.
 ///
-/// The output is what `print(arr[START:STOP])` prints in NumPy 2 with
-/// `np.set_printoptions(threshold=sys.maxsize)` (no `...` summarization; 75-column lines)
-/// for bool, integer, float16/32/64, complex64/128, bytes (`b'ab'`), str (`'ab'`),
-/// datetime64 (`'2024-01-31T12:00:00'`), timedelta64 and void dtypes, and structured dtypes
-/// (rows as tuples `(1, 2.5)`, subarray fields as lists). Long doubles (`<f16`, `<c32`) are
-/// read as x87 extended precision and printed rounded to float64. 0-d arrays print like
-/// `print(arr)` too.
+/// The output is what `print(np.load(FILE))` prints in NumPy 2: an array of more than 1000
+/// elements is summarised with `...` and 3 items at each end of every long axis (NumPy's
+/// default `threshold` and `edgeitems`); --full prints every element, as
+/// `np.set_printoptions(threshold=sys.maxsize)` does. With --rows it is
+/// `print(arr[START:STOP])` or `print(arr[N])`. Lines are 75 columns wide. Covers bool,
+/// integer, float16/32/64, complex64/128, bytes (`b'ab'`), str (`'ab'`), datetime64
+/// (`'2024-01-31T12:00:00'`), timedelta64 and void dtypes, and structured dtypes (rows as
+/// tuples `(1, 2.5)`, subarray fields as lists). Long doubles (`<f16`, `<c32`) are read as x87
+/// extended precision and printed rounded to float64. 0-d arrays print like `print(arr)` too.
 ///
-/// Memory use is constant whatever the file size: the selected rows are read twice, once to
-/// find the column widths NumPy would use, once to print.
+/// Only the printed items are read (a summarised array of any size is read in a few small
+/// reads); memory use is constant: the printed items are read twice, once to find the column
+/// widths NumPy would use, once to print.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
+  npaa show data.npy
   npaa show data.npy --rows :10
   npaa show log.npy --rows -5:
-  npaa show big.npy | less")]
+  npaa show data.npy --rows 7
+  npaa show big.npy --full | less")]
 pub struct ShowArgs {
     /// The .npy file.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
-    /// Rows to print, as a Python slice of the first axis: `START:STOP`, `START:`, `:STOP`,
-    /// or `N` (row N only); negative values count from the end (`-5:` is the last five rows).
-    /// The output is `print(arr[START:STOP])`.
-    #[arg(long, value_name = "START:STOP", allow_hyphen_values = true, value_parser = parse_rows)]
+    /// Rows to print, as a Python index or slice of the first axis: `START:STOP`, `START:`,
+    /// `:STOP` print `print(arr[START:STOP])`; `N` prints `print(arr[N])` (row N without the
+    /// first axis: a scalar for a 1-D array). Negative values count from the end (`-5:` is
+    /// the last five rows, `-1` the last row).
+    #[arg(long, value_name = "START:STOP|N", allow_hyphen_values = true, value_parser = parse_rows)]
     pub rows: Option<Rows>,
+
+    /// Print every element: no `...` summarisation, whatever the size (NumPy's
+    /// `threshold=sys.maxsize`).
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Print a shell completion script.
@@ -293,26 +323,48 @@ pub enum DurabilityArg {
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ItemShape(pub Vec<u64>);
 
-/// `--rows START:STOP`, with Python slice semantics (negative counts from the end).
+/// `--rows`: a Python slice or index of the first axis (negative counts from the end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rows {
-    pub start: Option<i64>,
-    pub stop: Option<i64>,
+pub enum Rows {
+    /// `START:STOP`, either end optional: `arr[START:STOP]`.
+    Slice {
+        start: Option<i64>,
+        stop: Option<i64>,
+    },
+    /// `N`: `arr[N]`, one row without the first axis.
+    Index(i64),
 }
 
 impl Rows {
-    /// The row range this slice selects in an axis of length `len`, clamped like Python.
-    pub fn resolve(self, len: u64) -> (u64, u64) {
-        let clamp = |v: Option<i64>, default: u64| -> u64 {
-            match v {
-                None => default,
-                Some(v) if v < 0 => len.saturating_sub(v.unsigned_abs()),
-                Some(v) => (v as u64).min(len),
+    /// The row range this selects in an axis of length `len`, clamped like a Python slice.
+    ///
+    /// # Errors
+    /// For an index outside the axis (where Python raises `IndexError`), what to say.
+    pub fn resolve(self, len: u64) -> Result<(u64, u64), String> {
+        let from_end = |v: i64| len.checked_sub(v.unsigned_abs());
+        match self {
+            Rows::Slice { start, stop } => {
+                let clamp = |v: Option<i64>, default: u64| -> u64 {
+                    match v {
+                        None => default,
+                        Some(v) if v < 0 => from_end(v).unwrap_or(0),
+                        Some(v) => (v as u64).min(len),
+                    }
+                };
+                let start = clamp(start, 0);
+                let stop = clamp(stop, len);
+                Ok((start, stop.max(start)))
             }
-        };
-        let start = clamp(self.start, 0);
-        let stop = clamp(self.stop, len);
-        (start, stop.max(start))
+            Rows::Index(n) => {
+                let i = if n < 0 { from_end(n) } else { Some(n as u64) };
+                match i {
+                    Some(i) if i < len => Ok((i, i + 1)),
+                    _ => Err(format!(
+                        "row {n} does not exist: the first axis has {len} rows"
+                    )),
+                }
+            }
+        }
     }
 }
 
@@ -388,19 +440,11 @@ fn parse_rows(s: &str) -> Result<Rows, String> {
         }
     };
     match s.split_once(':') {
-        Some((a, b)) => Ok(Rows {
+        Some((a, b)) => Ok(Rows::Slice {
             start: parse(a)?,
             stop: parse(b)?,
         }),
-        None => {
-            // A single index N selects row N (keeping the dimension, unlike arr[N]).
-            let n = parse(s)?.ok_or_else(bad)?;
-            let stop = if n == -1 { None } else { Some(n + 1) };
-            Ok(Rows {
-                start: Some(n),
-                stop,
-            })
-        }
+        None => parse(s)?.map(Rows::Index).ok_or_else(bad),
     }
 }
 
@@ -447,16 +491,19 @@ mod tests {
 
     #[test]
     fn row_slices_follow_python() {
-        let r = |s: &str| parse_rows(s).unwrap();
-        assert_eq!(r(":10").resolve(100), (0, 10));
-        assert_eq!(r("5:").resolve(100), (5, 100));
-        assert_eq!(r("-5:").resolve(100), (95, 100));
-        assert_eq!(r(":-1").resolve(100), (0, 99));
-        assert_eq!(r("90:200").resolve(100), (90, 100));
-        assert_eq!(r("50:10").resolve(100), (50, 50));
-        assert_eq!(r("-500:").resolve(100), (0, 100));
-        assert_eq!(r("7").resolve(100), (7, 8));
-        assert_eq!(r("-1").resolve(100), (99, 100));
+        let r = |s: &str| parse_rows(s).unwrap().resolve(100);
+        assert_eq!(r(":10"), Ok((0, 10)));
+        assert_eq!(r("5:"), Ok((5, 100)));
+        assert_eq!(r("-5:"), Ok((95, 100)));
+        assert_eq!(r(":-1"), Ok((0, 99)));
+        assert_eq!(r("90:200"), Ok((90, 100)));
+        assert_eq!(r("50:10"), Ok((50, 50)));
+        assert_eq!(r("-500:"), Ok((0, 100)));
+        assert_eq!(r("7"), Ok((7, 8)));
+        assert_eq!(r("-1"), Ok((99, 100)));
+        assert_eq!(r("-100"), Ok((0, 1)));
+        assert!(r("100").is_err());
+        assert!(r("-101").is_err());
         assert!(parse_rows("a:b").is_err());
     }
 }

@@ -7,25 +7,70 @@
 //! [`write_array`] does the layout, streaming, so memory use does not depend on the array
 //! size.
 //!
-//! What is reproduced exactly (and tested against NumPy): `print(arr)` with
-//! `threshold=sys.maxsize` (no `...` summarization) and the default options otherwise
-//! (`precision=8`, `floatmode='maxprec'`, `linewidth=75`, `sign='-'`), for bool, integer,
-//! float16/32/64, complex64/128, `S`, `U`, `V`, datetime64, timedelta64 and structured
-//! dtypes. Long doubles are read as x87 extended precision and printed as the float64 they
-//! round to. For `U`, characters outside ASCII are kept unless they are control, format or
-//! separator characters of the common ranges (Python's `str.isprintable` needs the full
-//! Unicode tables).
+//! What is reproduced exactly (and tested against NumPy): `print(arr)` with NumPy's default
+//! options (`threshold=1000`, `edgeitems=3`, `precision=8`, `floatmode='maxprec'`,
+//! `linewidth=75`, `sign='-'`), or with `threshold=sys.maxsize` (no `...` summarisation; the
+//! caller chooses through [`Axis`] and [`Plan::new`]), for bool, integer, float16/32/64,
+//! complex64/128, `S`, `U`, `V`, datetime64, timedelta64 and structured dtypes. A summarised
+//! array's formats come from its printed items only, as NumPy's do. Long doubles are read as
+//! x87 extended precision and printed as the float64 they round to. `S`, `V` and `U` items
+//! are shown with the core's Python `repr` ([`npaa_core::repr_bytes`],
+//! [`npaa_core::repr_str`], whose one approximation is documented there).
 
 use std::io::{self, Write};
 
-use npaa_core::Dtype;
 use npaa_core::dtype::{ByteOrder, Field, Kind, Record, Scalar, TimeUnit};
+use npaa_core::{Dtype, repr_bytes, repr_str};
 
 /// Width of a printed line, NumPy's default `linewidth`.
 const LINE_WIDTH: usize = 75;
 
 /// Digits after the decimal point, NumPy's default `precision`.
 const PRECISION: usize = 8;
+
+/// NumPy's default `threshold`: an array of more elements is summarised with `...`.
+pub const THRESHOLD: u64 = 1000;
+
+/// NumPy's default `edgeitems`: the items kept at each end of a summarised axis.
+pub const EDGE_ITEMS: u64 = 3;
+
+/// One axis of a printed array: its length and whether only its edge items are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Axis {
+    /// The length of the axis.
+    pub len: u64,
+    /// Only `EDGE_ITEMS` at each end are printed, with `...` between them.
+    pub summarised: bool,
+}
+
+impl Axis {
+    /// An axis of `len` items in an array that is summarised (`summarise`) or not: NumPy
+    /// summarises an axis only where it is longer than twice `EDGE_ITEMS`.
+    pub fn new(len: u64, summarise: bool) -> Axis {
+        Axis {
+            len,
+            summarised: summarise && len > 2 * EDGE_ITEMS,
+        }
+    }
+
+    /// How many items of the axis are printed.
+    pub fn count(self) -> u64 {
+        if self.summarised {
+            2 * EDGE_ITEMS
+        } else {
+            self.len
+        }
+    }
+
+    /// The index in the axis of printed item number `i` (`i < count()`).
+    pub fn index(self, i: u64) -> u64 {
+        if self.summarised && i >= EDGE_ITEMS {
+            self.len - 2 * EDGE_ITEMS + i
+        } else {
+            i
+        }
+    }
+}
 
 /// How to format the items of one dtype, with the statistics of the values seen.
 #[derive(Debug)]
@@ -46,6 +91,8 @@ struct FieldPlan {
     shape: Vec<u64>,
     /// Bytes of one element of the field.
     itemsize: usize,
+    /// Whether the subarray is summarised (more than [`THRESHOLD`] elements, not `--full`).
+    summarised: bool,
     node: Node,
 }
 
@@ -99,12 +146,15 @@ enum Leaf {
 }
 
 impl Plan {
-    /// A plan for items of `dtype`.
+    /// A plan for items of `dtype`. `summarise`: subarray fields of more than [`THRESHOLD`]
+    /// elements are summarised as NumPy does by default (false: `threshold=sys.maxsize`).
     ///
     /// # Errors
     /// For object dtypes (pickles), which cannot be read without Python.
-    pub fn new(dtype: &Dtype) -> Result<Plan, String> {
-        Ok(Plan { root: node(dtype)? })
+    pub fn new(dtype: &Dtype, summarise: bool) -> Result<Plan, String> {
+        Ok(Plan {
+            root: node(dtype, summarise)?,
+        })
     }
 
     /// Takes one item (its `itemsize` bytes) into account for the column widths.
@@ -131,15 +181,15 @@ impl Plan {
     }
 }
 
-fn node(dtype: &Dtype) -> Result<Node, String> {
+fn node(dtype: &Dtype, summarise: bool) -> Result<Node, String> {
     match dtype {
         Dtype::Scalar(s) => leaf(s).map(|l| Node::Leaf(Box::new(l))),
-        Dtype::Record(r) => record(r),
+        Dtype::Record(r) => record(r, summarise),
         Dtype::Subarray(_) => Err("a subarray is only valid as a field's dtype".to_owned()),
     }
 }
 
-fn record(r: &Record) -> Result<Node, String> {
+fn record(r: &Record, summarise: bool) -> Result<Node, String> {
     let fields = r
         .fields
         .iter()
@@ -153,9 +203,10 @@ fn record(r: &Record) -> Result<Node, String> {
             }
             Ok(FieldPlan {
                 offset: f.offset,
+                summarised: summarise && shape.iter().product::<u64>() > THRESHOLD,
                 shape,
                 itemsize: base.itemsize(),
-                node: node(base)?,
+                node: node(base, summarise)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -285,27 +336,39 @@ impl FieldPlan {
             let bytes = &item[self.offset..self.offset + self.itemsize];
             return self.node.format(bytes, scalar);
         }
-        // NumPy's SubArrayFormat: nested lists joined by ", ".
-        let mut elements = elements(self.offset, self.itemsize, &self.shape, item)
-            .map(|e| self.node.format(e, scalar));
+        // NumPy's SubArrayFormat: nested lists joined by ", ", with `...` past THRESHOLD.
+        let axes: Vec<Axis> = self
+            .shape
+            .iter()
+            .map(|&len| Axis::new(len, self.summarised))
+            .collect();
         let mut out = String::new();
-        nested_list(&self.shape, &mut elements, &mut out);
+        self.nested_list(&axes, 0, item, scalar, &mut out);
         out
     }
-}
 
-fn nested_list(shape: &[u64], elements: &mut dyn Iterator<Item = String>, out: &mut String) {
-    match shape.split_first() {
-        None => out.push_str(&elements.next().unwrap_or_default()),
-        Some((&n, rest)) => {
-            out.push('[');
-            for i in 0..n {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                nested_list(rest, elements, out);
+    /// Appends the (sub)list of `axes` whose first element is element number `first`.
+    fn nested_list(&self, axes: &[Axis], first: u64, item: &[u8], scalar: bool, out: &mut String) {
+        match axes.split_first() {
+            None => {
+                let start = self.offset + first as usize * self.itemsize;
+                let bytes = &item[start..start + self.itemsize];
+                out.push_str(&self.node.format(bytes, scalar));
             }
-            out.push(']');
+            Some((axis, rest)) => {
+                let inner: u64 = rest.iter().map(|a| a.len).product();
+                out.push('[');
+                for i in 0..axis.count() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if axis.summarised && i == EDGE_ITEMS {
+                        out.push_str("..., ");
+                    }
+                    self.nested_list(rest, first + axis.index(i) * inner, item, scalar, out);
+                }
+                out.push(']');
+            }
         }
     }
 }
@@ -381,9 +444,9 @@ impl Leaf {
                 let trimmed = i.trim_end();
                 format!("{r}{trimmed}j{}", &i[trimmed.len()..])
             }
-            Leaf::Bytes => bytes_repr(strip_nuls(item)),
-            Leaf::Unicode { big } => str_repr(&read_unicode(item, *big)),
-            Leaf::Void => bytes_repr(item),
+            Leaf::Bytes => repr_bytes(strip_nuls(item)),
+            Leaf::Unicode { big } => repr_str(&read_unicode(item, *big)),
+            Leaf::Void => repr_bytes(item),
             Leaf::Datetime { unit, big, stats } => {
                 let v = read_int(&item[..8], true, *big) as i64;
                 let text = if v == i64::MIN {
@@ -432,9 +495,9 @@ impl Leaf {
                 let im = read_float(&item[*size..2 * *size], *ty, *big);
                 complex_str(re, im, *ty)
             }
-            Leaf::Bytes => format!("np.bytes_({})", bytes_repr(strip_nuls(item))),
+            Leaf::Bytes => format!("np.bytes_({})", repr_bytes(strip_nuls(item))),
             Leaf::Unicode { big } => read_unicode(item, *big),
-            Leaf::Void => bytes_repr(item),
+            Leaf::Void => repr_bytes(item),
             Leaf::Datetime { unit, big, .. } => {
                 let v = read_int(&item[..8], true, *big) as i64;
                 if v == i64::MIN {
@@ -556,101 +619,6 @@ fn read_unicode(item: &[u8], big: bool) -> String {
         .iter()
         .map(|&u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Python reprs
-
-/// Python's `repr` of a bytes object: `b'ab'`, `b"it's"`, `b'\x00'`.
-fn bytes_repr(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(bytes.len() + 3);
-    out.push('b');
-    out.push(quote);
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'\t' => out.push_str("\\t"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            _ if b == quote as u8 => {
-                out.push('\\');
-                out.push(quote);
-            }
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// Python's `repr` of a str: `'ab'`, `"it's"`, `'\n'`.
-fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            _ if c == quote => {
-                out.push('\\');
-                out.push(quote);
-            }
-            _ if is_printable(c) => out.push(c),
-            _ => {
-                let u = u32::from(c);
-                if u < 0x100 {
-                    out.push_str(&format!("\\x{u:02x}"));
-                } else if u < 0x10000 {
-                    out.push_str(&format!("\\u{u:04x}"));
-                } else {
-                    out.push_str(&format!("\\U{u:08x}"));
-                }
-            }
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// An approximation of Python's `str.isprintable` without the Unicode tables: control
-/// characters, the separators and format characters of the common ranges, surrogates,
-/// private use and noncharacters are not printable.
-fn is_printable(c: char) -> bool {
-    let u = u32::from(c);
-    !(c.is_control()
-        || matches!(
-            u,
-            0xa0 | 0xad
-                | 0x600..=0x605
-                | 0x61c
-                | 0x6dd
-                | 0x70f
-                | 0x1680
-                | 0x180e
-                | 0x2000..=0x200f
-                | 0x2028..=0x202f
-                | 0x205f..=0x206f
-                | 0x3000
-                | 0xd800..=0xf8ff
-                | 0xfeff
-                | 0xfff9..=0xfffb
-                | 0xfffe..=0xffff
-                | 0xe0000..=0xe0fff
-                | 0xf0000..
-        ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1158,27 +1126,29 @@ fn complex_str(re: f64, im: f64, ty: FloatTy) -> String {
 // ---------------------------------------------------------------------------------------------
 // Layout: NumPy's _formatArray, streaming
 
-/// Writes an array of `shape` (at least one dimension, no zero dimension) whose items, in C
-/// order, `next` formats one by one, as `print` lays it out.
+/// Writes an array whose printed items, in C order over `axes` (at least one, none of
+/// length zero), `next` formats one by one, as `print` lays it out: `...` in place of the
+/// middle of each summarised axis.
 pub fn write_array(
     out: &mut dyn Write,
-    shape: &[u64],
+    axes: &[Axis],
     next: &mut dyn FnMut() -> io::Result<String>,
 ) -> io::Result<()> {
-    recurse(out, shape, 1, LINE_WIDTH, next)?;
+    recurse(out, axes, 1, LINE_WIDTH, next)?;
     writeln!(out)
 }
 
 fn recurse(
     out: &mut dyn Write,
-    shape: &[u64],
+    axes: &[Axis],
     hanging: usize,
     width: usize,
     next: &mut dyn FnMut() -> io::Result<String>,
 ) -> io::Result<()> {
-    let Some((&n, rest)) = shape.split_first() else {
+    let Some((&axis, rest)) = axes.split_first() else {
         return Ok(());
     };
+    let n = axis.count();
     out.write_all(b"[")?;
     if rest.is_empty() {
         // The last axis: words separated by ' ', wrapped before the closing bracket's column.
@@ -1192,8 +1162,7 @@ fn recurse(
             let text = if first { &line[hanging..] } else { line };
             out.write_all(text.as_bytes())
         };
-        for i in 0..n {
-            let word = next()?;
+        let mut add = |out: &mut dyn Write, word: &str, last: bool| -> io::Result<()> {
             let word_chars = word.chars().count();
             if line_chars + word_chars > elem_width && line_chars > hanging {
                 emit(out, line.trim_end(), first_line)?;
@@ -1202,18 +1171,30 @@ fn recurse(
                 line.clone_from(&indent);
                 line_chars = hanging;
             }
-            line.push_str(&word);
+            line.push_str(word);
             line_chars += word_chars;
-            if i + 1 < n {
+            if !last {
                 line.push(' ');
                 line_chars += 1;
             }
+            Ok(())
+        };
+        for i in 0..n {
+            if axis.summarised && i == EDGE_ITEMS {
+                add(out, "...", false)?;
+            }
+            add(out, &next()?, i + 1 == n)?;
         }
         emit(out, &line, first_line)?;
     } else {
         let separator = "\n".repeat(rest.len());
         for i in 0..n {
             if i > 0 {
+                out.write_all(" ".repeat(hanging).as_bytes())?;
+            }
+            if axis.summarised && i == EDGE_ITEMS {
+                out.write_all(b"...")?;
+                out.write_all(separator.as_bytes())?;
                 out.write_all(" ".repeat(hanging).as_bytes())?;
             }
             recurse(out, rest, hanging + 1, width.saturating_sub(1), next)?;
@@ -1303,13 +1284,24 @@ mod tests {
     }
 
     #[test]
-    fn reprs() {
-        assert_eq!(bytes_repr(b"ab"), "b'ab'");
-        assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
-        assert_eq!(bytes_repr(b"\xff\\\"'"), "b'\\xff\\\\\"\\''");
+    fn summarised_layout_keeps_three_items_at_each_end() {
+        let axes = [Axis::new(4, true), Axis::new(2000, true)];
         assert_eq!(
-            str_repr("a\n\t\u{1}é\u{2028}😀"),
-            "'a\\n\\t\\x01é\\u2028😀'"
+            (0..axes[1].count())
+                .map(|i| axes[1].index(i))
+                .collect::<Vec<_>>(),
+            [0, 1, 2, 1997, 1998, 1999]
+        );
+        let mut out = Vec::new();
+        let mut i = 0;
+        write_array(&mut out, &axes, &mut || {
+            i += 1;
+            Ok(format!("{}", i - 1))
+        })
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[[0 1 2 ... 3 4 5]\n [6 7 8 ... 9 10 11]\n [12 13 14 ... 15 16 17]\n [18 19 20 ... 21 22 23]]\n"
         );
     }
 
@@ -1317,7 +1309,7 @@ mod tests {
     fn layout_wraps_like_numpy() {
         let mut out = Vec::new();
         let mut i = 0;
-        write_array(&mut out, &[30], &mut || {
+        write_array(&mut out, &[Axis::new(30, false)], &mut || {
             i += 1;
             Ok(format!("{:>2}", i - 1))
         })

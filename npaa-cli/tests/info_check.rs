@@ -318,3 +318,64 @@ os.setxattr(p('r.npy'), 'user.npaa.reserved', str(os.path.getsize(p('r.npy'))).e
         &[d],
     );
 }
+
+/// The fields `npaa info --help` and the README document, in their order.
+fn documented_fields() -> (Vec<String>, Vec<String>) {
+    let help = npaa().args(["info", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let in_help: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("JSON fields"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("reading README.md");
+    let in_readme: Vec<String> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("`npaa info --json` prints one JSON object"))
+        .skip_while(|l| !l.starts_with("| field | meaning |"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| l["| `".len()..].split('`').next().unwrap_or("").to_owned())
+        .collect();
+    (in_help, in_readme)
+}
+
+/// Every key `info --json` prints is documented in `--help` and in the README, in order, and
+/// nothing documented is missing from the output.
+#[test]
+fn info_json_fields_are_the_documented_ones() {
+    let (in_help, in_readme) = documented_fields();
+    assert!(in_help.len() >= 17, "{in_help:?}");
+    assert_eq!(
+        in_help, in_readme,
+        "--help and README.md list different fields"
+    );
+    let dir = tempdir();
+    let d = dir.path();
+    make(d, "save('a.npy', np.arange(6.).reshape(2, 3))");
+    let out = npaa()
+        .current_dir(d)
+        .args(["info", "--json", "a.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let line = String::from_utf8(out.stdout).unwrap();
+    let object = json_lines(line.as_bytes()).remove(0);
+    let mut keys: Vec<&String> = object.as_object().unwrap().keys().collect();
+    // serde_json's map is sorted: the printed order is checked on the line itself.
+    keys.sort_by_key(|k| line.find(&format!("\"{k}\":")).unwrap());
+    assert_eq!(keys, in_help.iter().collect::<Vec<_>>());
+    // An unreadable file: `path` and `error` only.
+    let out = npaa()
+        .current_dir(d)
+        .args(["info", "--json", "missing.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let object = json_lines(&out.stdout).remove(0);
+    let keys: Vec<&String> = object.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["error", "path"]);
+}

@@ -68,4 +68,5 @@ pub use error::{Error, FormatError, Result, fmt_shape};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, inspect, is_appendable, needs_recovery};
 pub use layout::{Order, Relayout, relayout, same_bytes_in_both_orders};
+pub use literal::{repr_bytes, repr_str};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

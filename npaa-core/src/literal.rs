@@ -55,6 +55,33 @@ pub(crate) fn parse(text: &str, allow_long_suffix: bool) -> Result<Value, Format
     .parse()
 }
 
+/// Python's `repr()` of a `str`: `'ab'`, `"it's"`, `'a\n'`.
+///
+/// Exact for ASCII and Latin-1. Above U+00FF, the separators, format characters, surrogates,
+/// private-use ranges and noncharacters are escaped (`\u2028`); unassigned code points,
+/// which Python also escapes, are kept as they are (the Unicode database is not carried).
+///
+/// ```
+/// assert_eq!(npaa_core::repr_str("it's\n"), r#""it's\n""#);
+/// assert_eq!(npaa_core::repr_str("\u{2028}é"), r"'\u2028é'");
+/// ```
+pub fn repr_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_repr_str(s, &mut out);
+    out
+}
+
+/// Python's `repr()` of a `bytes` object: `b'ab'`, `b"it's"`, `b'\x00'`.
+///
+/// ```
+/// assert_eq!(npaa_core::repr_bytes(b"\x93NUMPY"), r"b'\x93NUMPY'");
+/// ```
+pub fn repr_bytes(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() + 3);
+    write_repr_bytes(b, &mut out);
+    out
+}
+
 /// Appends Python's `repr()` of the string `s` to `out`.
 ///
 /// Quote choice and escapes follow CPython's `unicode_repr` exactly for ASCII and Latin-1.

@@ -10,9 +10,12 @@ use super::{Status, for_each_file};
 use crate::cli::InfoArgs;
 use crate::report::{core_error, render};
 
-/// The JSON object printed per file. Field names are stable: scripts depend on them.
+/// The JSON object printed per file. Field names are stable: scripts depend on them. Each is
+/// documented for users in `npaa info --help` (`INFO_HELP`) and the README, in this order; a
+/// test compares both lists with the keys printed.
 #[derive(Debug, Serialize)]
 struct InfoJson<'a> {
+    /// The file as given.
     path: String,
     /// "1.0", "2.0" or "3.0".
     version: String,
@@ -30,14 +33,21 @@ struct InfoJson<'a> {
     order: &'static str,
     /// 0 for C order, the last axis for Fortran order, null for 0-d arrays.
     growth_axis: Option<usize>,
+    /// Bytes per item.
     itemsize: usize,
+    /// Bytes in the file after the header.
     data_bytes_present: u64,
+    /// Bytes the shape announces.
     data_bytes_expected: u64,
+    /// The header has room for a growth dimension of any length.
     appendable: bool,
+    /// The data does not match the header (`npaa recover FILE`).
     needs_recovery: bool,
     /// Bytes past the data reserved by a mapped-mode writer that did not close the file.
     reserved_tail: u64,
+    /// The shape is the `****` placeholder of an unfinished streaming writer.
     placeholder: bool,
+    /// The header is longer than `np.load` reads by default (`max_header_size`).
     exceeds_numpy_header_limit: bool,
 }
 

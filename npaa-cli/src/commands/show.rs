@@ -1,8 +1,11 @@
 //! `npaa show`: print items as NumPy's `print` does, in constant memory.
 //!
-//! The selected rows are read twice through a small block cache: once to fix the column
-//! widths (as NumPy's first pass does), once to print. Fortran-order files are read in the
-//! printed (C) order with strided reads.
+//! Only the printed items are read: all of them with `--full` or up to NumPy's threshold,
+//! the edge items of every long axis otherwise. They are read twice through a small block
+//! cache: once to fix the column widths (as NumPy's first pass does), once to print. A read
+//! covers the next printed items that lie within one block, so a summarised array of any
+//! size costs a few small reads. Fortran-order files are read in the printed (C) order with
+//! strided reads (one item per read where the items lie more than a page apart).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -12,19 +15,23 @@ use std::path::Path;
 use anyhow::{anyhow, bail};
 
 use super::Status;
-use crate::cli::ShowArgs;
+use crate::cli::{Rows, ShowArgs};
 use crate::report::{core_error, open_for_reading, require_complete};
-use crate::show::{Plan, write_array};
+use crate::show::{Axis, Plan, THRESHOLD, write_array};
 
-/// Bytes read at once.
+/// Bytes read at once, at most.
 const BLOCK: usize = 1 << 20;
+
+/// The largest gap between two printed items that one read spans (one page): a wider one
+/// costs more to read than a second read does.
+const GAP: u64 = 4096;
 
 pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let path = args.file.as_path();
     let info = npaa_core::inspect(path).map_err(|e| core_error(path, e))?;
     require_complete(path, &info)?;
     let header = &info.header;
-    let mut plan = Plan::new(&header.dtype).map_err(|why| {
+    let mut plan = Plan::new(&header.dtype, !args.full).map_err(|why| {
         anyhow!(
             "{}: cannot show dtype {}: {why}",
             path.display(),
@@ -36,65 +43,122 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         file,
         path,
         data_start: info.header_len,
-        data_end: info.header_len + info.data_expected,
-        itemsize: header.dtype.itemsize(),
+        itemsize: header.dtype.itemsize() as u64,
         block: Vec::new(),
         block_start: 0,
     };
 
-    if header.shape.is_empty() {
+    let Some(&rows) = header.shape.first() else {
         if args.rows.is_some() {
             bail!("{}: holds a 0-d array, which has no rows", path.display());
         }
-        let item = reader.item(0)?.to_vec();
-        plan.observe(&item);
-        plan.finish();
-        writeln!(out, "{}", plan.format_scalar(&item))?;
-        return Ok(Status::Ok);
+        return print_scalar(&mut plan, &mut reader, 0, out);
+    };
+    let (start, stop) = match args.rows {
+        None => (0, rows),
+        Some(selection) => selection
+            .resolve(rows)
+            .map_err(|why| anyhow!("{}: --rows: {why}", path.display()))?,
+    };
+    let index_only = matches!(args.rows, Some(Rows::Index(_)));
+    let layout = Layout::new(&header.shape, header.fortran_order, start);
+    if index_only && header.shape.len() == 1 {
+        // `print(arr[N])` of a 1-D array prints the scalar.
+        return print_scalar(&mut plan, &mut reader, layout.element([0]), out);
     }
-
-    let (start, stop) = args
-        .rows
-        .map_or((0, header.shape[0]), |rows| rows.resolve(header.shape[0]));
     let mut selected = header.shape.clone();
     selected[0] = stop - start;
     if selected.contains(&0) {
         writeln!(out, "[]")?;
         return Ok(Status::Ok);
     }
-    let layout = Layout::new(&header.shape, header.fortran_order, start);
+    // The core checked that the shape's element count fits in u64.
+    let size: u64 = selected.iter().product();
+    let summarise = !args.full && size > THRESHOLD;
+    let axes: Vec<Axis> = selected
+        .iter()
+        .map(|&len| Axis::new(len, summarise))
+        .collect();
+    let items = Items::new(&axes, &layout);
 
-    // Pass 1: the statistics NumPy's formatters take from the whole array.
-    let mut index = vec![0u64; selected.len()];
-    loop {
-        plan.observe(reader.item(layout.element(&index))?);
-        if !advance(&mut index, &selected) {
-            break;
-        }
+    // Pass 1: the statistics NumPy's formatters take from the printed items.
+    let mut pass = items.clone();
+    while let Some(element) = pass.next() {
+        plan.observe(reader.item(element, pass.clone())?);
     }
     plan.finish();
 
-    // Pass 2: print, streaming.
-    let mut index = vec![0u64; selected.len()];
+    // Pass 2: print, streaming. `arr[N]` is printed without its first axis (of length 1).
+    let mut pass = items;
     let mut next = || -> io::Result<String> {
-        let text = plan.format(reader.item(layout.element(&index))?);
-        advance(&mut index, &selected);
-        Ok(text)
+        let element = pass.next().ok_or_else(|| {
+            io::Error::other("npaa show: the layout asked for more items than it printed")
+        })?;
+        Ok(plan.format(reader.item(element, pass.clone())?))
     };
-    write_array(out, &selected, &mut next)?;
+    let printed = if index_only { &axes[1..] } else { &axes[..] };
+    write_array(out, printed, &mut next)?;
     Ok(Status::Ok)
 }
 
-/// Steps a C-order multi-index; false after the last element.
-fn advance(index: &mut [u64], shape: &[u64]) -> bool {
-    for axis in (0..index.len()).rev() {
-        index[axis] += 1;
-        if index[axis] < shape[axis] {
-            return true;
+/// Prints element number `element` as `print` prints a NumPy scalar (or a 0-d array).
+fn print_scalar(
+    plan: &mut Plan,
+    reader: &mut Reader<'_>,
+    element: u64,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    let item = reader.item(element, std::iter::empty())?.to_vec();
+    plan.observe(&item);
+    plan.finish();
+    writeln!(out, "{}", plan.format_scalar(&item))?;
+    Ok(Status::Ok)
+}
+
+/// The file element numbers of the printed items, in printed (C) order.
+#[derive(Clone)]
+struct Items<'a> {
+    axes: &'a [Axis],
+    layout: &'a Layout,
+    /// The printed position along each axis (`< axes[i].count()`), or `None` when done.
+    position: Option<Vec<u64>>,
+}
+
+impl<'a> Items<'a> {
+    fn new(axes: &'a [Axis], layout: &'a Layout) -> Self {
+        Items {
+            axes,
+            layout,
+            position: Some(vec![0; axes.len()]),
         }
-        index[axis] = 0;
     }
-    false
+}
+
+impl Iterator for Items<'_> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let position = self.position.as_mut()?;
+        let index = position
+            .iter()
+            .zip(self.axes)
+            .map(|(&i, axis)| axis.index(i));
+        let element = self.layout.element(index);
+        // Step the C-order position; past the last one, the iteration is over.
+        let mut more = false;
+        for axis in (0..position.len()).rev() {
+            position[axis] += 1;
+            if position[axis] < self.axes[axis].count() {
+                more = true;
+                break;
+            }
+            position[axis] = 0;
+        }
+        if !more {
+            self.position = None;
+        }
+        Some(element)
+    }
 }
 
 /// Maps a multi-index of the selection to the element number in the file.
@@ -121,12 +185,13 @@ impl Layout {
         Layout { strides, start }
     }
 
-    fn element(&self, index: &[u64]) -> u64 {
+    /// The element number of the multi-index `index` (one entry per axis).
+    fn element(&self, index: impl IntoIterator<Item = u64>) -> u64 {
         index
-            .iter()
+            .into_iter()
             .zip(&self.strides)
             .enumerate()
-            .map(|(axis, (&i, &s))| {
+            .map(|(axis, (i, &s))| {
                 if axis == 0 {
                     (i + self.start) * s
                 } else {
@@ -142,23 +207,34 @@ struct Reader<'a> {
     file: File,
     path: &'a Path,
     data_start: u64,
-    data_end: u64,
-    itemsize: usize,
+    itemsize: u64,
     block: Vec<u8>,
     /// File offset of `block[0]`.
     block_start: u64,
 }
 
 impl Reader<'_> {
-    /// The bytes of element number `element`.
-    fn item(&mut self, element: u64) -> io::Result<&[u8]> {
-        let offset = self.data_start + element * self.itemsize as u64;
-        let end = offset + self.itemsize as u64;
+    /// The bytes of element number `element`. On a cache miss, the read also covers the
+    /// elements `upcoming` yields next, as long as each follows the previous one in the file
+    /// by at most [`GAP`] bytes and all lie within [`BLOCK`] bytes; nothing past the last of
+    /// them is read.
+    fn item(&mut self, element: u64, upcoming: impl Iterator<Item = u64>) -> io::Result<&[u8]> {
+        let offset = self.data_start + element * self.itemsize;
+        let end = offset + self.itemsize;
         let cached =
             offset >= self.block_start && end <= self.block_start + self.block.len() as u64;
         if !cached {
-            let len = (self.data_end - offset).min(BLOCK.max(self.itemsize) as u64) as usize;
-            self.block.resize(len, 0);
+            let limit = offset + (BLOCK as u64).max(self.itemsize);
+            let mut read_end = end;
+            for next in upcoming {
+                let next_start = self.data_start + next * self.itemsize;
+                let next_end = next_start + self.itemsize;
+                if next_start < read_end || next_start - read_end > GAP || next_end > limit {
+                    break;
+                }
+                read_end = next_end;
+            }
+            self.block.resize((read_end - offset) as usize, 0);
             self.file
                 .read_exact_at(&mut self.block, offset)
                 .map_err(|e| {
@@ -170,6 +246,6 @@ impl Reader<'_> {
             self.block_start = offset;
         }
         let at = (offset - self.block_start) as usize;
-        Ok(&self.block[at..at + self.itemsize])
+        Ok(&self.block[at..at + self.itemsize as usize])
     }
 }
