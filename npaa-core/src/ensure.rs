@@ -5,8 +5,8 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::appender::{lock, read_parsed_len};
 use crate::error::{Error, Result};
+use crate::file::{lock, read_parsed_len};
 use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::sys;
 

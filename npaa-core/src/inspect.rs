@@ -4,8 +4,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::appender::read_parsed;
 use crate::error::{Error, Result};
+use crate::file::read_parsed;
 use crate::header::{Header, Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::sys;
 

@@ -50,6 +50,7 @@ pub mod dtype;
 mod element;
 mod ensure;
 mod error;
+mod file;
 pub mod header;
 mod inspect;
 mod literal;

@@ -4,8 +4,8 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::appender::{lock, read_parsed_len};
 use crate::error::{Error, Result};
+use crate::file::{lock, read_parsed_len};
 use crate::header::Leniency;
 use crate::inspect::FileInfo;
 use crate::sys;

@@ -464,7 +464,7 @@ pub(crate) fn move_up(
 /// known: the flag is missing (older glibc, a statically linked program where it cannot be
 /// looked up), or the C library is not glibc or the system not Linux.
 ///
-/// Closing a locked file uses it ([`crate::appender::Locked`]): with one thread, no other
+/// Closing a locked file uses it ([`crate::file::Locked`]): with one thread, no other
 /// thread can be starting a child process (`fork`, `posix_spawn`) at the moment of closing, and
 /// such a child is the only thing besides a fork of our own thread (see [`fork_generation`])
 /// that can share the open file and keep its lock held after we close our descriptor. The
@@ -524,7 +524,7 @@ pub(crate) fn single_threaded() -> bool {
 /// handler before the child is created and increments the count, so that a value read before
 /// a fork is always different from one read after it. A child made by `fork` without `exec`
 /// (a worker process, say) shares every open file of its parent, and with it the parent's
-/// `flock` locks, which belong to the open file: [`crate::appender::Locked`] compares the count
+/// `flock` locks, which belong to the open file: [`crate::file::Locked`] compares the count
 /// at opening and at closing to know whether such a child may still hold its file.
 ///
 /// Not counted, and not needed: `posix_spawn` and `vfork` (glibc's `system` and `popen`, and

@@ -1,0 +1,181 @@
+//! The one owner of opening and locking files: the exclusive advisory lock every writer takes
+//! ([`lock`], [`Locked`]), creating a file that appears complete or not at all
+//! ([`create_with_header`]), and reading and validating the header of an open file
+//! ([`read_parsed`], [`SourceFile`]).
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::header::{self, Leniency, ParsedHeader, ReadError, Template};
+use crate::sys;
+
+/// Creates `path` holding `header` (an empty array), locked for writing.
+///
+/// The file appears complete or not at all: a process killed at any moment leaves either no
+/// file or one NumPy loads, never an empty file (which NumPy, `open` and `recover` all refuse).
+/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place.
+/// Where the file system cannot do that, the file is created and then written, and only a
+/// crash between the two leaves an empty file.
+pub(crate) fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let forks = sys::fork_generation();
+    if let Some(file) = sys::create_unnamed(dir) {
+        // Nobody else can open an unnamed file: this only takes the lock early.
+        let file = lock(file, path, forks)?;
+        file.write_all_at(header, 0)
+            .map_err(|e| Error::io(path, "writing the header", e))?;
+        match sys::link_unnamed(&file, path) {
+            Ok(()) => return Ok(file),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Error::io(path, "creating", e));
+            }
+            // No /proc, or linking refused: create the file the plain way.
+            Err(_) => {}
+        }
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, "creating", e))?;
+    let file = lock(file, path, forks)?;
+    if let Err(e) = file.write_all_at(header, 0) {
+        // Nothing of the user's is in the file yet: do not leave an empty file behind.
+        let _ = std::fs::remove_file(path);
+        return Err(Error::io(path, "writing the header", e));
+    }
+    Ok(file)
+}
+
+/// Takes the exclusive advisory lock on `file`, failing at once if another writer holds it.
+///
+/// `forks` is [`sys::fork_generation`] read before `file` was opened: the returned [`Locked`]
+/// compares it with the count at closing to know whether a child forked meanwhile may share
+/// the open file (see there). Read any later (after the opening, or after the lock is taken),
+/// it would miss a fork in between, whose child shares the open file and so the lock, which
+/// belongs to the open file, not to the descriptor.
+pub(crate) fn lock(file: File, path: &Path, forks: Option<u64>) -> Result<Locked> {
+    match file.try_lock() {
+        Ok(()) => Ok(Locked { file, forks }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking", e)),
+    }
+}
+
+/// A file under npaa's exclusive advisory lock ([`lock`]).
+///
+/// Dropping it closes the file, which releases the lock once no other reference to the open
+/// file remains. Before closing, it releases the lock explicitly (`flock(LOCK_UN)`) unless
+/// nothing else can hold such a reference: the process has a single thread now
+/// ([`sys::single_threaded`]) and has not forked since the file was opened (the count of
+/// [`sys::fork_generation`] is unchanged, and known). Otherwise closing alone is not enough:
+/// a child process that another thread is starting at that moment shares the open file until
+/// it executes its program, and a child forked without executing one shares it until it
+/// exits; the lock, which belongs to the open file, would stay held through the child's copy
+/// for that while, so that the next open failed with [`Error::Locked`]. With one thread and no
+/// fork, the only children that can have shared the file are those our own thread started
+/// with `posix_spawn` or `vfork` (`std::process::Command`, `system`, `popen`), which had
+/// executed their program (closing their copy: npaa opens files close-on-exec) or exited
+/// before that call returned. Skipping the unlock saves one system call per close. Not seen:
+/// threads and processes created by system calls that bypass glibc's `pthread_create` and
+/// `fork` (a raw `clone`, glibc's `_Fork`), and a fork by a signal handler between the check
+/// and the close.
+#[derive(Debug)]
+pub(crate) struct Locked {
+    file: File,
+    /// [`sys::fork_generation`] before the file was opened; `None`: forks are not counted.
+    forks: Option<u64>,
+}
+
+impl std::ops::Deref for Locked {
+    type Target = File;
+
+    fn deref(&self) -> &File {
+        &self.file
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        let unshared =
+            self.forks.is_some() && sys::single_threaded() && sys::fork_generation() == self.forks;
+        if !unshared {
+            // Best effort: closing the file releases the lock too, once no child holds it.
+            let _ = self.file.unlock();
+        }
+    }
+}
+
+/// Reads and validates the header of an open file.
+pub(crate) fn read_parsed(file: &File, path: &Path, leniency: Leniency) -> Result<ParsedHeader> {
+    read_parsed_len(file, path, leniency).map(|(parsed, _)| parsed)
+}
+
+/// [`read_parsed`], also returning the file's length in bytes.
+///
+/// Costs two system calls for the usual header (up to 1 KiB): the length, then one positional
+/// read. It leaves the file offset alone; all of npaa's I/O is positional.
+pub(crate) fn read_parsed_len(
+    file: &File,
+    path: &Path,
+    leniency: Leniency,
+) -> Result<(ParsedHeader, u64)> {
+    let len = sys::file_len(file).map_err(|e| Error::io(path, "reading file metadata", e))?;
+    Ok((read_header_of(file, path, leniency, len)?.0, len))
+}
+
+/// Reads and validates the header of `file`, which is `len` bytes long, with one positional
+/// read for the usual header (up to 1 KiB); with its template when the text is the one the
+/// template renders ([`header::read_header`]).
+pub(crate) fn read_header_of(
+    file: &File,
+    path: &Path,
+    leniency: Leniency,
+    len: u64,
+) -> Result<(ParsedHeader, Option<Template>)> {
+    header::read_header(&mut sys::ReadAt::new(file), len, leniency).map_err(|e| match e {
+        ReadError::Format(kind) => Error::format(path, kind),
+        ReadError::Io(e) => Error::io(path, "reading the header", e),
+    })
+}
+
+/// A validated .npy file to read data from.
+pub(crate) struct SourceFile {
+    pub(crate) file: File,
+    pub(crate) parsed: ParsedHeader,
+    pub(crate) data_len: u64,
+}
+
+impl SourceFile {
+    /// Opens a complete .npy file for reading its data.
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+        let (parsed, len) = read_parsed_len(&file, path, Leniency::Strict)?;
+        let data_len = parsed
+            .header
+            .data_len()
+            .map_err(|kind| Error::format(path, kind))?;
+        let present = len - parsed.header_len;
+        if present < data_len {
+            return Err(Error::NeedsRecovery {
+                path: path.to_path_buf(),
+                expected: data_len,
+                present,
+            });
+        }
+        Ok(SourceFile {
+            file,
+            parsed,
+            data_len,
+        })
+    }
+}
