@@ -2,14 +2,14 @@
 //! with what to do about it where there is something to do.
 //!
 //! npaa-core's errors already name the file they concern, so the path is added as context
-//! only to errors that do not (see [`core_error`]), and it is never printed twice. The core's
-//! hints name library functions ("run recover on it first"); here they become the commands
-//! that do it (`npaa recover FILE`).
+//! only to errors that do not (see [`core_error`]), and it is never printed twice. What fixes
+//! an error comes from the core as a [`Remedy`]; here it is worded as the command that does it
+//! (`npaa recover FILE`, see [`remedy`]).
 
 use std::io;
 use std::path::Path;
 
-use npaa_core::{Casting, Error, FormatError};
+use npaa_core::{Error, Remedy};
 
 /// Prints `err` on stderr as `npaa: <message>`.
 pub fn error(err: &anyhow::Error) {
@@ -33,10 +33,20 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Wraps an error of npaa-core about `path`, adding the path only if the error does not
 /// name the file itself.
 pub fn core_error(path: &Path, err: Error) -> anyhow::Error {
-    if names_its_file(&err) {
+    if err.path().is_some() {
         anyhow::Error::new(err)
     } else {
         anyhow::Error::new(err).context(path.display().to_string())
+    }
+}
+
+/// Wraps an error of npaa-core about appending the source `src` to a destination the error may
+/// name: the message starts with the source unless the error is about the source itself.
+pub fn source_error(src: &Path, err: Error) -> anyhow::Error {
+    if err.path() == Some(src) {
+        anyhow::Error::new(err)
+    } else {
+        anyhow::Error::new(err).context(src.display().to_string())
     }
 }
 
@@ -66,19 +76,6 @@ pub fn open_for_reading(path: &Path) -> anyhow::Result<std::fs::File> {
             },
         )
     })
-}
-
-fn names_its_file(err: &Error) -> bool {
-    matches!(
-        err,
-        Error::Io { .. }
-            | Error::Format { .. }
-            | Error::Locked { .. }
-            | Error::NotAppendable { .. }
-            | Error::NeedsRecovery { .. }
-            | Error::ScalarFile { .. }
-            | Error::FileChanged { .. }
-    )
 }
 
 /// The one-line message for an error chain: contexts and causes joined by `: `, stopping at
@@ -111,52 +108,27 @@ pub fn render(err: &anyhow::Error) -> String {
     kept.join(": ").replace('\n', " ")
 }
 
-/// The message for an npaa-core error, with the hint phrased as an npaa command.
+/// The message for an npaa-core error, followed by its remedy as an npaa command.
 pub fn describe(err: &Error) -> String {
-    match err {
-        Error::NotAppendable {
-            path,
-            needed,
-            available,
-        } => format!(
-            "{}: header is not appendable (its {available} bytes cannot hold a shape of any \
-             length; {needed} are needed): run `npaa ensure-appendable {}` first",
-            path.display(),
-            shell_quote(path)
-        ),
-        Error::NeedsRecovery {
-            path,
-            expected,
-            present,
-        } => format!(
-            "{}: needs recovery: the header announces {expected} data bytes but {present} are \
-             present (an interrupted write or download): run `npaa recover {}` first",
-            path.display(),
-            shell_quote(path)
-        ),
-        Error::Format {
-            path,
-            kind: FormatError::PlaceholderShape,
-        } => format!(
-            "{}: the shape is a placeholder left by a streaming writer that did not finish: \
-             run `npaa recover {}`",
-            path.display(),
-            shell_quote(path)
-        ),
-        Error::Cast { from, to, casting } => {
-            let hint = if matches!(casting, Casting::Unsafe) {
-                String::new()
-            } else {
-                "; pass `--casting unsafe` to force it".to_owned()
-            };
-            format!("cannot cast {from} to {to} under the {casting} casting rule{hint}")
+    match err.remedy() {
+        Some(r @ Remedy::AllowUnsafeCasting) => format!("{err}; {}", remedy(r, Path::new(""))),
+        // A call that needs the file repaired or converted first.
+        Some(r) => {
+            let path = err.path().unwrap_or(Path::new("FILE"));
+            format!("{err}: {} first", remedy(r, path))
         }
-        Error::Locked { path } => format!(
-            "{}: locked by another writer (another npaa or program is appending to it); \
-             try again when it has finished",
-            path.display()
-        ),
-        other => other.to_string(),
+        None => err.to_string(),
+    }
+}
+
+/// What fixes a problem of `path`, as the npaa command (or option) that does it.
+pub fn remedy(remedy: Remedy, path: &Path) -> String {
+    match remedy {
+        Remedy::Recover => format!("run `npaa recover {}`", shell_quote(path)),
+        Remedy::EnsureAppendable => format!("run `npaa ensure-appendable {}`", shell_quote(path)),
+        Remedy::AllowUnsafeCasting => "pass `--casting unsafe` to force it".to_owned(),
+        // Remedy is #[non_exhaustive]: one this version does not know is not worded.
+        other => format!("see npaa-core's Remedy::{other:?}"),
     }
 }
 

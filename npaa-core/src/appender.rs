@@ -37,7 +37,7 @@ use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::file::{Locked, SourceFile, create_with_header, lock, read_header_of};
+use crate::file::{self, Locked, SourceFile, create_with_header, lock, read_header_of};
 use crate::header::{self, Header, Leniency, Template, Version};
 use crate::sys::{self, DataMap, HeaderMap};
 
@@ -517,7 +517,7 @@ impl AppendArray {
         check_block(dtype, shape)?;
         match &mut *self.lock_state() {
             State::Open(f) => {
-                let prepared = f.prepare(dtype, shape, self.options.casting)?;
+                let prepared = f.prepare(&self.path, dtype, shape, self.options.casting)?;
                 f.keep_cast(prepared);
                 Ok(())
             }
@@ -705,14 +705,14 @@ impl AppendArray {
             if self.options.durability != Durability::None {
                 // The file's name must survive a power loss as well as its data, and syncing
                 // the file does not promise that (POSIX): sync the directory too, once.
-                sys::sync_parent_dir(&self.path)
+                file::sync_parent_dir(&self.path)
                     .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
             }
         }
         let State::Open(f) = &mut *state else {
             return Err(closed());
         };
-        let plan = f.prepare(dtype, shape, self.options.casting)?;
+        let plan = f.prepare(&self.path, dtype, shape, self.options.casting)?;
         let result = self.fill_and_commit(f, &plan, shape, fill);
         f.keep_cast(plan);
         // Rebuilding `Ok(())` rather than returning `result` saves moving the whole (large)
@@ -757,9 +757,10 @@ impl AppendArray {
             if written == dst_len {
                 Ok(())
             } else {
-                Err(Error::FileChanged {
+                Err(Error::ShortBlock {
                     path: self.path.clone(),
-                    what: format!("the block provided {written} bytes instead of {dst_len}"),
+                    expected: dst_len,
+                    written,
                 })
             }
         });
@@ -1058,11 +1059,19 @@ impl OpenFile {
         })
     }
 
-    /// Validates a block against the file. Give the plan back with [`Self::keep_cast`].
-    fn prepare(&mut self, dtype: &Dtype, shape: &[u64], casting: Casting) -> Result<Prepared> {
+    /// Validates a block against the file at `path`. Give the plan back with
+    /// [`Self::keep_cast`].
+    fn prepare(
+        &mut self,
+        path: &Path,
+        dtype: &Dtype,
+        shape: &[u64],
+        casting: Casting,
+    ) -> Result<Prepared> {
         let file_shape = &self.header.shape;
         if shape.len() != file_shape.len() {
             return Err(Error::ShapeMismatch {
+                path: path.to_path_buf(),
                 file: file_shape.clone(),
                 block: shape.to_vec(),
                 reason: "the number of dimensions differs",
@@ -1075,6 +1084,7 @@ impl OpenFile {
             .all(|(i, (a, b))| i == self.axis || a == b);
         if !others_match {
             return Err(Error::ShapeMismatch {
+                path: path.to_path_buf(),
                 file: file_shape.clone(),
                 block: shape.to_vec(),
                 reason: if self.header.fortran_order {

@@ -1,12 +1,16 @@
-//! The one owner of opening and locking files: the exclusive advisory lock every writer takes
-//! ([`lock`], [`Locked`]), creating a file that appears complete or not at all
-//! ([`create_with_header`]), and reading and validating the header of an open file
-//! ([`read_parsed`], [`SourceFile`]).
+//! The one owner of opening, locking, creating and replacing files:
+//! - the exclusive advisory lock every writer takes ([`lock`], [`Locked`]; [`WriterLock`] for
+//!   front ends that must hold it without appending);
+//! - creating a file that appears complete or not at all ([`create_with_header`]);
+//! - building a file beside its destination and moving it into place when complete
+//!   ([`StagedFile`]: `ensure_appendable`'s copy, the CLI's new DEST);
+//! - the directory a path is in ([`parent_dir`], [`sync_parent_dir`]);
+//! - reading and validating the header of an open file ([`read_parsed`], [`SourceFile`]).
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::header::{self, Leniency, ParsedHeader, ReadError, Template};
@@ -20,12 +24,8 @@ use crate::sys;
 /// Where the file system cannot do that, the file is created and then written, and only a
 /// crash between the two leaves an empty file.
 pub(crate) fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
     let forks = sys::fork_generation();
-    if let Some(file) = sys::create_unnamed(dir) {
+    if let Some(file) = sys::create_unnamed(parent_dir(path)) {
         // Nobody else can open an unnamed file: this only takes the lock early.
         let file = lock(file, path, forks)?;
         file.write_all_at(header, 0)
@@ -177,5 +177,152 @@ impl SourceFile {
             parsed,
             data_len,
         })
+    }
+}
+
+/// The directory `path` is in: its parent, or `.` for a bare file name.
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes the directory entry of `path` durable (`fsync` of its directory). File systems that
+/// cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync.
+pub(crate) fn sync_parent_dir(path: &Path) -> io::Result<()> {
+    match File::open(parent_dir(path)).and_then(|d| d.sync_all()) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// npaa's exclusive writer lock on an existing file, held without appending: while it is held,
+/// every npaa writer (any process, any handle) fails to open the file with [`Error::Locked`].
+/// Released when dropped.
+///
+/// For a front end that replaces a file and must keep writers out meanwhile (the CLI's
+/// `append --delete-if-exists` builds the new file with a [`StagedFile`] and holds the old
+/// one's lock until it is renamed over it). Readers (NumPy) are not affected.
+#[derive(Debug)]
+pub struct WriterLock {
+    _file: Locked,
+}
+
+impl WriterLock {
+    /// Takes the lock on `path`, failing at once if another writer holds it.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if another writer holds it; [`Error::IsDirectory`] or [`Error::Io`]
+    /// if the file cannot be opened for reading.
+    pub fn acquire(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let forks = sys::fork_generation();
+        let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+        Ok(WriterLock {
+            _file: lock(file, path, forks)?,
+        })
+    }
+}
+
+/// A new file built under a temporary name in its destination's directory, that takes the
+/// destination's name only when complete ([`persist`](Self::persist)): readers never see a
+/// half-built file, and a failure leaves the destination as it was. Dropped without being
+/// persisted, the temporary file is removed.
+///
+/// The temporary name is `.NAME.XXXXXX.tmp` (`NAME` the destination's file name, `XXXXXX`
+/// random), one that was not in use when chosen. [`beside`](Self::beside) only chooses it;
+/// whoever creates the file creates it exclusively ([`create`](Self::create), or
+/// [`AppendOptions::open`](crate::AppendOptions::open) at [`path`](Self::path)), so that a
+/// file someone else created there meanwhile is never taken over silently.
+#[derive(Debug)]
+pub struct StagedFile {
+    temp: tempfile::TempPath,
+    dest: PathBuf,
+}
+
+impl StagedFile {
+    /// Chooses a temporary name for a new version of `dest` in `dest`'s directory.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `dest` has no file name (`/`, `..`); [`Error::Io`] if
+    /// the directory cannot be read.
+    pub fn beside(dest: impl AsRef<Path>) -> Result<Self> {
+        let dest = dest.as_ref();
+        let name = dest.file_name().ok_or_else(|| {
+            Error::InvalidArgument(format!("{}: not a file name", dest.display()))
+        })?;
+        let unused = |candidate: &Path| match std::fs::symlink_metadata(candidate) {
+            Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        let chosen = tempfile::Builder::new()
+            .prefix(&format!(".{}.", name.to_string_lossy()))
+            .suffix(".tmp")
+            .make_in(parent_dir(dest), unused)
+            .map_err(|e| Error::io(dest, "choosing a temporary name beside it", e))?;
+        Ok(StagedFile {
+            temp: chosen.into_temp_path(),
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// The temporary name the file is built under.
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// The destination.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Creates the file at the temporary name, empty, for reading and writing; fails if a
+    /// file appeared there since the name was chosen.
+    pub(crate) fn create(&self) -> Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(self.path())
+            .map_err(|e| Error::io(&self.dest, "creating a temporary file beside it", e))
+    }
+
+    /// Moves the finished file to the destination in one step: replacing a file there if
+    /// `replace` (`rename`), else only if the destination still does not exist (a hard link,
+    /// then the temporary name is removed), so that a file that appeared there meanwhile is
+    /// never overwritten.
+    ///
+    /// Does not sync the directory: a caller that needs the new name to survive a power loss
+    /// syncs it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] (kind `AlreadyExists` when `replace` is false and the destination exists);
+    /// the temporary file is removed then.
+    pub fn persist(self, replace: bool) -> Result<()> {
+        let placed = if replace {
+            std::fs::rename(&self.temp, &self.dest)
+        } else {
+            std::fs::hard_link(&self.temp, &self.dest)
+        };
+        placed.map_err(|e| Error::io(&self.dest, "moving the new file into place", e))?;
+        if replace {
+            // The temporary name is gone: nothing to remove (and a file someone creates there
+            // later is not ours).
+            let _ = self.temp.keep();
+        } else {
+            // The file is in place under its name; a temporary name that cannot be removed
+            // is only a leftover link to it.
+            let _ = self.temp.close();
+        }
+        Ok(())
     }
 }

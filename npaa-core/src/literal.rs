@@ -97,8 +97,15 @@ pub(crate) fn write_repr_str(s: &str, out: &mut String) {
     out.push(quote);
 }
 
-/// Appends Python's `repr()` of a `bytes` value to `out`.
-fn write_repr_bytes(b: &[u8], out: &mut String) {
+/// Python's `repr()` of a `bytes` value: `b'hello '`, `b'\\x93NUMPY'`, `b"it's"`.
+pub fn repr_bytes(b: &[u8]) -> String {
+    let mut out = String::new();
+    write_repr_bytes(b, &mut out);
+    out
+}
+
+/// Appends Python's `repr()` of a `bytes` value to `out` ([`repr_bytes`]).
+pub(crate) fn write_repr_bytes(b: &[u8], out: &mut String) {
     let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
         b'"'
     } else {

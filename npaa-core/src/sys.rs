@@ -313,26 +313,6 @@ impl io::Read for ReadAt<'_> {
     }
 }
 
-/// Makes the directory entry of `path` durable (`fsync` of its directory). File systems that
-/// cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync.
-pub(crate) fn sync_parent_dir(path: &std::path::Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    match File::open(dir).and_then(|d| d.sync_all()) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            ) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
-}
-
 /// Inserts `len` bytes of zeros at the front of `file`, shifting its content without copying
 /// it (`fallocate(FALLOC_FL_INSERT_RANGE)`). `len` must be a multiple of the file system's
 /// block size. Fails with `Unsupported`/`InvalidInput` where the file system cannot do it
