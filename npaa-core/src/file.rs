@@ -136,15 +136,25 @@ pub(crate) fn read_parsed_len(
 /// Reads and validates the header of `file`, which is `len` bytes long, with one positional
 /// read for the usual header (up to 1 KiB); with its template when the text is the one the
 /// template renders ([`header::read_header`]).
+///
+/// A directory (which opens for reading, and whose length some file systems report as 0) is
+/// [`Error::IsDirectory`], whatever reading it gave; asked only when reading failed.
 pub(crate) fn read_header_of(
     file: &File,
     path: &Path,
     leniency: Leniency,
     len: u64,
 ) -> Result<(ParsedHeader, Option<Template>)> {
-    header::read_header(&mut sys::ReadAt::new(file), len, leniency).map_err(|e| match e {
-        ReadError::Format(kind) => Error::format(path, kind),
-        ReadError::Io(e) => Error::io(path, "reading the header", e),
+    header::read_header(&mut sys::ReadAt::new(file), len, leniency).map_err(|e| {
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Error::IsDirectory {
+                path: path.to_path_buf(),
+            };
+        }
+        match e {
+            ReadError::Format(kind) => Error::format(path, kind),
+            ReadError::Io(e) => Error::io(path, "reading the header", e),
+        }
     })
 }
 

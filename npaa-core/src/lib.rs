@@ -35,6 +35,9 @@
 //! - [`dtype`]: the dtype model ([`Dtype`]), every fixed-size dtype NumPy writes.
 //! - [`AppendArray`]: the appender; [`AppendOptions`] configures it.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
+//! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
+//!   and moving it into place, holding the writer lock, for front ends that replace files.
+//! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it.
 //!
 //! # Features
 //! - `f16`: `half::f16` elements and value casts to and from `<f2`.
