@@ -360,6 +360,18 @@ pub enum Remedy {
     AllowUnsafeCasting,
 }
 
+impl std::fmt::Display for Remedy {
+    /// The remedy in the Rust API's terms, e.g. "call npaa_core::recover() on the file first";
+    /// other front ends word it themselves.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Remedy::Recover => "call npaa_core::recover() on the file first",
+            Remedy::EnsureAppendable => "call npaa_core::ensure_appendable() on the file first",
+            Remedy::AllowUnsafeCasting => "append with Casting::Unsafe to force it",
+        })
+    }
+}
+
 impl Error {
     /// What fixes this error, if a call or option does. `None` for errors only the caller's
     /// data or environment can fix (a shape mismatch, a full disk).
@@ -454,6 +466,10 @@ mod tests {
         };
         assert_eq!(err.remedy(), Some(Remedy::Recover));
         assert!(!err.to_string().contains("run"), "{err}");
+        assert_eq!(
+            Remedy::Recover.to_string(),
+            "call npaa_core::recover() on the file first"
+        );
         let cast = |casting| Error::Cast {
             from: "<f8".into(),
             to: "<i4".into(),
