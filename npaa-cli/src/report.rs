@@ -164,7 +164,10 @@ mod tests {
 
     #[test]
     fn errors_without_a_path_get_one() {
-        let err = Error::ObjectDtype { descr: "|O".into() };
+        let err = Error::ObjectDtype {
+            descr: "|O".into(),
+            path: None,
+        };
         let rendered = render(&core_error(Path::new("b.npy"), err));
         assert!(
             rendered.starts_with("b.npy: dtype |O holds Python objects"),

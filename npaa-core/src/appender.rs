@@ -797,6 +797,7 @@ fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
     if dtype.has_object() {
         return Err(Error::ObjectDtype {
             descr: dtype.descr(),
+            path: None,
         });
     }
     if shape.is_empty() {
@@ -951,6 +952,7 @@ impl OpenFile {
         if header.dtype.has_object() {
             return Err(Error::ObjectDtype {
                 descr: header.dtype.descr(),
+                path: Some(path.to_path_buf()),
             });
         }
         let Some(axis) = header.growth_axis() else {

@@ -609,7 +609,10 @@ impl CastPlan {
     fn derive(from: &Dtype, to: &Dtype, casting: Casting) -> Result<CastPlan, Error> {
         for d in [from, to] {
             if d.has_object() {
-                return Err(Error::ObjectDtype { descr: d.descr() });
+                return Err(Error::ObjectDtype {
+                    descr: d.descr(),
+                    path: None,
+                });
             }
         }
         if !can_cast(from, to, casting) {
@@ -2375,11 +2378,11 @@ mod tests {
     fn plan_errors() {
         assert!(matches!(
             plan("O", "O", Casting::No),
-            Err(Error::ObjectDtype { descr }) if descr == "|O"
+            Err(Error::ObjectDtype { descr, .. }) if descr == "|O"
         ));
         assert!(matches!(
             plan("<f8", "[('a', 'O')]", Casting::Unsafe),
-            Err(Error::ObjectDtype { descr }) if descr == "[('a', '|O')]"
+            Err(Error::ObjectDtype { descr, .. }) if descr == "[('a', '|O')]"
         ));
         match plan("<f8", "<i4", Casting::SameKind) {
             Err(Error::Cast { from, to, casting }) => {

@@ -73,6 +73,7 @@ pub fn ensure_appendable_with_progress(
     if header.dtype.has_object() {
         return Err(Error::ObjectDtype {
             descr: header.dtype.descr(),
+            path: Some(path.to_path_buf()),
         });
     }
     if header.growth_axis().is_none() {

@@ -146,10 +146,15 @@ pub enum Error {
     },
 
     /// Object arrays hold Python pickles, which cannot be appended to.
-    #[error("dtype {descr} holds Python objects (pickles); object arrays cannot be appended to")]
+    #[error(
+        "{file}dtype {descr} holds Python objects (pickles); object arrays cannot be appended to",
+        file = in_file(.path.as_deref())
+    )]
     ObjectDtype {
         /// The offending descr.
         descr: String,
+        /// The file that holds it, when the dtype is a file's (not a block's or an argument's).
+        path: Option<PathBuf>,
     },
 
     /// The block's dtype cannot be cast to the file's dtype under the chosen rule. Remedy
@@ -326,6 +331,12 @@ pub fn fmt_shape(shape: &[u64]) -> String {
     }
 }
 
+/// `"{path}: "` for a message about a file, or "".
+fn in_file(path: Option<&Path>) -> String {
+    path.map(|p| format!("{}: ", p.display()))
+        .unwrap_or_default()
+}
+
 /// What a file that is not a .npy file looks like, from its first bytes (` (...)`), or "".
 fn looks_like(start: &[u8]) -> &'static str {
     if start.starts_with(b"PK\x03\x04") || start.starts_with(b"PK\x05\x06") {
@@ -403,6 +414,7 @@ impl Error {
             | Error::ScalarFile { path }
             | Error::FileChanged { path, .. }
             | Error::ShortBlock { path, .. } => Some(path),
+            Error::ObjectDtype { path, .. } => path.as_deref(),
             _ => None,
         }
     }

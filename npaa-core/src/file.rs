@@ -158,23 +158,34 @@ pub(crate) fn read_header_of(
     })
 }
 
-/// A validated .npy file to read data from.
+/// A validated .npy file to read data from: one that can be appended from.
 pub(crate) struct SourceFile {
     pub(crate) file: File,
     pub(crate) parsed: ParsedHeader,
     pub(crate) data_len: u64,
+    /// The file's length in bytes.
+    pub(crate) file_len: u64,
 }
 
 impl SourceFile {
-    /// Opens a complete .npy file for reading its data.
+    /// Opens a .npy file to append from: it must be complete (else [`Error::NeedsRecovery`],
+    /// or [`Error::Format`] for a placeholder shape), not an object array
+    /// ([`Error::ObjectDtype`]) and not 0-d ([`Error::ScalarFile`]), checked in that order,
+    /// each error naming the file.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
-        let (parsed, len) = read_parsed_len(&file, path, Leniency::Strict)?;
-        let data_len = parsed
-            .header
+        let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
+        let header = &parsed.header;
+        if header.dtype.has_object() {
+            return Err(Error::ObjectDtype {
+                descr: header.dtype.descr(),
+                path: Some(path.to_path_buf()),
+            });
+        }
+        let data_len = header
             .data_len()
             .map_err(|kind| Error::format(path, kind))?;
-        let present = len - parsed.header_len;
+        let present = file_len - parsed.header_len;
         if present < data_len {
             return Err(Error::NeedsRecovery {
                 path: path.to_path_buf(),
@@ -182,10 +193,16 @@ impl SourceFile {
                 present,
             });
         }
+        if header.shape.is_empty() {
+            return Err(Error::ScalarFile {
+                path: path.to_path_buf(),
+            });
+        }
         Ok(SourceFile {
             file,
             parsed,
             data_len,
+            file_len,
         })
     }
 }

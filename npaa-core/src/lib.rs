@@ -68,6 +68,6 @@ pub use ensure::{EnsureMethod, EnsureReport, ensure_appendable, ensure_appendabl
 pub use error::{Error, FormatError, Remedy, Result, fmt_shape};
 pub use file::{StagedFile, WriterLock, parent_dir};
 pub use header::{Header, Version};
-pub use inspect::{FileInfo, inspect, is_appendable, needs_recovery};
+pub use inspect::{FileInfo, inspect, inspect_source, is_appendable, needs_recovery};
 pub use literal::repr_bytes;
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

@@ -79,6 +79,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
     if header.dtype.has_object() {
         return Err(Error::ObjectDtype {
             descr: header.dtype.descr(),
+            path: Some(path.to_path_buf()),
         });
     }
     let items_before = (!parsed.placeholder).then(|| header.growth_len());

@@ -17,14 +17,14 @@
 
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use npaa_core::{Error, FileInfo, Order, Remedy, StagedFile, WriterLock, fmt_shape};
 
 use super::{Ctx, Status};
 use crate::cli::AppendArgs;
-use crate::report::{core_error, remedy, render, require_complete, source_error};
+use crate::report::{core_error, remedy, render, source_error};
 
 /// A validated source.
 struct Source {
@@ -50,7 +50,7 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     // Rule 1: look at every source before touching DEST.
     let mut sources = Vec::with_capacity(args.sources.len());
     for path in &args.sources {
-        let info = validate_source(path)?;
+        let info = npaa_core::inspect_source(path).map_err(|e| core_error(path, e))?;
         if let Some(dm) = &dest_meta {
             let sm = std::fs::metadata(path)
                 .with_context(|| format!("{}: reading metadata", path.display()))?;
@@ -196,26 +196,6 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         )?;
     }
     Ok(Status::Ok)
-}
-
-/// Checks what can be checked about a source on its own.
-fn validate_source(path: &Path) -> anyhow::Result<FileInfo> {
-    let info = npaa_core::inspect(path).map_err(|e| core_error(path, e))?;
-    let header = &info.header;
-    if header.dtype.has_object() {
-        let err = Error::ObjectDtype {
-            descr: header.dtype.descr(),
-        };
-        return Err(core_error(path, err));
-    }
-    require_complete(path, &info)?;
-    if header.shape.is_empty() {
-        let err = Error::ScalarFile {
-            path: path.to_path_buf(),
-        };
-        return Err(core_error(path, err));
-    }
-    Ok(info)
 }
 
 enum Target {

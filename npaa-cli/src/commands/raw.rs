@@ -44,6 +44,7 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     if dtype.has_object() {
         return Err(anyhow::Error::new(Error::ObjectDtype {
             descr: dtype.descr(),
+            path: None,
         }));
     }
     let item_shape = args.item_shape.clone().unwrap_or_default().0;
