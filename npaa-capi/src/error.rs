@@ -158,15 +158,16 @@ mod tests {
             from: "<f8".into(),
             to: "<i4".into(),
             casting,
+            path: Some("data.npy".into()),
         };
         assert_eq!(
             message(cast(Casting::SameKind)),
-            "cannot cast <f8 to <i4 under the same_kind casting rule; set npaa_options.casting \
-             to NPAA_CASTING_UNSAFE to force it"
+            "cannot cast <f8 to <i4, the dtype of data.npy, under the same_kind casting rule; \
+             set npaa_options.casting to NPAA_CASTING_UNSAFE to force it"
         );
         assert_eq!(
             message(cast(Casting::Unsafe)),
-            "cannot cast <f8 to <i4 under the unsafe casting rule"
+            "cannot cast <f8 to <i4, the dtype of data.npy, under the unsafe casting rule"
         );
     }
 }

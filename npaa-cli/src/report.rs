@@ -30,24 +30,10 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Wraps an error of npaa-core about `path`, adding the path only if the error does not
-/// name the file itself.
+/// Wraps an error of npaa-core about `path`: the message starts with `path`, which
+/// [`render`] does not repeat when the core's message starts with it already.
 pub fn core_error(path: &Path, err: Error) -> anyhow::Error {
-    if err.path().is_some() {
-        anyhow::Error::new(err)
-    } else {
-        anyhow::Error::new(err).context(path.display().to_string())
-    }
-}
-
-/// Wraps an error of npaa-core about appending the source `src` to a destination the error may
-/// name: the message starts with the source unless the error is about the source itself.
-pub fn source_error(src: &Path, err: Error) -> anyhow::Error {
-    if err.path() == Some(src) {
-        anyhow::Error::new(err)
-    } else {
-        anyhow::Error::new(err).context(src.display().to_string())
-    }
+    anyhow::Error::new(err).context(path.display().to_string())
 }
 
 /// Fails with npaa-core's `NeedsRecovery` error when `info` shows data missing (or a

@@ -136,8 +136,8 @@ save('exp.npy', np.array([0, 1, 2, 3, 1, -2], dtype='<i4'))
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         one_error_line(&out.stderr),
-        "npaa: floats.npy: cannot cast <f8 to <i4 under the same_kind casting rule; pass \
-         `--casting unsafe` to force it"
+        "npaa: floats.npy: cannot cast <f8 to <i4, the dtype of ints.npy, under the same_kind \
+         casting rule; pass `--casting unsafe` to force it"
     );
     assert_eq!(bytes(&at(d, "ints.npy")), before);
 

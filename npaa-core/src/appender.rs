@@ -1102,7 +1102,7 @@ impl OpenFile {
             Some(cached) if cached.0 == *dtype => cached,
             _ => Box::new((
                 dtype.clone(),
-                CastPlan::new(dtype, &self.header.dtype, casting)?,
+                CastPlan::new(dtype, &self.header.dtype, casting).map_err(|e| e.in_file(path))?,
             )),
         };
         let items = shape.iter().product::<u64>();

@@ -620,6 +620,7 @@ impl CastPlan {
                 from: from.descr(),
                 to: to.descr(),
                 casting,
+                path: None,
             });
         }
         let op = if let Some(ops) = swap_ops(from, to) {
@@ -647,6 +648,7 @@ impl CastPlan {
             return Err(Error::CastUnsupported {
                 from: from.descr(),
                 to: to.descr(),
+                path: None,
             });
         };
         Ok(CastPlan {
@@ -2385,7 +2387,9 @@ mod tests {
             Err(Error::ObjectDtype { descr, .. }) if descr == "[('a', '|O')]"
         ));
         match plan("<f8", "<i4", Casting::SameKind) {
-            Err(Error::Cast { from, to, casting }) => {
+            Err(Error::Cast {
+                from, to, casting, ..
+            }) => {
                 assert_eq!(
                     (from.as_str(), to.as_str(), casting),
                     ("<f8", "<i4", Casting::SameKind)

@@ -159,23 +159,34 @@ pub enum Error {
 
     /// The block's dtype cannot be cast to the file's dtype under the chosen rule. Remedy
     /// (unless the rule is already `unsafe`): [`Remedy::AllowUnsafeCasting`].
-    #[error("cannot cast {from} to {to} under the {casting} casting rule")]
+    #[error(
+        "cannot cast {from} to {to}{of} under the {casting} casting rule",
+        of = dtype_of(.path.as_deref())
+    )]
     Cast {
         /// The block's descr.
         from: String,
         /// The file's descr.
         to: String,
+        /// The file appended to, when the cast was asked for by an append (not by a plain
+        /// [`can_cast`](crate::can_cast)-like check of two dtypes).
+        path: Option<PathBuf>,
         /// The rule in force.
         casting: Casting,
     },
 
     /// A cast NumPy can do but npaa does not implement.
-    #[error("casting {from} to {to} is not supported by npaa; convert the data before appending")]
+    #[error(
+        "casting {from} to {to}{of} is not supported by npaa; convert the data before appending",
+        of = dtype_of(.path.as_deref())
+    )]
     CastUnsupported {
         /// The block's descr.
         from: String,
         /// The file's descr.
         to: String,
+        /// The file appended to, as for [`Error::Cast`].
+        path: Option<PathBuf>,
     },
 
     /// A size computation overflowed 64 bits.
@@ -337,6 +348,12 @@ fn in_file(path: Option<&Path>) -> String {
         .unwrap_or_default()
 }
 
+/// `", the dtype of {path},"` for a dtype that is a file's, or "".
+fn dtype_of(path: Option<&Path>) -> String {
+    path.map(|p| format!(", the dtype of {},", p.display()))
+        .unwrap_or_default()
+}
+
 /// What a file that is not a .npy file looks like, from its first bytes (` (...)`), or "".
 fn looks_like(start: &[u8]) -> &'static str {
     if start.starts_with(b"PK\x03\x04") || start.starts_with(b"PK\x05\x06") {
@@ -414,7 +431,9 @@ impl Error {
             | Error::ScalarFile { path }
             | Error::FileChanged { path, .. }
             | Error::ShortBlock { path, .. } => Some(path),
-            Error::ObjectDtype { path, .. } => path.as_deref(),
+            Error::ObjectDtype { path, .. }
+            | Error::Cast { path, .. }
+            | Error::CastUnsupported { path, .. } => path.as_deref(),
             _ => None,
         }
     }
@@ -430,6 +449,34 @@ impl Error {
             path: path.into(),
             op,
             source,
+        }
+    }
+
+    /// The error of a conversion asked for by an append to `path`: a cast error then names
+    /// the file whose dtype it is. Other errors are returned as they are.
+    pub(crate) fn in_file(self, path: &Path) -> Self {
+        match self {
+            Error::Cast {
+                from,
+                to,
+                casting,
+                path: None,
+            } => Error::Cast {
+                from,
+                to,
+                casting,
+                path: Some(path.to_path_buf()),
+            },
+            Error::CastUnsupported {
+                from,
+                to,
+                path: None,
+            } => Error::CastUnsupported {
+                from,
+                to,
+                path: Some(path.to_path_buf()),
+            },
+            other => other,
         }
     }
 
@@ -486,6 +533,7 @@ mod tests {
             from: "<f8".into(),
             to: "<i4".into(),
             casting,
+            path: None,
         };
         assert_eq!(
             cast(Casting::SameKind).remedy(),

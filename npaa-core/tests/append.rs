@@ -60,7 +60,13 @@ fn same_kind_casting_by_default_unsafe_on_request() {
     array.append(&[3i16], &[1]).unwrap();
     let before = fs::read(&path).unwrap();
     match array.append(&[4.5f64], &[1]) {
-        Err(Error::Cast { from, to, casting }) => {
+        Err(Error::Cast {
+            from,
+            to,
+            casting,
+            path: cast_path,
+        }) => {
+            assert_eq!(cast_path.as_deref(), Some(path.as_path()));
             assert_eq!((from.as_str(), to.as_str()), ("<f8", "<i8"));
             assert_eq!(casting, Casting::SameKind);
         }

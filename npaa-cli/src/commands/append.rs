@@ -24,7 +24,7 @@ use npaa_core::{Error, FileInfo, Order, Remedy, StagedFile, WriterLock, fmt_shap
 
 use super::{Ctx, Status};
 use crate::cli::AppendArgs;
-use crate::report::{core_error, remedy, render, source_error};
+use crate::report::{core_error, remedy, render};
 
 /// A validated source.
 struct Source {
@@ -112,7 +112,7 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         let header = &src.info.header;
         array
             .check_append(&header.dtype, &header.shape)
-            .map_err(|e| target.error(source_error(&src.path, e)))?;
+            .map_err(|e| target.error(core_error(&src.path, e)))?;
         if header.shape.len() > 1 && header.fortran_order != dest_fortran {
             let name = |f: bool| if f { "Fortran" } else { "C" };
             bail!(
@@ -142,7 +142,9 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         match result {
             Ok(rows) => items += rows,
             Err(e) => {
-                outcome = Err(target.error(core_error(&src.path, e)));
+                // About the source (reading it) or about DEST (writing): the file it names.
+                let about = e.path().unwrap_or(&src.path).to_path_buf();
+                outcome = Err(target.error(core_error(&about, e)));
                 break;
             }
         }
