@@ -406,6 +406,24 @@ mod tests {
     }
 
     #[test]
+    fn casting_names_are_the_cores() {
+        let parse = |name: &str| {
+            Cli::try_parse_from(["npaa", "append", "d.npy", "s.npy", "--casting", name]).map(
+                |cli| match cli.command {
+                    Command::Append(args) => args.casting,
+                    other => panic!("{other:?}"),
+                },
+            )
+        };
+        for casting in Casting::ALL {
+            assert_eq!(parse(casting.as_str()).unwrap(), casting);
+        }
+        assert!(parse("bogus").is_err());
+        let default = Cli::try_parse_from(["npaa", "append", "d.npy", "s.npy"]).unwrap();
+        assert!(matches!(default.command, Command::Append(a) if a.casting == Casting::default()));
+    }
+
+    #[test]
     fn byte_counts() {
         assert_eq!(parse_bytes("4096"), Ok(4096));
         assert_eq!(parse_bytes("64K"), Ok(65536));

@@ -1,8 +1,8 @@
 //! Error messages: one line on stderr, `npaa: <file>: <what went wrong>[: <cause>]`, ending
 //! with what to do about it where there is something to do.
 //!
-//! npaa-core's errors already name the file they concern, so the path is added as context
-//! only to errors that do not (see [`core_error`]), and it is never printed twice. What fixes
+//! Every message starts with the file the command was working on ([`core_error`]); npaa-core's
+//! errors that start with it already do not get it twice ([`render`]). What fixes
 //! an error comes from the core as a [`Remedy`]; here it is worded as the command that does it
 //! (`npaa recover FILE`, see [`remedy`]).
 
