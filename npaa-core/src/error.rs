@@ -359,6 +359,8 @@ fn looks_like(start: &[u8]) -> &'static str {
     if start.starts_with(b"PK\x03\x04") || start.starts_with(b"PK\x05\x06") {
         " (a zip archive: an .npz file holds one .npy file per array; load it with np.load or \
          unzip it)"
+    } else if start.starts_with(b"\x1f\x8b") {
+        " (a gzip-compressed file: decompress it first)"
     } else if !start.is_empty()
         && start
             .iter()
@@ -509,6 +511,11 @@ mod tests {
             bad(b"PK\x03\x04\x14\x00"),
             "it starts with b'PK\\x03\\x04\\x14\\x00' instead of b'\\x93NUMPY' (a zip archive: \
              an .npz file holds one .npy file per array; load it with np.load or unzip it)"
+        );
+        assert_eq!(
+            bad(b"\x1f\x8b\x08\x00\x00\x00"),
+            "it starts with b'\\x1f\\x8b\\x08\\x00\\x00\\x00' instead of b'\\x93NUMPY' (a \
+             gzip-compressed file: decompress it first)"
         );
         assert_eq!(
             bad(b"\x00\xff"),

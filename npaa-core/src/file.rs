@@ -253,6 +253,12 @@ impl WriterLock {
         let path = path.as_ref();
         let forks = sys::fork_generation();
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+        // A directory opens for reading, and can be locked: not a file npaa writes.
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::IsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
         Ok(WriterLock {
             _file: lock(file, path, forks)?,
         })
@@ -351,5 +357,100 @@ impl StagedFile {
             let _ = self.temp.close();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AppendArray;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn parent_dirs() {
+        assert_eq!(parent_dir(Path::new("a.npy")), Path::new("."));
+        assert_eq!(parent_dir(Path::new("d/a.npy")), Path::new("d"));
+        assert_eq!(parent_dir(Path::new("/a.npy")), Path::new("/"));
+    }
+
+    #[test]
+    fn a_staged_file_takes_its_name_only_when_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.npy");
+
+        // Dropped: nothing is left, at the destination or beside it.
+        let staged = StagedFile::beside(&dest).unwrap();
+        let name = staged.path().file_name().unwrap().to_string_lossy();
+        assert!(
+            name.starts_with(".out.npy.") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert_eq!(staged.path().parent(), Some(dir.path()));
+        staged.create().unwrap().write_all_at(b"draft", 0).unwrap();
+        drop(staged);
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+
+        // Persisted without replacing: takes the name while it is free...
+        let staged = StagedFile::beside(&dest).unwrap();
+        staged.create().unwrap().write_all_at(b"first", 0).unwrap();
+        staged.persist(false).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"first");
+        assert_eq!(names(dir.path()), ["out.npy"]);
+
+        // ... and never overwrites a file that is there; the draft is removed.
+        let staged = StagedFile::beside(&dest).unwrap();
+        staged.create().unwrap().write_all_at(b"second", 0).unwrap();
+        let err = staged.persist(false).unwrap_err();
+        assert!(
+            matches!(&err, Error::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists),
+            "{err:?}"
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), b"first");
+        assert_eq!(names(dir.path()), ["out.npy"]);
+
+        // Persisted replacing: one rename over the old file.
+        let staged = StagedFile::beside(&dest).unwrap();
+        staged.create().unwrap().write_all_at(b"third", 0).unwrap();
+        staged.persist(true).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"third");
+        assert_eq!(names(dir.path()), ["out.npy"]);
+
+        assert!(matches!(
+            StagedFile::beside("/"),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn a_writer_lock_keeps_writers_out_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("held.npy");
+        let array = AppendArray::open(&path).unwrap();
+        array.append(&[1.0f64], &[1]).unwrap();
+        array.close().unwrap();
+
+        let held = WriterLock::acquire(&path).unwrap();
+        match AppendArray::open(&path) {
+            Err(Error::Locked { path: p }) => assert_eq!(p, path),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        assert!(matches!(
+            WriterLock::acquire(&path),
+            Err(Error::Locked { .. })
+        ));
+        drop(held);
+        AppendArray::open(&path).unwrap().close().unwrap();
+        match WriterLock::acquire(dir.path()) {
+            Err(Error::IsDirectory { path: p }) => assert_eq!(p, dir.path()),
+            other => panic!("expected IsDirectory, got {other:?}"),
+        }
     }
 }
