@@ -949,17 +949,7 @@ impl OpenFile {
         // The header on disk is the template's rendering when the template comes from its text.
         let disk_is_template = template.is_some();
         let header = parsed.header;
-        if header.dtype.has_object() {
-            return Err(Error::ObjectDtype {
-                descr: header.dtype.descr(),
-                path: Some(path.to_path_buf()),
-            });
-        }
-        let Some(axis) = header.growth_axis() else {
-            return Err(Error::ScalarFile {
-                path: path.to_path_buf(),
-            });
-        };
+        let axis = file::growth_axis_of(path, &header)?;
         let template = template.unwrap_or_else(|| header.template());
         let needed = template.appendable_len(parsed.version);
         if needed > parsed.header_len {

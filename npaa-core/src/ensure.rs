@@ -6,7 +6,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::file::{StagedFile, lock, read_parsed_len, sync_parent_dir};
+use crate::file::{StagedFile, growth_axis_of, lock, read_parsed_len, sync_parent_dir};
 use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::sys;
 
@@ -70,17 +70,7 @@ pub fn ensure_appendable_with_progress(
     let file = lock(file, path, forks)?;
     let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
     let header = &parsed.header;
-    if header.dtype.has_object() {
-        return Err(Error::ObjectDtype {
-            descr: header.dtype.descr(),
-            path: Some(path.to_path_buf()),
-        });
-    }
-    if header.growth_axis().is_none() {
-        return Err(Error::ScalarFile {
-            path: path.to_path_buf(),
-        });
-    }
+    growth_axis_of(path, header)?;
     let data_len = file_len - parsed.header_len;
     let template = header.template();
     let mut report = EnsureReport {

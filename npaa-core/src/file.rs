@@ -13,7 +13,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::header::{self, Leniency, ParsedHeader, ReadError, Template};
+use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template};
 use crate::sys;
 
 /// Creates `path` holding `header` (an empty array), locked for writing.
@@ -168,20 +168,15 @@ pub(crate) struct SourceFile {
 }
 
 impl SourceFile {
-    /// Opens a .npy file to append from: it must be complete (else [`Error::NeedsRecovery`],
-    /// or [`Error::Format`] for a placeholder shape), not an object array
-    /// ([`Error::ObjectDtype`]) and not 0-d ([`Error::ScalarFile`]), checked in that order,
-    /// each error naming the file.
+    /// Opens a .npy file to append from: a valid header ([`Error::Format`], a placeholder
+    /// shape included), not an object array ([`Error::ObjectDtype`]), not 0-d
+    /// ([`Error::ScalarFile`]), and complete ([`Error::NeedsRecovery`]), checked in that
+    /// order, each error naming the file.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
         let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
         let header = &parsed.header;
-        if header.dtype.has_object() {
-            return Err(Error::ObjectDtype {
-                descr: header.dtype.descr(),
-                path: Some(path.to_path_buf()),
-            });
-        }
+        growth_axis_of(path, header)?;
         let data_len = header
             .data_len()
             .map_err(|kind| Error::format(path, kind))?;
@@ -193,11 +188,6 @@ impl SourceFile {
                 present,
             });
         }
-        if header.shape.is_empty() {
-            return Err(Error::ScalarFile {
-                path: path.to_path_buf(),
-            });
-        }
         Ok(SourceFile {
             file,
             parsed,
@@ -205,6 +195,28 @@ impl SourceFile {
             file_len,
         })
     }
+}
+
+/// Refuses the header of the file at `path` if it holds Python objects ([`Error::ObjectDtype`]),
+/// which nothing can append to or from.
+pub(crate) fn check_not_object(path: &Path, header: &Header) -> Result<()> {
+    if header.dtype.has_object() {
+        return Err(Error::ObjectDtype {
+            descr: header.dtype.descr(),
+            path: Some(path.to_path_buf()),
+        });
+    }
+    Ok(())
+}
+
+/// The axis the array of the file at `path` grows along; refuses a file that can never grow
+/// or be appended from: an object array ([`Error::ObjectDtype`]), then a 0-d array
+/// ([`Error::ScalarFile`]).
+pub(crate) fn growth_axis_of(path: &Path, header: &Header) -> Result<usize> {
+    check_not_object(path, header)?;
+    header.growth_axis().ok_or_else(|| Error::ScalarFile {
+        path: path.to_path_buf(),
+    })
 }
 
 /// The directory `path` is in: its parent, or `.` for a bare file name.
