@@ -5,7 +5,8 @@
 //! - building a file beside its destination and moving it into place when complete
 //!   ([`StagedFile`]: `ensure_appendable`'s copy, the CLI's new DEST);
 //! - the directory a path is in ([`parent_dir`], [`sync_parent_dir`]);
-//! - reading and validating the header of an open file ([`read_parsed`], [`SourceFile`]).
+//! - reading and validating the header of an open file ([`read_parsed`]), and what a file
+//!   must be to grow or to be appended from ([`growth_axis_of`], [`SourceFile`]).
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -284,9 +285,11 @@ impl WriterLock {
 ///
 /// The temporary name is `.NAME.XXXXXX.tmp` (`NAME` the destination's file name, `XXXXXX`
 /// random), one that was not in use when chosen. [`beside`](Self::beside) only chooses it;
-/// whoever creates the file creates it exclusively ([`create`](Self::create), or
-/// [`AppendOptions::open`](crate::AppendOptions::open) at [`path`](Self::path)), so that a
-/// file someone else created there meanwhile is never taken over silently.
+/// the caller creates the file at [`path`](Self::path), e.g. with
+/// [`AppendOptions::open`](crate::AppendOptions::open), whose first append creates it. The
+/// random name makes it unlikely, not impossible, that another program creates a file of that
+/// name in between; `AppendOptions::open` would then append to that file (npaa's own users
+/// of the name create it with `create_new`, and fail instead).
 #[derive(Debug)]
 pub struct StagedFile {
     temp: tempfile::TempPath,
