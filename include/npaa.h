@@ -385,9 +385,9 @@ typedef struct npaa_ensure_report {
 #define NPAA_INVALID_ARGUMENT 2
 
 /**
- * An operating-system call failed: the file or its directory does not exist, permission
- * denied, disk full, ... The message holds the path, the operation and the system's error
- * text.
+ * An operating-system call failed: the file or its directory does not exist, the path is a
+ * directory, permission denied, disk full, ... The message holds the path, the operation and
+ * the system's error text.
  */
 #define NPAA_IO 3
 
@@ -508,8 +508,8 @@ const char *npaa_status_str(uint32_t status);
 
 /**
  * The message of the last failed npaa call on the calling thread: what went wrong and, where
- * possible, what to do about it, e.g. "npaa_open: data/run.npy: needs recovery: ... run
- * npaa_recover on it first".
+ * possible, what to do about it, e.g. "npaa_open: data/run.npy: needs recovery: ...: call
+ * npaa_recover() on it first".
  *
  * Returns "" (never NULL) when the last npaa call on this thread succeeded or no call was made
  * yet. Every npaa function that returns an npaa_status first clears the message and sets it

@@ -92,11 +92,7 @@ pub unsafe extern "C" fn npaa_open(
 /// When the file will be created by the first append, fails now, rather than at that append,
 /// if its directory does not exist.
 fn check_directory(path: &Path) -> Result<(), Failure> {
-    let dir = match path.parent() {
-        None => return Ok(()),
-        Some(d) if d.as_os_str().is_empty() => Path::new("."),
-        Some(d) => d,
-    };
+    let dir = npaa_core::parent_dir(path);
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(Failure::new(

@@ -3,6 +3,8 @@
 use std::cell::RefCell;
 use std::ffi::{CString, c_char};
 
+use npaa_core::Remedy;
+
 use crate::status::{NPAA_INVALID_ARGUMENT, NPAA_NULL_ARGUMENT, npaa_status, status_of};
 
 /// A failure on its way to C: the status to return and the message to keep.
@@ -32,20 +34,28 @@ impl Failure {
 
 impl From<npaa_core::Error> for Failure {
     fn from(error: npaa_core::Error) -> Self {
-        // The core's remedies name Rust functions and options; C callers need the C names.
-        // (tests/capi.rs checks that these phrases are still found.)
-        let message = error
-            .to_string()
-            .replace("run recover", "run npaa_recover")
-            .replace("run ensure_appendable", "run npaa_ensure_appendable")
-            .replace(
-                "opt in to unsafe casting",
-                "set npaa_options.casting to NPAA_CASTING_UNSAFE",
-            );
+        let message = match error.remedy() {
+            Some(r @ Remedy::AllowUnsafeCasting) => format!("{error}; {}", remedy(r)),
+            Some(r) => format!("{error}: {}", remedy(r)),
+            None => error.to_string(),
+        };
         Failure {
             status: status_of(&error),
             message,
         }
+    }
+}
+
+/// What fixes an error, in the C API's terms: the function to call or the option to set.
+fn remedy(remedy: Remedy) -> String {
+    match remedy {
+        Remedy::Recover => "call npaa_recover() on it first".to_owned(),
+        Remedy::EnsureAppendable => "call npaa_ensure_appendable() on it first".to_owned(),
+        Remedy::AllowUnsafeCasting => {
+            "set npaa_options.casting to NPAA_CASTING_UNSAFE to force it".to_owned()
+        }
+        // Remedy is #[non_exhaustive]: one this version does not know is named as in Rust.
+        other => format!("see npaa-core's Remedy::{other:?}"),
     }
 }
 
@@ -77,8 +87,8 @@ pub(crate) fn set(message: &str) {
 }
 
 /// The message of the last failed npaa call on the calling thread: what went wrong and, where
-/// possible, what to do about it, e.g. "npaa_open: data/run.npy: needs recovery: ... run
-/// npaa_recover on it first".
+/// possible, what to do about it, e.g. "npaa_open: data/run.npy: needs recovery: ...: call
+/// npaa_recover() on it first".
 ///
 /// Returns "" (never NULL) when the last npaa call on this thread succeeded or no call was made
 /// yet. Every npaa function that returns an npaa_status first clears the message and sets it
@@ -113,4 +123,51 @@ pub(crate) fn last_message() -> String {
             .map(|c| c.to_string_lossy().into_owned())
             .unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use npaa_core::{Casting, Error};
+
+    fn message(error: Error) -> String {
+        Failure::from(error).message
+    }
+
+    #[test]
+    fn remedies_name_the_c_functions_and_options() {
+        assert_eq!(
+            message(Error::NeedsRecovery {
+                path: "run.npy".into(),
+                expected: 80,
+                present: 72,
+            }),
+            "run.npy: needs recovery: the header announces 80 data bytes but 72 are present (an \
+             interrupted write or download): call npaa_recover() on it first"
+        );
+        assert_eq!(
+            message(Error::NotAppendable {
+                path: "old.npy".into(),
+                needed: 128,
+                available: 80,
+            }),
+            "old.npy: header is not appendable (its 80 bytes cannot hold a shape of any length; \
+             128 are needed): call npaa_ensure_appendable() on it first"
+        );
+        let cast = |casting| Error::Cast {
+            from: "<f8".into(),
+            to: "<i4".into(),
+            casting,
+            path: Some("data.npy".into()),
+        };
+        assert_eq!(
+            message(cast(Casting::SameKind)),
+            "cannot cast <f8 to <i4, the dtype of data.npy, under the same_kind casting rule; \
+             set npaa_options.casting to NPAA_CASTING_UNSAFE to force it"
+        );
+        assert_eq!(
+            message(cast(Casting::Unsafe)),
+            "cannot cast <f8 to <i4, the dtype of data.npy, under the unsafe casting rule"
+        );
+    }
 }

@@ -188,18 +188,18 @@ impl npaa_options {
                 self.reserved
             )));
         }
-        let casting = match self.casting {
-            NPAA_CASTING_NO => Casting::No,
-            NPAA_CASTING_EQUIV => Casting::Equiv,
-            NPAA_CASTING_SAFE => Casting::Safe,
-            NPAA_CASTING_SAME_KIND => Casting::SameKind,
-            NPAA_CASTING_UNSAFE => Casting::Unsafe,
-            other => {
-                return Err(Failure::invalid(format!(
-                    "options->casting is {other}; use one of the NPAA_CASTING_* constants (0 to 4)"
-                )));
-            }
-        };
+        // The constants are indices into the core's list of rules (strictest first); the
+        // test `casting_constants_index_the_cores_rules` keeps the two in step.
+        let casting = usize::try_from(self.casting)
+            .ok()
+            .and_then(|i| Casting::ALL.get(i).copied())
+            .ok_or_else(|| {
+                Failure::invalid(format!(
+                    "options->casting is {}; use one of the NPAA_CASTING_* constants (0 to {})",
+                    self.casting,
+                    Casting::ALL.len() - 1
+                ))
+            })?;
         let durability = match self.durability {
             NPAA_DURABILITY_NONE => Durability::None,
             NPAA_DURABILITY_ON_CLOSE => Durability::OnClose,
@@ -266,9 +266,20 @@ mod tests {
     }
 
     #[test]
-    fn casting_constants_follow_numpys_npy_casting_numbers() {
+    fn casting_constants_index_the_cores_rules() {
         // NumPy's C API numbers them the same way (NPY_NO_CASTING = 0 ... NPY_UNSAFE_CASTING
         // = 4), and so does Casting::ALL, strictest first.
+        let constants = [
+            (NPAA_CASTING_NO, Casting::No),
+            (NPAA_CASTING_EQUIV, Casting::Equiv),
+            (NPAA_CASTING_SAFE, Casting::Safe),
+            (NPAA_CASTING_SAME_KIND, Casting::SameKind),
+            (NPAA_CASTING_UNSAFE, Casting::Unsafe),
+        ];
+        assert_eq!(constants.len(), Casting::ALL.len());
+        for (constant, casting) in constants {
+            assert_eq!(Casting::ALL[constant as usize], casting);
+        }
         for (number, casting) in Casting::ALL.iter().enumerate() {
             let options = npaa_options {
                 casting: number as u32,

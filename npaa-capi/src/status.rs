@@ -22,9 +22,9 @@ pub const NPAA_NULL_ARGUMENT: npaa_status = 1;
 /// npaa_options whose struct_size is wrong, an empty path, more than NPAA_MAX_DIMS dimensions.
 pub const NPAA_INVALID_ARGUMENT: npaa_status = 2;
 
-/// An operating-system call failed: the file or its directory does not exist, permission
-/// denied, disk full, ... The message holds the path, the operation and the system's error
-/// text.
+/// An operating-system call failed: the file or its directory does not exist, the path is a
+/// directory, permission denied, disk full, ... The message holds the path, the operation and
+/// the system's error text.
 pub const NPAA_IO: npaa_status = 3;
 
 /// The file is not a valid .npy file (bad magic string, unsupported version, unreadable
@@ -180,7 +180,7 @@ pub(crate) fn status_text(status: u32) -> &'static CStr {
 pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
     use npaa_core::Error as E;
     match error {
-        E::Io { .. } => NPAA_IO,
+        E::Io { .. } | E::IsDirectory { .. } => NPAA_IO,
         E::Format { .. } => NPAA_FORMAT,
         E::InvalidDtype { .. } => NPAA_INVALID_DTYPE,
         E::Locked { .. } => NPAA_LOCKED,
@@ -196,6 +196,8 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         E::CastUnsupported { .. } => NPAA_CAST_UNSUPPORTED,
         E::Overflow { .. } => NPAA_OVERFLOW,
         E::FileChanged { .. } => NPAA_FILE_CHANGED,
+        // The data handed over for a block ended early: the caller's argument was short.
+        E::ShortBlock { .. } => NPAA_INVALID_ARGUMENT,
         E::InvalidArgument(_) => NPAA_INVALID_ARGUMENT,
         // `Error` is #[non_exhaustive]: variants added to the core later land here until
         // they get a code of their own.

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use npaa_core::Casting;
 
 /// Exit codes, shown at the end of `npaa --help` (and copied to the README).
 const EXIT_CODES: &str = "\
@@ -204,9 +205,12 @@ pub struct AppendArgs {
     #[arg(long)]
     pub delete_if_exists: bool,
 
-    /// Which dtype conversions are allowed, as in NumPy.
-    #[arg(long, value_enum, default_value_t = CastingArg::SameKind)]
-    pub casting: CastingArg,
+    /// Which dtype conversions are allowed, as NumPy's `casting=`: `no` (identical dtypes),
+    /// `equiv` (byte order may differ), `safe` (conversions that keep every value, int32 to
+    /// float64), `same_kind` (also within a kind, float64 to float32), `unsafe` (any
+    /// conversion; float to int truncates).
+    #[arg(long, value_name = "RULE", value_parser = casting_parser(), default_value = "same_kind")]
+    pub casting: Casting,
 
     /// Coalesce small appends in memory up to BYTES before writing (useful for --raw from a
     /// pipe that delivers little at a time). Buffered items are not in the file until the
@@ -290,24 +294,12 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// NumPy's casting rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CastingArg {
-    /// Only identical dtypes.
-    #[value(name = "no")]
-    No,
-    /// Identical dtypes, byte order may differ.
-    #[value(name = "equiv")]
-    Equiv,
-    /// Only conversions that preserve every value (int32 to float64, ...).
-    #[value(name = "safe")]
-    Safe,
-    /// Safe conversions, and within a kind (float64 to float32, int64 to int8).
-    #[value(name = "same_kind")]
-    SameKind,
-    /// Any conversion (float to int truncates).
-    #[value(name = "unsafe")]
-    Unsafe,
+/// `--casting`: the core's names ([`Casting::ALL`], [`Casting::as_str`]) as the possible
+/// values (for `--help` and completions), parsed by the core's `FromStr`.
+fn casting_parser() -> impl clap::builder::TypedValueParser<Value = Casting> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Casting::ALL.map(Casting::as_str))
+        .try_map(|name| name.parse::<Casting>())
 }
 
 /// `--durability` as given.
@@ -456,6 +448,24 @@ mod tests {
     #[test]
     fn clap_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn casting_names_are_the_cores() {
+        let parse = |name: &str| {
+            Cli::try_parse_from(["npaa", "append", "d.npy", "s.npy", "--casting", name]).map(
+                |cli| match cli.command {
+                    Command::Append(args) => args.casting,
+                    other => panic!("{other:?}"),
+                },
+            )
+        };
+        for casting in Casting::ALL {
+            assert_eq!(parse(casting.as_str()).unwrap(), casting);
+        }
+        assert!(parse("bogus").is_err());
+        let default = Cli::try_parse_from(["npaa", "append", "d.npy", "s.npy"]).unwrap();
+        assert!(matches!(default.command, Command::Append(a) if a.casting == Casting::default()));
     }
 
     #[test]

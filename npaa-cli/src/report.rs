@@ -1,15 +1,15 @@
 //! Error messages: one line on stderr, `npaa: <file>: <what went wrong>[: <cause>]`, ending
 //! with what to do about it where there is something to do.
 //!
-//! npaa-core's errors already name the file they concern, so the path is added as context
-//! only to errors that do not (see [`core_error`]), and it is never printed twice. The core's
-//! hints name library functions ("run recover on it first"); here they become the commands
-//! that do it (`npaa recover FILE`).
+//! Every message starts with the file the command was working on ([`core_error`]); npaa-core's
+//! errors that start with it already do not get it twice ([`render`]). What fixes
+//! an error comes from the core as a [`Remedy`]; here it is worded as the command that does it
+//! (`npaa recover FILE`, see [`remedy`]).
 
 use std::io;
 use std::path::Path;
 
-use npaa_core::{Casting, Error, FormatError};
+use npaa_core::{Error, Remedy};
 
 /// Prints `err` on stderr as `npaa: <message>`.
 pub fn error(err: &anyhow::Error) {
@@ -30,14 +30,10 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Wraps an error of npaa-core about `path`, adding the path only if the error does not
-/// name the file itself.
+/// Wraps an error of npaa-core about `path`: the message starts with `path`, which
+/// [`render`] does not repeat when the core's message starts with it already.
 pub fn core_error(path: &Path, err: Error) -> anyhow::Error {
-    if names_its_file(&err) {
-        anyhow::Error::new(err)
-    } else {
-        anyhow::Error::new(err).context(path.display().to_string())
-    }
+    anyhow::Error::new(err).context(path.display().to_string())
 }
 
 /// Fails with npaa-core's `NeedsRecovery` error when `info` shows data missing (or a
@@ -66,19 +62,6 @@ pub fn open_for_reading(path: &Path) -> anyhow::Result<std::fs::File> {
             },
         )
     })
-}
-
-fn names_its_file(err: &Error) -> bool {
-    matches!(
-        err,
-        Error::Io { .. }
-            | Error::Format { .. }
-            | Error::Locked { .. }
-            | Error::NotAppendable { .. }
-            | Error::NeedsRecovery { .. }
-            | Error::ScalarFile { .. }
-            | Error::FileChanged { .. }
-    )
 }
 
 /// The one-line message for an error chain: contexts and causes joined by `: `, stopping at
@@ -111,52 +94,27 @@ pub fn render(err: &anyhow::Error) -> String {
     kept.join(": ").replace('\n', " ")
 }
 
-/// The message for an npaa-core error, with the hint phrased as an npaa command.
+/// The message for an npaa-core error, followed by its remedy as an npaa command.
 pub fn describe(err: &Error) -> String {
-    match err {
-        Error::NotAppendable {
-            path,
-            needed,
-            available,
-        } => format!(
-            "{}: header is not appendable (its {available} bytes cannot hold a shape of any \
-             length; {needed} are needed): run `npaa ensure-appendable {}` first",
-            path.display(),
-            shell_quote(path)
-        ),
-        Error::NeedsRecovery {
-            path,
-            expected,
-            present,
-        } => format!(
-            "{}: needs recovery: the header announces {expected} data bytes but {present} are \
-             present (an interrupted write or download): run `npaa recover {}` first",
-            path.display(),
-            shell_quote(path)
-        ),
-        Error::Format {
-            path,
-            kind: FormatError::PlaceholderShape,
-        } => format!(
-            "{}: the shape is a placeholder left by a streaming writer that did not finish: \
-             run `npaa recover {}`",
-            path.display(),
-            shell_quote(path)
-        ),
-        Error::Cast { from, to, casting } => {
-            let hint = if matches!(casting, Casting::Unsafe) {
-                String::new()
-            } else {
-                "; pass `--casting unsafe` to force it".to_owned()
-            };
-            format!("cannot cast {from} to {to} under the {casting} casting rule{hint}")
+    match err.remedy() {
+        Some(r @ Remedy::AllowUnsafeCasting) => format!("{err}; {}", remedy(r, Path::new(""))),
+        // A call that needs the file repaired or converted first.
+        Some(r) => {
+            let path = err.path().unwrap_or(Path::new("FILE"));
+            format!("{err}: {} first", remedy(r, path))
         }
-        Error::Locked { path } => format!(
-            "{}: locked by another writer (another npaa or program is appending to it); \
-             try again when it has finished",
-            path.display()
-        ),
-        other => other.to_string(),
+        None => err.to_string(),
+    }
+}
+
+/// What fixes a problem of `path`, as the npaa command (or option) that does it.
+pub fn remedy(remedy: Remedy, path: &Path) -> String {
+    match remedy {
+        Remedy::Recover => format!("run `npaa recover {}`", shell_quote(path)),
+        Remedy::EnsureAppendable => format!("run `npaa ensure-appendable {}`", shell_quote(path)),
+        Remedy::AllowUnsafeCasting => "pass `--casting unsafe` to force it".to_owned(),
+        // Remedy is #[non_exhaustive]: one this version does not know is not worded.
+        other => format!("see npaa-core's Remedy::{other:?}"),
     }
 }
 
@@ -192,7 +150,10 @@ mod tests {
 
     #[test]
     fn errors_without_a_path_get_one() {
-        let err = Error::ObjectDtype { descr: "|O".into() };
+        let err = Error::ObjectDtype {
+            descr: "|O".into(),
+            path: None,
+        };
         let rendered = render(&core_error(Path::new("b.npy"), err));
         assert!(
             rendered.starts_with("b.npy: dtype |O holds Python objects"),

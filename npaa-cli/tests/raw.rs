@@ -194,7 +194,7 @@ save('f.npy', np.asfortranarray(np.zeros((3, 2), dtype='<f8')))
                 "--casting",
                 "safe",
             ],
-            "npaa: c.npy: cannot cast <c8 to <f8 under the safe casting rule",
+            "npaa: c.npy: cannot cast <c8 to <f8, the dtype of c.npy, under the safe casting rule",
         ),
         (
             &[

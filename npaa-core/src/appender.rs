@@ -27,7 +27,7 @@
 //! [`recover`](crate::recover()) and the next [`AppendArray::open`] that those bytes are not
 //! data, and they cut them.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -37,7 +37,8 @@ use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template, Version};
+use crate::file::{self, Locked, SourceFile, create_with_header, lock, read_header_of};
+use crate::header::{self, Header, Leniency, Template, Version};
 use crate::layout::{self, Order, Relayout};
 use crate::sys::{self, DataMap, HeaderMap, ReadMap};
 
@@ -564,7 +565,7 @@ impl AppendArray {
         check_block(dtype, shape)?;
         match &mut *self.lock_state() {
             State::Open(f) => {
-                let prepared = f.prepare(dtype, shape, self.options.casting)?;
+                let prepared = f.prepare(&self.path, dtype, shape, self.options.casting)?;
                 f.keep_cast(prepared);
                 Ok(())
             }
@@ -752,14 +753,14 @@ impl AppendArray {
             if self.options.durability != Durability::None {
                 // The file's name must survive a power loss as well as its data, and syncing
                 // the file does not promise that (POSIX): sync the directory too, once.
-                sys::sync_parent_dir(&self.path)
+                file::sync_parent_dir(&self.path)
                     .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
             }
         }
         let State::Open(f) = &mut *state else {
             return Err(closed());
         };
-        let plan = f.prepare(dtype, shape, self.options.casting)?;
+        let plan = f.prepare(&self.path, dtype, shape, self.options.casting)?;
         let result = self.fill_and_commit(f, &plan, shape, fill);
         f.keep_cast(plan);
         // Rebuilding `Ok(())` rather than returning `result` saves moving the whole (large)
@@ -804,9 +805,10 @@ impl AppendArray {
             if written == dst_len {
                 Ok(())
             } else {
-                Err(Error::FileChanged {
+                Err(Error::ShortBlock {
                     path: self.path.clone(),
-                    what: format!("the block provided {written} bytes instead of {dst_len}"),
+                    expected: dst_len,
+                    written,
                 })
             }
         });
@@ -843,6 +845,7 @@ fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
     if dtype.has_object() {
         return Err(Error::ObjectDtype {
             descr: dtype.descr(),
+            path: None,
         });
     }
     if shape.is_empty() {
@@ -889,48 +892,6 @@ fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
         })
 }
 
-/// Creates `path` holding `header` (an empty array), locked for writing.
-///
-/// The file appears complete or not at all: a process killed at any moment leaves either no
-/// file or one NumPy loads, never an empty file (which NumPy, `open` and `recover` all refuse).
-/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place.
-/// Where the file system cannot do that, the file is created and then written, and only a
-/// crash between the two leaves an empty file.
-fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let forks = sys::fork_generation();
-    if let Some(file) = sys::create_unnamed(dir) {
-        // Nobody else can open an unnamed file: this only takes the lock early.
-        let file = lock(file, path, forks)?;
-        file.write_all_at(header, 0)
-            .map_err(|e| Error::io(path, "writing the header", e))?;
-        match sys::link_unnamed(&file, path) {
-            Ok(()) => return Ok(file),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(Error::io(path, "creating", e));
-            }
-            // No /proc, or linking refused: create the file the plain way.
-            Err(_) => {}
-        }
-    }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io(path, "creating", e))?;
-    let file = lock(file, path, forks)?;
-    if let Err(e) = file.write_all_at(header, 0) {
-        // Nothing of the user's is in the file yet: do not leave an empty file behind.
-        let _ = std::fs::remove_file(path);
-        return Err(Error::io(path, "writing the header", e));
-    }
-    Ok(file)
-}
-
 /// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
 /// replaced it (renamed another file over its path) while this handle was appending. The
 /// appends then went to a file that no name reaches; a file now at the path is never touched.
@@ -951,143 +912,6 @@ fn check_still_linked(file: &File, path: &Path) -> Result<()> {
             "checking that the file still has a name",
             e,
         )),
-    }
-}
-
-/// Takes the exclusive advisory lock on `file`, failing at once if another writer holds it.
-///
-/// `forks` is [`sys::fork_generation`] read before `file` was opened: the returned [`Locked`]
-/// compares it with the count at closing to know whether a child forked meanwhile may share
-/// the open file (see there). Read any later (after the opening, or after the lock is taken),
-/// it would miss a fork in between, whose child shares the open file and so the lock, which
-/// belongs to the open file, not to the descriptor.
-pub(crate) fn lock(file: File, path: &Path, forks: Option<u64>) -> Result<Locked> {
-    match file.try_lock() {
-        Ok(()) => Ok(Locked { file, forks }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
-            path: path.to_path_buf(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking", e)),
-    }
-}
-
-/// A file under npaa's exclusive advisory lock ([`lock`]).
-///
-/// Dropping it closes the file, which releases the lock once no other reference to the open
-/// file remains. Before closing, it releases the lock explicitly (`flock(LOCK_UN)`) unless
-/// nothing else can hold such a reference: the process has a single thread now
-/// ([`sys::single_threaded`]) and has not forked since the file was opened (the count of
-/// [`sys::fork_generation`] is unchanged, and known). Otherwise closing alone is not enough:
-/// a child process that another thread is starting at that moment shares the open file until
-/// it executes its program, and a child forked without executing one shares it until it
-/// exits; the lock, which belongs to the open file, would stay held through the child's copy
-/// for that while, so that the next open failed with [`Error::Locked`]. With one thread and no
-/// fork, the only children that can have shared the file are those our own thread started
-/// with `posix_spawn` or `vfork` (`std::process::Command`, `system`, `popen`), which had
-/// executed their program (closing their copy: npaa opens files close-on-exec) or exited
-/// before that call returned. Skipping the unlock saves one system call per close. Not seen:
-/// threads and processes created by system calls that bypass glibc's `pthread_create` and
-/// `fork` (a raw `clone`, glibc's `_Fork`), and a fork by a signal handler between the check
-/// and the close.
-#[derive(Debug)]
-pub(crate) struct Locked {
-    file: File,
-    /// [`sys::fork_generation`] before the file was opened; `None`: forks are not counted.
-    forks: Option<u64>,
-}
-
-impl std::ops::Deref for Locked {
-    type Target = File;
-
-    fn deref(&self) -> &File {
-        &self.file
-    }
-}
-
-impl Drop for Locked {
-    fn drop(&mut self) {
-        let unshared =
-            self.forks.is_some() && sys::single_threaded() && sys::fork_generation() == self.forks;
-        if !unshared {
-            // Best effort: closing the file releases the lock too, once no child holds it.
-            let _ = self.file.unlock();
-        }
-    }
-}
-
-/// Reads and validates the header of an open file.
-pub(crate) fn read_parsed(file: &File, path: &Path, leniency: Leniency) -> Result<ParsedHeader> {
-    read_parsed_len(file, path, leniency).map(|(parsed, _)| parsed)
-}
-
-/// [`read_parsed`], also returning the file's length in bytes.
-///
-/// Costs two system calls for the usual header (up to 1 KiB): the length, then one positional
-/// read. It leaves the file offset alone; all of npaa's I/O is positional.
-pub(crate) fn read_parsed_len(
-    file: &File,
-    path: &Path,
-    leniency: Leniency,
-) -> Result<(ParsedHeader, u64)> {
-    let len = sys::file_len(file).map_err(|e| Error::io(path, "reading file metadata", e))?;
-    Ok((read_header_of(file, path, leniency, len)?.0, len))
-}
-
-/// Reads and validates the header of `file`, which is `len` bytes long, with one positional
-/// read for the usual header (up to 1 KiB); with its template when the text is the one the
-/// template renders ([`header::read_header`]).
-fn read_header_of(
-    file: &File,
-    path: &Path,
-    leniency: Leniency,
-    len: u64,
-) -> Result<(ParsedHeader, Option<Template>)> {
-    header::read_header(&mut sys::ReadAt::new(file), len, leniency).map_err(|e| match e {
-        ReadError::Format(kind) => Error::format(path, kind),
-        ReadError::Io(e) => Error::io(path, "reading the header", e),
-    })
-}
-
-/// A validated .npy file to read data from.
-pub(crate) struct SourceFile {
-    pub(crate) file: File,
-    pub(crate) parsed: ParsedHeader,
-    pub(crate) data_len: u64,
-}
-
-impl SourceFile {
-    /// Opens a complete .npy file for reading its data: not an object array, not 0-d.
-    pub(crate) fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
-        let (parsed, len) = read_parsed_len(&file, path, Leniency::Strict)?;
-        // An object array's data is pickles, not items: its length says nothing.
-        if parsed.header.dtype.has_object() {
-            return Err(Error::ObjectDtype {
-                descr: parsed.header.dtype.descr(),
-            });
-        }
-        if parsed.header.shape.is_empty() {
-            return Err(Error::ScalarFile {
-                path: path.to_path_buf(),
-            });
-        }
-        let data_len = parsed
-            .header
-            .data_len()
-            .map_err(|kind| Error::format(path, kind))?;
-        let present = len - parsed.header_len;
-        if present < data_len {
-            return Err(Error::NeedsRecovery {
-                path: path.to_path_buf(),
-                expected: data_len,
-                present,
-            });
-        }
-        Ok(SourceFile {
-            file,
-            parsed,
-            data_len,
-        })
     }
 }
 
@@ -1200,16 +1024,7 @@ impl OpenFile {
         // The header on disk is the template's rendering when the template comes from its text.
         let disk_is_template = template.is_some();
         let header = parsed.header;
-        if header.dtype.has_object() {
-            return Err(Error::ObjectDtype {
-                descr: header.dtype.descr(),
-            });
-        }
-        let Some(axis) = header.growth_axis() else {
-            return Err(Error::ScalarFile {
-                path: path.to_path_buf(),
-            });
-        };
+        let axis = file::growth_axis_of(path, &header)?;
         let template = template.unwrap_or_else(|| header.template());
         let needed = template.appendable_len(parsed.version);
         if needed > parsed.header_len {
@@ -1311,11 +1126,19 @@ impl OpenFile {
         })
     }
 
-    /// Validates a block against the file. Give the plan back with [`Self::keep_cast`].
-    fn prepare(&mut self, dtype: &Dtype, shape: &[u64], casting: Casting) -> Result<Prepared> {
+    /// Validates a block against the file at `path`. Give the plan back with
+    /// [`Self::keep_cast`].
+    fn prepare(
+        &mut self,
+        path: &Path,
+        dtype: &Dtype,
+        shape: &[u64],
+        casting: Casting,
+    ) -> Result<Prepared> {
         let file_shape = &self.header.shape;
         if shape.len() != file_shape.len() {
             return Err(Error::ShapeMismatch {
+                path: path.to_path_buf(),
                 file: file_shape.clone(),
                 block: shape.to_vec(),
                 reason: "the number of dimensions differs",
@@ -1328,6 +1151,7 @@ impl OpenFile {
             .all(|(i, (a, b))| i == self.axis || a == b);
         if !others_match {
             return Err(Error::ShapeMismatch {
+                path: path.to_path_buf(),
                 file: file_shape.clone(),
                 block: shape.to_vec(),
                 reason: if self.header.fortran_order {
@@ -1343,7 +1167,7 @@ impl OpenFile {
             Some(cached) if cached.0 == *dtype => cached,
             _ => Box::new((
                 dtype.clone(),
-                CastPlan::new(dtype, &self.header.dtype, casting)?,
+                CastPlan::new(dtype, &self.header.dtype, casting).map_err(|e| e.in_file(path))?,
             )),
         };
         let items = shape.iter().product::<u64>();

@@ -622,7 +622,10 @@ impl CastPlan {
     fn derive(from: &Dtype, to: &Dtype, casting: Casting) -> Result<CastPlan, Error> {
         for d in [from, to] {
             if d.has_object() {
-                return Err(Error::ObjectDtype { descr: d.descr() });
+                return Err(Error::ObjectDtype {
+                    descr: d.descr(),
+                    path: None,
+                });
             }
         }
         if !can_cast(from, to, casting) {
@@ -630,6 +633,7 @@ impl CastPlan {
                 from: from.descr(),
                 to: to.descr(),
                 casting,
+                path: None,
             });
         }
         let op = if let Some(ops) = swap_ops(from, to) {
@@ -657,6 +661,7 @@ impl CastPlan {
             return Err(Error::CastUnsupported {
                 from: from.descr(),
                 to: to.descr(),
+                path: None,
             });
         };
         Ok(CastPlan {
@@ -2408,14 +2413,16 @@ mod tests {
     fn plan_errors() {
         assert!(matches!(
             plan("O", "O", Casting::No),
-            Err(Error::ObjectDtype { descr }) if descr == "|O"
+            Err(Error::ObjectDtype { descr, .. }) if descr == "|O"
         ));
         assert!(matches!(
             plan("<f8", "[('a', 'O')]", Casting::Unsafe),
-            Err(Error::ObjectDtype { descr }) if descr == "[('a', '|O')]"
+            Err(Error::ObjectDtype { descr, .. }) if descr == "[('a', '|O')]"
         ));
         match plan("<f8", "<i4", Casting::SameKind) {
-            Err(Error::Cast { from, to, casting }) => {
+            Err(Error::Cast {
+                from, to, casting, ..
+            }) => {
                 assert_eq!(
                     (from.as_str(), to.as_str(), casting),
                     ("<f8", "<i4", Casting::SameKind)

@@ -5,8 +5,8 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::appender::{lock, read_parsed_len};
 use crate::error::{Error, Result};
+use crate::file::{StagedFile, growth_axis_of, lock, read_parsed_len, sync_parent_dir};
 use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::sys;
 
@@ -70,16 +70,7 @@ pub fn ensure_appendable_with_progress(
     let file = lock(file, path, forks)?;
     let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
     let header = &parsed.header;
-    if header.dtype.has_object() {
-        return Err(Error::ObjectDtype {
-            descr: header.dtype.descr(),
-        });
-    }
-    if header.growth_axis().is_none() {
-        return Err(Error::ScalarFile {
-            path: path.to_path_buf(),
-        });
-    }
+    growth_axis_of(path, header)?;
     let data_len = file_len - parsed.header_len;
     let template = header.template();
     let mut report = EnsureReport {
@@ -161,7 +152,7 @@ fn insert_blocks(file: &File, parsed: &ParsedHeader) -> io::Result<Option<u64>> 
     Ok(Some(total))
 }
 
-/// Writes `header` and then the data of `src` into a temporary file beside `path`, and
+/// Writes `header` and then the data of `src` into a [`StagedFile`] beside `path`, and
 /// renames it over `path`.
 fn copy_with_header(
     src: &File,
@@ -171,21 +162,9 @@ fn copy_with_header(
     data_len: u64,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let io_err = |op| move |e| Error::io(path, op, e);
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err("creating a temporary file"))?;
-    let out = tmp.as_file();
+    let staged = StagedFile::beside(path)?;
+    let out = &staged.create()?;
     out.write_all_at(header, 0)
         .map_err(io_err("writing the header"))?;
     sys::copy_range(
@@ -205,10 +184,8 @@ fn copy_with_header(
         .map_err(io_err("copying permissions"))?;
     out.sync_all()
         .map_err(io_err("syncing to stable storage"))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io(path, "renaming the new file into place", e.error))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    staged.persist(true)?;
+    // Best effort: the new file is in place whether or not its name is durable yet.
+    let _ = sync_parent_dir(path);
     Ok(())
 }

@@ -3,9 +3,13 @@
 //! [`Error`] is what every fallible public function returns. Header problems are described by a
 //! [`FormatError`] inside [`Error::Format`], so that a caller can tell "this is not a valid .npy
 //! file" apart from "the file is fine but this call was wrong".
+//!
+//! Messages say what is wrong. What to do about it is not baked into the text: it is
+//! [`Error::remedy`], a [`Remedy`] each front end words in its own terms (the CLI's
+//! `npaa recover FILE`, the C ABI's `npaa_recover()`), so that none rewrites another's text.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cast::Casting;
 
@@ -14,8 +18,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in npaa-core.
 ///
-/// Every variant that concerns a file carries its path. Messages say what was wrong and, where
-/// one exists, what to do about it.
+/// Every variant that concerns a file carries its path ([`Error::path`]) and shows it. Messages
+/// say what was wrong; where a call fixes it, [`Error::remedy`] says which.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -29,6 +33,14 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: io::Error,
+    },
+
+    /// The path names a directory where a .npy file was expected (from any operation: opening
+    /// for appending, inspecting, recovering, ...).
+    #[error("{path}: is a directory, not a .npy file", path = .path.display())]
+    IsDirectory {
+        /// The directory.
+        path: PathBuf,
     },
 
     /// The file's header is not a valid .npy header.
@@ -52,7 +64,7 @@ pub enum Error {
     /// Another writer holds the file's exclusive lock.
     #[error(
         "{path}: locked by another writer (another process or handle is appending to it); \
-         only one writer may append to a file at a time",
+         only one writer may append to a file at a time: try again when it has finished",
         path = .path.display()
     )]
     Locked {
@@ -60,10 +72,11 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// The header has no spare room for the growing shape.
+    /// The header has no spare room for the growing shape. Remedy:
+    /// [`Remedy::EnsureAppendable`].
     #[error(
         "{path}: header is not appendable (its {available} bytes cannot hold a shape of any \
-         length; {needed} are needed): run ensure_appendable on it first",
+         length; {needed} are needed)",
         path = .path.display()
     )]
     NotAppendable {
@@ -75,10 +88,10 @@ pub enum Error {
         available: u64,
     },
 
-    /// The data present does not match what the header announces.
+    /// The data present does not match what the header announces. Remedy: [`Remedy::Recover`].
     #[error(
         "{path}: needs recovery: the header announces {expected} data bytes but {present} are \
-         present (an interrupted write or download); run recover on it first",
+         present (an interrupted write or download)",
         path = .path.display()
     )]
     NeedsRecovery {
@@ -92,11 +105,14 @@ pub enum Error {
 
     /// The block's shape does not fit the file's shape.
     #[error(
-        "cannot append a block of shape {block} to an array of shape {file}: {reason}",
+        "cannot append a block of shape {block} to {path}, an array of shape {file}: {reason}",
+        path = .path.display(),
         block = fmt_shape(.block),
         file = fmt_shape(.file)
     )]
     ShapeMismatch {
+        /// The file appended to.
+        path: PathBuf,
         /// The file's current shape.
         file: Vec<u64>,
         /// The shape of the block being appended.
@@ -130,33 +146,47 @@ pub enum Error {
     },
 
     /// Object arrays hold Python pickles, which cannot be appended to.
-    #[error("dtype {descr} holds Python objects (pickles); object arrays cannot be appended to")]
+    #[error(
+        "{file}dtype {descr} holds Python objects (pickles); object arrays cannot be appended to",
+        file = in_file(.path.as_deref())
+    )]
     ObjectDtype {
         /// The offending descr.
         descr: String,
+        /// The file that holds it, when the dtype is a file's (not a block's or an argument's).
+        path: Option<PathBuf>,
     },
 
-    /// The block's dtype cannot be cast to the file's dtype under the chosen rule.
+    /// The block's dtype cannot be cast to the file's dtype under the chosen rule. Remedy
+    /// (unless the rule is already `unsafe`): [`Remedy::AllowUnsafeCasting`].
     #[error(
-        "cannot cast {from} to {to} under the {casting} casting rule{hint}",
-        hint = if matches!(.casting, Casting::Unsafe) { "" } else { " (opt in to unsafe casting to force it)" }
+        "cannot cast {from} to {to}{of} under the {casting} casting rule",
+        of = dtype_of(.path.as_deref())
     )]
     Cast {
         /// The block's descr.
         from: String,
         /// The file's descr.
         to: String,
+        /// The file appended to, when the cast was asked for by an append (not by a plain
+        /// [`can_cast`](crate::can_cast)-like check of two dtypes).
+        path: Option<PathBuf>,
         /// The rule in force.
         casting: Casting,
     },
 
     /// A cast NumPy can do but npaa does not implement.
-    #[error("casting {from} to {to} is not supported by npaa; convert the data before appending")]
+    #[error(
+        "casting {from} to {to}{of} is not supported by npaa; convert the data before appending",
+        of = dtype_of(.path.as_deref())
+    )]
     CastUnsupported {
         /// The block's descr.
         from: String,
         /// The file's descr.
         to: String,
+        /// The file appended to, as for [`Error::Cast`].
+        path: Option<PathBuf>,
     },
 
     /// A size computation overflowed 64 bits.
@@ -178,6 +208,22 @@ pub enum Error {
         what: String,
     },
 
+    /// The data given for a block ended before the bytes its shape needs (a reader or source
+    /// file that ended early); nothing of the block was appended.
+    #[error(
+        "{path}: the block provided {written} bytes instead of the {expected} its shape needs; \
+         nothing of it was appended",
+        path = .path.display()
+    )]
+    ShortBlock {
+        /// The file appended to.
+        path: PathBuf,
+        /// Bytes the block's shape needs, in the file's dtype.
+        expected: u64,
+        /// Bytes provided.
+        written: u64,
+    },
+
     /// The requested combination of arguments is invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -190,8 +236,13 @@ pub enum FormatError {
     /// The file is empty.
     #[error("the file is empty")]
     Empty,
-    /// The file does not start with `\x93NUMPY`.
-    #[error("bad magic string (expected \\x93NUMPY, found {found:?})")]
+    /// The file does not start with `\x93NUMPY`. The message shows the bytes found as Python
+    /// shows bytes, and what the file looks like when that is recognisable.
+    #[error(
+        "it starts with {found} instead of b'\\x93NUMPY'{looks}",
+        found = crate::literal::repr_bytes(.found),
+        looks = looks_like(.found)
+    )]
     BadMagic {
         /// The first bytes found (up to 6).
         found: Vec<u8>,
@@ -255,10 +306,8 @@ pub enum FormatError {
     #[error("shape is not a tuple of non-negative integers: {0}")]
     BadShape(String),
     /// The shape holds a placeholder written by a streaming writer that never finished
-    /// (npyz, npy).
-    #[error(
-        "shape is a placeholder left by a streaming writer that did not finish; run recover on it"
-    )]
+    /// (npyz, npy). Remedy: [`Remedy::Recover`].
+    #[error("shape is a placeholder left by a streaming writer that did not finish")]
     PlaceholderShape,
     /// `fortran_order` is not a bool.
     #[error("fortran_order is not True or False: {0}")]
@@ -293,13 +342,143 @@ pub fn fmt_shape(shape: &[u64]) -> String {
     }
 }
 
+/// `"{path}: "` for a message about a file, or "".
+fn in_file(path: Option<&Path>) -> String {
+    path.map(|p| format!("{}: ", p.display()))
+        .unwrap_or_default()
+}
+
+/// `", the dtype of {path},"` for a dtype that is a file's, or "".
+fn dtype_of(path: Option<&Path>) -> String {
+    path.map(|p| format!(", the dtype of {},", p.display()))
+        .unwrap_or_default()
+}
+
+/// What a file that is not a .npy file looks like, from its first bytes (` (...)`), or "".
+fn looks_like(start: &[u8]) -> &'static str {
+    if start.starts_with(b"PK\x03\x04") || start.starts_with(b"PK\x05\x06") {
+        " (a zip archive: an .npz file holds one .npy file per array; load it with np.load or \
+         unzip it)"
+    } else if start.starts_with(b"\x1f\x8b") {
+        " (a gzip-compressed file: decompress it first)"
+    } else if !start.is_empty()
+        && start
+            .iter()
+            .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
+        " (it looks like a text file)"
+    } else {
+        ""
+    }
+}
+
+/// What fixes an [`Error`]: the call (or option) a front end names in its own terms.
+///
+/// Each front end renders these its own way: the CLI as a command (`npaa recover FILE`), the C
+/// ABI as a function (`npaa_recover()`), Rust callers as [`recover`](crate::recover()). The
+/// file concerned is [`Error::path`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Remedy {
+    /// Repair the file with [`recover`](crate::recover()) first: its data does not match its
+    /// header, or a streaming writer left a placeholder shape.
+    Recover,
+    /// Give the header room to grow with [`ensure_appendable`](crate::ensure_appendable())
+    /// first.
+    EnsureAppendable,
+    /// Append under the `unsafe` casting rule ([`Casting::Unsafe`]) to force the conversion.
+    AllowUnsafeCasting,
+}
+
+impl std::fmt::Display for Remedy {
+    /// The remedy in the Rust API's terms, e.g. "call npaa_core::recover() on the file first";
+    /// other front ends word it themselves.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Remedy::Recover => "call npaa_core::recover() on the file first",
+            Remedy::EnsureAppendable => "call npaa_core::ensure_appendable() on the file first",
+            Remedy::AllowUnsafeCasting => "append with Casting::Unsafe to force it",
+        })
+    }
+}
+
 impl Error {
-    /// Wraps an I/O error with the file and the operation.
+    /// What fixes this error, if a call or option does. `None` for errors only the caller's
+    /// data or environment can fix (a shape mismatch, a full disk).
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            Error::NeedsRecovery { .. }
+            | Error::Format {
+                kind: FormatError::PlaceholderShape,
+                ..
+            } => Some(Remedy::Recover),
+            Error::NotAppendable { .. } => Some(Remedy::EnsureAppendable),
+            Error::Cast { casting, .. } if *casting != Casting::Unsafe => {
+                Some(Remedy::AllowUnsafeCasting)
+            }
+            _ => None,
+        }
+    }
+
+    /// The file the error concerns, when it concerns one (the message then names it).
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::Io { path, .. }
+            | Error::IsDirectory { path }
+            | Error::Format { path, .. }
+            | Error::Locked { path }
+            | Error::NotAppendable { path, .. }
+            | Error::NeedsRecovery { path, .. }
+            | Error::ShapeMismatch { path, .. }
+            | Error::ScalarFile { path }
+            | Error::FileChanged { path, .. }
+            | Error::ShortBlock { path, .. } => Some(path),
+            Error::ObjectDtype { path, .. }
+            | Error::Cast { path, .. }
+            | Error::CastUnsupported { path, .. } => path.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Wraps an I/O error with the file and the operation. A directory where a file was
+    /// expected (`EISDIR`, whatever the operation) is [`Error::IsDirectory`], so that every
+    /// operation reports it alike.
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
+        if source.kind() == io::ErrorKind::IsADirectory {
+            return Error::IsDirectory { path: path.into() };
+        }
         Error::Io {
             path: path.into(),
             op,
             source,
+        }
+    }
+
+    /// The error of a conversion asked for by an append to `path`: a cast error then names
+    /// the file whose dtype it is. Other errors are returned as they are.
+    pub(crate) fn in_file(self, path: &Path) -> Self {
+        match self {
+            Error::Cast {
+                from,
+                to,
+                casting,
+                path: None,
+            } => Error::Cast {
+                from,
+                to,
+                casting,
+                path: Some(path.to_path_buf()),
+            },
+            Error::CastUnsupported {
+                from,
+                to,
+                path: None,
+            } => Error::CastUnsupported {
+                from,
+                to,
+                path: Some(path.to_path_buf()),
+            },
+            other => other,
         }
     }
 
@@ -315,6 +494,70 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_magic_shows_python_bytes_and_what_the_file_looks_like() {
+        let bad = |found: &[u8]| {
+            FormatError::BadMagic {
+                found: found.to_vec(),
+            }
+            .to_string()
+        };
+        assert_eq!(
+            bad(b"hello "),
+            "it starts with b'hello ' instead of b'\\x93NUMPY' (it looks like a text file)"
+        );
+        assert_eq!(
+            bad(b"PK\x03\x04\x14\x00"),
+            "it starts with b'PK\\x03\\x04\\x14\\x00' instead of b'\\x93NUMPY' (a zip archive: \
+             an .npz file holds one .npy file per array; load it with np.load or unzip it)"
+        );
+        assert_eq!(
+            bad(b"\x1f\x8b\x08\x00\x00\x00"),
+            "it starts with b'\\x1f\\x8b\\x08\\x00\\x00\\x00' instead of b'\\x93NUMPY' (a \
+             gzip-compressed file: decompress it first)"
+        );
+        assert_eq!(
+            bad(b"\x00\xff"),
+            "it starts with b'\\x00\\xff' instead of b'\\x93NUMPY'"
+        );
+    }
+
+    #[test]
+    fn remedies_are_data_not_text() {
+        let err = Error::NeedsRecovery {
+            path: "a.npy".into(),
+            expected: 8,
+            present: 4,
+        };
+        assert_eq!(err.remedy(), Some(Remedy::Recover));
+        assert!(!err.to_string().contains("run"), "{err}");
+        assert_eq!(
+            Remedy::Recover.to_string(),
+            "call npaa_core::recover() on the file first"
+        );
+        let cast = |casting| Error::Cast {
+            from: "<f8".into(),
+            to: "<i4".into(),
+            casting,
+            path: None,
+        };
+        assert_eq!(
+            cast(Casting::SameKind).remedy(),
+            Some(Remedy::AllowUnsafeCasting)
+        );
+        assert_eq!(cast(Casting::Unsafe).remedy(), None);
+        let placeholder = Error::format("p.npy", FormatError::PlaceholderShape);
+        assert_eq!(placeholder.remedy(), Some(Remedy::Recover));
+        assert_eq!(placeholder.path(), Some(Path::new("p.npy")));
+    }
+
+    #[test]
+    fn a_directory_is_one_error_whatever_the_operation() {
+        let eisdir = io::Error::from(io::ErrorKind::IsADirectory);
+        let err = Error::io("d", "reading the header", eisdir);
+        assert_eq!(err.to_string(), "d: is a directory, not a .npy file");
+    }
 
     #[test]
     fn shapes_print_like_python_tuples() {

@@ -4,8 +4,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::appender::read_parsed;
 use crate::error::{Error, Result};
+use crate::file::{SourceFile, read_parsed};
 use crate::header::{Header, Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::sys;
 
@@ -114,6 +114,22 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileInfo> {
     FileInfo::from_parsed(path, &file, &parsed, len)
 }
 
+/// Inspects a file to append from, refusing it exactly as
+/// [`AppendArray::append_npy_file`](crate::AppendArray::append_npy_file) would on its own
+/// account (before looking at the destination), so that a front end can check every source
+/// before it touches anything.
+///
+/// # Errors
+/// [`Error::NeedsRecovery`] if its data is incomplete; [`Error::Format`] if it is not a valid
+/// .npy file (a placeholder shape included); [`Error::ObjectDtype`] for an object array;
+/// [`Error::ScalarFile`] for a 0-d array; [`Error::IsDirectory`], [`Error::Io`]. Each names
+/// the file.
+pub fn inspect_source(path: impl AsRef<Path>) -> Result<FileInfo> {
+    let path = path.as_ref();
+    let src = SourceFile::open(path)?;
+    FileInfo::from_parsed(path, &src.file, &src.parsed, src.file_len)
+}
+
 /// True when the header of `path` can hold a growth dimension of any length.
 pub fn is_appendable(path: impl AsRef<Path>) -> Result<bool> {
     inspect(path).map(|info| info.appendable)
@@ -123,4 +139,68 @@ pub fn is_appendable(path: impl AsRef<Path>) -> Result<bool> {
 /// download, a placeholder shape): [`recover`](crate::recover()) repairs it.
 pub fn needs_recovery(path: impl AsRef<Path>) -> Result<bool> {
     inspect(path).map(|info| info.needs_recovery)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AppendArray;
+
+    /// A version 1.0 file with `dict` as its header text, followed by `data`.
+    fn npy(path: &Path, dict: &str, data: &[u8]) {
+        let total = 10 + dict.len() + 1;
+        let text = format!("{dict}{}\n", " ".repeat((64 - total % 64) % 64));
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.extend_from_slice(data);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn sources_are_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        let message = |name: &str| inspect_source(at(name)).unwrap_err().to_string();
+
+        npy(
+            &at("obj.npy"),
+            "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+            &[0; 8],
+        );
+        assert_eq!(
+            message("obj.npy"),
+            format!(
+                "{}: dtype |O holds Python objects (pickles); object arrays cannot be appended \
+                 to",
+                at("obj.npy").display()
+            )
+        );
+        npy(
+            &at("scalar.npy"),
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+            &[0; 8],
+        );
+        assert_eq!(
+            message("scalar.npy"),
+            format!(
+                "{}: holds a 0-d (scalar) array, which has no axis to grow along",
+                at("scalar.npy").display()
+            )
+        );
+
+        let array = AppendArray::open(at("cut.npy")).unwrap();
+        array.append(&[1.0f64, 2.0], &[2]).unwrap();
+        array.close().unwrap();
+        let good = inspect_source(at("cut.npy")).unwrap();
+        assert_eq!(good.header.shape, vec![2]);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(at("cut.npy"))
+            .unwrap();
+        file.set_len(good.header_len + 12).unwrap();
+        let err = inspect_source(at("cut.npy")).unwrap_err();
+        assert_eq!(err.path(), Some(at("cut.npy").as_path()));
+        assert_eq!(err.remedy(), Some(crate::Remedy::Recover));
+    }
 }

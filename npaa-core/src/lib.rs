@@ -37,6 +37,9 @@
 //! - [`Order`], [`relayout`], [`same_bytes_in_both_orders`]: memory order, and what a block in
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
+//! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
+//!   and moving it into place, holding the writer lock, for front ends that replace files.
+//! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it.
 //!
 //! # Features
 //! - `f16`: `half::f16` elements and value casts to and from `<f2`.
@@ -52,6 +55,7 @@ pub mod dtype;
 mod element;
 mod ensure;
 mod error;
+mod file;
 pub mod header;
 mod inspect;
 mod layout;
@@ -64,9 +68,10 @@ pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
 pub use element::Element;
 pub use ensure::{EnsureMethod, EnsureReport, ensure_appendable, ensure_appendable_with_progress};
-pub use error::{Error, FormatError, Result, fmt_shape};
+pub use error::{Error, FormatError, Remedy, Result, fmt_shape};
+pub use file::{StagedFile, WriterLock, parent_dir};
 pub use header::{Header, Version};
-pub use inspect::{FileInfo, inspect, is_appendable, needs_recovery};
+pub use inspect::{FileInfo, inspect, inspect_source, is_appendable, needs_recovery};
 pub use layout::{Order, Relayout, relayout, same_bytes_in_both_orders};
 pub use literal::{repr_bytes, repr_str};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

@@ -124,8 +124,8 @@ pub(crate) fn write_repr_str(s: &str, out: &mut String) {
     out.push(quote);
 }
 
-/// Appends Python's `repr()` of a `bytes` value to `out`.
-fn write_repr_bytes(b: &[u8], out: &mut String) {
+/// Appends Python's `repr()` of a `bytes` value to `out` ([`repr_bytes`]).
+pub(crate) fn write_repr_bytes(b: &[u8], out: &mut String) {
     let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
         b'"'
     } else {

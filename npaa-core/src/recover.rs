@@ -4,8 +4,8 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::appender::{lock, read_parsed_len};
 use crate::error::{Error, Result};
+use crate::file::{check_not_object, lock, read_parsed_len};
 use crate::header::Leniency;
 use crate::inspect::FileInfo;
 use crate::sys;
@@ -76,11 +76,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<
     let (parsed, file_len) = read_parsed_len(file, path, Leniency::AllowPlaceholder)?;
     let info = FileInfo::from_parsed(path, file, &parsed, file_len)?;
     let header = &parsed.header;
-    if header.dtype.has_object() {
-        return Err(Error::ObjectDtype {
-            descr: header.dtype.descr(),
-        });
-    }
+    check_not_object(path, header)?;
     let items_before = (!parsed.placeholder).then(|| header.growth_len());
     if !info.needs_recovery {
         return Ok(RecoverReport {

@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io;
-use std::sync::atomic::{Ordering, compiler_fence};
+use std::sync::atomic::{AtomicU8, Ordering, fence};
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
 
@@ -42,13 +42,30 @@ impl HeaderMap {
         Ok(HeaderMap { map })
     }
 
-    /// Stores `new` over the bytes at `offset`, from the last byte to the first.
+    /// Stores `new` over the bytes at `offset`, from the last byte to the first, each with a
+    /// release store.
     ///
-    /// When `new` replaces a decimal number of the same width, every intermediate state seen by
-    /// a reader (or left behind if the process dies mid-way) is a valid number no larger than
-    /// `new`: the high digits are still the old ones, which are not larger. Each byte store is
-    /// kept in that order by a compiler fence; the CPU keeps program order for its own stores
-    /// as observed after the process is killed.
+    /// When `new` replaces a decimal number of the same width (a count that grows), the
+    /// states in between have the old high digits and the new low ones: each is a valid
+    /// number no larger than `new`, since the new number's leading digits are not smaller than
+    /// the old ones. Why no state with a larger count can be seen:
+    /// - After the process is killed at any point, the file holds a prefix, in program order,
+    ///   of these stores: stores a CPU has executed are never lost, and later ones never
+    ///   happen. That needs only the compiler to keep the order, which the atomic stores do.
+    /// - A reader on another CPU sees them in this order, and sees every store made before
+    ///   them (the data the count counts, see [`DataMap::write_at`]) on every architecture,
+    ///   if it reads the digits from first to last with acquire loads (or a barrier between
+    ///   loads): each store here is a release store (`stlrb` on aarch64, a plain store on
+    ///   x86-64, whose stores are ordered anyway), so a reader that sees a new digit also sees
+    ///   every later digit and all data stored before it. A fence between the stores would
+    ///   not do that alone: `compiler_fence`, used before, orders nothing between CPUs on
+    ///   weakly ordered machines (aarch64, POWER).
+    /// - A reader whose loads are not ordered (a single `memcpy` of the header: `read(2)`
+    ///   copies the page this way) may, on a weakly ordered CPU, take a digit from before and
+    ///   another from after a carry (199 becoming 200 read as 299) during the nanoseconds
+    ///   between two byte stores. No writer-side order can exclude that for such a reader;
+    ///   the same holds for any header written with `pwrite`, which the kernel copies in
+    ///   unordered pieces too.
     ///
     /// Returns false (and stores nothing) if the range is outside the map.
     pub(crate) fn store_descending(&mut self, offset: usize, new: &[u8]) -> bool {
@@ -60,8 +77,13 @@ impl HeaderMap {
         };
         for (d, &s) in dst.iter_mut().zip(new).rev() {
             if *d != s {
-                *d = s;
-                compiler_fence(Ordering::SeqCst);
+                // SAFETY: `d` is a valid, writable byte of the mapping (alignment 1 is all an
+                // AtomicU8 needs), borrowed mutably from `self` for this call, so nothing in
+                // this process accesses it otherwise meanwhile, atomically or not. Other
+                // processes sharing the page are outside Rust's memory model; for them the
+                // store is a single-byte store with release semantics.
+                let byte = unsafe { AtomicU8::from_ptr(std::ptr::from_mut(d)) };
+                byte.store(s, Ordering::Release);
             }
         }
         true
@@ -122,8 +144,12 @@ impl DataMap {
     /// Copies `bytes` to file offset `at`. Returns false (and copies nothing) if the range is
     /// not inside the mapping.
     ///
-    /// A compiler fence after the copy keeps it before whatever the caller stores next (the
-    /// header digits that count these bytes).
+    /// A release fence after the copy orders it before every store this thread makes next,
+    /// as other CPUs see them, on every architecture (`dmb ish` on aarch64; on x86-64, whose
+    /// stores are never reordered with each other, only the compiler is held back): the
+    /// header digits that count these bytes, whether stored through [`HeaderMap`] (release
+    /// stores, which would order the copy on their own) or written by the kernel for a
+    /// `pwrite` of the header (which would not).
     pub(crate) fn write_at(&mut self, bytes: &[u8], at: u64) -> bool {
         let Some(dst) = at
             .checked_sub(self.start)
@@ -133,7 +159,7 @@ impl DataMap {
             return false;
         };
         dst.copy_from_slice(bytes);
-        compiler_fence(Ordering::SeqCst);
+        fence(Ordering::Release);
         true
     }
 }
@@ -340,26 +366,6 @@ impl io::Read for ReadAt<'_> {
     }
 }
 
-/// Makes the directory entry of `path` durable (`fsync` of its directory). File systems that
-/// cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync.
-pub(crate) fn sync_parent_dir(path: &std::path::Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    match File::open(dir).and_then(|d| d.sync_all()) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            ) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
-}
-
 /// Inserts `len` bytes of zeros at the front of `file`, shifting its content without copying
 /// it (`fallocate(FALLOC_FL_INSERT_RANGE)`). `len` must be a multiple of the file system's
 /// block size. Fails with `Unsupported`/`InvalidInput` where the file system cannot do it
@@ -491,7 +497,7 @@ pub(crate) fn move_up(
 /// known: the flag is missing (older glibc, a statically linked program where it cannot be
 /// looked up), or the C library is not glibc or the system not Linux.
 ///
-/// Closing a locked file uses it ([`crate::appender::Locked`]): with one thread, no other
+/// Closing a locked file uses it ([`crate::file::Locked`]): with one thread, no other
 /// thread can be starting a child process (`fork`, `posix_spawn`) at the moment of closing, and
 /// such a child is the only thing besides a fork of our own thread (see [`fork_generation`])
 /// that can share the open file and keep its lock held after we close our descriptor. The
@@ -551,7 +557,7 @@ pub(crate) fn single_threaded() -> bool {
 /// handler before the child is created and increments the count, so that a value read before
 /// a fork is always different from one read after it. A child made by `fork` without `exec`
 /// (a worker process, say) shares every open file of its parent, and with it the parent's
-/// `flock` locks, which belong to the open file: [`crate::appender::Locked`] compares the count
+/// `flock` locks, which belong to the open file: [`crate::file::Locked`] compares the count
 /// at opening and at closing to know whether such a child may still hold its file.
 ///
 /// Not counted, and not needed: `posix_spawn` and `vfork` (glibc's `system` and `popen`, and

@@ -165,9 +165,11 @@ fn crashed_npyz_and_npy_files_are_recovered() {
         let info = inspect(&path).unwrap_or_else(|e| panic!("{what}: inspect: {e}"));
         assert!(info.placeholder && info.needs_recovery, "{what}: {info:?}");
         assert!(!info.appendable, "{what}: {info:?}");
-        let err = AppendArray::open(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("placeholder") && err.contains("recover"),
+        let err = AppendArray::open(&path).unwrap_err();
+        assert!(err.to_string().contains("placeholder"), "{what}: {err}");
+        assert_eq!(
+            err.remedy(),
+            Some(npaa_core::Remedy::Recover),
             "{what}: {err}"
         );
         assert_eq!(

@@ -8,24 +8,24 @@
 //!    any data is written. Memory order is DEST's business, as with `np.concatenate`: a source
 //!    in the other order is converted while it is appended (npaa-core's `relayout` rule).
 //! 3. A DEST that does not exist yet (or is replaced, with `--delete-if-exists`) is built under
-//!    a temporary name in DEST's directory and renamed into place only when complete: the
+//!    a temporary name in DEST's directory ([`npaa_core::StagedFile`]) and renamed into place
+//!    only when complete: the
 //!    checks of rule 2 run against that file, and on any failure it is removed, leaving DEST
 //!    as it was. Readers never see a half-built DEST.
 //! 4. Appending to an existing DEST happens under its lock, after rule 2. If writing fails
 //!    half-way (a full disk), DEST is returned to its savepoint (header, then length) while
 //!    still locked.
 
-use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
-use npaa_core::{Error, FileInfo, fmt_shape};
+use npaa_core::{Error, FileInfo, Remedy, StagedFile, WriterLock, fmt_shape};
 
 use super::{Ctx, Status};
 use crate::cli::AppendArgs;
-use crate::report::{core_error, open_for_reading, render, require_complete, shell_quote};
+use crate::report::{core_error, remedy, render};
 
 /// A validated source.
 struct Source {
@@ -42,13 +42,16 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         Err(e) => return Err(anyhow!(e).context(format!("{}: reading metadata", dest.display()))),
     };
     if dest_meta.as_ref().is_some_and(|m| m.is_dir()) {
-        bail!("{}: is a directory, not a .npy file", dest.display());
+        let err = Error::IsDirectory {
+            path: dest.to_path_buf(),
+        };
+        return Err(core_error(dest, err));
     }
 
     // Rule 1: look at every source before touching DEST.
     let mut sources = Vec::with_capacity(args.sources.len());
     for path in &args.sources {
-        let info = validate_source(path)?;
+        let info = npaa_core::inspect_source(path).map_err(|e| core_error(path, e))?;
         if let Some(dm) = &dest_meta {
             let sm = std::fs::metadata(path)
                 .with_context(|| format!("{}: reading metadata", path.display()))?;
@@ -75,16 +78,16 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
             // Replacing an existing DEST: hold its lock, as another writer would, so that
             // nobody is appending to the file we replace.
             let old_lock = match dest_meta {
-                Some(_) => Some(lock_existing(dest)?),
+                Some(_) => Some(WriterLock::acquire(dest).map_err(|e| core_error(dest, e))?),
                 None => None,
             };
             let first = &sources[0];
-            let scratch = Scratch::new(dest)?;
+            let staged = StagedFile::beside(dest).map_err(|e| core_error(dest, e))?;
             let array = options
                 .clone()
                 .order(first.info.header.order())
-                .open(&scratch.path)
-                .map_err(|e| scratch.error(dest, e))?;
+                .open(staged.path())
+                .map_err(|e| staged_error(&staged, core_error(dest, e)))?;
             // Create it with the first source's dtype and shape, growth dimension 0: the
             // checks below then run against a real file, exactly as for an existing DEST.
             let header = &first.info.header;
@@ -94,8 +97,8 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
             }
             array
                 .append_raw(&header.dtype, &empty, &[])
-                .map_err(|e| scratch.error(dest, e))?;
-            (array, Target::New { scratch, old_lock })
+                .map_err(|e| staged_error(&staged, core_error(dest, e)))?;
+            (array, Target::New { staged, old_lock })
         }
     };
 
@@ -104,7 +107,7 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         let header = &src.info.header;
         array
             .check_append(&header.dtype, &header.shape)
-            .map_err(|e| core_error(&src.path, e))?;
+            .map_err(|e| target.error(core_error(&src.path, e)))?;
     }
 
     // Where to return to if a source fails half-way (an existing DEST only: a new one is a
@@ -124,10 +127,9 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         match result {
             Ok(rows) => items += rows,
             Err(e) => {
-                outcome = Err(match &target {
-                    Target::New { scratch, .. } => scratch.error(&src.path, e),
-                    Target::Existing => core_error(&src.path, e),
-                });
+                // About the source (reading it) or about DEST (writing): the file it names.
+                let about = e.path().unwrap_or(&src.path).to_path_buf();
+                outcome = Err(target.error(core_error(&about, e)));
                 break;
             }
         }
@@ -140,16 +142,16 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         _ => None,
     };
     let shape = array.shape().unwrap_or_default();
-    let closed = array.close().map_err(|e| match &target {
-        Target::New { scratch, .. } => scratch.error(dest, e),
-        Target::Existing => core_error(dest, e),
-    });
+    let closed = array.close().map_err(|e| target.error(core_error(dest, e)));
     let outcome = outcome.and(closed);
 
     match target {
-        Target::New { scratch, old_lock } => {
+        Target::New { staged, old_lock } => {
             outcome?;
-            scratch.persist(dest, old_lock.is_some())?;
+            // Replace DEST only if it existed (and is locked); else only if it still does not.
+            staged
+                .persist(old_lock.is_some())
+                .map_err(|e| core_error(dest, e))?;
             drop(old_lock);
         }
         Target::Existing => {
@@ -161,9 +163,9 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
                         dest.display()
                     ),
                     Some(Err(r)) => anyhow!(
-                        "{message}; undoing the append failed too ({}): run `npaa recover {}`",
+                        "{message}; undoing the append failed too ({}): {}",
                         render(&core_error(dest, r)),
-                        shell_quote(dest)
+                        remedy(Remedy::Recover, dest)
                     ),
                     None => e,
                 });
@@ -183,123 +185,31 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     Ok(Status::Ok)
 }
 
-/// Checks what can be checked about a source on its own.
-fn validate_source(path: &Path) -> anyhow::Result<FileInfo> {
-    let info = npaa_core::inspect(path).map_err(|e| core_error(path, e))?;
-    let header = &info.header;
-    if header.dtype.has_object() {
-        let err = Error::ObjectDtype {
-            descr: header.dtype.descr(),
-        };
-        return Err(core_error(path, err));
-    }
-    require_complete(path, &info)?;
-    if header.shape.is_empty() {
-        let err = Error::ScalarFile {
-            path: path.to_path_buf(),
-        };
-        return Err(core_error(path, err));
-    }
-    Ok(info)
-}
-
 enum Target {
     /// Appending to DEST itself.
     Existing,
     /// Building a new DEST under a temporary name.
     New {
-        scratch: Scratch,
+        staged: StagedFile,
         /// The lock on the DEST being replaced (`--delete-if-exists`).
-        old_lock: Option<File>,
+        old_lock: Option<WriterLock>,
     },
 }
 
-/// Takes the lock npaa writers take on `path`, failing at once if another writer holds it.
-fn lock_existing(path: &Path) -> anyhow::Result<File> {
-    let file = open_for_reading(path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(core_error(
-            path,
-            Error::Locked {
-                path: path.to_path_buf(),
-            },
-        )),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(anyhow!(e).context(format!("{}: locking", path.display())))
+impl Target {
+    /// An error while appending, as the user should read it (see [`staged_error`]).
+    fn error(&self, err: anyhow::Error) -> anyhow::Error {
+        match self {
+            Target::Existing => err,
+            Target::New { staged, .. } => staged_error(staged, err),
         }
     }
 }
 
-/// A file being built beside DEST, removed unless it is renamed into place.
-struct Scratch {
-    path: PathBuf,
-    dest: PathBuf,
-    persisted: bool,
-}
-
-impl Scratch {
-    /// A fresh name in DEST's directory (the file itself is created by the first append).
-    fn new(dest: &Path) -> anyhow::Result<Self> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = dest
-            .file_name()
-            .ok_or_else(|| anyhow!("{}: not a file name", dest.display()))?
-            .to_string_lossy();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = dir.join(format!(
-            ".{name}.npaa-{}-{nanos:09}.tmp",
-            std::process::id()
-        ));
-        Ok(Scratch {
-            path,
-            dest: dest.to_path_buf(),
-            persisted: false,
-        })
-    }
-
-    /// An error of npaa-core about `path` (DEST or a source), where DEST is the scratch file
-    /// for now: the message names DEST, as the user knows it, not the temporary name.
-    fn error(&self, path: &Path, err: Error) -> anyhow::Error {
-        let message = render(&core_error(path, err));
-        let scratch = self.path.display().to_string();
-        anyhow!(
-            "{}",
-            message.replace(&scratch, &self.dest.display().to_string())
-        )
-    }
-
-    /// Moves the finished file to `dest`: replacing it if `replace`, else only if `dest`
-    /// still does not exist.
-    fn persist(mut self, dest: &Path, replace: bool) -> anyhow::Result<()> {
-        let placed = if replace {
-            std::fs::rename(&self.path, dest)
-        } else {
-            // A hard link fails if DEST appeared meanwhile, where a rename would replace it.
-            std::fs::hard_link(&self.path, dest).and_then(|()| std::fs::remove_file(&self.path))
-        };
-        placed.with_context(|| {
-            format!(
-                "{}: moving the new file into place (from {})",
-                dest.display(),
-                self.path.display()
-            )
-        })?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !self.persisted {
-            // Nothing of the user's is in it: the sources are untouched.
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
+/// An error where DEST is still the staged file: the message names DEST, as the user knows
+/// it, not the temporary name.
+fn staged_error(staged: &StagedFile, err: anyhow::Error) -> anyhow::Error {
+    let temp = staged.path().display().to_string();
+    let dest = staged.dest().display().to_string();
+    anyhow!("{}", render(&err).replace(&temp, &dest))
 }

@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use npaa_core::FileInfo;
+use npaa_core::{FileInfo, Remedy};
 
 use super::{Ctx, Status, for_each_file};
 use crate::cli::CheckArgs;
-use crate::report::{core_error, shell_quote};
+use crate::report::{core_error, remedy};
 
 pub fn run(args: &CheckArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<Status> {
     for_each_file(&args.files, out, |path, out| {
@@ -29,20 +29,20 @@ pub fn run(args: &CheckArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<St
 /// What keeps a file from loading in NumPy or from being appended to, each with the command
 /// that fixes it where there is one. Empty when the file is fine.
 pub fn problems(info: &FileInfo) -> Vec<String> {
-    let file = shell_quote(&info.path);
+    let recover = remedy(Remedy::Recover, &info.path);
     let header = &info.header;
     let mut problems = Vec::new();
     if info.placeholder {
         problems.push(format!(
             "needs recovery: the shape is a placeholder left by a streaming writer that did \
-             not finish ({} data bytes present): run `npaa recover {file}`",
+             not finish ({} data bytes present): {recover}",
             info.data_present
         ));
     } else if info.reserved_tail > 0 {
         problems.push(format!(
             "needs recovery: {} bytes past the data are space reserved by a writer in mapped \
              mode that did not close the file (NumPy loads the {} items the header counts): \
-             run `npaa recover {file}` to cut it (opening the file for appending also does)",
+             {recover} to cut it (opening the file for appending also does)",
             info.reserved_tail,
             header.growth_len()
         ));
@@ -53,8 +53,8 @@ pub fn problems(info: &FileInfo) -> Vec<String> {
             "NumPy loads only the items the header counts"
         };
         problems.push(format!(
-            "needs recovery: {} data bytes present, the header announces {} ({what}): run \
-             `npaa recover {file}`",
+            "needs recovery: {} data bytes present, the header announces {} ({what}): \
+             {recover}",
             info.data_present, info.data_expected
         ));
     }
@@ -70,9 +70,9 @@ pub fn problems(info: &FileInfo) -> Vec<String> {
         );
     } else if !info.appendable && !info.placeholder {
         problems.push(format!(
-            "not appendable: its {}-byte header has no spare room for a growing shape: run \
-             `npaa ensure-appendable {file}`",
-            info.header_len
+            "not appendable: its {}-byte header has no spare room for a growing shape: {}",
+            info.header_len,
+            remedy(Remedy::EnsureAppendable, &info.path)
         ));
     }
     if info.exceeds_numpy_header_limit {

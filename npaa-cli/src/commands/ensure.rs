@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use npaa_core::{EnsureMethod, EnsureReport};
+use npaa_core::{EnsureMethod, EnsureReport, Remedy};
 
 use super::{Ctx, Status, for_each_file};
 use crate::cli::EnsureArgs;
-use crate::report::{core_error, shell_quote, warning};
+use crate::report::{core_error, remedy, warning};
 
 pub fn run(args: &EnsureArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<Status> {
     for_each_file(&args.files, out, |path, out| {
@@ -26,10 +26,9 @@ pub fn run(args: &EnsureArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
             && npaa_core::needs_recovery(path).unwrap_or(false)
         {
             warning(&format!(
-                "{}: the file still needs recovery (its data does not match its header): run \
-                 `npaa recover {}`",
+                "{}: the file still needs recovery (its data does not match its header): {}",
                 path.display(),
-                shell_quote(path)
+                remedy(Remedy::Recover, path)
             ));
         }
         Ok(Status::Ok)

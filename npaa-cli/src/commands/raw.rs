@@ -9,10 +9,10 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 
 use anyhow::{Context, anyhow, bail};
-use npaa_core::{AppendOptions, Casting, Dtype, Durability, Error, Order, fmt_shape};
+use npaa_core::{AppendOptions, Dtype, Durability, Error, Order, fmt_shape};
 
 use super::{Ctx, Status};
-use crate::cli::{AppendArgs, CastingArg, DurabilityArg};
+use crate::cli::{AppendArgs, DurabilityArg};
 use crate::report::{core_error, warning};
 
 /// Upper bound of one read (and of memory use, unless one item is larger).
@@ -20,13 +20,6 @@ const CHUNK_BYTES: usize = 8 << 20;
 
 /// The append options the command line asks for (casting, buffer, durability).
 pub fn append_options(args: &AppendArgs) -> AppendOptions {
-    let casting = match args.casting {
-        CastingArg::No => Casting::No,
-        CastingArg::Equiv => Casting::Equiv,
-        CastingArg::Safe => Casting::Safe,
-        CastingArg::SameKind => Casting::SameKind,
-        CastingArg::Unsafe => Casting::Unsafe,
-    };
     let durability = match args.durability {
         DurabilityArg::None => Durability::None,
         DurabilityArg::Close => Durability::OnClose,
@@ -34,7 +27,7 @@ pub fn append_options(args: &AppendArgs) -> AppendOptions {
         DurabilityArg::Every(n) => Durability::EveryBytes(n),
     };
     AppendOptions::new()
-        .casting(casting)
+        .casting(args.casting)
         .durability(durability)
         .buffer_capacity(usize::try_from(args.buffer).unwrap_or(usize::MAX))
 }
@@ -51,6 +44,7 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     if dtype.has_object() {
         return Err(anyhow::Error::new(Error::ObjectDtype {
             descr: dtype.descr(),
+            path: None,
         }));
     }
     let item_shape = args.item_shape.clone().unwrap_or_default().0;
