@@ -11,6 +11,7 @@ use crate::sys;
 
 /// What a .npy file holds, as far as its header and size tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileInfo {
     /// The file inspected.
     pub path: PathBuf,

@@ -25,7 +25,7 @@
 //! // A file cut short (a crash, a broken download) is repaired in constant time.
 //! let file = std::fs::OpenOptions::new().write(true).open(&path)?;
 //! file.set_len(info.header_len + 8 * 3 * 7 + 5)?;
-//! let report = recover(&path, false)?;
+//! let report = recover(&path)?;
 //! assert_eq!((report.items_after, report.bytes_cut), (7, 5));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -59,11 +59,13 @@ mod literal;
 mod recover;
 mod sys;
 
-pub use appender::{AppendArray, AppendOptions, Durability, Savepoint};
+pub use appender::{AppendArray, AppendFileOptions, AppendOptions, Durability, Savepoint};
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
 pub use element::Element;
-pub use ensure::{EnsureMethod, EnsureReport, ensure_appendable, ensure_appendable_with_progress};
+pub use ensure::{
+    EnsureMethod, EnsureOptions, EnsureReport, ensure_appendable, ensure_appendable_with,
+};
 pub use error::{Error, FormatError, Result, fmt_shape};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, inspect, is_appendable, needs_recovery};
