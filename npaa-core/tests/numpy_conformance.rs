@@ -184,7 +184,7 @@ fn a_top_level_subarray_block_is_refused() {
     let Dtype::Record(record) = Dtype::parse("[('x', ('<f8', (5,)), (2,))]").unwrap() else {
         panic!("not a record");
     };
-    let sub = record.fields[0].dtype.clone();
+    let sub = record.fields()[0].dtype().clone();
     assert!(matches!(sub, Dtype::Subarray(_)));
     let array = AppendArray::open(&path).unwrap();
     for result in [
