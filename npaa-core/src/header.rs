@@ -79,8 +79,9 @@ pub struct Header {
     pub shape: Vec<u64>,
 }
 
-/// A header as found in a file.
+/// A header as found in a file: what [`Header::read`] returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParsedHeader {
     /// What the header says.
     pub header: Header,
@@ -91,7 +92,8 @@ pub struct ParsedHeader {
     /// Length in bytes of the dict text (without the padding and the final newline).
     pub text_len: u64,
     /// True when the growth dimension was a `****` placeholder of an unfinished streaming
-    /// writer (npyz, npy); the shape then holds 0 there. Only the lenient reader returns this.
+    /// writer (npyz, npy); the shape then holds 0 there. [`Header::read`] refuses such
+    /// headers, as NumPy does; [`inspect`](crate::inspect()) reports them with this set.
     pub placeholder: bool,
 }
 

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use npaa_core::{
-    AppendArray, EnsureOptions, RecoverOptions, ensure_appendable_with, inspect, recover,
-    recover_with,
+    AppendArray, EnsureOptions, Error, Header, RecoverOptions, ensure_appendable_with, inspect,
+    recover, recover_with,
 };
 use npaa_testutil::{run_python, tempdir};
 use reliability_support::{child_arg, child_command, child_role, describe};
@@ -171,6 +171,12 @@ fn crashed_npyz_and_npy_files_are_recovered() {
         let err = AppendArray::open(&path).unwrap_err().to_string();
         assert!(
             err.contains("placeholder") && err.contains("recover"),
+            "{what}: {err}"
+        );
+        // The public header reader refuses it, as np.load does.
+        let err = Header::read(&path).unwrap_err();
+        assert!(
+            matches!(err, Error::Format { .. }) && err.to_string().contains("placeholder"),
             "{what}: {err}"
         );
         assert_eq!(
