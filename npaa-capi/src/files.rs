@@ -81,8 +81,7 @@ pub struct npaa_ensure_report {
 /// new shape does not fit a legacy header: run npaa_ensure_appendable() first),
 /// NPAA_OBJECT_DTYPE, NPAA_SCALAR_FILE. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
+/// Pointers: `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
 /// npaa_recover_report.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_recover(
@@ -133,8 +132,7 @@ pub unsafe extern "C" fn npaa_recover(
 /// Errors: NPAA_NULL_ARGUMENT (`path`), NPAA_INVALID_ARGUMENT, NPAA_IO, NPAA_FORMAT,
 /// NPAA_LOCKED, NPAA_OBJECT_DTYPE, NPAA_SCALAR_FILE. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
+/// Pointers: `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
 /// npaa_ensure_report.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_ensure_appendable(
@@ -179,8 +177,8 @@ pub unsafe extern "C" fn npaa_ensure_appendable(
 ///
 /// Errors: NPAA_NULL_ARGUMENT, NPAA_IO (missing file, ...), NPAA_FORMAT. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `appendable_out` NULL or a writable bool.
+/// Pointers: `path` must be NULL or a NUL-terminated string; `appendable_out` NULL or a writable
+/// bool.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_is_appendable(
     path: *const c_char,
@@ -203,9 +201,8 @@ pub unsafe extern "C" fn npaa_is_appendable(
 ///
 /// Errors: NPAA_NULL_ARGUMENT, NPAA_IO (missing file, ...), NPAA_FORMAT. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `needs_recovery_out` NULL or a writable
-/// bool.
+/// Pointers: `path` must be NULL or a NUL-terminated string; `needs_recovery_out` NULL or a
+/// writable bool.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_needs_recovery(
     path: *const c_char,

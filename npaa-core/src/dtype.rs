@@ -395,7 +395,7 @@ impl Scalar {
             Kind::Float => ('f', matches!(size, 2 | 4 | 8 | 16), "2, 4, 8, 16"),
             Kind::Complex => ('c', matches!(size, 8 | 16 | 32), "8, 16, 32"),
             Kind::Bytes => ('S', true, "any"),
-            Kind::Unicode => ('U', size % 4 == 0, "a multiple of 4"),
+            Kind::Unicode => ('U', size.is_multiple_of(4), "a multiple of 4"),
             Kind::Void => ('V', true, "any"),
             Kind::Datetime(_) => ('M', size == 8, "8"),
             Kind::Timedelta(_) => ('m', size == 8, "8"),
