@@ -25,7 +25,10 @@ pub const NUMPY_MAX_HEADER_SIZE: usize = 10_000;
 pub const MAX_HEADER_LEN: u64 = 16 << 20;
 
 /// A .npy format version.
+///
+/// Non-exhaustive: a later NumPy may define another version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Version {
     /// 1.0: `u16` length field, latin1 text.
     V1,

@@ -31,12 +31,28 @@
 //! ```
 //!
 //! # Modules
-//! - [`header`]: reading and writing headers ([`header::Header`], versions 1.0 to 3.0).
-//! - [`dtype`]: the dtype model ([`Dtype`]), every fixed-size dtype NumPy writes.
+//! - [`header`]: reading and writing headers ([`header::Header`], versions 1.0 to 3.0;
+//!   [`Header::read`] reads one from a file).
+//! - [`dtype`]: the dtype model ([`Dtype`]), every fixed-size dtype NumPy writes, parsed
+//!   ([`Dtype::parse`]) or built from parts checked as NumPy checks them
+//!   ([`dtype::Record::new`], ...).
 //! - [`AppendArray`]: the appender; [`AppendOptions`] configures it.
 //! - [`Order`], [`relayout`], [`same_bytes_in_both_orders`]: memory order, and what a block in
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
+//!
+//! # Options
+//! An operation with options has a plain call that uses the defaults and a `_with` call that
+//! takes a builder: [`AppendArray::open`] / [`AppendArray::open_with`] ([`AppendOptions`]),
+//! [`recover()`] / [`recover_with`] ([`RecoverOptions`]), [`ensure_appendable()`] /
+//! [`ensure_appendable_with`] ([`EnsureOptions`]), [`AppendArray::append_npy_file`] /
+//! [`AppendArray::append_npy_file_with`] ([`AppendFileOptions`]). Each builder starts from
+//! `new()` (the defaults) and chains setters that take and return it; progress, where an
+//! operation copies data, is one of the options (a closure called with bytes done and total).
+//!
+//! Reports ([`FileInfo`], [`RecoverReport`], [`EnsureReport`]) and the enums that may grow
+//! ([`Dtype`], [`dtype::Kind`], [`EnsureMethod`], [`Durability`], [`Casting`], [`Version`],
+//! [`Error`]) are `#[non_exhaustive]`: match them with a `_` arm.
 //!
 //! # Features
 //! - `f16`: `half::f16` elements and value casts to and from `<f2`.
