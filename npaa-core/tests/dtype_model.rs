@@ -216,3 +216,27 @@ fn constructors_refuse_what_numpy_refuses() {
     let field = Field::new("x", sub, vec![], 0).unwrap();
     assert_eq!((field.dtype(), field.shape()), (&f8(), &[5u64][..]));
 }
+
+/// A subarray dtype given with the shape `()` is folded as NumPy folds it: the field takes the
+/// subarray's shape (`[('c', ('<f8', (5,)), ())]` is `[('c', '<f8', (5,))]`).
+#[test]
+fn empty_subarray_shapes_fold_as_numpy_folds_them() {
+    let descrs = [
+        "[('c', ('<f8', (5,)), ())]",
+        "[('c', (('<f8', (5,)), ()))]",
+        "[('c', ('<f8', (5,)), (2,))]",
+        "[('c', ('<i2', ()), (3,))]",
+    ];
+    let numpy = run_python(
+        "import ast, sys\n\
+         from numpy.lib import format\n\
+         for text in sys.argv[1:]:\n\
+         \x20   print(repr(format.dtype_to_descr(format.descr_to_dtype(ast.literal_eval(text)))))\n",
+        &descrs,
+    );
+    for (text, want) in descrs.iter().zip(numpy.lines()) {
+        let dtype = Dtype::parse(text).unwrap();
+        assert_eq!(dtype.descr(), want, "{text}");
+        assert_eq!(Dtype::parse(want).unwrap(), dtype, "{text}");
+    }
+}
