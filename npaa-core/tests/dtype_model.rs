@@ -240,3 +240,46 @@ fn empty_subarray_shapes_fold_as_numpy_folds_them() {
         assert_eq!(Dtype::parse(want).unwrap(), dtype, "{text}");
     }
 }
+
+proptest::proptest! {
+    /// Fields in offset order with any gaps: the record is refused only for a name used twice
+    /// or an unnamed void or subarray field, and otherwise renders to a descr that reads back
+    /// as the same record.
+    #[test]
+    fn records_in_offset_order_read_back_as_themselves(
+        parts in proptest::collection::vec(
+            (0usize..4, 0usize..3, proptest::option::of(1u64..4), 0usize..5),
+            0..5,
+        ),
+        tail in 0usize..16,
+    ) {
+        let names = ["a", "b", "", "d"];
+        let formats = ["<i4", "|V3", "|S0"];
+        let mut fields = Vec::new();
+        let mut end = 0;
+        let mut seen = Vec::new();
+        let mut valid = true;
+        for &(name, format, dim, gap) in &parts {
+            let shape = dim.map(|d| vec![d]).unwrap_or_default();
+            let dtype = Dtype::parse(formats[format]).unwrap();
+            let size = dtype.itemsize() * dim.unwrap_or(1) as usize;
+            let zero_size_subarray = format == 2 && dim.is_some();
+            let field = Field::new(names[name], dtype, shape, end + gap);
+            proptest::prop_assert_eq!(field.is_err(), zero_size_subarray);
+            let Ok(field) = field else { continue };
+            valid &= !(names[name].is_empty() && (format == 1 || dim.is_some()));
+            valid &= !seen.contains(&name);
+            seen.push(name);
+            end += gap + size;
+            fields.push(field);
+        }
+        match Record::new(fields, end + tail) {
+            Ok(record) => {
+                proptest::prop_assert!(valid);
+                let dtype = Dtype::Record(record);
+                proptest::prop_assert_eq!(Dtype::parse(&dtype.descr()).unwrap(), dtype);
+            }
+            Err(e) => proptest::prop_assert!(!valid, "{}", e),
+        }
+    }
+}
