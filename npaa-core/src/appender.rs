@@ -39,6 +39,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template, Version};
 use crate::layout::{self, Order, Relayout};
+use crate::progress::Progress;
 use crate::sys::{self, DataMap, HeaderMap, ReadMap};
 
 /// When appended data is forced to stable storage.
@@ -225,17 +226,9 @@ impl AppendOptions {
 /// assert_eq!(copied, 24);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct AppendFileOptions<'a> {
-    progress: Option<Box<dyn FnMut(u64, u64) + 'a>>,
-}
-
-impl std::fmt::Debug for AppendFileOptions<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppendFileOptions")
-            .field("progress", &self.progress.is_some())
-            .finish()
-    }
+    progress: Progress<'a>,
 }
 
 impl<'a> AppendFileOptions<'a> {
@@ -247,7 +240,7 @@ impl<'a> AppendFileOptions<'a> {
     /// Call `progress(bytes_done, bytes_total)` (bytes of the source's data) as the copy
     /// advances.
     pub fn progress(mut self, progress: impl FnMut(u64, u64) + 'a) -> Self {
-        self.progress = Some(Box::new(progress));
+        self.progress = Progress::new(progress);
         self
     }
 }
@@ -562,8 +555,8 @@ impl AppendArray {
         source: impl AsRef<Path>,
         options: AppendFileOptions<'_>,
     ) -> Result<u64> {
-        let mut progress = options.progress.unwrap_or_else(|| Box::new(|_, _| {}));
-        let progress = &mut *progress;
+        let mut progress = options.progress;
+        let progress = &mut |done, total| progress.report(done, total);
         let source = source.as_ref();
         let src = SourceFile::open(source)?;
         let header = src.parsed.header.clone();

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::appender::{lock, read_parsed_len};
 use crate::error::{Error, Result};
 use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
+use crate::progress::Progress;
 use crate::sys;
 
 /// How [`ensure_appendable`] made room.
@@ -58,19 +59,10 @@ pub struct EnsureReport {
 /// assert_eq!((report.method, moved), (EnsureMethod::AlreadyAppendable, 0));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct EnsureOptions<'a> {
     in_place: bool,
-    progress: Option<Box<dyn FnMut(u64, u64) + 'a>>,
-}
-
-impl std::fmt::Debug for EnsureOptions<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnsureOptions")
-            .field("in_place", &self.in_place)
-            .field("progress", &self.progress.is_some())
-            .finish()
-    }
+    progress: Progress<'a>,
 }
 
 impl<'a> EnsureOptions<'a> {
@@ -89,7 +81,7 @@ impl<'a> EnsureOptions<'a> {
     /// Call `progress(bytes_done, bytes_total)` (bytes of data) while data is copied or
     /// moved; with blocks inserted, once, at the end.
     pub fn progress(mut self, progress: impl FnMut(u64, u64) + 'a) -> Self {
-        self.progress = Some(Box::new(progress));
+        self.progress = Progress::new(progress);
         self
     }
 }
@@ -118,9 +110,11 @@ pub fn ensure_appendable_with(
     path: impl AsRef<Path>,
     options: EnsureOptions<'_>,
 ) -> Result<EnsureReport> {
-    let EnsureOptions { in_place, progress } = options;
-    let mut progress = progress.unwrap_or_else(|| Box::new(|_, _| {}));
-    let progress = &mut *progress;
+    let EnsureOptions {
+        in_place,
+        mut progress,
+    } = options;
+    let progress = &mut |done, total| progress.report(done, total);
     let path = path.as_ref();
     let forks = sys::fork_generation();
     let file = OpenOptions::new()

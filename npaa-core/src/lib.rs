@@ -72,6 +72,7 @@ pub mod header;
 mod inspect;
 mod layout;
 mod literal;
+mod progress;
 mod recover;
 mod sys;
 
