@@ -27,8 +27,9 @@
  * - Out-parameters are written only when the function returns NPAA_OK.
  * - Strings (paths, descrs) are NUL-terminated; the library never keeps a pointer you pass it
  *   after the call returns. Strings it returns are owned by the library (never free them).
- * - Internal errors (bugs) are caught at the boundary and reported as NPAA_PANIC: the library
- *   never unwinds into, or aborts, the calling program.
+ * - Internal errors (panics, which are bugs) are caught at the boundary and reported as
+ *   NPAA_PANIC: they never unwind into the calling program. As with any Rust library, running
+ *   out of memory aborts the process.
  * - Thread-safety: every function may be called from any thread. One npaa_array handle may be
  *   used by many threads at once (see npaa_array), except npaa_close().
  *
@@ -499,12 +500,11 @@ const char *npaa_version(void);
  * A static description of a status code, starting with its name, e.g.
  * "NPAA_LOCKED: the file is locked by another writer".
  *
- * Takes a plain uint32_t: any value is accepted; an unknown code gives
- * "unknown npaa status code". Returns a static NUL-terminated string: never NULL, never to be
- * freed. Thread-safe; does not change the last error message. For the details of a failure,
- * use npaa_last_error_message().
+ * Any value is accepted: an unknown code gives "unknown npaa status code". Returns a static
+ * NUL-terminated string: never NULL, never to be freed. Thread-safe; does not change the last
+ * error message. For the details of a failure, use npaa_last_error_message().
  */
-const char *npaa_status_str(uint32_t status);
+const char *npaa_status_str(npaa_status status);
 
 /**
  * The message of the last failed npaa call on the calling thread: what went wrong and, where
@@ -532,8 +532,7 @@ const char *npaa_last_error_message(void);
  *
  * Errors: NPAA_NULL_ARGUMENT if `options` is NULL. Thread-safe.
  *
- * # Safety
- * `options` must be NULL or point to writable memory for one npaa_options.
+ * Pointers: `options` must be NULL or point to writable memory for one npaa_options.
  */
 npaa_status npaa_options_default(struct npaa_options *options);
 
@@ -548,9 +547,11 @@ npaa_status npaa_options_default(struct npaa_options *options);
  * (NPAA_NEEDS_RECOVERY: run npaa_recover()), and that is neither an object array
  * (NPAA_OBJECT_DTYPE) nor 0-dimensional (NPAA_SCALAR_FILE).
  *
- * The file's lock is taken when the file is opened or created: two handles opened on a path
- * that does not exist yet both succeed, and the first append of the second one fails
- * (NPAA_IO: the file exists). Open one handle per file and share it between threads.
+ * The file's lock is taken when the file is opened, or when the first append creates it: two
+ * handles opened on a path that does not exist yet both succeed. The first to append creates
+ * the file; an append through the other one then fails with NPAA_LOCKED while the first
+ * handle is open, and appends to the file once it is closed. Open one handle per file and
+ * share it between threads.
  *
  * `path` is a NUL-terminated path in the file system's encoding. `options` may be NULL for
  * the defaults (see npaa_options); npaa does not keep it.
@@ -559,10 +560,9 @@ npaa_status npaa_options_default(struct npaa_options *options);
  * npaa_close(). On failure, `*out` is left unchanged. Other errors: NPAA_NULL_ARGUMENT,
  * NPAA_INVALID_ARGUMENT (empty path, bad options), NPAA_IO. Thread-safe.
  *
- * # Safety
- * `path` must be NULL or a NUL-terminated string; `options` must be NULL or point to an
- * npaa_options initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `out` must be
- * NULL or point to a writable npaa_array pointer.
+ * Pointers: `path` must be NULL or a NUL-terminated string; `options` must be NULL or point to an
+ * npaa_options initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `out` must be NULL or
+ * point to a writable npaa_array pointer.
  */
 npaa_status npaa_open(const char *path,
                       const struct npaa_options *options,
@@ -598,10 +598,9 @@ npaa_status npaa_open(const char *path,
  * Thread-safety: may be called from many threads at once on the same handle (see
  * npaa_array). The library does not keep `data`, `descr` or `shape` after returning.
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open(); `descr` NULL or a NUL-terminated
- * string; `shape` NULL or `ndim` readable uint64_t; `data` NULL or
- * itemsize(descr) * product(shape) readable bytes. None may be modified during the call.
+ * Pointers: `array` must be NULL or a live handle from npaa_open(); `descr` NULL or a
+ * NUL-terminated string; `shape` NULL or `ndim` readable uint64_t; `data` NULL or itemsize(descr)
+ * * product(shape) readable bytes. None may be modified during the call.
  */
 npaa_status npaa_append(struct npaa_array *array,
                         const void *data,
@@ -625,8 +624,7 @@ npaa_status npaa_append(struct npaa_array *array,
  * Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT for any other `order` value.
  * Thread-safety and lifetimes as npaa_append().
  *
- * # Safety
- * As npaa_append().
+ * Pointers: as npaa_append().
  */
 npaa_status npaa_append_ordered(struct npaa_array *array,
                                 const void *data,
@@ -643,8 +641,7 @@ npaa_status npaa_append_ordered(struct npaa_array *array,
  * Useful at start-up, to fail before hours of computation rather than at the first append.
  * Thread-safe (see npaa_array).
  *
- * # Safety
- * As npaa_append(), without `data`.
+ * Pointers: as npaa_append(), without `data`.
  */
 npaa_status npaa_check_append(const struct npaa_array *array,
                               const char *descr,
@@ -662,8 +659,7 @@ npaa_status npaa_check_append(const struct npaa_array *array,
  *
  * Thread-safety: must not run concurrently with any other call on the same handle.
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open() that is not used again.
+ * Pointers: `array` must be NULL or a live handle from npaa_open() that is not used again.
  */
 npaa_status npaa_close(struct npaa_array *array);
 
@@ -672,8 +668,7 @@ npaa_status npaa_close(struct npaa_array *array);
  * header is rewritten on append (the default), updates the header. Does nothing without a
  * buffer. Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open().
+ * Pointers: `array` must be NULL or a live handle from npaa_open().
  */
 npaa_status npaa_flush(struct npaa_array *array);
 
@@ -682,8 +677,7 @@ npaa_status npaa_flush(struct npaa_array *array);
  * when npaa_options.rewrite_header_on_append is 0. Errors: NPAA_NULL_ARGUMENT, NPAA_IO.
  * Thread-safe (see npaa_array).
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open().
+ * Pointers: `array` must be NULL or a live handle from npaa_open().
  */
 npaa_status npaa_update_header(struct npaa_array *array);
 
@@ -692,8 +686,7 @@ npaa_status npaa_update_header(struct npaa_array *array);
  * the header that counts it): everything appended before this call survives a power loss.
  * Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open().
+ * Pointers: `array` must be NULL or a live handle from npaa_open().
  */
 npaa_status npaa_sync(struct npaa_array *array);
 
@@ -702,8 +695,7 @@ npaa_status npaa_sync(struct npaa_array *array);
  * created the file (an appendable file always has at least one dimension).
  * Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open(); `ndim_out` NULL or a writable
+ * Pointers: `array` must be NULL or a live handle from npaa_open(); `ndim_out` NULL or a writable
  * size_t.
  */
 npaa_status npaa_ndim(const struct npaa_array *array, size_t *ndim_out);
@@ -719,8 +711,7 @@ npaa_status npaa_ndim(const struct npaa_array *array, size_t *ndim_out);
  * Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array); with concurrent appends, the
  * shape is a snapshot.
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open(); `shape_buf` NULL or `capacity`
+ * Pointers: `array` must be NULL or a live handle from npaa_open(); `shape_buf` NULL or `capacity`
  * writable uint64_t; `ndim_out` NULL or a writable size_t.
  */
 npaa_status npaa_shape(const struct npaa_array *array,
@@ -739,9 +730,8 @@ npaa_status npaa_shape(const struct npaa_array *array,
  * `buf` may be NULL when `capacity` is 0 (to ask for the length only).
  * Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open(); `buf` NULL or `capacity` writable
- * bytes; `len_out` NULL or a writable size_t.
+ * Pointers: `array` must be NULL or a live handle from npaa_open(); `buf` NULL or `capacity`
+ * writable bytes; `len_out` NULL or a writable size_t.
  */
 npaa_status npaa_descr(const struct npaa_array *array, char *buf, size_t capacity, size_t *len_out);
 
@@ -750,9 +740,8 @@ npaa_status npaa_descr(const struct npaa_array *array, char *buf, size_t capacit
  * along its last axis; false for C order and until the first append created the file.
  * Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
  *
- * # Safety
- * `array` must be NULL or a live handle from npaa_open(); `fortran_out` NULL or a writable
- * bool.
+ * Pointers: `array` must be NULL or a live handle from npaa_open(); `fortran_out` NULL or a
+ * writable bool.
  */
 npaa_status npaa_is_fortran_order(const struct npaa_array *array, bool *fortran_out);
 
@@ -769,9 +758,8 @@ npaa_status npaa_is_fortran_order(const struct npaa_array *array, bool *fortran_
  * valid descr; NPAA_OBJECT_DTYPE for object dtypes ("|O"), which npaa cannot append.
  * Thread-safe.
  *
- * # Safety
- * `descr` must be NULL or a NUL-terminated string; `itemsize_out` must be NULL or point to a
- * writable size_t.
+ * Pointers: `descr` must be NULL or a NUL-terminated string; `itemsize_out` must be NULL or point
+ * to a writable size_t.
  */
 npaa_status npaa_dtype_itemsize(const char *descr, size_t *itemsize_out);
 
@@ -792,8 +780,7 @@ npaa_status npaa_dtype_itemsize(const char *descr, size_t *itemsize_out);
  * new shape does not fit a legacy header: run npaa_ensure_appendable() first),
  * NPAA_OBJECT_DTYPE, NPAA_SCALAR_FILE. Thread-safe.
  *
- * # Safety
- * `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
+ * Pointers: `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
  * npaa_recover_report.
  */
 npaa_status npaa_recover(const char *path, uint32_t flags, struct npaa_recover_report *report);
@@ -813,8 +800,7 @@ npaa_status npaa_recover(const char *path, uint32_t flags, struct npaa_recover_r
  * Errors: NPAA_NULL_ARGUMENT (`path`), NPAA_INVALID_ARGUMENT, NPAA_IO, NPAA_FORMAT,
  * NPAA_LOCKED, NPAA_OBJECT_DTYPE, NPAA_SCALAR_FILE. Thread-safe.
  *
- * # Safety
- * `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
+ * Pointers: `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
  * npaa_ensure_report.
  */
 npaa_status npaa_ensure_appendable(const char *path,
@@ -829,8 +815,8 @@ npaa_status npaa_ensure_appendable(const char *path,
  *
  * Errors: NPAA_NULL_ARGUMENT, NPAA_IO (missing file, ...), NPAA_FORMAT. Thread-safe.
  *
- * # Safety
- * `path` must be NULL or a NUL-terminated string; `appendable_out` NULL or a writable bool.
+ * Pointers: `path` must be NULL or a NUL-terminated string; `appendable_out` NULL or a writable
+ * bool.
  */
 npaa_status npaa_is_appendable(const char *path, bool *appendable_out);
 
@@ -841,9 +827,8 @@ npaa_status npaa_is_appendable(const char *path, bool *appendable_out);
  *
  * Errors: NPAA_NULL_ARGUMENT, NPAA_IO (missing file, ...), NPAA_FORMAT. Thread-safe.
  *
- * # Safety
- * `path` must be NULL or a NUL-terminated string; `needs_recovery_out` NULL or a writable
- * bool.
+ * Pointers: `path` must be NULL or a NUL-terminated string; `needs_recovery_out` NULL or a
+ * writable bool.
  */
 npaa_status npaa_needs_recovery(const char *path, bool *needs_recovery_out);
 

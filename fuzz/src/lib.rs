@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use npaa_core::{
-    AppendArray, AppendOptions, Dtype, Error, FileInfo, Header, Order, RecoverOptions,
-    ensure_appendable, inspect, needs_recovery, recover_with,
+    AppendArray, AppendOptions, Dtype, EnsureOptions, Error, FileInfo, Header, Order,
+    RecoverOptions, ensure_appendable_with, inspect, needs_recovery, recover_with,
 };
 
 /// The largest item (one step along the growth axis) this harness appends or zero-fills. A
@@ -271,10 +271,9 @@ fn append_one(path: &Path, data: &[u8], info: Option<&FileInfo>) {
 fn check_recover(path: &Path, data: &[u8], info: Option<&FileInfo>, zerofill_incomplete: bool) {
     let dry = recover_with(
         path,
-        &RecoverOptions {
-            zerofill_incomplete,
-            dry_run: true,
-        },
+        RecoverOptions::new()
+            .zerofill_incomplete(zerofill_incomplete)
+            .dry_run(true),
     );
     assert_unchanged(path, data, "a dry-run recover");
     if let (Ok(_), None) = (&dry, info) {
@@ -287,10 +286,7 @@ fn check_recover(path: &Path, data: &[u8], info: Option<&FileInfo>, zerofill_inc
     }
     let real = recover_with(
         path,
-        &RecoverOptions {
-            zerofill_incomplete,
-            dry_run: false,
-        },
+        RecoverOptions::new().zerofill_incomplete(zerofill_incomplete),
     );
     match (&dry, &real) {
         (Ok(d), Ok(r)) => assert_eq!(d, r, "dry run and real run disagree"),
@@ -333,7 +329,7 @@ fn check_recover(path: &Path, data: &[u8], info: Option<&FileInfo>, zerofill_inc
 /// Success: the same header (now appendable) and the same data bytes. Failure: the file is
 /// untouched.
 fn check_ensure(path: &Path, data: &[u8], info: Option<&FileInfo>, in_place: bool) {
-    let report = match ensure_appendable(path, in_place) {
+    let report = match ensure_appendable_with(path, EnsureOptions::new().in_place(in_place)) {
         Ok(r) => r,
         Err(e) => {
             let _ = e.to_string();

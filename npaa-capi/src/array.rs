@@ -46,9 +46,11 @@ pub struct npaa_array {
 /// (NPAA_NEEDS_RECOVERY: run npaa_recover()), and that is neither an object array
 /// (NPAA_OBJECT_DTYPE) nor 0-dimensional (NPAA_SCALAR_FILE).
 ///
-/// The file's lock is taken when the file is opened or created: two handles opened on a path
-/// that does not exist yet both succeed, and the first append of the second one fails
-/// (NPAA_IO: the file exists). Open one handle per file and share it between threads.
+/// The file's lock is taken when the file is opened, or when the first append creates it: two
+/// handles opened on a path that does not exist yet both succeed. The first to append creates
+/// the file; an append through the other one then fails with NPAA_LOCKED while the first
+/// handle is open, and appends to the file once it is closed. Open one handle per file and
+/// share it between threads.
 ///
 /// `path` is a NUL-terminated path in the file system's encoding. `options` may be NULL for
 /// the defaults (see npaa_options); npaa does not keep it.
@@ -57,10 +59,9 @@ pub struct npaa_array {
 /// npaa_close(). On failure, `*out` is left unchanged. Other errors: NPAA_NULL_ARGUMENT,
 /// NPAA_INVALID_ARGUMENT (empty path, bad options), NPAA_IO. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `options` must be NULL or point to an
-/// npaa_options initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `out` must be
-/// NULL or point to a writable npaa_array pointer.
+/// Pointers: `path` must be NULL or a NUL-terminated string; `options` must be NULL or point to an
+/// npaa_options initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `out` must be NULL or
+/// point to a writable npaa_array pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_open(
     path: *const c_char,
@@ -144,10 +145,9 @@ fn check_directory(path: &Path) -> Result<(), Failure> {
 /// Thread-safety: may be called from many threads at once on the same handle (see
 /// npaa_array). The library does not keep `data`, `descr` or `shape` after returning.
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open(); `descr` NULL or a NUL-terminated
-/// string; `shape` NULL or `ndim` readable uint64_t; `data` NULL or
-/// itemsize(descr) * product(shape) readable bytes. None may be modified during the call.
+/// Pointers: `array` must be NULL or a live handle from npaa_open(); `descr` NULL or a
+/// NUL-terminated string; `shape` NULL or `ndim` readable uint64_t; `data` NULL or itemsize(descr)
+/// * product(shape) readable bytes. None may be modified during the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_append(
     array: *mut npaa_array,
@@ -184,8 +184,7 @@ pub const NPAA_ORDER_F: u32 = 1;
 /// Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT for any other `order` value.
 /// Thread-safety and lifetimes as npaa_append().
 ///
-/// # Safety
-/// As npaa_append().
+/// Pointers: as npaa_append().
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_append_ordered(
     array: *mut npaa_array,
@@ -263,8 +262,7 @@ unsafe fn appended<'a>(
 /// Useful at start-up, to fail before hours of computation rather than at the first append.
 /// Thread-safe (see npaa_array).
 ///
-/// # Safety
-/// As npaa_append(), without `data`.
+/// Pointers: as npaa_append(), without `data`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_check_append(
     array: *const npaa_array,
@@ -334,8 +332,7 @@ fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<usize, Failure> {
 ///
 /// Thread-safety: must not run concurrently with any other call on the same handle.
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open() that is not used again.
+/// Pointers: `array` must be NULL or a live handle from npaa_open() that is not used again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_close(array: *mut npaa_array) -> npaa_status {
     guard("npaa_close", || {
@@ -354,8 +351,7 @@ pub unsafe extern "C" fn npaa_close(array: *mut npaa_array) -> npaa_status {
 /// header is rewritten on append (the default), updates the header. Does nothing without a
 /// buffer. Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open().
+/// Pointers: `array` must be NULL or a live handle from npaa_open().
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_flush(array: *mut npaa_array) -> npaa_status {
     guard("npaa_flush", || {
@@ -369,8 +365,7 @@ pub unsafe extern "C" fn npaa_flush(array: *mut npaa_array) -> npaa_status {
 /// when npaa_options.rewrite_header_on_append is 0. Errors: NPAA_NULL_ARGUMENT, NPAA_IO.
 /// Thread-safe (see npaa_array).
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open().
+/// Pointers: `array` must be NULL or a live handle from npaa_open().
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_update_header(array: *mut npaa_array) -> npaa_status {
     guard("npaa_update_header", || {
@@ -384,8 +379,7 @@ pub unsafe extern "C" fn npaa_update_header(array: *mut npaa_array) -> npaa_stat
 /// the header that counts it): everything appended before this call survives a power loss.
 /// Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open().
+/// Pointers: `array` must be NULL or a live handle from npaa_open().
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_sync(array: *mut npaa_array) -> npaa_status {
     guard("npaa_sync", || {
@@ -399,8 +393,7 @@ pub unsafe extern "C" fn npaa_sync(array: *mut npaa_array) -> npaa_status {
 /// created the file (an appendable file always has at least one dimension).
 /// Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open(); `ndim_out` NULL or a writable
+/// Pointers: `array` must be NULL or a live handle from npaa_open(); `ndim_out` NULL or a writable
 /// size_t.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_ndim(array: *const npaa_array, ndim_out: *mut usize) -> npaa_status {
@@ -425,8 +418,7 @@ pub unsafe extern "C" fn npaa_ndim(array: *const npaa_array, ndim_out: *mut usiz
 /// Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array); with concurrent appends, the
 /// shape is a snapshot.
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open(); `shape_buf` NULL or `capacity`
+/// Pointers: `array` must be NULL or a live handle from npaa_open(); `shape_buf` NULL or `capacity`
 /// writable uint64_t; `ndim_out` NULL or a writable size_t.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_shape(
@@ -467,9 +459,8 @@ pub unsafe extern "C" fn npaa_shape(
 /// `buf` may be NULL when `capacity` is 0 (to ask for the length only).
 /// Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open(); `buf` NULL or `capacity` writable
-/// bytes; `len_out` NULL or a writable size_t.
+/// Pointers: `array` must be NULL or a live handle from npaa_open(); `buf` NULL or `capacity`
+/// writable bytes; `len_out` NULL or a writable size_t.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_descr(
     array: *const npaa_array,
@@ -507,9 +498,8 @@ pub unsafe extern "C" fn npaa_descr(
 /// along its last axis; false for C order and until the first append created the file.
 /// Errors: NPAA_NULL_ARGUMENT. Thread-safe (see npaa_array).
 ///
-/// # Safety
-/// `array` must be NULL or a live handle from npaa_open(); `fortran_out` NULL or a writable
-/// bool.
+/// Pointers: `array` must be NULL or a live handle from npaa_open(); `fortran_out` NULL or a
+/// writable bool.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_is_fortran_order(
     array: *const npaa_array,

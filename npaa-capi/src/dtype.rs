@@ -74,9 +74,8 @@ pub(crate) unsafe fn parse(ptr: *const c_char, name: &str) -> Result<Rc<Dtype>, 
 /// valid descr; NPAA_OBJECT_DTYPE for object dtypes ("|O"), which npaa cannot append.
 /// Thread-safe.
 ///
-/// # Safety
-/// `descr` must be NULL or a NUL-terminated string; `itemsize_out` must be NULL or point to a
-/// writable size_t.
+/// Pointers: `descr` must be NULL or a NUL-terminated string; `itemsize_out` must be NULL or point
+/// to a writable size_t.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_dtype_itemsize(
     descr: *const c_char,

@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use npaa_core::{EnsureMethod, RecoverOptions};
+use npaa_core::{EnsureMethod, EnsureOptions, RecoverOptions};
 
 use crate::boundary::{self, Out, guard};
 use crate::error::Failure;
@@ -81,8 +81,7 @@ pub struct npaa_ensure_report {
 /// new shape does not fit a legacy header: run npaa_ensure_appendable() first),
 /// NPAA_OBJECT_DTYPE, NPAA_SCALAR_FILE. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
+/// Pointers: `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
 /// npaa_recover_report.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_recover(
@@ -99,11 +98,10 @@ pub unsafe extern "C" fn npaa_recover(
             NPAA_RECOVER_ZEROFILL_INCOMPLETE | NPAA_RECOVER_DRY_RUN,
             "NPAA_RECOVER_*",
         )?;
-        let options = RecoverOptions {
-            zerofill_incomplete: flags & NPAA_RECOVER_ZEROFILL_INCOMPLETE != 0,
-            dry_run: flags & NPAA_RECOVER_DRY_RUN != 0,
-        };
-        let done = npaa_core::recover_with(path, &options)?;
+        let options = RecoverOptions::new()
+            .zerofill_incomplete(flags & NPAA_RECOVER_ZEROFILL_INCOMPLETE != 0)
+            .dry_run(flags & NPAA_RECOVER_DRY_RUN != 0);
+        let done = npaa_core::recover_with(path, options)?;
         if let Some(out) = out {
             let value = npaa_recover_report {
                 items_before: done.items_before.unwrap_or(0),
@@ -134,8 +132,7 @@ pub unsafe extern "C" fn npaa_recover(
 /// Errors: NPAA_NULL_ARGUMENT (`path`), NPAA_INVALID_ARGUMENT, NPAA_IO, NPAA_FORMAT,
 /// NPAA_LOCKED, NPAA_OBJECT_DTYPE, NPAA_SCALAR_FILE. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
+/// Pointers: `path` must be NULL or a NUL-terminated string; `report` NULL or a writable
 /// npaa_ensure_report.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_ensure_appendable(
@@ -148,12 +145,10 @@ pub unsafe extern "C" fn npaa_ensure_appendable(
         // SAFETY: forwarded contract.
         let path = unsafe { boundary::path(path, "path")? };
         check_flags(flags, NPAA_ENSURE_IN_PLACE, "NPAA_ENSURE_IN_PLACE")?;
-        let done = npaa_core::ensure_appendable(path, flags & NPAA_ENSURE_IN_PLACE != 0)?;
+        let options = EnsureOptions::new().in_place(flags & NPAA_ENSURE_IN_PLACE != 0);
+        let done = npaa_core::ensure_appendable_with(path, options)?;
         if let Some(out) = out {
-            #[expect(
-                unreachable_patterns,
-                reason = "EnsureMethod may gain variants; they map to NPAA_ENSURE_OTHER"
-            )]
+            // EnsureMethod is non-exhaustive: a method added later is NPAA_ENSURE_OTHER.
             let method = match done.method {
                 EnsureMethod::AlreadyAppendable => NPAA_ENSURE_ALREADY_APPENDABLE,
                 EnsureMethod::InsertedBlocks => NPAA_ENSURE_INSERTED_BLOCKS,
@@ -182,8 +177,8 @@ pub unsafe extern "C" fn npaa_ensure_appendable(
 ///
 /// Errors: NPAA_NULL_ARGUMENT, NPAA_IO (missing file, ...), NPAA_FORMAT. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `appendable_out` NULL or a writable bool.
+/// Pointers: `path` must be NULL or a NUL-terminated string; `appendable_out` NULL or a writable
+/// bool.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_is_appendable(
     path: *const c_char,
@@ -206,9 +201,8 @@ pub unsafe extern "C" fn npaa_is_appendable(
 ///
 /// Errors: NPAA_NULL_ARGUMENT, NPAA_IO (missing file, ...), NPAA_FORMAT. Thread-safe.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `needs_recovery_out` NULL or a writable
-/// bool.
+/// Pointers: `path` must be NULL or a NUL-terminated string; `needs_recovery_out` NULL or a
+/// writable bool.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_needs_recovery(
     path: *const c_char,

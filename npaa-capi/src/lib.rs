@@ -2,7 +2,9 @@
 //!
 //! This crate is a thin layer over [`npaa_core`]: it checks pointers, converts C arguments,
 //! catches panics, maps [`npaa_core::Error`] to stable status codes and keeps a thread-local
-//! message for the last error. All the unsafe code of the project lives here.
+//! message for the last error. Its unsafe code is the C boundary: reading the pointers C
+//! passes in and writing out-parameters (`boundary`). npaa-core keeps its own (mapping files,
+//! system calls) in its `sys` module; the CLI has none.
 //!
 //! The header is generated from this crate's doc comments by cbindgen (pinned to 0.29.4):
 //!
@@ -21,12 +23,20 @@
 //! - Panics are caught at the boundary (`NPAA_PANIC`); nothing unwinds into C.
 //! - The message of the last failure on the calling thread is kept for
 //!   `npaa_last_error_message()`.
+//! - Its doc comment ends with a `Pointers:` paragraph: what each pointer must point to (the
+//!   function's safety contract, written for C, as it appears in the header).
 //!
 //! The layout of the modules follows the header's sections: [`status`] (codes),
 //! [`error`] (last-error message), [`options`], [`mod@array`] (the handle), [`dtype`],
 //! [`files`] (recover, ensure_appendable, checks); `boundary` holds the one helper every
 //! entry point goes through.
 
+#![expect(
+    clippy::missing_safety_doc,
+    reason = "each exported function states its pointer contract in a 'Pointers:' paragraph \
+              written for C, which cbindgen copies into npaa.h; a Rust '# Safety' heading \
+              would be copied there too"
+)]
 #![expect(
     non_camel_case_types,
     reason = "the C ABI's type names follow C conventions: npaa_array, npaa_options, npaa_status"

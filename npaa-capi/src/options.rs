@@ -240,8 +240,7 @@ impl npaa_options {
 ///
 /// Errors: NPAA_NULL_ARGUMENT if `options` is NULL. Thread-safe.
 ///
-/// # Safety
-/// `options` must be NULL or point to writable memory for one npaa_options.
+/// Pointers: `options` must be NULL or point to writable memory for one npaa_options.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_options_default(options: *mut npaa_options) -> npaa_status {
     guard("npaa_options_default", || {

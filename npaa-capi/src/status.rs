@@ -159,12 +159,11 @@ pub(crate) const STATUS_COUNT: u32 = STATUS_TEXT.len() as u32;
 /// A static description of a status code, starting with its name, e.g.
 /// "NPAA_LOCKED: the file is locked by another writer".
 ///
-/// Takes a plain uint32_t: any value is accepted; an unknown code gives
-/// "unknown npaa status code". Returns a static NUL-terminated string: never NULL, never to be
-/// freed. Thread-safe; does not change the last error message. For the details of a failure,
-/// use npaa_last_error_message().
+/// Any value is accepted: an unknown code gives "unknown npaa status code". Returns a static
+/// NUL-terminated string: never NULL, never to be freed. Thread-safe; does not change the last
+/// error message. For the details of a failure, use npaa_last_error_message().
 #[unsafe(no_mangle)]
-pub extern "C" fn npaa_status_str(status: u32) -> *const c_char {
+pub extern "C" fn npaa_status_str(status: npaa_status) -> *const c_char {
     status_text(status).as_ptr()
 }
 

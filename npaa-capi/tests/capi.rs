@@ -348,6 +348,28 @@ fn bad_options_are_refused() {
     }
 }
 
+/// As npaa_open() documents: two handles opened on a path that does not exist yet both
+/// succeed; the first append creates the file, the other handle's first append then gets
+/// NPAA_LOCKED while the first is open, and appends to the file once it is closed.
+#[test]
+fn two_handles_on_a_new_path() {
+    let dir = tempdir();
+    let path = dir.path().join("new.npy");
+    let cpath = c_path(&path);
+    // SAFETY: valid strings, handles and out-pointers.
+    unsafe {
+        let (mut first, mut second) = (ptr::null_mut(), ptr::null_mut());
+        expect(npaa_open(cpath.as_ptr(), ptr::null(), &mut first), NPAA_OK);
+        expect(npaa_open(cpath.as_ptr(), ptr::null(), &mut second), NPAA_OK);
+        expect(append_row(first, &VALUES), NPAA_OK);
+        expect(append_row(second, &VALUES), NPAA_LOCKED);
+        expect(npaa_close(first), NPAA_OK);
+        expect(append_row(second, &VALUES), NPAA_OK);
+        expect(npaa_close(second), NPAA_OK);
+    }
+    assert_numpy_loads(&path, "np.array([[1.0, 2.0, 3.0]] * 2)");
+}
+
 #[test]
 fn broken_and_locked_files_say_what_to_do() {
     let dir = tempdir();

@@ -186,23 +186,24 @@ fn node(dtype: &Dtype, summarise: bool) -> Result<Node, String> {
         Dtype::Scalar(s) => leaf(s).map(|l| Node::Leaf(Box::new(l))),
         Dtype::Record(r) => record(r, summarise),
         Dtype::Subarray(_) => Err("a subarray is only valid as a field's dtype".to_owned()),
+        other => Err(format!("dtype {other} is not supported")),
     }
 }
 
 fn record(r: &Record, summarise: bool) -> Result<Node, String> {
     let fields = r
-        .fields
+        .fields()
         .iter()
         .map(|f: &Field| {
             // A subarray of subarrays prints as one array of the shapes joined, as NumPy does.
-            let mut shape = f.shape.clone();
-            let mut base = &f.dtype;
+            let mut shape = f.shape().to_vec();
+            let mut base = f.dtype();
             while let Dtype::Subarray(a) = base {
-                shape.extend_from_slice(&a.shape);
-                base = &a.base;
+                shape.extend_from_slice(a.shape());
+                base = a.base();
             }
             Ok(FieldPlan {
-                offset: f.offset,
+                offset: f.offset(),
                 summarised: summarise && shape.iter().product::<u64>() > THRESHOLD,
                 shape,
                 itemsize: base.itemsize(),
@@ -215,7 +216,7 @@ fn record(r: &Record, summarise: bool) -> Result<Node, String> {
 
 fn leaf(s: &Scalar) -> Result<Leaf, String> {
     // No byte order given means native; multi-byte types in files always carry one.
-    let big = match s.order {
+    let big = match s.order() {
         ByteOrder::Big => true,
         ByteOrder::Little => false,
         ByteOrder::NotApplicable => cfg!(target_endian = "big"),
@@ -227,32 +228,33 @@ fn leaf(s: &Scalar) -> Result<Leaf, String> {
         10 | 12 | 16 => Some(FloatTy::Long),
         _ => None,
     };
-    Ok(match &s.kind {
+    let size = s.size();
+    Ok(match s.kind() {
         Kind::Bool => Leaf::Bool,
-        Kind::Int | Kind::Uint if matches!(s.size, 1 | 2 | 4 | 8) => Leaf::Int {
-            signed: s.kind == Kind::Int,
-            size: s.size,
+        Kind::Int | Kind::Uint if matches!(size, 1 | 2 | 4 | 8) => Leaf::Int {
+            signed: *s.kind() == Kind::Int,
+            size,
             big,
             stats: IntStats::default(),
         },
-        Kind::Float => match float_ty(s.size) {
+        Kind::Float => match float_ty(size) {
             Some(ty) => Leaf::Float {
                 ty,
-                size: s.size,
+                size,
                 big,
                 fmt: FloatFormat::new(ty, false),
             },
-            None => return Err(format!("float of {} bytes", s.size)),
+            None => return Err(format!("float of {size} bytes")),
         },
-        Kind::Complex => match float_ty(s.size / 2) {
-            Some(ty) if s.size.is_multiple_of(2) => Leaf::Complex {
+        Kind::Complex => match float_ty(size / 2) {
+            Some(ty) if size.is_multiple_of(2) => Leaf::Complex {
                 ty,
-                size: s.size / 2,
+                size: size / 2,
                 big,
                 re: FloatFormat::new(ty, false),
                 im: FloatFormat::new(ty, true),
             },
-            _ => return Err(format!("complex of {} bytes", s.size)),
+            _ => return Err(format!("complex of {size} bytes")),
         },
         Kind::Bytes => Leaf::Bytes,
         Kind::Unicode => Leaf::Unicode { big },
@@ -270,7 +272,8 @@ fn leaf(s: &Scalar) -> Result<Leaf, String> {
         Kind::Object => {
             return Err("object arrays hold Python pickles, which npaa cannot read".to_owned());
         }
-        Kind::Int | Kind::Uint => return Err(format!("integer of {} bytes", s.size)),
+        Kind::Int | Kind::Uint => return Err(format!("integer of {size} bytes")),
+        other => return Err(format!("scalar kind {other:?} is not supported")),
     })
 }
 
@@ -511,8 +514,8 @@ impl Leaf {
                 if v == i64::MIN {
                     return "NaT".to_owned();
                 }
-                let total = i128::from(v) * i128::from(unit.count.max(1));
-                match unit.unit.as_deref() {
+                let total = i128::from(v) * i128::from(unit.count().max(1));
+                match unit.unit() {
                     None => format!("{v} generic time units"),
                     Some(u) => format!("{total} {}", unit_name(u)),
                 }
@@ -697,11 +700,11 @@ fn unit_name(unit: &str) -> &'static str {
 /// `np.datetime_as_string` of a (non-NaT) value in its own unit: `2024-01-31`,
 /// `2024-01-31T12:00:00.500`.
 fn datetime_str(v: i64, unit: &TimeUnit) -> String {
-    let Some(u) = unit.unit.as_deref() else {
+    let Some(u) = unit.unit() else {
         // Generic datetimes hold only NaT in practice: show the raw value.
         return v.to_string();
     };
-    let total = i128::from(v) * i128::from(unit.count.max(1));
+    let total = i128::from(v) * i128::from(unit.count().max(1));
     let (per_day, frac_digits): (i128, usize) = match u {
         "Y" => return year_str(1970 + total),
         "M" => {
@@ -1269,10 +1272,7 @@ mod tests {
 
     #[test]
     fn dates() {
-        let unit = |u: &str| TimeUnit {
-            unit: Some(u.to_owned()),
-            count: 1,
-        };
+        let unit = |u: &str| TimeUnit::new(u, 1).unwrap();
         assert_eq!(datetime_str(18262, &unit("D")), "2020-01-01");
         assert_eq!(datetime_str(-1, &unit("D")), "1969-12-31");
         assert_eq!(

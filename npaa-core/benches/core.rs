@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use npaa_core::{AppendArray, AppendOptions, Dtype, Header, ensure_appendable, inspect, recover};
+use npaa_core::{
+    AppendArray, AppendOptions, Dtype, EnsureOptions, Header, ensure_appendable_with, inspect,
+    recover,
+};
 
 /// Items per row: every benchmark appends rows of 16 `f64` (128 bytes).
 const COLS: u64 = 16;
@@ -242,7 +245,7 @@ fn repairs(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter_batched(
                 || break_file(&path),
-                |()| recover(&path, false).expect("recover"),
+                |()| recover(&path).expect("recover"),
                 BatchSize::PerIteration,
             )
         });
@@ -271,7 +274,10 @@ fn repairs(c: &mut Criterion) {
                         .and_then(|f| f.sync_all())
                         .expect("sync");
                 },
-                |()| ensure_appendable(&legacy, in_place).expect("ensure"),
+                |()| {
+                    ensure_appendable_with(&legacy, EnsureOptions::new().in_place(in_place))
+                        .expect("ensure")
+                },
                 BatchSize::PerIteration,
             )
         });

@@ -33,7 +33,10 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Instant;
 
-use npaa_core::{AppendArray, AppendOptions, Durability, Header, ensure_appendable, recover};
+use npaa_core::{
+    AppendArray, AppendOptions, Durability, EnsureOptions, Header, RecoverOptions,
+    ensure_appendable_with, recover_with,
+};
 
 /// Items per row.
 const COLS: u64 = 16;
@@ -340,7 +343,7 @@ fn ensure(path: &Path, how: &str) -> Res<()> {
         _ => return Err(format!("unknown ensure mode {how:?}").into()),
     };
     let start = Instant::now();
-    let r = ensure_appendable(path, in_place)?;
+    let r = ensure_appendable_with(path, EnsureOptions::new().in_place(in_place))?;
     let seconds = start.elapsed().as_secs_f64();
     report(
         seconds,
@@ -355,7 +358,7 @@ fn ensure(path: &Path, how: &str) -> Res<()> {
 
 fn timed_recover(path: &Path) -> Res<()> {
     let start = Instant::now();
-    let r = recover(path, true)?;
+    let r = recover_with(path, RecoverOptions::new().zerofill_incomplete(true))?;
     let seconds = start.elapsed().as_secs_f64();
     report(
         seconds,

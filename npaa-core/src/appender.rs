@@ -40,6 +40,7 @@ use crate::error::{Error, Result};
 use crate::file::{self, Locked, SourceFile, create_with_header, lock, read_header_of};
 use crate::header::{self, Header, Leniency, Template, Version};
 use crate::layout::{self, Order, Relayout};
+use crate::progress::Progress;
 use crate::sys::{self, DataMap, HeaderMap, ReadMap};
 
 /// When appended data is forced to stable storage.
@@ -48,6 +49,7 @@ use crate::sys::{self, DataMap, HeaderMap, ReadMap};
 /// counts bytes that were not written, so the file always loads as a prefix of what was
 /// appended. This setting is about a crash of the *machine* (power loss, kernel panic).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Durability {
     /// Never sync explicitly (what NumPy does). After a power loss, the file may hold any
     /// mixture of old and new pages: the header may count items whose bytes never reached the
@@ -205,6 +207,42 @@ impl AppendOptions {
     /// Opens `path` with these options: see [`AppendArray::open_with`].
     pub fn open(self, path: impl AsRef<Path>) -> Result<AppendArray> {
         AppendArray::open_with(path, self)
+    }
+}
+
+/// Options for [`AppendArray::append_npy_file_with`]: a builder, as [`AppendOptions`] is.
+///
+/// ```
+/// use npaa_core::{AppendArray, AppendFileOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let source = dir.path().join("chunk.npy");
+/// # let chunk = AppendArray::open(&source)?;
+/// # chunk.append(&[1.0f64, 2.0, 3.0], &[3])?;
+/// # chunk.close()?;
+/// let array = AppendArray::open(dir.path().join("all.npy"))?;
+/// let mut copied = 0;
+/// let options = AppendFileOptions::new().progress(|done, _total| copied = done);
+/// assert_eq!(array.append_npy_file_with(&source, options)?, 3);
+/// array.close()?;
+/// assert_eq!(copied, 24);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct AppendFileOptions<'a> {
+    progress: Progress<'a>,
+}
+
+impl<'a> AppendFileOptions<'a> {
+    /// The defaults: no progress calls.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Call `progress(bytes_done, bytes_total)` (bytes of the source's data) as the copy
+    /// advances.
+    pub fn progress(mut self, progress: impl FnMut(u64, u64) + 'a) -> Self {
+        self.progress = Progress::new(progress);
+        self
     }
 }
 
@@ -505,17 +543,21 @@ impl AppendArray {
     /// at most 1 MiB, so memory use beyond the source's (clean, reclaimable) page-cache pages
     /// does not depend on its size. A file created by this append takes the source's order
     /// unless [`AppendOptions::order`] says otherwise.
+    ///
+    /// This is [`append_npy_file_with`](Self::append_npy_file_with) with the default
+    /// [`AppendFileOptions`].
     pub fn append_npy_file(&self, source: impl AsRef<Path>) -> Result<u64> {
-        self.append_npy_file_with_progress(source, &mut |_, _| {})
+        self.append_npy_file_with(source, AppendFileOptions::new())
     }
 
-    /// [`append_npy_file`](Self::append_npy_file), calling `progress(bytes_done, bytes_total)`
-    /// (bytes of the source's data) as the copy advances.
-    pub fn append_npy_file_with_progress(
+    /// [`append_npy_file`](Self::append_npy_file) with options: progress calls.
+    pub fn append_npy_file_with(
         &self,
         source: impl AsRef<Path>,
-        progress: &mut dyn FnMut(u64, u64),
+        options: AppendFileOptions<'_>,
     ) -> Result<u64> {
+        let mut progress = options.progress;
+        let progress = &mut |done, total| progress.report(done, total);
         let source = source.as_ref();
         let src = SourceFile::open(source)?;
         let header = src.parsed.header.clone();

@@ -30,7 +30,11 @@ use crate::error::Error;
 
 /// NumPy's casting rules (`np.can_cast`), from strictest to loosest; the default is
 /// [`Casting::SameKind`], as for NumPy's ufuncs.
+///
+/// Non-exhaustive: NumPy 2.4 has a sixth rule (`same_value`, for `astype`) that npaa may
+/// adopt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Casting {
     /// Only identical dtypes.
     No,

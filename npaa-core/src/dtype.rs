@@ -1,5 +1,29 @@
 //! The dtype model: every fixed-size dtype NumPy writes, parsed from and rendered to the `descr`
 //! of a .npy header exactly as NumPy does (`dtype_to_descr` / `descr_to_dtype`).
+//!
+//! The parts of a dtype ([`Scalar`], [`TimeUnit`], [`Field`], [`Record`], [`Subarray`]) are
+//! read through accessor methods and built through constructors that check what NumPy checks,
+//! so that every value renders to a descr NumPy reads back as the same dtype (the same bytes
+//! as `np.save` writes):
+//!
+//! ```
+//! use npaa_core::Dtype;
+//! use npaa_core::dtype::{ByteOrder, Field, Kind, Record, Scalar};
+//!
+//! let f8 = Dtype::Scalar(Scalar::new(Kind::Float, 8, ByteOrder::Little)?);
+//! let i4 = Dtype::Scalar(Scalar::new(Kind::Int, 4, ByteOrder::Little)?);
+//! let record = Record::new(
+//!     vec![
+//!         Field::new("t", f8, vec![], 0)?,
+//!         Field::new("pos", i4, vec![3], 8)?,
+//!     ],
+//!     24,
+//! )?;
+//! let dtype = Dtype::Record(record);
+//! assert_eq!(dtype.descr(), "[('t', '<f8'), ('pos', '<i4', (3,)), ('', '|V4')]");
+//! assert_eq!(Dtype::parse(&dtype.descr())?, dtype);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -20,17 +44,19 @@ pub enum ByteOrder {
 }
 
 /// A unit of `datetime64` / `timedelta64`, with its multiplier (`<M8[25s]`).
+///
+/// Built by [`TimeUnit::new`] or [`TimeUnit::generic`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TimeUnit {
-    /// `None` for the generic unit (`<M8`); otherwise one of
-    /// `Y M W D h m s ms us ns ps fs as`.
-    pub unit: Option<String>,
-    /// The multiplier (1 unless written, e.g. 25 in `[25s]`).
-    pub count: u64,
+    /// `None` for the generic unit; otherwise one of [`TIME_UNITS`].
+    pub(crate) unit: Option<String>,
+    /// The multiplier.
+    pub(crate) count: u64,
 }
 
 /// The kind of a scalar dtype (the letter of its typestr).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Kind {
     /// `b`: bool (size 1).
     Bool,
@@ -57,38 +83,46 @@ pub enum Kind {
 }
 
 /// A non-structured dtype: kind, item size in bytes, byte order.
+///
+/// Built by [`Scalar::new`] or [`Dtype::parse`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Scalar {
     /// What the bytes mean.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// Item size in bytes (for `U`, 4 × the number of characters).
-    pub size: usize,
-    /// Byte order.
-    pub order: ByteOrder,
+    pub(crate) size: usize,
+    /// Byte order, normalised as NumPy's `dtype.str` does (see [`Scalar::new`]).
+    pub(crate) order: ByteOrder,
 }
 
 /// One named field of a structured dtype.
+///
+/// Built by [`Field::new`] (and [`Field::with_title`]); a [`Record`] checks its fields against
+/// each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Field {
     /// Field name.
-    pub name: String,
-    /// Optional title (`(('title', 'name'), '<i4')` in a descr).
-    pub title: Option<String>,
+    pub(crate) name: String,
+    /// Optional title.
+    pub(crate) title: Option<String>,
     /// Byte offset inside the record.
-    pub offset: usize,
+    pub(crate) offset: usize,
     /// The field's element dtype.
-    pub dtype: Dtype,
+    pub(crate) dtype: Dtype,
     /// Subarray shape; empty for a plain field.
-    pub shape: Vec<u64>,
+    pub(crate) shape: Vec<u64>,
 }
 
 /// A structured (record) dtype.
+///
+/// Built by [`Record::new`] or [`Dtype::parse`]: its fields are in offset order without
+/// overlaps and inside the item, as NumPy needs to save it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Record {
     /// Named fields in offset order (padding entries are not fields: they show as gaps).
-    pub fields: Vec<Field>,
+    pub(crate) fields: Vec<Field>,
     /// Total item size in bytes, trailing padding included.
-    pub itemsize: usize,
+    pub(crate) itemsize: usize,
 }
 
 /// A subarray type: `shape` elements of `base`, as `('<f8', (5,))` in a descr.
@@ -96,16 +130,19 @@ pub struct Record {
 /// It appears only as the dtype of a record field that is itself a subarray of subarrays:
 /// `[('c', ('<f8', (5,)), (2,))]` is a field of 2 subarrays of 5 `<f8` (NumPy keeps the
 /// nesting, and so does npaa). A plain subarray field keeps its shape in [`Field::shape`].
+///
+/// Built by [`Subarray::new`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Subarray {
     /// The element type (a scalar, a record, or another subarray).
-    pub base: Box<Dtype>,
+    pub(crate) base: Box<Dtype>,
     /// The subarray's shape; never empty (NumPy folds `(descr, ())` into `descr`).
-    pub shape: Vec<u64>,
+    pub(crate) shape: Vec<u64>,
 }
 
 /// A NumPy dtype, as stored in a .npy header.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Dtype {
     /// A scalar type such as `<f8`, `|S5` or `<M8[ns]`.
     Scalar(Scalar),
@@ -130,9 +167,83 @@ const MAX_ITEMSIZE: u64 = i32::MAX as u64;
 const MAX_SUBARRAY_DIMS: usize = 64;
 
 /// The datetime units NumPy knows, coarsest first.
-const TIME_UNITS: [&str; 13] = [
+pub const TIME_UNITS: [&str; 13] = [
     "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
 ];
+
+/// Why the parts given to a dtype constructor ([`Scalar::new`], [`TimeUnit::new`],
+/// [`Field::new`], [`Record::new`], [`Subarray::new`]) do not make a dtype NumPy can save.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DtypeError {
+    /// The kind does not come in this size (`i3`, `f5`, `U` of 6 bytes, `M8` of 4 bytes).
+    #[error("NumPy has no {kind} type of {size} bytes (sizes: {allowed})")]
+    InvalidSize {
+        /// The kind, as its typestr letter (`i`, `f`, `U`, ...).
+        kind: char,
+        /// The size asked for, in bytes.
+        size: usize,
+        /// The sizes that exist.
+        allowed: &'static str,
+    },
+    /// More bytes than NumPy allows in one item (a C `int`).
+    #[error("it is larger than {MAX_ITEMSIZE} bytes")]
+    TooLarge,
+    /// A datetime unit NumPy does not know.
+    #[error("unknown datetime unit {0:?} (one of Y M W D h m s ms us ns ps fs as)")]
+    UnknownTimeUnit(String),
+    /// A subarray of shape `()`: NumPy folds it into its base dtype.
+    #[error("a subarray needs a non-empty shape: a subarray of shape () is its base dtype")]
+    EmptySubarrayShape,
+    /// A subarray shape with more dimensions than NumPy allows (`NPY_MAXDIMS`).
+    #[error("subarray shape {} has more than {MAX_SUBARRAY_DIMS} dimensions", fmt_shape(.0))]
+    TooManyDimensions(Vec<u64>),
+    /// A subarray of a zero-size `S`, `U` or `V` type, which NumPy refuses.
+    #[error("a subarray of a zero-size {0} type is invalid")]
+    ZeroSizeSubarray(String),
+    /// Two fields with the same name, or a name equal to a title.
+    #[error("field name {} is used twice (as a name or a title)", repr(.0))]
+    DuplicateName(String),
+    /// A title already used as a name or a title.
+    #[error("field title {} is already used as a name or a title", repr(.0))]
+    DuplicateTitle(String),
+    /// A field that starts before the previous one ends: NumPy's `dtype.descr`, and so
+    /// `np.save`, refuses records with overlapping or out-of-order fields.
+    #[error(
+        "field {} at offset {offset} starts before the field before it ends (at {previous_end}): \
+         NumPy saves only records whose fields are in offset order without overlaps",
+        repr(.name)
+    )]
+    Overlap {
+        /// The field.
+        name: String,
+        /// Its offset.
+        offset: usize,
+        /// Where the field before it ends.
+        previous_end: usize,
+    },
+    /// A field that ends past the record's item size.
+    #[error("field {} ends at byte {end}, past the record's item size {itemsize}", repr(.name))]
+    PastItemsize {
+        /// The field.
+        name: String,
+        /// Where it ends.
+        end: usize,
+        /// The record's item size.
+        itemsize: usize,
+    },
+    /// A field named `''` whose type is plain void or a subarray: a descr says padding that
+    /// way, so it would not read back as a field.
+    #[error("a field named '' of type {0} reads back as padding, not as a field: name it")]
+    UnnamedPadding(String),
+}
+
+/// `text` as Python's `repr` writes it.
+fn repr(text: &str) -> String {
+    let mut out = String::new();
+    write_repr_str(text, &mut out);
+    out
+}
 
 impl Dtype {
     /// Parses a dtype the user wrote.
@@ -191,28 +302,14 @@ impl Dtype {
     /// followed by `repr`): `'<f8'` (quoted) for a scalar, a list such as
     /// `[('a', '<i4'), ('', '|V4'), ('b', '<f8', (2, 3))]` for a record, with `('', '|Vn')`
     /// entries for gaps and trailing padding.
-    ///
-    /// Records built by hand must list their fields in offset order without overlaps, as
-    /// parsed records do; otherwise the output is not a descr NumPy can read.
     pub fn write_header_repr(&self, out: &mut String) {
         match self {
             Dtype::Scalar(s) => {
-                // A typestr is printable ASCII without quotes or backslashes, which `repr`
-                // only quotes: write it in place. Only a hand-built time unit can hold other
-                // characters; those go through `repr` proper.
-                let start = out.len();
+                // A typestr is printable ASCII without quotes or backslashes (time units are
+                // among TIME_UNITS), which `repr` only quotes: write it in place.
                 out.push('\'');
                 s.write_typestr(out);
-                let plain = out[start + 1..]
-                    .bytes()
-                    .all(|b| (0x20..0x7f).contains(&b) && b != b'\'' && b != b'\\');
-                if plain {
-                    out.push('\'');
-                } else {
-                    let typestr = out.split_off(start + 1);
-                    out.truncate(start);
-                    write_repr_str(&typestr, out);
-                }
+                out.push('\'');
             }
             Dtype::Record(r) => r.write_repr(out),
             Dtype::Subarray(a) => {
@@ -275,6 +372,274 @@ impl std::fmt::Display for Dtype {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.descr())
     }
+}
+
+impl Scalar {
+    /// A scalar dtype: `size` bytes of `kind` (for [`Kind::Unicode`], 4 bytes per character)
+    /// in byte order `order`.
+    ///
+    /// The order is normalised as NumPy's `dtype.str` does, and [`order`](Self::order)
+    /// returns it so: [`ByteOrder::NotApplicable`] for bool, one-byte integers, `S`, `V` and
+    /// `O` whatever was asked; the machine's order when `NotApplicable` is asked for the
+    /// others.
+    ///
+    /// # Errors
+    /// [`DtypeError::InvalidSize`] for a size the kind does not come in (bool: 1; integers:
+    /// 1, 2, 4, 8; floats: 2, 4, 8, 16; complex: 8, 16, 32; `U`: a multiple of 4; datetimes:
+    /// 8; objects: the pointer size); [`DtypeError::TooLarge`] past 2147483647 bytes.
+    pub fn new(kind: Kind, size: usize, order: ByteOrder) -> Result<Scalar, DtypeError> {
+        let (code, fits, allowed) = match &kind {
+            Kind::Bool => ('b', size == 1, "1"),
+            Kind::Int => ('i', matches!(size, 1 | 2 | 4 | 8), "1, 2, 4, 8"),
+            Kind::Uint => ('u', matches!(size, 1 | 2 | 4 | 8), "1, 2, 4, 8"),
+            Kind::Float => ('f', matches!(size, 2 | 4 | 8 | 16), "2, 4, 8, 16"),
+            Kind::Complex => ('c', matches!(size, 8 | 16 | 32), "8, 16, 32"),
+            Kind::Bytes => ('S', true, "any"),
+            Kind::Unicode => ('U', size.is_multiple_of(4), "a multiple of 4"),
+            Kind::Void => ('V', true, "any"),
+            Kind::Datetime(_) => ('M', size == 8, "8"),
+            Kind::Timedelta(_) => ('m', size == 8, "8"),
+            Kind::Object => ('O', size == size_of::<usize>(), "the size of a pointer"),
+        };
+        if !fits {
+            return Err(DtypeError::InvalidSize {
+                kind: code,
+                size,
+                allowed,
+            });
+        }
+        if size as u64 > MAX_ITEMSIZE {
+            return Err(DtypeError::TooLarge);
+        }
+        Ok(make(kind, size, order))
+    }
+
+    /// What the bytes mean.
+    pub fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    /// Item size in bytes (for `U`, 4 × the number of characters).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Byte order, normalised as NumPy's `dtype.str` does (see [`Scalar::new`]).
+    pub fn order(&self) -> ByteOrder {
+        self.order
+    }
+}
+
+impl TimeUnit {
+    /// `count` times the unit `unit`, one of [`TIME_UNITS`] (`"s"` and 25 make `[25s]`).
+    ///
+    /// # Errors
+    /// [`DtypeError::UnknownTimeUnit`] for another unit; [`DtypeError::TooLarge`] for a
+    /// count past 2147483647.
+    pub fn new(unit: &str, count: u64) -> Result<TimeUnit, DtypeError> {
+        if !TIME_UNITS.contains(&unit) {
+            return Err(DtypeError::UnknownTimeUnit(unit.to_owned()));
+        }
+        if count > MAX_ITEMSIZE {
+            return Err(DtypeError::TooLarge);
+        }
+        Ok(TimeUnit {
+            unit: Some(unit.to_owned()),
+            count,
+        })
+    }
+
+    /// The generic unit (`<M8`, `<m8`).
+    pub fn generic() -> TimeUnit {
+        TimeUnit {
+            unit: None,
+            count: 1,
+        }
+    }
+
+    /// `None` for the generic unit; otherwise one of [`TIME_UNITS`].
+    pub fn unit(&self) -> Option<&str> {
+        self.unit.as_deref()
+    }
+
+    /// The multiplier (1 unless written, e.g. 25 in `[25s]`; 1 for the generic unit).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+impl Field {
+    /// A field called `name` at byte `offset` of its record, holding `shape` elements of
+    /// `dtype` (one when `shape` is empty). A [`Dtype::Subarray`] with an empty `shape` is
+    /// unfolded into the field's shape, as NumPy does: the field's dtype is then the
+    /// subarray's base.
+    ///
+    /// # Errors
+    /// [`DtypeError::TooManyDimensions`] for more than 64 dimensions,
+    /// [`DtypeError::ZeroSizeSubarray`] for a shaped field of a zero-size `S`, `U` or `V`
+    /// type, [`DtypeError::TooLarge`] for a field past 2147483647 bytes.
+    pub fn new(
+        name: impl Into<String>,
+        dtype: Dtype,
+        shape: Vec<u64>,
+        offset: usize,
+    ) -> Result<Field, DtypeError> {
+        let (dtype, shape) = match (dtype, shape.is_empty()) {
+            (Dtype::Subarray(a), true) => (*a.base, a.shape),
+            (dtype, _) => (dtype, shape),
+        };
+        subarray_size(&dtype, &shape)?;
+        Ok(Field {
+            name: name.into(),
+            title: None,
+            offset,
+            dtype,
+            shape,
+        })
+    }
+
+    /// The field with a title (`(('title', 'name'), '<i4')` in a descr).
+    pub fn with_title(mut self, title: impl Into<String>) -> Field {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Field name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The title, if the field has one.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// Byte offset inside the record.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The field's element dtype (a [`Dtype::Subarray`] only for a subarray of subarrays).
+    pub fn dtype(&self) -> &Dtype {
+        &self.dtype
+    }
+
+    /// Subarray shape; empty for a plain field.
+    pub fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+}
+
+impl Record {
+    /// A record of `itemsize` bytes holding `fields`.
+    ///
+    /// NumPy's `np.dtype` accepts fields at any offsets, but `np.save` (`dtype.descr`)
+    /// refuses records whose fields overlap or are out of offset order: so does this. Gaps
+    /// between fields, and after the last one, become `('', '|Vn')` padding in the descr.
+    ///
+    /// # Errors
+    /// [`DtypeError::Overlap`] for a field starting before the one before it ends (a
+    /// zero-size field may share the offset where the one before it ends);
+    /// [`DtypeError::PastItemsize`] for a field ending past `itemsize`;
+    /// [`DtypeError::DuplicateName`] / [`DtypeError::DuplicateTitle`] for a name or title used
+    /// twice (names and titles share one namespace, as in NumPy);
+    /// [`DtypeError::UnnamedPadding`] for an untitled field named `''` of a plain void or
+    /// subarray type (a descr says padding that way); [`DtypeError::TooLarge`] for an
+    /// `itemsize` past 2147483647.
+    pub fn new(fields: Vec<Field>, itemsize: usize) -> Result<Record, DtypeError> {
+        if itemsize as u64 > MAX_ITEMSIZE {
+            return Err(DtypeError::TooLarge);
+        }
+        let mut used: HashSet<&str> = HashSet::new();
+        let mut end = 0usize;
+        for field in &fields {
+            if field.name.is_empty()
+                && field.title.is_none()
+                && is_padding(&field.dtype, &field.shape)
+            {
+                let mut entry = String::new();
+                field.dtype.write_header_repr(&mut entry);
+                return Err(DtypeError::UnnamedPadding(entry));
+            }
+            if !used.insert(&field.name) {
+                return Err(DtypeError::DuplicateName(field.name.clone()));
+            }
+            if let Some(title) = &field.title
+                && !used.insert(title)
+            {
+                return Err(DtypeError::DuplicateTitle(title.clone()));
+            }
+            if field.offset < end {
+                return Err(DtypeError::Overlap {
+                    name: field.name.clone(),
+                    offset: field.offset,
+                    previous_end: end,
+                });
+            }
+            end = field.offset.saturating_add(field.size());
+            if end > itemsize {
+                return Err(DtypeError::PastItemsize {
+                    name: field.name.clone(),
+                    end,
+                    itemsize,
+                });
+            }
+        }
+        Ok(Record { fields, itemsize })
+    }
+
+    /// Named fields in offset order (padding entries are not fields: they show as gaps).
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// Total item size in bytes, trailing padding included.
+    pub fn itemsize(&self) -> usize {
+        self.itemsize
+    }
+}
+
+impl Subarray {
+    /// `shape` elements of `base`, as the dtype of a field of subarrays of subarrays (see
+    /// [`Subarray`]).
+    ///
+    /// # Errors
+    /// [`DtypeError::EmptySubarrayShape`] for shape `()`, and the errors of [`Field::new`]
+    /// for the shape and the size.
+    pub fn new(base: Dtype, shape: Vec<u64>) -> Result<Subarray, DtypeError> {
+        if shape.is_empty() {
+            return Err(DtypeError::EmptySubarrayShape);
+        }
+        subarray_size(&base, &shape)?;
+        Ok(Subarray {
+            base: Box::new(base),
+            shape,
+        })
+    }
+
+    /// The element type (a scalar, a record, or another subarray).
+    pub fn base(&self) -> &Dtype {
+        &self.base
+    }
+
+    /// The subarray's shape; never empty.
+    pub fn shape(&self) -> &[u64] {
+        &self.shape
+    }
+}
+
+/// Whether an entry of this dtype and shape named `''` is padding in a descr, as NumPy's
+/// `descr_to_dtype` decides: a plain void type or any subarray.
+fn is_padding(dtype: &Dtype, shape: &[u64]) -> bool {
+    !shape.is_empty()
+        || matches!(
+            dtype,
+            Dtype::Subarray(_)
+                | Dtype::Scalar(Scalar {
+                    kind: Kind::Void,
+                    ..
+                })
+        )
 }
 
 impl Scalar {
@@ -538,7 +903,6 @@ fn record_from_list(entries: &[Value], depth: usize) -> Result<Record, String> {
         ));
     }
     let mut fields: Vec<Field> = Vec::with_capacity(entries.len());
-    let mut used: HashSet<String> = HashSet::new();
     let mut offset: u64 = 0;
     for entry in entries {
         let parts = match entry {
@@ -589,42 +953,17 @@ fn record_from_list(entries: &[Value], depth: usize) -> Result<Record, String> {
             Some(s) => parse_shape(s).map_err(|e| format!("field {}: {e}", raw_name.repr()))?,
             None => Vec::new(),
         };
-        let size =
-            subarray_size(&dtype, &shape).map_err(|e| format!("field {}: {e}", raw_name.repr()))?;
+        let in_field = |e: DtypeError| format!("field {}: {e}", raw_name.repr());
+        let size = subarray_size(&dtype, &shape).map_err(in_field)?;
         // NumPy: `name == ''` and a void, non-structured dtype (a plain V or any subarray)
         // is padding: not a field, but it advances the offset.
-        let is_padding = matches!(raw_name, Value::Str(s) if s.is_empty())
-            && (!shape.is_empty()
-                || matches!(&dtype, Dtype::Subarray(_))
-                || matches!(
-                    &dtype,
-                    Dtype::Scalar(Scalar {
-                        kind: Kind::Void,
-                        ..
-                    })
-                ));
-        if !is_padding {
-            if !used.insert(name.clone()) {
-                return Err(format!(
-                    "field name {} is used twice (as a name or a title)",
-                    Value::Str(name).repr()
-                ));
-            }
-            if let Some(t) = &title
-                && !used.insert(t.clone())
-            {
-                return Err(format!(
-                    "field title {} is already used as a name or a title",
-                    Value::Str(t.clone()).repr()
-                ));
-            }
-            fields.push(Field {
-                name,
-                title,
-                // Bounded by MAX_ITEMSIZE, which fits in usize on every supported target.
-                offset: usize::try_from(offset).map_err(|_| too_large())?,
-                dtype,
-                shape,
+        if !(matches!(raw_name, Value::Str(s) if s.is_empty()) && is_padding(&dtype, &shape)) {
+            // Bounded by MAX_ITEMSIZE, which fits in usize on every supported target.
+            let at = usize::try_from(offset).map_err(|_| too_large())?;
+            let field = Field::new(name, dtype, shape, at).map_err(in_field)?;
+            fields.push(match title {
+                Some(title) => field.with_title(title),
+                None => field,
             });
         }
         offset = offset
@@ -632,10 +971,9 @@ fn record_from_list(entries: &[Value], depth: usize) -> Result<Record, String> {
             .filter(|&o| o <= MAX_ITEMSIZE)
             .ok_or_else(too_large)?;
     }
-    Ok(Record {
-        fields,
-        itemsize: usize::try_from(offset).map_err(|_| too_large())?,
-    })
+    let itemsize = usize::try_from(offset).map_err(|_| too_large())?;
+    // The fields follow each other: only a name or title used twice can be refused here.
+    Record::new(fields, itemsize).map_err(|e| e.to_string())
 }
 
 /// The dtype of a `(descr, shape)` tuple inside a field: a [`Subarray`], or the descr itself
@@ -661,19 +999,21 @@ fn subarray_from_tuple(parts: &[Value], depth: usize) -> Result<Dtype, String> {
         }
     };
     let shape = parse_shape(shape)?;
-    subarray_size(&base, &shape)?;
     if shape.is_empty() {
+        subarray_size(&base, &shape).map_err(|e| e.to_string())?;
         return Ok(base);
     }
-    Ok(Dtype::Subarray(Subarray {
-        base: Box::new(base),
-        shape,
-    }))
+    Subarray::new(base, shape)
+        .map(Dtype::Subarray)
+        .map_err(|e| e.to_string())
 }
 
-/// Bytes of `shape` elements of `dtype`, refusing what NumPy refuses: a subarray of a
-/// zero-size string or void type, and items larger than a C `int`.
-fn subarray_size(dtype: &Dtype, shape: &[u64]) -> Result<u64, String> {
+/// Bytes of `shape` elements of `dtype`, refusing what NumPy refuses: more than 64
+/// dimensions, a subarray of a zero-size string or void type, and items larger than a C `int`.
+fn subarray_size(dtype: &Dtype, shape: &[u64]) -> Result<u64, DtypeError> {
+    if shape.len() > MAX_SUBARRAY_DIMS {
+        return Err(DtypeError::TooManyDimensions(shape.to_vec()));
+    }
     if !shape.is_empty()
         && dtype.itemsize() == 0
         && matches!(
@@ -684,16 +1024,13 @@ fn subarray_size(dtype: &Dtype, shape: &[u64]) -> Result<u64, String> {
             })
         )
     {
-        return Err(format!(
-            "a subarray of a zero-size {} type is invalid",
-            dtype.descr()
-        ));
+        return Err(DtypeError::ZeroSizeSubarray(dtype.descr()));
     }
     shape
         .iter()
         .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d))
         .filter(|&s| s <= MAX_ITEMSIZE)
-        .ok_or_else(|| format!("it is larger than {MAX_ITEMSIZE} bytes"))
+        .ok_or(DtypeError::TooLarge)
 }
 
 fn too_large() -> String {
@@ -831,10 +1168,17 @@ fn parse_scalar(text: &str) -> Result<Scalar, String> {
             ));
         }
         ('c', None) => (Kind::Bytes, 1),
-        ('i', Some(n @ (1 | 2 | 4 | 8))) => (Kind::Int, n as usize),
-        ('u', Some(n @ (1 | 2 | 4 | 8))) => (Kind::Uint, n as usize),
-        ('f', Some(n @ (2 | 4 | 8 | 16))) => (Kind::Float, n as usize),
-        ('c', Some(n @ (8 | 16 | 32))) => (Kind::Complex, n as usize),
+        // Scalar::new knows the sizes these kinds come in.
+        ('i' | 'u' | 'f' | 'c', Some(n)) => {
+            let kind = match code {
+                'i' => Kind::Int,
+                'u' => Kind::Uint,
+                'f' => Kind::Float,
+                _ => Kind::Complex,
+            };
+            let size = usize::try_from(n).map_err(|_| not_understood())?;
+            return Scalar::new(kind, size, requested).map_err(|_| not_understood());
+        }
         ('S', n) => (Kind::Bytes, flexible_size(n.unwrap_or(0), 1, text)?),
         ('U', n) => (Kind::Unicode, flexible_size(n.unwrap_or(0), 4, text)?),
         ('V', n) => (Kind::Void, flexible_size(n.unwrap_or(0), 1, text)?),
@@ -878,10 +1222,7 @@ fn flexible_size(count: u64, unit: u64, text: &str) -> Result<usize, String> {
 /// Parses the `[unit]` suffix of a datetime typestr (`""` means generic).
 fn parse_time_unit(suffix: &str, text: &str) -> Result<TimeUnit, String> {
     if suffix.is_empty() {
-        return Ok(TimeUnit {
-            unit: None,
-            count: 1,
-        });
+        return Ok(TimeUnit::generic());
     }
     let bad = || format!("invalid datetime unit in {text:?} (expected e.g. [ns] or [25s])");
     let inner = suffix
@@ -889,10 +1230,7 @@ fn parse_time_unit(suffix: &str, text: &str) -> Result<TimeUnit, String> {
         .and_then(|s| s.strip_suffix(']'))
         .ok_or_else(bad)?;
     if inner == "generic" {
-        return Ok(TimeUnit {
-            unit: None,
-            count: 1,
-        });
+        return Ok(TimeUnit::generic());
     }
     let (digits, unit) = inner.split_at(
         inner
@@ -902,20 +1240,10 @@ fn parse_time_unit(suffix: &str, text: &str) -> Result<TimeUnit, String> {
     let count = if digits.is_empty() {
         1
     } else {
-        digits
-            .parse::<u64>()
-            .ok()
-            .filter(|&n| n <= MAX_ITEMSIZE)
-            .ok_or_else(bad)?
+        digits.parse::<u64>().map_err(|_| bad())?
     };
     let unit = if unit == "\u{3bc}s" { "us" } else { unit };
-    if !TIME_UNITS.contains(&unit) {
-        return Err(bad());
-    }
-    Ok(TimeUnit {
-        unit: Some(unit.to_owned()),
-        count,
-    })
+    TimeUnit::new(unit, count).map_err(|_| bad())
 }
 
 /// `datetime64[...]` / `timedelta64[...]`, if `text` is one of those names.

@@ -8,10 +8,12 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::file::{StagedFile, growth_axis_of, lock, read_parsed_len, sync_parent_dir};
 use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
+use crate::progress::Progress;
 use crate::sys;
 
 /// How [`ensure_appendable`] made room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EnsureMethod {
     /// Nothing to do: the header already had room.
     AlreadyAppendable,
@@ -26,6 +28,7 @@ pub enum EnsureMethod {
 
 /// What [`ensure_appendable`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EnsureReport {
     /// How it was done.
     pub method: EnsureMethod,
@@ -37,29 +40,81 @@ pub struct EnsureReport {
     pub data_len: u64,
 }
 
+/// Options for [`ensure_appendable_with`]: a builder, as
+/// [`AppendOptions`](crate::AppendOptions) is.
+///
+/// ```
+/// use npaa_core::{EnsureMethod, EnsureOptions, ensure_appendable_with};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("a.npy");
+/// # let array = npaa_core::AppendArray::open(&path)?;
+/// # array.append(&[1.0f64, 2.0], &[2])?;
+/// # array.close()?;
+/// let mut moved = 0;
+/// let options = EnsureOptions::new()
+///     .in_place(true)
+///     .progress(|done, _total| moved = done);
+/// let report = ensure_appendable_with(&path, options)?;
+/// // npaa writes headers with room to grow: nothing to move.
+/// assert_eq!((report.method, moved), (EnsureMethod::AlreadyAppendable, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct EnsureOptions<'a> {
+    in_place: bool,
+    progress: Progress<'a>,
+}
+
+impl<'a> EnsureOptions<'a> {
+    /// The defaults: a new file renamed over the old one, no progress calls.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Change the file itself instead of writing a new one and renaming it over the old one
+    /// (default false). See [`ensure_appendable`] for what each way costs and risks.
+    pub fn in_place(mut self, yes: bool) -> Self {
+        self.in_place = yes;
+        self
+    }
+
+    /// Call `progress(bytes_done, bytes_total)` (bytes of data) while data is copied or
+    /// moved; with blocks inserted, once, at the end.
+    pub fn progress(mut self, progress: impl FnMut(u64, u64) + 'a) -> Self {
+        self.progress = Progress::new(progress);
+        self
+    }
+}
+
 /// Gives the header of `path` the spare room appends need (a growth dimension of any length),
 /// as `np.save` of NumPy >= 1.24 writes it.
 ///
-/// With `in_place` false, a new file is written in the same directory and renamed over the old
-/// one: atomic, but it needs room for a second copy. With `in_place` true, the file itself is
-/// changed: on file systems that support it (ext4, XFS) whole blocks are inserted at the front
-/// so no data moves and the cost does not depend on the file size; elsewhere the data is moved
-/// with large buffers. An in-place change is not atomic: a crash in the middle of moving data
-/// leaves a damaged file (inserting blocks has a window of one header write).
+/// By default a new file is written in the same directory and renamed over the old
+/// one: atomic, but it needs room for a second copy. With [`EnsureOptions::in_place`]
+/// ([`ensure_appendable_with`]), the file itself is changed: on file systems that support it
+/// (ext4, XFS) whole blocks are inserted at the front so no data moves and the cost does not
+/// depend on the file size; elsewhere the data is moved with large buffers. An in-place change
+/// is not atomic: a crash in the middle of moving data leaves a damaged file (inserting blocks
+/// has a window of one header write).
 ///
 /// The data is carried over byte for byte, so a file that needs recovery still does
 /// afterwards (run [`recover`](crate::recover()) next). Files with no data work too.
-pub fn ensure_appendable(path: impl AsRef<Path>, in_place: bool) -> Result<EnsureReport> {
-    ensure_appendable_with_progress(path, in_place, &mut |_, _| {})
+///
+/// This is [`ensure_appendable_with`] with the default [`EnsureOptions`].
+pub fn ensure_appendable(path: impl AsRef<Path>) -> Result<EnsureReport> {
+    ensure_appendable_with(path, EnsureOptions::new())
 }
 
-/// [`ensure_appendable`], calling `progress(bytes_done, bytes_total)` while data is copied or
-/// moved.
-pub fn ensure_appendable_with_progress(
+/// [`ensure_appendable`] with options: in place, progress calls.
+pub fn ensure_appendable_with(
     path: impl AsRef<Path>,
-    in_place: bool,
-    progress: &mut dyn FnMut(u64, u64),
+    options: EnsureOptions<'_>,
 ) -> Result<EnsureReport> {
+    let EnsureOptions {
+        in_place,
+        mut progress,
+    } = options;
+    let progress = &mut |done, total| progress.report(done, total);
     let path = path.as_ref();
     let forks = sys::fork_generation();
     let file = OpenOptions::new()

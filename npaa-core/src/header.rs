@@ -25,7 +25,10 @@ pub const NUMPY_MAX_HEADER_SIZE: usize = 10_000;
 pub const MAX_HEADER_LEN: u64 = 16 << 20;
 
 /// A .npy format version.
+///
+/// Non-exhaustive: a later NumPy may define another version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Version {
     /// 1.0: `u16` length field, latin1 text.
     V1,
@@ -79,8 +82,9 @@ pub struct Header {
     pub shape: Vec<u64>,
 }
 
-/// A header as found in a file.
+/// A header as found in a file: what [`Header::read`] returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParsedHeader {
     /// What the header says.
     pub header: Header,
@@ -91,7 +95,8 @@ pub struct ParsedHeader {
     /// Length in bytes of the dict text (without the padding and the final newline).
     pub text_len: u64,
     /// True when the growth dimension was a `****` placeholder of an unfinished streaming
-    /// writer (npyz, npy); the shape then holds 0 there. Only the lenient reader returns this.
+    /// writer (npyz, npy); the shape then holds 0 there. [`Header::read`] refuses such
+    /// headers, as NumPy does; [`inspect`](crate::inspect()) reports them with this set.
     pub placeholder: bool,
 }
 

@@ -11,6 +11,7 @@ use crate::sys;
 
 /// What a .npy file holds, as far as its header and size tell.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileInfo {
     /// The file inspected.
     pub path: PathBuf,
@@ -96,6 +97,36 @@ impl FileInfo {
                 > NUMPY_MAX_HEADER_SIZE as u64,
             header,
         })
+    }
+}
+
+impl Header {
+    /// Reads the header of the .npy file at `path`, as `np.load` does before it reads data:
+    /// the dtype, order and shape, with the format version and the header's length (the offset
+    /// of the data).
+    ///
+    /// ```
+    /// use npaa_core::{AppendArray, Header};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("a.npy");
+    /// let array = AppendArray::open(&path)?;
+    /// array.append(&[1u8, 2, 3, 4, 5, 6], &[2, 3])?;
+    /// array.close()?;
+    /// let parsed = Header::read(&path)?;
+    /// assert_eq!(parsed.header.shape, [2, 3]);
+    /// assert_eq!(parsed.header_len, 128);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be opened or read; [`Error::Format`] if its header is
+    /// not a valid .npy header, including the `****` placeholder shape an unfinished streaming
+    /// writer leaves ([`inspect`] reports those). The data is not looked at: use [`inspect`] to
+    /// compare it with the header.
+    pub fn read(path: impl AsRef<Path>) -> Result<ParsedHeader> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+        read_parsed(&file, path, Leniency::Strict)
     }
 }
 

@@ -25,14 +25,17 @@
 //! // A file cut short (a crash, a broken download) is repaired in constant time.
 //! let file = std::fs::OpenOptions::new().write(true).open(&path)?;
 //! file.set_len(info.header_len + 8 * 3 * 7 + 5)?;
-//! let report = recover(&path, false)?;
+//! let report = recover(&path)?;
 //! assert_eq!((report.items_after, report.bytes_cut), (7, 5));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Modules
-//! - [`header`]: reading and writing headers ([`header::Header`], versions 1.0 to 3.0).
-//! - [`dtype`]: the dtype model ([`Dtype`]), every fixed-size dtype NumPy writes.
+//! - [`header`]: reading and writing headers ([`header::Header`], versions 1.0 to 3.0;
+//!   [`Header::read`] reads one from a file).
+//! - [`dtype`]: the dtype model ([`Dtype`]), every fixed-size dtype NumPy writes, parsed
+//!   ([`Dtype::parse`]) or built from parts checked as NumPy checks them
+//!   ([`dtype::Record::new`], ...).
 //! - [`AppendArray`]: the appender; [`AppendOptions`] configures it.
 //! - [`Order`], [`relayout`], [`same_bytes_in_both_orders`]: memory order, and what a block in
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
@@ -40,6 +43,19 @@
 //! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
 //!   and moving it into place, holding the writer lock, for front ends that replace files.
 //! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it.
+//!
+//! # Options
+//! An operation with options has a plain call that uses the defaults and a `_with` call that
+//! takes a builder: [`AppendArray::open`] / [`AppendArray::open_with`] ([`AppendOptions`]),
+//! [`recover()`] / [`recover_with`] ([`RecoverOptions`]), [`ensure_appendable()`] /
+//! [`ensure_appendable_with`] ([`EnsureOptions`]), [`AppendArray::append_npy_file`] /
+//! [`AppendArray::append_npy_file_with`] ([`AppendFileOptions`]). Each builder starts from
+//! `new()` (the defaults) and chains setters that take and return it; progress, where an
+//! operation copies data, is one of the options (a closure called with bytes done and total).
+//!
+//! Reports ([`FileInfo`], [`RecoverReport`], [`EnsureReport`]) and the enums that may grow
+//! ([`Dtype`], [`dtype::Kind`], [`EnsureMethod`], [`Durability`], [`Casting`], [`Version`],
+//! [`Error`]) are `#[non_exhaustive]`: match them with a `_` arm.
 //!
 //! # Features
 //! - `f16`: `half::f16` elements and value casts to and from `<f2`.
@@ -60,14 +76,17 @@ pub mod header;
 mod inspect;
 mod layout;
 mod literal;
+mod progress;
 mod recover;
 mod sys;
 
-pub use appender::{AppendArray, AppendOptions, Durability, Savepoint};
+pub use appender::{AppendArray, AppendFileOptions, AppendOptions, Durability, Savepoint};
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
 pub use element::Element;
-pub use ensure::{EnsureMethod, EnsureReport, ensure_appendable, ensure_appendable_with_progress};
+pub use ensure::{
+    EnsureMethod, EnsureOptions, EnsureReport, ensure_appendable, ensure_appendable_with,
+};
 pub use error::{Error, FormatError, Remedy, Result, fmt_shape};
 pub use file::{StagedFile, WriterLock, parent_dir};
 pub use header::{Header, Version};

@@ -10,17 +10,48 @@ use crate::header::Leniency;
 use crate::inspect::FileInfo;
 use crate::sys;
 
-/// Options for [`recover_with`].
+/// Options for [`recover_with`]: a builder, as [`AppendOptions`](crate::AppendOptions) is.
+///
+/// ```
+/// use npaa_core::{RecoverOptions, recover_with};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("a.npy");
+/// # let array = npaa_core::AppendArray::open(&path)?;
+/// # array.append(&[1.0f64, 2.0], &[2])?;
+/// # array.close()?;
+/// // What would a repair that completes the last item with zeros do?
+/// let report = recover_with(&path, RecoverOptions::new().zerofill_incomplete(true).dry_run(true))?;
+/// assert!(!report.changed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RecoverOptions {
-    /// Complete an incomplete last item with zeros instead of cutting it off.
-    pub zerofill_incomplete: bool,
-    /// Only report what would be done; change nothing.
-    pub dry_run: bool,
+    zerofill_incomplete: bool,
+    dry_run: bool,
+}
+
+impl RecoverOptions {
+    /// The defaults: an incomplete last item is cut off, and the file is changed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Complete an incomplete last item with zeros instead of cutting it off (default false).
+    pub fn zerofill_incomplete(mut self, yes: bool) -> Self {
+        self.zerofill_incomplete = yes;
+        self
+    }
+
+    /// Only report what would be done; change nothing and take no lock (default false).
+    pub fn dry_run(mut self, yes: bool) -> Self {
+        self.dry_run = yes;
+        self
+    }
 }
 
 /// What [`recover`] did (or, in a dry run, would do).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecoverReport {
     /// Growth-axis length the header announced; `None` for a placeholder shape.
     pub items_before: Option<u64>,
@@ -39,25 +70,22 @@ pub struct RecoverReport {
 /// Works when the file is shorter than its header says (an interrupted append or download)
 /// and when it is longer (a crash before the header update, or `rewrite_header_on_append`
 /// off). Space reserved past the data by a killed writer in mapped mode
-/// ([`FileInfo::reserved_tail`]) is cut, not counted. An incomplete last item is cut off, or,
-/// with `zerofill_incomplete`, completed with zeros. The cost does not depend on the file
-/// size: one header rewrite and at most one item of zeros (added as a sparse extension).
+/// ([`FileInfo::reserved_tail`]) is cut, not counted. An incomplete last item is cut off
+/// ([`recover_with`] and [`RecoverOptions::zerofill_incomplete`] complete it with zeros
+/// instead). The cost does not depend on the file size: one header rewrite and at most one
+/// item of zeros (added as a sparse extension).
 ///
 /// The header is rewritten in place; if the new shape does not fit in it (a legacy header
 /// without spare room), this fails with [`Error::NotAppendable`]: run
 /// [`ensure_appendable`](crate::ensure_appendable()) first, then `recover`.
-pub fn recover(path: impl AsRef<Path>, zerofill_incomplete: bool) -> Result<RecoverReport> {
-    recover_with(
-        path,
-        &RecoverOptions {
-            zerofill_incomplete,
-            dry_run: false,
-        },
-    )
+///
+/// This is [`recover_with`] with the default [`RecoverOptions`].
+pub fn recover(path: impl AsRef<Path>) -> Result<RecoverReport> {
+    recover_with(path, RecoverOptions::new())
 }
 
-/// [`recover`] with all options, including a dry run.
-pub fn recover_with(path: impl AsRef<Path>, options: &RecoverOptions) -> Result<RecoverReport> {
+/// [`recover`] with options: zero-filling the last item, a dry run.
+pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<RecoverReport> {
     let path = path.as_ref();
     let forks = sys::fork_generation();
     let opened = OpenOptions::new()

@@ -211,7 +211,7 @@ fn the_mark_covers_reserved_space_only() {
         AppendArray::open(&path),
         Err(Error::NeedsRecovery { .. })
     ));
-    let report = npaa_core::recover(&path, false).unwrap();
+    let report = npaa_core::recover(&path).unwrap();
     assert_eq!(report.items_after, 12);
     assert_eq!(fs::read(&path).unwrap().len(), header_len + 12 * ROW_BYTES);
     assert_numpy_loads(&path, &rows_expr(12));
@@ -225,10 +225,9 @@ fn the_mark_covers_reserved_space_only() {
     mark(&path, bytes.len() + 4096);
     let dry = npaa_core::recover_with(
         &path,
-        &npaa_core::RecoverOptions {
-            zerofill_incomplete: true,
-            dry_run: true,
-        },
+        npaa_core::RecoverOptions::new()
+            .zerofill_incomplete(true)
+            .dry_run(true),
     )
     .unwrap();
     assert_eq!((dry.items_after, dry.bytes_cut), (12, 100));
@@ -237,7 +236,11 @@ fn the_mark_covers_reserved_space_only() {
         bytes,
         "a dry run changed the file"
     );
-    let report = npaa_core::recover(&path, true).unwrap();
+    let report = npaa_core::recover_with(
+        &path,
+        npaa_core::RecoverOptions::new().zerofill_incomplete(true),
+    )
+    .unwrap();
     assert_eq!(
         (
             report.items_after,
@@ -269,14 +272,8 @@ fn modes_whose_header_lags_clear_a_stale_mark_at_open() {
     let info = inspect(&path).unwrap();
     assert_eq!((info.header.growth_len(), info.reserved_tail), (10, 0));
     std::mem::forget(array);
-    let report = npaa_core::recover_with(
-        &path,
-        &npaa_core::RecoverOptions {
-            zerofill_incomplete: false,
-            dry_run: true,
-        },
-    )
-    .unwrap();
+    let report =
+        npaa_core::recover_with(&path, npaa_core::RecoverOptions::new().dry_run(true)).unwrap();
     assert_eq!(report.items_after, 20);
 }
 

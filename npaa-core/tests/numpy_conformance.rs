@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use npaa_core::{AppendArray, AppendOptions, Dtype, Order, inspect};
+use npaa_core::{AppendArray, AppendFileOptions, AppendOptions, Dtype, Order, inspect};
 use npaa_testutil::{run_python, tempdir};
 
 /// Writes blocks of shape (n, 3, 4) (C file) or (3, 4, n) (Fortran file), each as raw bytes
@@ -130,9 +130,8 @@ np.save(os.path.join(d, 'f_expected.npy'), np.asfortranarray(t))
         for src in sources {
             let total = inspect(p(src)).unwrap().data_expected;
             let mut last = (0, 0);
-            let rows = array
-                .append_npy_file_with_progress(p(src), &mut |done, of| last = (done, of))
-                .unwrap();
+            let options = AppendFileOptions::new().progress(|done, of| last = (done, of));
+            let rows = array.append_npy_file_with(p(src), options).unwrap();
             assert_eq!(rows, inspect(p(src)).unwrap().header.growth_len());
             assert_eq!(last, (total, total), "{src}: progress");
         }
@@ -185,7 +184,7 @@ fn a_top_level_subarray_block_is_refused() {
     let Dtype::Record(record) = Dtype::parse("[('x', ('<f8', (5,)), (2,))]").unwrap() else {
         panic!("not a record");
     };
-    let sub = record.fields[0].dtype.clone();
+    let sub = record.fields()[0].dtype().clone();
     assert!(matches!(sub, Dtype::Subarray(_)));
     let array = AppendArray::open(&path).unwrap();
     for result in [

@@ -5,7 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use npaa_core::{AppendArray, AppendOptions, Order, ensure_appendable, inspect};
+use npaa_core::{
+    AppendArray, AppendOptions, EnsureOptions, Order, ensure_appendable_with, inspect,
+};
 use npaa_testutil::{PY_LEGACY_WRITER, run_python, tempdir};
 
 /// Makes the case matrix with NumPy: every dtype × order × shape × chunk pattern, each chunk as
@@ -335,7 +337,8 @@ legacy(os.path.join(d, 'empty.npy'), np.zeros((0, 3), dtype='<f8'), 16)
                 AppendArray::open(&path),
                 Err(npaa_core::Error::NotAppendable { .. })
             ));
-            let report = ensure_appendable(&path, in_place).unwrap();
+            let report =
+                ensure_appendable_with(&path, EnsureOptions::new().in_place(in_place)).unwrap();
             let after = inspect(&path).unwrap();
             assert!(after.appendable, "{name} in_place={in_place}: {report:?}");
             assert_eq!(after.header, before.header);

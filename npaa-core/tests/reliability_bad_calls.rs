@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use npaa_core::{
-    AppendArray, AppendOptions, Dtype, Durability, Error, FormatError, RecoverOptions,
-    ensure_appendable, inspect, recover, recover_with,
+    AppendArray, AppendOptions, Dtype, Durability, EnsureOptions, Error, FormatError,
+    RecoverOptions, ensure_appendable, ensure_appendable_with, inspect, recover, recover_with,
 };
 use npaa_testutil::{assert_numpy_loads, run_python, tempdir};
 use reliability_support::mount::{Tmpfs, is_root};
@@ -270,7 +270,7 @@ fn refused_calls_change_nothing() {
             refused(
                 &format!("recover({name}, {zerofill})"),
                 &[&p(name)],
-                || recover(p(name), zerofill),
+                || recover_with(p(name), RecoverOptions::new().zerofill_incomplete(zerofill)),
                 check,
             );
         }
@@ -287,7 +287,7 @@ fn refused_calls_change_nothing() {
             refused(
                 &format!("ensure_appendable({name}, {in_place})"),
                 &[&p(name)],
-                || ensure_appendable(p(name), in_place),
+                || ensure_appendable_with(p(name), EnsureOptions::new().in_place(in_place)),
                 check,
             );
         }
@@ -318,17 +318,14 @@ fn a_directory_is_refused() {
         let r = AppendOptions::new().delete_if_exists(delete).open(&target);
         assert!(r.as_ref().is_err_and(is_dir_error), "{r:?}");
     }
-    assert!(recover(&target, false).is_err_and(|e| is_dir_error(&e)));
-    let dry = recover_with(
-        &target,
-        &RecoverOptions {
-            zerofill_incomplete: false,
-            dry_run: true,
-        },
-    );
+    assert!(recover(&target).is_err_and(|e| is_dir_error(&e)));
+    let dry = recover_with(&target, RecoverOptions::new().dry_run(true));
     assert!(dry.is_err_and(|e| is_dir_error(&e)));
     for in_place in [false, true] {
-        assert!(ensure_appendable(&target, in_place).is_err_and(|e| is_dir_error(&e)));
+        assert!(
+            ensure_appendable_with(&target, EnsureOptions::new().in_place(in_place))
+                .is_err_and(|e| is_dir_error(&e))
+        );
     }
     assert!(inspect(&target).is_err_and(|e| is_dir_error(&e)));
     let other = dir.path().join("other.npy");
@@ -354,11 +351,11 @@ fn permission_calls(ro_file: &Path, ro_dir: &Path) -> Vec<String> {
         });
     };
     check("open", AppendArray::open(ro_file).map(drop));
-    check("recover", recover(ro_file, false).map(drop));
-    check("ensure copy", ensure_appendable(ro_file, false).map(drop));
+    check("recover", recover(ro_file).map(drop));
+    check("ensure copy", ensure_appendable(ro_file).map(drop));
     check(
         "ensure in place",
-        ensure_appendable(ro_file, true).map(drop),
+        ensure_appendable_with(ro_file, EnsureOptions::new().in_place(true)).map(drop),
     );
     let new = ro_dir.join("new.npy");
     check(
@@ -488,18 +485,23 @@ fn an_immutable_file_changes_nothing() {
         || AppendArray::open(&path).map(drop),
         eperm,
     );
-    refused("recover", &[&path], || recover(&path, true), eperm);
+    refused(
+        "recover",
+        &[&path],
+        || recover_with(&path, RecoverOptions::new().zerofill_incomplete(true)),
+        eperm,
+    );
     // Copy mode writes a new file, then fails to rename it over the immutable one.
     refused(
         "ensure copy",
         &[&path],
-        || ensure_appendable(&path, false),
+        || ensure_appendable(&path),
         |e| errno(e, libc::EPERM),
     );
     refused(
         "ensure in place",
         &[&path],
-        || ensure_appendable(&path, true),
+        || ensure_appendable_with(&path, EnsureOptions::new().in_place(true)),
         eperm,
     );
     assert_eq!(snapshot(&path), before);
@@ -534,17 +536,12 @@ fn a_read_only_file_system_changes_nothing() {
         || AppendArray::open(&path).map(drop),
         erofs,
     );
-    refused("recover", &[&path], || recover(&path, false), erofs);
-    refused(
-        "ensure copy",
-        &[&path],
-        || ensure_appendable(&path, false),
-        erofs,
-    );
+    refused("recover", &[&path], || recover(&path), erofs);
+    refused("ensure copy", &[&path], || ensure_appendable(&path), erofs);
     refused(
         "ensure in place",
         &[&path],
-        || ensure_appendable(&path, true),
+        || ensure_appendable_with(&path, EnsureOptions::new().in_place(true)),
         erofs,
     );
     let new = mnt.join("new.npy");
@@ -553,14 +550,7 @@ fn a_read_only_file_system_changes_nothing() {
     assert!(!new.exists());
     // Reading works: inspect and a dry-run recover.
     assert!(inspect(&path).unwrap().needs_recovery);
-    let dry = recover_with(
-        &path,
-        &RecoverOptions {
-            zerofill_incomplete: false,
-            dry_run: true,
-        },
-    )
-    .unwrap();
+    let dry = recover_with(&path, RecoverOptions::new().dry_run(true)).unwrap();
     assert_eq!((dry.items_after, dry.bytes_cut), (6, 6));
     drop(guard);
 }

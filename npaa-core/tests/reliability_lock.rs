@@ -12,7 +12,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 use npaa_core::{
-    AppendArray, AppendOptions, Error, RecoverOptions, ensure_appendable, recover, recover_with,
+    AppendArray, AppendOptions, EnsureOptions, Error, RecoverOptions, ensure_appendable,
+    ensure_appendable_with, recover, recover_with,
 };
 use npaa_testutil::{assert_numpy_loads, tempdir};
 use reliability_support::{child_arg, child_command, child_role, describe, rows, rows_expr};
@@ -131,13 +132,10 @@ fn a_second_process_gets_locked_at_once_and_readers_are_unaffected() {
             .map(drop),
         "open with delete_if_exists",
     );
-    locked(recover(&path, false).map(drop), "recover");
+    locked(recover(&path).map(drop), "recover");
+    locked(ensure_appendable(&path).map(drop), "ensure_appendable");
     locked(
-        ensure_appendable(&path, false).map(drop),
-        "ensure_appendable",
-    );
-    locked(
-        ensure_appendable(&path, true).map(drop),
+        ensure_appendable_with(&path, EnsureOptions::new().in_place(true)).map(drop),
         "ensure_appendable in place",
     );
     let message = AppendArray::open(&path).unwrap_err().to_string();
@@ -146,14 +144,7 @@ fn a_second_process_gets_locked_at_once_and_readers_are_unaffected() {
         "{message}"
     );
     // Read-only calls work: a dry-run recover reports nothing to do.
-    let dry = recover_with(
-        &path,
-        &RecoverOptions {
-            zerofill_incomplete: false,
-            dry_run: true,
-        },
-    )
-    .unwrap();
+    let dry = recover_with(&path, RecoverOptions::new().dry_run(true)).unwrap();
     assert!(!dry.changed);
     assert_eq!(fs::read(&path).unwrap(), before, "a refused writer wrote");
 
@@ -236,7 +227,7 @@ fn closing_releases_the_lock_while_other_threads_start_processes() {
             array.append(&rows(i, 1), &[1, 3]).unwrap();
             array.close().unwrap();
             // recover takes and releases the same lock.
-            recover(&path, false).unwrap_or_else(|e| panic!("cycle {i}: recover: {e}"));
+            recover(&path).unwrap_or_else(|e| panic!("cycle {i}: recover: {e}"));
         }
         drop(guard);
         let spawned = spawner.join().unwrap();

@@ -14,7 +14,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use npaa_core::{AppendArray, ensure_appendable, inspect, recover};
+use npaa_core::{
+    AppendArray, EnsureOptions, Error, Header, RecoverOptions, ensure_appendable_with, inspect,
+    recover, recover_with,
+};
 use npaa_testutil::{run_python, tempdir};
 use reliability_support::{child_arg, child_command, child_role, describe};
 
@@ -172,6 +175,12 @@ fn crashed_npyz_and_npy_files_are_recovered() {
             Some(npaa_core::Remedy::Recover),
             "{what}: {err}"
         );
+        // The public header reader refuses it, as np.load does.
+        let err = Header::read(&path).unwrap_err();
+        assert!(
+            matches!(err, Error::Format { .. }) && err.to_string().contains("placeholder"),
+            "{what}: {err}"
+        );
         assert_eq!(
             fs::read(&path).unwrap(),
             bytes,
@@ -180,9 +189,10 @@ fn crashed_npyz_and_npy_files_are_recovered() {
 
         let zf = path.with_extension("zf.npy");
         fs::copy(&path, &zf).unwrap();
-        let report = recover(&path, false).unwrap_or_else(|e| panic!("{what}: recover: {e}"));
+        let report = recover(&path).unwrap_or_else(|e| panic!("{what}: recover: {e}"));
         assert_eq!(report.items_before, None, "{what}: {report:?}");
-        let zreport = recover(&zf, true).unwrap_or_else(|e| panic!("{what}: recover: {e}"));
+        let zreport = recover_with(&zf, RecoverOptions::new().zerofill_incomplete(true))
+            .unwrap_or_else(|e| panic!("{what}: recover: {e}"));
         let after = inspect(&path).unwrap();
         assert!(
             !after.needs_recovery && !after.placeholder,
@@ -197,7 +207,7 @@ fn crashed_npyz_and_npy_files_are_recovered() {
                 // A normal file now: make (a copy of) it appendable, append, NumPy sees it all.
                 let grown = path.with_extension("grown.npy");
                 fs::copy(&path, &grown).unwrap();
-                ensure_appendable(&grown, true).unwrap();
+                ensure_appendable_with(&grown, EnsureOptions::new().in_place(true)).unwrap();
                 let array = AppendArray::open(&grown).unwrap();
                 array.append(&[7.0f64, 8.0], &[2]).unwrap();
                 array.close().unwrap();

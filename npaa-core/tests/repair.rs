@@ -5,8 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use npaa_core::{
-    EnsureMethod, Error, RecoverOptions, ensure_appendable, inspect, needs_recovery, recover,
-    recover_with,
+    EnsureMethod, EnsureOptions, Error, RecoverOptions, ensure_appendable, ensure_appendable_with,
+    inspect, needs_recovery, recover, recover_with,
 };
 use npaa_testutil::{PY_LEGACY_WRITER, run_python, tempdir};
 
@@ -78,14 +78,14 @@ fn recover_matches_the_reference() {
             // A dry run changes nothing and predicts the real run.
             let predicted = recover_with(
                 &ours,
-                &RecoverOptions {
-                    zerofill_incomplete: zerofill,
-                    dry_run: true,
-                },
+                RecoverOptions::new()
+                    .zerofill_incomplete(zerofill)
+                    .dry_run(true),
             )
             .unwrap();
             assert_eq!(fs::read(&ours).unwrap(), before);
-            let report = recover(&ours, zerofill).unwrap();
+            let report =
+                recover_with(&ours, RecoverOptions::new().zerofill_incomplete(zerofill)).unwrap();
             assert_eq!(report, predicted);
             assert!(report.changed);
             reference("recover", &input, &theirs, zerofill);
@@ -121,17 +121,25 @@ fn recover_reports_items_and_bytes() {
     let dir = tempdir();
     let d = dir.path();
     damaged_files(d);
-    let cut = recover(d.join("c_mid.npy"), false).unwrap();
+    let cut = recover(d.join("c_mid.npy")).unwrap();
     assert_eq!(cut.items_before, Some(25));
     assert_eq!(cut.items_after, 21);
     assert_eq!(cut.bytes_cut, 32 - 13);
     assert_eq!(cut.bytes_zero_filled, 0);
-    let filled = recover(d.join("c_row.npy"), true).unwrap();
+    let filled = recover_with(
+        d.join("c_row.npy"),
+        RecoverOptions::new().zerofill_incomplete(true),
+    )
+    .unwrap();
     assert_eq!((filled.items_after, filled.bytes_zero_filled), (23, 0));
-    let extra = recover(d.join("c_extra.npy"), true).unwrap();
+    let extra = recover_with(
+        d.join("c_extra.npy"),
+        RecoverOptions::new().zerofill_incomplete(true),
+    )
+    .unwrap();
     assert_eq!(extra.items_after, 28);
     assert_eq!(extra.bytes_zero_filled, 32 - 5);
-    let fine = recover(d.join("c.npy"), false).unwrap();
+    let fine = recover(d.join("c.npy")).unwrap();
     assert!(!fine.changed);
 }
 
@@ -158,7 +166,7 @@ legacy(os.path.join(d, 'one.npy'), np.arange(7, dtype='|u1'), 16)
         let ours = d.join(format!("ours-{name}"));
         let theirs = d.join(format!("ref-{name}"));
         fs::copy(&input, &ours).unwrap();
-        let report = ensure_appendable(&ours, false).unwrap();
+        let report = ensure_appendable(&ours).unwrap();
         assert_eq!(report.method, EnsureMethod::Copied);
         reference("ensure_appendable", &input, &theirs, false);
         assert_eq!(
@@ -169,7 +177,8 @@ legacy(os.path.join(d, 'one.npy'), np.arange(7, dtype='|u1'), 16)
         // In place: the data is the same; the header may be larger (whole blocks inserted).
         let in_place = d.join(format!("inplace-{name}"));
         fs::copy(&input, &in_place).unwrap();
-        let report = ensure_appendable(&in_place, true).unwrap();
+        let report =
+            ensure_appendable_with(&in_place, EnsureOptions::new().in_place(true)).unwrap();
         assert_ne!(report.method, EnsureMethod::Copied);
         assert_ne!(report.method, EnsureMethod::AlreadyAppendable);
         let info = inspect(&in_place).unwrap();
@@ -181,7 +190,7 @@ legacy(os.path.join(d, 'one.npy'), np.arange(7, dtype='|u1'), 16)
             &[&in_place, &theirs],
         );
         // Already appendable: nothing changes.
-        let again = ensure_appendable(&in_place, true).unwrap();
+        let again = ensure_appendable_with(&in_place, EnsureOptions::new().in_place(true)).unwrap();
         assert_eq!(again.method, EnsureMethod::AlreadyAppendable);
     }
 }
@@ -201,7 +210,7 @@ fn ensure_appendable_works_on_files_without_data() {
     bytes.push(b'\n');
     for in_place in [false, true] {
         fs::write(&path, &bytes).unwrap();
-        ensure_appendable(&path, in_place).unwrap();
+        ensure_appendable_with(&path, EnsureOptions::new().in_place(in_place)).unwrap();
         let info = inspect(&path).unwrap();
         assert!(info.appendable);
         assert_eq!(info.header.shape, vec![0, 3]);
@@ -221,12 +230,12 @@ fn recover_refuses_when_the_header_cannot_hold_the_shape() {
     bytes.push(b'\n');
     bytes.extend_from_slice(&[7u8; 19]);
     fs::write(&path, &bytes).unwrap();
-    match recover(&path, false) {
+    match recover(&path) {
         Err(Error::NotAppendable { .. }) => {}
         other => panic!("expected NotAppendable, got {other:?}"),
     }
     assert_eq!(fs::read(&path).unwrap(), bytes);
-    ensure_appendable(&path, false).unwrap();
-    let report = recover(&path, false).unwrap();
+    ensure_appendable(&path).unwrap();
+    let report = recover(&path).unwrap();
     assert_eq!(report.items_after, 19);
 }

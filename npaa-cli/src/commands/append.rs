@@ -21,7 +21,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
-use npaa_core::{Error, FileInfo, Remedy, StagedFile, WriterLock, fmt_shape};
+use npaa_core::{AppendFileOptions, Error, FileInfo, Remedy, StagedFile, WriterLock, fmt_shape};
 
 use super::{Ctx, Status};
 use crate::cli::AppendArgs;
@@ -121,9 +121,10 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     let mut done_before = 0u64;
     let mut outcome = Ok(());
     for src in &sources {
-        let result = array.append_npy_file_with_progress(&src.path, &mut |done, _| {
+        let options = AppendFileOptions::new().progress(|done, _| {
             progress.set(done_before + done);
         });
+        let result = array.append_npy_file_with(&src.path, options);
         match result {
             Ok(rows) => items += rows,
             Err(e) => {

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use npaa_core::{EnsureMethod, EnsureReport, Remedy};
+use npaa_core::{EnsureMethod, EnsureOptions, EnsureReport, Remedy};
 
 use super::{Ctx, Status, for_each_file};
 use crate::cli::EnsureArgs;
@@ -13,11 +13,11 @@ pub fn run(args: &EnsureArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         // The size is only needed to decide whether a progress bar is worth drawing.
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let progress = ctx.progress.bytes(size, &path.display().to_string());
+        let options = EnsureOptions::new()
+            .in_place(args.in_place)
+            .progress(|done, _total| progress.set(done));
         let report =
-            npaa_core::ensure_appendable_with_progress(path, args.in_place, &mut |done, _total| {
-                progress.set(done)
-            })
-            .map_err(|e| core_error(path, e))?;
+            npaa_core::ensure_appendable_with(path, options).map_err(|e| core_error(path, e))?;
         progress.finish();
         if !ctx.quiet {
             writeln!(out, "{}: {}", path.display(), describe(&report))?;
@@ -55,5 +55,6 @@ fn describe(report: &EnsureReport) -> String {
             "{grown}; {} data bytes copied to a new file renamed over the old one",
             report.data_len
         ),
+        _ => grown,
     }
 }

@@ -12,12 +12,11 @@ use crate::cli::RecoverArgs;
 use crate::report::core_error;
 
 pub fn run(args: &RecoverArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<Status> {
-    let options = RecoverOptions {
-        zerofill_incomplete: args.zerofill_incomplete,
-        dry_run: args.dry_run,
-    };
+    let options = RecoverOptions::new()
+        .zerofill_incomplete(args.zerofill_incomplete)
+        .dry_run(args.dry_run);
     for_each_file(&args.files, out, |path, out| {
-        let report = npaa_core::recover_with(path, &options).map_err(|e| core_error(path, e))?;
+        let report = npaa_core::recover_with(path, options).map_err(|e| core_error(path, e))?;
         if !ctx.quiet {
             writeln!(
                 out,

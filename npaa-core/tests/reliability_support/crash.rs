@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use npaa_core::{inspect, recover};
+use npaa_core::{RecoverOptions, inspect, recover, recover_with};
 use npaa_testutil::{run_python, tempdir};
 
 use super::{ROW_BYTES, Rng, check_rows_prefix, describe, row_bytes};
@@ -252,7 +252,7 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
     // recover: exactly the whole rows present.
     let rec = path.with_extension("rec.npy");
     fs::copy(path, &rec).unwrap();
-    let report = recover(&rec, false).unwrap_or_else(|e| panic!("{what}: recover: {e}"));
+    let report = recover(&rec).unwrap_or_else(|e| panic!("{what}: recover: {e}"));
     assert_eq!(report.items_after, whole, "{what}: {report:?}");
     assert_eq!(report.bytes_cut, partial as u64, "{what}: {report:?}");
     let after = fs::read(&rec).unwrap();
@@ -265,7 +265,8 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
     // recover with zero-fill: the whole rows plus the partial one completed with zeros.
     let zf = path.with_extension("zf.npy");
     fs::copy(path, &zf).unwrap();
-    let report = recover(&zf, true).unwrap_or_else(|e| panic!("{what}: recover zf: {e}"));
+    let report = recover_with(&zf, RecoverOptions::new().zerofill_incomplete(true))
+        .unwrap_or_else(|e| panic!("{what}: recover zf: {e}"));
     let expected = whole + u64::from(partial > 0);
     assert_eq!(report.items_after, expected, "{what}: {report:?}");
     let after = fs::read(&zf).unwrap();
@@ -307,7 +308,8 @@ fn check_reserved_tail(
     let snapshot = path.with_extension("snap.npy");
     fs::copy(path, &snapshot).unwrap();
     manifest.push_str(&format!("{} {f} {counted} {counted}\n", snapshot.display()));
-    let report = recover(path, true).unwrap_or_else(|e| panic!("{what}: recover: {e}"));
+    let report = recover_with(path, RecoverOptions::new().zerofill_incomplete(true))
+        .unwrap_or_else(|e| panic!("{what}: recover: {e}"));
     assert_eq!(report.items_after, counted, "{what}: {report:?}");
     assert_eq!(report.bytes_cut, tail.len() as u64, "{what}: {report:?}");
     assert_eq!(report.bytes_zero_filled, 0, "{what}: {report:?}");
