@@ -5,7 +5,7 @@
 //! Each input must finish without a panic (the targets check npaa's promises, not just the
 //! absence of crashes: see `fuzz/src/lib.rs`) and within a few seconds (no infinite loop).
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../../fuzz/src/lib.rs"]
 #[expect(
     dead_code,
     reason = "scratch_dir and MAX_ITEM_BYTES are for the libFuzzer binaries"

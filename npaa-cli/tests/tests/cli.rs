@@ -1,12 +1,10 @@
 //! The command line itself: help, completions, usage errors, and bad input common to every
 //! command (missing file, directory, not an .npy file, read-only file).
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 const COMMANDS: [&str; 7] = [
     "info",

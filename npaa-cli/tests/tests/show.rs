@@ -1,13 +1,11 @@
 //! `npaa show` prints what NumPy's `print` prints (with `threshold=sys.maxsize`), checked
 //! against the real NumPy for every dtype family it claims.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 
 /// Arrays to print, as Python expressions; the same names are used for the files.
 const CASES: &str = r#"

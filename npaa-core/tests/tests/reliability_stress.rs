@@ -2,8 +2,6 @@
 //! at once, and readers watching the files while they grow. Every item of every file is
 //! checked afterwards, in Rust and with NumPy (one Python call for all files).
 
-mod reliability_support;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use npaa_core::{AppendArray, AppendOptions, Durability, Error, inspect};
 use npaa_testutil::{run_python, tempdir};
-use reliability_support::Rng;
+use npaa_testutil::rows::Rng;
 
 /// A row: writer id, the writer's row number, and a checksum of both. A torn or misplaced
 /// row cannot pass [`check_row`].
