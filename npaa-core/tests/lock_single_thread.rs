@@ -259,7 +259,11 @@ fn main() {
     let (only_ignored, include_ignored) = (flag("--ignored"), flag("--include-ignored"));
     let checks: [Check; 3] = [
         ("reopen_after_close", check_reopen_after_close, false),
-        ("fork_forces_the_unlock", check_fork_forces_the_unlock, false),
+        (
+            "fork_forces_the_unlock",
+            check_fork_forces_the_unlock,
+            false,
+        ),
         ("traced_unlocks", check_traced_unlocks, true),
     ];
     for (name, check, ignored) in checks {

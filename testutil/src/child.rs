@@ -38,7 +38,14 @@ fn build() -> PathBuf {
         .expect("the profile directory's name");
     let mut cargo = Command::new(env!("CARGO"));
     cargo
-        .args(["build", "--quiet", "-p", "npaa-testutil", "--features", "child"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "npaa-testutil",
+            "--features",
+            "child",
+        ])
         .args(["--bin", BIN, "--manifest-path"])
         .arg(crate::workspace_root().join("Cargo.toml"))
         .arg("--target-dir")

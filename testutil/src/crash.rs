@@ -121,7 +121,7 @@ pub fn run(
         }
         let mode = modes[k % modes.len()];
         let path = dir.path().join(format!("k{k}.npy"));
-        let seed = rng.next();
+        let seed = rng.next_u64();
         let delay = kill_once(child(&path, mode, seed), &mut rng, &mut tally);
         let what = format!(
             "{} ({}, seed {seed}, killed after {delay:?})",

@@ -135,17 +135,6 @@ fn bad_inputs_for_every_command() {
     assert_eq!(snapshot(), before, "a failed command changed a file");
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
-        })
-        .unwrap_or(false)
-}
-
 /// A read-only file: commands that write refuse it with a clear error and change nothing;
 /// commands that only read work.
 ///
@@ -172,7 +161,7 @@ save('dest.npy', np.zeros((2, 3)))
     }
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o555)).unwrap();
     let run = |args: &[&str]| {
-        let mut cmd = if is_root() {
+        let mut cmd = if npaa_testutil::require::is_root() {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
                 .arg(npaa_path());

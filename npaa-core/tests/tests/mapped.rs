@@ -10,7 +10,9 @@ use std::process::Stdio;
 use npaa_core::{AppendArray, AppendOptions, Error, Order, inspect};
 use npaa_testutil::child;
 use npaa_testutil::mount::Tmpfs;
-use npaa_testutil::rows::{ROW_BYTES, ROW_WORDS, append_in_blocks, check_rows_prefix, rows, rows_expr};
+use npaa_testutil::rows::{
+    ROW_BYTES, ROW_WORDS, append_in_blocks, check_rows_prefix, rows, rows_expr,
+};
 use npaa_testutil::{assert_numpy_loads, np_save, run_python, tempdir};
 
 /// A small window, so that a few thousand appends take many reservations: blocks of up to 512

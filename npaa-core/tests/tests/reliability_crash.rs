@@ -58,13 +58,7 @@ const MODES: [Mode; 6] = [
 #[test]
 fn killed_writers_leave_loadable_prefixes() {
     // A bound on the wall time, so that a slow machine makes fewer kills, not a slow test.
-    let tally = crash::run_children(
-        600,
-        120,
-        Duration::from_secs(50),
-        &MODES,
-        "crash-writer",
-    );
+    let tally = crash::run_children(600, 120, Duration::from_secs(50), &MODES, "crash-writer");
     // Some mapped-mode writers must have died with space reserved.
     assert!(tally.kills < 60 || tally.reserved_tail > 0, "{tally:?}");
 }

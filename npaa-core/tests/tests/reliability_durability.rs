@@ -98,7 +98,10 @@ fn traced_events(strace: &Path, dir: &Path, mode: &str) -> String {
 #[test]
 #[ignore = "needs strace; scripts/test runs it"]
 fn syncs_come_in_the_promised_order() {
-    let strace = require::tool("strace", "check the order of system calls per durability mode");
+    let strace = require::tool(
+        "strace",
+        "check the order of system calls per durability mode",
+    );
     let dir = tempdir();
     for mode in ["none", "on-close", "every-append", "every-bytes", "mapped"] {
         let events = traced_events(&strace, dir.path(), mode);
