@@ -7,11 +7,13 @@
 //!   limit or run as another user;
 //! - [`rows`]: rows whose bytes encode their index, and a small deterministic random generator;
 //! - [`crash`]: the kill campaign shared by the crash tests of the Rust API and of the C ABI;
+//! - [`fuzz`]: what the fuzz targets do, for libFuzzer (`fuzz/`) and the regression replay;
 //! - [`mount`]: small file systems made for one test (root only);
 //! - [`require`]: root and system tools, which a required test must have.
 
 pub mod child;
 pub mod crash;
+pub mod fuzz;
 pub mod mount;
 pub mod require;
 pub mod rows;
