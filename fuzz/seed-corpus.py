@@ -3,7 +3,7 @@
 Run with the project's venv: .venv/bin/python fuzz/seed-corpus.py
 Seeds: files np.save writes for a range of dtypes, orders and shapes (whole, cut short, with
 extra bytes), version 2.0/3.0 headers, a legacy 16-byte-aligned header, an npyz placeholder
-file; for the header target also their dict texts and descrs (see fuzz/src/lib.rs for the
+file; for the header target also their dict texts and descrs (see testutil/src/fuzz.rs for the
 meaning of the first byte).
 """
 import io

@@ -6,16 +6,20 @@
 //! a. open, append, close, reopen, 1000 times: closing alone releases the lock;
 //! b. a child forked while the file is open, still alive after the close: the parent reopens
 //!    at once, which only works if the fork forced the explicit unlock;
-//! c. with strace (when installed): a single-threaded process takes the lock once and never
-//!    calls `flock(LOCK_UN)`; one that started a thread does.
+//! c. with strace: a single-threaded process takes the lock once and never calls
+//!    `flock(LOCK_UN)`; one that started a thread does. Like an `#[ignore]`d test, this check
+//!    runs only when asked (`--ignored` or `--include-ignored`, as `scripts/test` does), and
+//!    then fails when strace or glibc's `__libc_single_threaded` is missing.
 //!
-//! The processes of check c are this binary run again, with `CHILD_ENV` naming what to do.
+//! The processes of check c are this binary run again, with `CHILD_ENV` naming what to do
+//! (this binary has no harness, so they are no `#[test]`s).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use npaa_core::{AppendArray, AppendOptions, Error, inspect};
+use npaa_testutil::require;
 
 /// Set in the children of check c: `single` or `threaded`.
 const CHILD_ENV: &str = "NPAA_LOCK_SINGLE_THREAD_CHILD";
@@ -190,23 +194,21 @@ fn traced_flocks(strace: &Path, dir: &Path, mode: &str) -> Vec<String> {
 }
 
 fn check_traced_unlocks(dir: &Path) {
-    let strace = Path::new("/usr/bin/strace");
-    if !strace.exists() {
-        println!("NOTE: /usr/bin/strace is not installed: the traced check is skipped");
-        return;
-    }
+    let strace = require::tool("strace", "trace the flock calls of a single-threaded close");
     let count = |lines: &[String], what: &str| lines.iter().filter(|l| l.contains(what)).count();
 
-    let single = traced_flocks(strace, dir, "single");
+    let single = traced_flocks(&strace, dir, "single");
     if glibc_single_threaded().is_none() {
-        println!("NOTE: no __libc_single_threaded in this C library: the unlock is never skipped");
-    } else {
-        assert_eq!(count(&single, "LOCK_EX|LOCK_NB"), 1, "single: {single:#?}");
-        assert_eq!(count(&single, "LOCK_UN"), 0, "single: {single:#?}");
-        assert_eq!(single.len(), 1, "single: {single:#?}");
+        require::missing(
+            "glibc's __libc_single_threaded",
+            "skip the unlock (without it the unlock is never skipped)",
+        );
     }
+    assert_eq!(count(&single, "LOCK_EX|LOCK_NB"), 1, "single: {single:#?}");
+    assert_eq!(count(&single, "LOCK_UN"), 0, "single: {single:#?}");
+    assert_eq!(single.len(), 1, "single: {single:#?}");
 
-    let threaded = traced_flocks(strace, dir, "threaded");
+    let threaded = traced_flocks(&strace, dir, "threaded");
     assert_eq!(
         count(&threaded, "LOCK_EX|LOCK_NB"),
         1,
@@ -233,8 +235,9 @@ fn child(mode: &str) {
     println!("CHILD DONE");
 }
 
-/// A named check, run in order by `main`.
-type Check = (&'static str, fn(&Path));
+/// A named check, run in order by `main`, and whether it is ignored unless asked for (as
+/// `#[ignore]` marks a test: it needs a system tool).
+type Check = (&'static str, fn(&Path), bool);
 
 fn main() {
     if let Ok(mode) = std::env::var(CHILD_ENV) {
@@ -250,12 +253,29 @@ fn main() {
         assert!(flag, "glibc says this process may have threads");
     }
     let dir = tempfile::tempdir().unwrap();
+    // libtest's flags for ignored tests, which `cargo test -- --include-ignored` passes on:
+    // `--ignored` runs only those, `--include-ignored` those too.
+    let flag = |f: &str| std::env::args().any(|a| a == f);
+    let (only_ignored, include_ignored) = (flag("--ignored"), flag("--include-ignored"));
     let checks: [Check; 3] = [
-        ("reopen_after_close", check_reopen_after_close),
-        ("fork_forces_the_unlock", check_fork_forces_the_unlock),
-        ("traced_unlocks", check_traced_unlocks),
+        ("reopen_after_close", check_reopen_after_close, false),
+        (
+            "fork_forces_the_unlock",
+            check_fork_forces_the_unlock,
+            false,
+        ),
+        ("traced_unlocks", check_traced_unlocks, true),
     ];
-    for (name, check) in checks {
+    for (name, check, ignored) in checks {
+        let runs = if ignored {
+            only_ignored || include_ignored
+        } else {
+            !only_ignored
+        };
+        if !runs {
+            println!("check {name}: not run (ignored checks need strace: --include-ignored)");
+            continue;
+        }
         println!("check {name} ...");
         check(dir.path());
         assert_eq!(threads(), 1, "{name} left threads behind");

@@ -1,8 +1,22 @@
-//! Test support shared by the npaa crates: the project's Python venv with real NumPy (and the
-//! reference `npy-append-array`), which `scripts/setup-venv` creates.
-//!
-//! Tests that compare with NumPy call [`python`]; when the venv is missing they fail with
-//! instructions rather than skip, so a test run can never pass without checking against NumPy.
+//! Test support shared by the npaa crates:
+//! - the project's Python venv with real NumPy (and the reference `npy-append-array`), which
+//!   `scripts/setup-venv` creates: tests that compare with NumPy call [`python`]; when the venv
+//!   is missing they fail with instructions rather than skip, so a test run can never pass
+//!   without checking against NumPy;
+//! - [`child`]: the helper binary `npaa-test-child`, the processes that tests kill, trace,
+//!   limit or run as another user;
+//! - [`rows`]: rows whose bytes encode their index, and a small deterministic random generator;
+//! - [`crash`]: the kill campaign shared by the crash tests of the Rust API and of the C ABI;
+//! - [`fuzz`]: what the fuzz targets do, for libFuzzer (`fuzz/`) and the regression replay;
+//! - [`mount`]: small file systems made for one test (root only);
+//! - [`require`]: root and system tools, which a required test must have.
+
+pub mod child;
+pub mod crash;
+pub mod fuzz;
+pub mod mount;
+pub mod require;
+pub mod rows;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

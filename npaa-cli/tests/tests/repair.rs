@@ -1,9 +1,7 @@
 //! `npaa recover` and `npaa ensure-appendable` on damaged and legacy files, checked with
 //! NumPy.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn damaged(d: &std::path::Path) {
     make(

@@ -3,31 +3,30 @@
 //! the file loads as before.
 //!
 //! Two ways to make writes fail:
-//! - `EFBIG`: a child process (this test binary run again, see `reliability_support`) with a
+//! - `EFBIG`: a child process (the helper binary's `fsize`, see `npaa_testutil::child`) with a
 //!   file-size limit (`RLIMIT_FSIZE`) and `SIGXFSZ` ignored, in every write mode;
-//! - `ENOSPC`: a 256 KiB tmpfs mounted for the test (needs root, as the tests run here and in
-//!   CI; elsewhere that half says so and checks only `EFBIG`);
+//! - `ENOSPC`: a 256 KiB tmpfs mounted for the test;
 //! - a failed `fdatasync` (a write-back error, as a failing disk reports with `EIO`): ext4 on a
 //!   loop device whose backing file fills up its own tmpfs.
-
-mod reliability_support;
+//!
+//! The last two need root (`#[ignore]`d otherwise; `scripts/test` runs them as root, as CI
+//! does, and they fail when they cannot mount).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use npaa_core::{AppendArray, AppendOptions, Durability, Error, inspect};
+use npaa_testutil::child::{self, describe};
+use npaa_testutil::mount::{LoopMount, Tmpfs};
+use npaa_testutil::rows::{ROW_BYTES, check_rows_prefix, rows};
 use npaa_testutil::{np_save, run_python, tempdir};
-use reliability_support::mount::{LoopMount, Tmpfs};
-use reliability_support::{
-    ROW_BYTES, check_rows_prefix, child_arg, child_command, child_role, describe, rows,
-};
 
 /// Rows in the file before the limit applies.
 const START_ROWS: u64 = 100;
 /// The limit cuts a row: room for this many more rows and 10 bytes.
 const ROOM_ROWS: u64 = 1000;
 
-/// How the child appends until the limit.
+/// How the child appends until the limit (`testutil/src/bin/npaa-test-child/core.rs`, `fsize`).
 const MODES: [&str; 7] = [
     "rows",
     "blocks",
@@ -37,68 +36,6 @@ const MODES: [&str; 7] = [
     "npy-file",
     "create",
 ];
-
-/// The child: limits its file size, ignores SIGXFSZ, appends until a write fails, tries once
-/// more, closes, and reports.
-#[test]
-fn fsize_child() {
-    if child_role().as_deref() != Some("fsize") {
-        return;
-    }
-    let path = PathBuf::from(child_arg("NPAA_FSIZE_PATH"));
-    let mode = child_arg("NPAA_FSIZE_MODE");
-    let limit: u64 = child_arg("NPAA_FSIZE_LIMIT").parse().unwrap();
-    // SAFETY: plain libc calls with valid arguments, made before this process starts any other
-    // thread of its own; SIG_IGN makes an oversized write fail with EFBIG instead of killing.
-    unsafe {
-        assert_ne!(libc::signal(libc::SIGXFSZ, libc::SIG_IGN), libc::SIG_ERR);
-        let lim = libc::rlimit {
-            rlim_cur: limit,
-            rlim_max: limit,
-        };
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
-    }
-    let options = match mode.as_str() {
-        "buffered" => AppendOptions::new().buffer_capacity(1000),
-        "no-rewrite" => AppendOptions::new().rewrite_header_on_append(false),
-        "every-append" => AppendOptions::new().durability(Durability::EveryAppend),
-        _ => AppendOptions::new(),
-    };
-    let array = options.open(&path).unwrap();
-    let mut next = if mode == "create" { 0 } else { START_ROWS };
-    let block = match mode.as_str() {
-        "blocks" | "npy-file" => 64,
-        _ => 1,
-    };
-    let append = |start: u64| {
-        if mode == "npy-file" {
-            let source = PathBuf::from(child_arg("NPAA_FSIZE_SOURCE"));
-            array.append_npy_file(&source).map(drop)
-        } else {
-            array.append(&rows(start, block), &[block, 3])
-        }
-    };
-    let error = loop {
-        match append(next) {
-            Ok(()) => next += block,
-            Err(e) => break e,
-        }
-        assert!(next < 100_000, "the limit never hit");
-    };
-    let source = match &error {
-        Error::Io { source, .. } => source.raw_os_error().unwrap_or(-1),
-        _ => -1,
-    };
-    println!("APPENDED {next}");
-    println!("ERRNO {source}");
-    println!("MESSAGE {error}");
-    let again = append(next).map_or_else(|e| e.to_string(), |()| "OK".to_owned());
-    println!("AGAIN {again}");
-    let closed = array
-        .close()
-        .map_or_else(|e| e.to_string(), |()| "OK".to_owned());
-    println!("CLOSE {closed}");
-}
 
 /// Output lines of the child, by their first word.
 fn field<'a>(out: &'a str, key: &str) -> &'a str {
@@ -131,8 +68,9 @@ fn file_size_limit_keeps_files_whole() {
         } else {
             header_len + (START_ROWS + ROOM_ROWS) * ROW_BYTES as u64 + 10
         };
-        let out = child_command("fsize_child", "fsize")
+        let out = child::command("fsize")
             .env("NPAA_FSIZE_PATH", &path)
+            .env("NPAA_FSIZE_START_ROWS", START_ROWS.to_string())
             .env("NPAA_FSIZE_MODE", mode)
             .env("NPAA_FSIZE_LIMIT", limit.to_string())
             .env("NPAA_FSIZE_SOURCE", &source)
@@ -218,12 +156,10 @@ fn check_with_numpy(dir: &Path, manifest: &str) {
 }
 
 #[test]
+#[ignore = "needs root (mounts a tmpfs); scripts/test runs it"]
 fn a_full_file_system_keeps_files_whole() {
     let dir = tempdir();
-    let Some(fs_mount) = Tmpfs::mount(&dir.path().join("mnt"), "256k") else {
-        eprintln!("NOTE: not root: cannot mount a small tmpfs; ENOSPC is not tested here");
-        return;
-    };
+    let fs_mount = Tmpfs::mount(&dir.path().join("mnt"), "256k");
     let mnt = fs_mount.at.clone();
     let path = mnt.join("full.npy");
     // Some room taken by another file, freed later.
@@ -322,17 +258,12 @@ fn a_full_file_system_keeps_files_whole() {
 /// (a failing disk says EIO: the same path in npaa). The durable modes return the error, the
 /// header counts only rows that were synced, and nothing of the failed append is left.
 #[test]
+#[ignore = "needs root, losetup and mkfs.ext4 (mounts a loop device); scripts/test runs it"]
 fn a_failed_sync_keeps_files_whole() {
     let dir = tempdir();
-    let Some(back) = Tmpfs::mount(&dir.path().join("back"), "64m") else {
-        eprintln!("NOTE: not root: failed syncs are not tested here");
-        return;
-    };
+    let back = Tmpfs::mount(&dir.path().join("back"), "64m");
     let image = back.at.join("disk.img");
-    if !LoopMount::make_ext4(&image, 32 << 20) {
-        eprintln!("NOTE: no loop devices: failed syncs are not tested here");
-        return;
-    }
+    LoopMount::make_ext4(&image, 32 << 20);
     let live = LoopMount::mount(&image, &dir.path().join("fs"), false);
     let filler = back.at.join("filler");
     let mut manifest = String::new();

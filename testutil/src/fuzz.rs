@@ -1,6 +1,6 @@
-//! What the fuzz targets do, shared by the libFuzzer binaries (`fuzz_targets/`) and by the
-//! regression replay in `npaa-core/tests/fuzz_regressions.rs`, which compiles this very file
-//! (`#[path]`), so that a saved input goes through exactly the code that found it.
+//! What the fuzz targets do, shared by the libFuzzer binaries (`fuzz/fuzz_targets/`) and by
+//! the regression replay in `npaa-core/tests/tests/fuzz_regressions.rs`, so that a saved input
+//! goes through exactly the code that found it.
 //!
 //! Only npaa-core's public API is used, on real files (in `/dev/shm` when it exists, for
 //! speed). Beyond "no panic, no unbounded allocation, no hang" (which libFuzzer watches: it

@@ -1,12 +1,10 @@
 //! The command line itself: help, completions, usage errors, and bad input common to every
 //! command (missing file, directory, not an .npy file, read-only file).
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 const COMMANDS: [&str; 7] = [
     "info",
@@ -195,17 +193,6 @@ np.savez(p('arrays.npz'), a=np.arange(3), b=np.ones(2))
     }
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
-        })
-        .unwrap_or(false)
-}
-
 /// A read-only file: commands that write refuse it with a clear error and change nothing;
 /// commands that only read work.
 ///
@@ -232,7 +219,7 @@ save('dest.npy', np.zeros((2, 3)))
     }
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o555)).unwrap();
     let run = |args: &[&str]| {
-        let mut cmd = if is_root() {
+        let mut cmd = if npaa_testutil::require::is_root() {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
                 .arg(npaa_path());

@@ -1,13 +1,12 @@
 //! Single writer, across real processes: a second writer gets `Error::Locked` naming the file
 //! at once (not a corrupted file), NumPy reads meanwhile, and the lock dies with its holder.
 //!
-//! The processes are this test binary run again (see `reliability_support`).
-
-mod reliability_support;
+//! The processes are the helper binary's `lock-holder` and `lock-contender` (see
+//! `npaa_testutil::child`).
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,43 +14,12 @@ use npaa_core::{
     AppendArray, AppendOptions, EnsureOptions, Error, RecoverOptions, ensure_appendable,
     ensure_appendable_with, recover, recover_with,
 };
+use npaa_testutil::child::{self, describe};
+use npaa_testutil::rows::{rows, rows_expr};
 use npaa_testutil::{assert_numpy_loads, tempdir};
-use reliability_support::{child_arg, child_command, child_role, describe, rows, rows_expr};
 
-/// The children. `holder`: opens the file, appends rows 0..10, says LOCKED, waits for a line
-/// on stdin, appends rows 10..20, closes. `contender`: tries to open the file for appending
-/// and prints the outcome and how long it took.
-#[test]
-fn lock_child() {
-    let role = child_role();
-    let path = match role.as_deref() {
-        Some("holder" | "contender") => PathBuf::from(child_arg("NPAA_LOCK_PATH")),
-        _ => return,
-    };
-    if role.as_deref() == Some("holder") {
-        let array = AppendArray::open(&path).unwrap();
-        array.append(&rows(0, 10), &[10, 3]).unwrap();
-        println!("LOCKED");
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).unwrap();
-        array.append(&rows(10, 10), &[10, 3]).unwrap();
-        array.close().unwrap();
-        println!("CLOSED");
-    } else {
-        let started = Instant::now();
-        let outcome = match AppendArray::open(&path) {
-            Ok(array) => {
-                // Must not happen; write something so the parent sees the damage.
-                let _ = array.append(&rows(1000, 1), &[1, 3]);
-                "OPENED".to_owned()
-            }
-            Err(Error::Locked { path: p }) => format!("LOCKED-ERROR {}", p.display()),
-            Err(e) => format!("OTHER {e}"),
-        };
-        println!("{outcome} after {} ms", started.elapsed().as_millis());
-    }
-}
-
+/// The `lock-holder` child: it opens the file, appends rows 0..10, says LOCKED, waits for a
+/// line on stdin, appends rows 10..20, closes.
 struct Holder {
     child: Child,
     stdin: ChildStdin,
@@ -60,7 +28,7 @@ struct Holder {
 
 impl Holder {
     fn start(path: &Path) -> Holder {
-        let mut child = child_command("lock_child", "holder")
+        let mut child = child::command("lock-holder")
             .env("NPAA_LOCK_PATH", path)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -90,7 +58,7 @@ impl Holder {
 }
 
 fn contend(path: &Path) -> String {
-    let out = child_command("lock_child", "contender")
+    let out = child::command("lock-contender")
         .env("NPAA_LOCK_PATH", path)
         .output()
         .unwrap();

@@ -3,44 +3,21 @@
 //! kill) it carries reserved space that NumPy ignores, that `inspect` reports, and that the
 //! next open cuts; where space cannot be reserved, the handle goes on with `pwrite`.
 
-mod reliability_support;
-
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
 use npaa_core::{AppendArray, AppendOptions, Error, Order, inspect};
-use npaa_testutil::{assert_numpy_loads, np_save, run_python, tempdir};
-use reliability_support::mount::Tmpfs;
-use reliability_support::{
-    ROW_BYTES, ROW_WORDS, check_rows_prefix, child_arg, child_command, child_role, rows, rows_expr,
+use npaa_testutil::child;
+use npaa_testutil::mount::Tmpfs;
+use npaa_testutil::rows::{
+    ROW_BYTES, ROW_WORDS, append_in_blocks, check_rows_prefix, rows, rows_expr,
 };
+use npaa_testutil::{assert_numpy_loads, np_save, run_python, tempdir};
 
 /// A small window, so that a few thousand appends take many reservations: blocks of up to 512
 /// bytes go through the mapping, larger ones through `pwrite`.
 const WINDOW: usize = 4096;
-
-/// The block sizes (in rows of 3 u64, 24 bytes) of the appends the tests make, in turn: most
-/// through the mapping, one in five (30 rows, 720 bytes) with `pwrite`.
-const BLOCKS: [u64; 5] = [1, 1, 2, 30, 7];
-
-/// Appends rows `start..end` in blocks cycling through [`BLOCKS`]; Fortran-order files get
-/// the same rows as blocks of shape (3, n).
-fn append_rows(array: &AppendArray, start: u64, end: u64, fortran: bool) {
-    let mut next = start;
-    let mut k = 0;
-    while next < end {
-        let n = BLOCKS[k % BLOCKS.len()].min(end - next);
-        let shape = if fortran {
-            [ROW_WORDS as u64, n]
-        } else {
-            [n, ROW_WORDS as u64]
-        };
-        array.append(&rows(next, n), &shape).unwrap();
-        next += n;
-        k += 1;
-    }
-}
 
 /// True when `path` carries no extended attribute (the reservation mark is gone).
 fn has_no_xattr(path: &Path) -> bool {
@@ -68,7 +45,7 @@ fn closed_files_are_byte_identical_to_np_save() {
             .order(order)
             .open(&path)
             .unwrap();
-        append_rows(&array, 0, 3000, fortran);
+        append_in_blocks(&array, 0, 3000, fortran);
         // A cast on the way (u32 into the u64 file) goes through the mapping too.
         let small: Vec<u32> = (0..6).collect();
         let shape = if fortran { [3, 2] } else { [2, 3] };
@@ -96,7 +73,7 @@ fn open_files_carry_marked_space_that_numpy_ignores() {
         .mapped_window(WINDOW)
         .open(&path)
         .unwrap();
-    append_rows(&array, 0, 500, false);
+    append_in_blocks(&array, 0, 500, false);
     let info = inspect(&path).unwrap();
     assert_eq!(info.header.shape, vec![500, 3]);
     assert!(info.needs_recovery && info.reserved_tail > 0, "{info:?}");
@@ -110,31 +87,15 @@ fn open_files_carry_marked_space_that_numpy_ignores() {
 
     // Rolling back gives the reserved space back too; appends then reserve anew.
     let savepoint = array.savepoint().unwrap().unwrap();
-    append_rows(&array, 500, 700, false);
+    append_in_blocks(&array, 500, 700, false);
     array.rollback_to(savepoint).unwrap();
     let info = inspect(&path).unwrap();
     assert!(!info.needs_recovery && info.reserved_tail == 0, "{info:?}");
     assert_eq!(info.header.shape, vec![500, 3]);
-    append_rows(&array, 500, 800, false);
+    append_in_blocks(&array, 500, 800, false);
     array.close().unwrap();
     assert_same_as_np_save(&path, &rows_expr(800));
     assert!(has_no_xattr(&path));
-}
-
-/// The child: appends 1000 rows in mapped mode, says READY and waits to be killed.
-#[test]
-fn mapped_child_writer() {
-    if child_role().as_deref() != Some("mapped-writer") {
-        return;
-    }
-    let path = PathBuf::from(child_arg("NPAA_MAPPED_PATH"));
-    let array = AppendOptions::new()
-        .mapped_window(WINDOW)
-        .open(&path)
-        .unwrap();
-    append_rows(&array, 0, 1000, false);
-    println!("READY");
-    std::thread::sleep(std::time::Duration::from_secs(60));
 }
 
 #[test]
@@ -142,7 +103,8 @@ fn space_left_by_a_killed_writer_is_cut_by_the_next_open() {
     use std::io::{BufRead, BufReader};
     let dir = tempdir();
     let path = dir.path().join("killed.npy");
-    let mut child = child_command("mapped_child_writer", "mapped-writer")
+    // The helper's `mapped-writer`: 1000 rows through a 4 KiB window, then READY.
+    let mut child = child::command("mapped-writer")
         .env("NPAA_MAPPED_PATH", &path)
         .stdout(Stdio::piped())
         .spawn()
@@ -175,7 +137,7 @@ fn space_left_by_a_killed_writer_is_cut_by_the_next_open() {
     // Opening for appending (no mapped mode needed) cuts the reserved space and goes on.
     let array = AppendArray::open(&path).unwrap();
     assert_eq!(array.shape(), Some(vec![1000, 3]));
-    append_rows(&array, 1000, 1010, false);
+    append_in_blocks(&array, 1000, 1010, false);
     array.close().unwrap();
     assert_same_as_np_save(&path, &rows_expr(1010));
     assert!(has_no_xattr(&path));
@@ -201,7 +163,7 @@ fn the_mark_covers_reserved_space_only() {
     // bytes past the header's count, which are data to `recover`.
     let mut bytes = saved.clone();
     for i in 10..12 {
-        bytes.extend_from_slice(&reliability_support::row_bytes(i));
+        bytes.extend_from_slice(&npaa_testutil::rows::row_bytes(i));
     }
     fs::write(&path, &bytes).unwrap();
     mark(&path, bytes.len() - 1);
@@ -267,7 +229,7 @@ fn modes_whose_header_lags_clear_a_stale_mark_at_open() {
         .open(&path)
         .unwrap();
     assert!(has_no_xattr(&path), "the stale mark was kept");
-    append_rows(&array, 10, 20, false);
+    append_in_blocks(&array, 10, 20, false);
     // The state a crash leaves: 10 rows counted, 20 written.
     let info = inspect(&path).unwrap();
     assert_eq!((info.header.growth_len(), info.reserved_tail), (10, 0));
@@ -278,14 +240,12 @@ fn modes_whose_header_lags_clear_a_stale_mark_at_open() {
 }
 
 #[test]
+#[ignore = "needs root (mounts a tmpfs); scripts/test runs it"]
 fn without_room_to_reserve_appends_fall_back_to_pwrite() {
     // A 256 KiB tmpfs cannot hold a 1 MiB reservation: the handle writes with pwrite until
     // the disk is full, and the file is then exact (no reserved space, no mark).
     let dir = tempdir();
-    let Some(fs_) = Tmpfs::mount(&dir.path().join("mnt"), "256k") else {
-        eprintln!("not root: the fallback on a full file system was not checked");
-        return;
-    };
+    let fs_ = Tmpfs::mount(&dir.path().join("mnt"), "256k");
     let path = fs_.at.join("full.npy");
     let array = AppendOptions::new()
         .mapped_window(1 << 20)
@@ -329,7 +289,7 @@ fn modes_whose_header_lags_do_not_map() {
     ] {
         let path = dir.path().join(name);
         let array = options.mapped_window(WINDOW).open(&path).unwrap();
-        append_rows(&array, 0, 300, false);
+        append_in_blocks(&array, 0, 300, false);
         let info = inspect(&path).unwrap();
         assert_eq!(info.reserved_tail, 0, "{name}: {info:?}");
         assert_eq!(

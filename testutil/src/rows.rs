@@ -1,61 +1,9 @@
-//! Shared by the `reliability_*` tests: running a test binary again as a child process, a
-//! small deterministic random generator, and the row contents that encode their index.
-//!
-//! # Child processes: the re-exec trick
-//! Crashes, locks and file-size limits must be tested across real processes, but Cargo gives
-//! integration tests no path to example binaries. So a test re-executes its own test binary
-//! (`std::env::current_exe()`), asking libtest to run exactly one `#[test]` function (the
-//! "child" test) with an environment variable that tells it what to do. Run normally, without
-//! the variable, the child test returns at once and passes.
+//! Rows whose bytes encode their index (so that any 8 bytes of a file tell where they belong),
+//! and a small deterministic random generator.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of this module"
-)]
-
-pub mod crash;
-pub mod mount;
-
-use std::ffi::OsStr;
-use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The environment variable that turns a child test into the child's work.
-pub const CHILD_ENV: &str = "NPAA_RELIABILITY_CHILD";
-
-/// The role this process was started for, if it is a child.
-pub fn child_role() -> Option<String> {
-    std::env::var(CHILD_ENV).ok()
-}
-
-/// A command that runs only the test `test_name` of this test binary, as a child with `role`.
-pub fn child_command(test_name: &str, role: &str) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().expect("the test binary's path"));
-    cmd.args([
-        test_name,
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-        "-q",
-    ])
-    .env(CHILD_ENV, role)
-    .env("RUST_BACKTRACE", "0")
-    .stdin(Stdio::null());
-    cmd
-}
-
-/// Reads an environment variable the parent set for the child.
-pub fn child_arg(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("the parent did not set {name}"))
-}
-
-/// Sets several variables on a child command.
-pub fn with_args<'a>(cmd: &'a mut Command, args: &[(&str, &dyn AsRef<OsStr>)]) -> &'a mut Command {
-    for (k, v) in args {
-        cmd.env(k, v.as_ref());
-    }
-    cmd
-}
+use npaa_core::AppendArray;
 
 /// xorshift64*: reproducible randomness without a dependency. The seed is printed by the
 /// tests that use it and can be fixed with `NPAA_TEST_SEED`.
@@ -77,11 +25,13 @@ impl Rng {
         Rng::new(seed)
     }
 
+    /// From a seed (0 counts as 1: xorshift has no zero state).
     pub fn new(seed: u64) -> Self {
         Rng(seed.max(1))
     }
 
-    pub fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -92,7 +42,7 @@ impl Rng {
 
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
@@ -145,12 +95,27 @@ pub fn rows_expr(n: u64) -> String {
     )
 }
 
-/// Describes how a child ended: `exit code N` or `signal N`.
-pub fn describe(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exit code {c}"),
-        (None, Some(s)) => format!("signal {s}"),
-        _ => format!("{status:?}"),
+/// The block sizes (in rows) that [`append_in_blocks`] cycles through: with a 4 KiB mapped
+/// window, most go through the mapping, one in five (30 rows, 720 bytes) with `pwrite`.
+pub const BLOCKS: [u64; 5] = [1, 1, 2, 30, 7];
+
+/// Appends rows `start..end` in blocks cycling through [`BLOCKS`]; Fortran-order files get the
+/// same rows as blocks of shape (3, n).
+///
+/// # Panics
+/// If an append fails.
+pub fn append_in_blocks(array: &AppendArray, start: u64, end: u64, fortran: bool) {
+    let mut next = start;
+    let mut k = 0;
+    while next < end {
+        let n = BLOCKS[k % BLOCKS.len()].min(end - next);
+        let shape = if fortran {
+            [ROW_WORDS as u64, n]
+        } else {
+            [n, ROW_WORDS as u64]
+        };
+        array.append(&rows(next, n), &shape).unwrap();
+        next += n;
+        k += 1;
     }
 }

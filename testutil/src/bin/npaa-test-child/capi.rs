@@ -1,59 +1,22 @@
-//! Crash consistency through the C ABI: a writer appending with npaa_open() / npaa_append() /
-//! npaa_close(), killed with SIGKILL at random moments, leaves files that NumPy loads as an
-//! exact prefix of what was appended and that npaa_recover()'s core turns into whole items.
-//!
-//! The campaign (kill timing, checks of every outcome, one NumPy call for all files) is the
-//! one of npaa-core's `reliability_crash` test, shared through its `reliability_support`
-//! module; only the writer differs: here it calls the C functions, as a C program linked to
-//! libnpaa does. The child is this test binary run again (see `reliability_support`).
-//! `NPAA_CRASH_KILLS` changes the number of kills (default 250).
-
-#[path = "../../npaa-core/tests/reliability_support/mod.rs"]
-mod reliability_support;
+//! Roles that write through the C ABI, as a C program linked to libnpaa does.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::ptr;
-use std::time::Duration;
 
 use npaa::array::{npaa_append, npaa_array, npaa_close, npaa_open};
 use npaa::options::{NPAA_DURABILITY_EVERY_BYTES, npaa_options, npaa_options_default};
 use npaa::status::NPAA_OK;
-use reliability_support::crash::{self, Mode};
-use reliability_support::{child_arg, child_role, rows};
+use npaa_testutil::child::arg;
+use npaa_testutil::crash;
+use npaa_testutil::rows::rows;
 
-const MODES: [Mode; 5] = [
-    Mode {
-        name: "rewrite",
-        fortran: false,
-    },
-    Mode {
-        name: "rewrite-fortran",
-        fortran: true,
-    },
-    Mode {
-        name: "no-rewrite",
-        fortran: false,
-    },
-    Mode {
-        name: "every-bytes",
-        fortran: false,
-    },
-    Mode {
-        name: "mapped",
-        fortran: false,
-    },
-];
-
-/// The child: a C-style writer.
-#[test]
-fn capi_crash_child_writer() {
-    if child_role().as_deref() != Some("capi-crash-writer") {
-        return;
-    }
-    let path = PathBuf::from(child_arg("NPAA_CRASH_PATH"));
-    let mode = child_arg("NPAA_CRASH_MODE");
+/// The C ABI crash campaign's writer (npaa-capi's `reliability_crash`): npaa_open() of
+/// `NPAA_CRASH_PATH` in `NPAA_CRASH_MODE`, READY, npaa_append() until killed, npaa_close().
+pub fn crash_writer() {
+    let path = PathBuf::from(arg("NPAA_CRASH_PATH"));
+    let mode = arg("NPAA_CRASH_MODE");
     let c_path = CString::new(path.as_os_str().as_bytes()).unwrap();
     let mut options = std::mem::MaybeUninit::<npaa_options>::uninit();
     // SAFETY: npaa_options_default initializes the whole struct it is given.
@@ -78,7 +41,7 @@ fn capi_crash_child_writer() {
     assert_eq!(status, NPAA_OK);
     println!("READY");
     let descr = c"<u8";
-    crash::child_appends(child_arg("NPAA_CRASH_SEED").parse().unwrap(), |start, n| {
+    crash::child_appends(arg("NPAA_CRASH_SEED").parse().unwrap(), |start, n| {
         let data = rows(start, n);
         let shape = if mode == "rewrite-fortran" {
             [3, n]
@@ -101,18 +64,4 @@ fn capi_crash_child_writer() {
     // SAFETY: the live handle, closed once.
     assert_eq!(unsafe { npaa_close(array) }, NPAA_OK);
     println!("DONE");
-}
-
-#[test]
-fn killed_c_writers_leave_loadable_prefixes() {
-    let tally = crash::run_child_test(
-        250,
-        75,
-        Duration::from_secs(30),
-        &MODES,
-        "capi_crash_child_writer",
-        "capi-crash-writer",
-    );
-    // Some mapped-mode writers must have died with space reserved.
-    assert!(tally.kills < 50 || tally.reserved_tail > 0, "{tally:?}");
 }

@@ -9,8 +9,8 @@
 //! root, which bypasses file modes, so that part runs in a child process as `nobody`), an
 //! immutable file (`chattr +i`, which even root cannot write), a read-only file system (a
 //! tmpfs remounted read-only), and a file deleted or replaced while a handle appends to it.
-
-mod reliability_support;
+//! The immutable file and the read-only file system need root (`#[ignore]`d otherwise;
+//! `scripts/test` runs them as root, as CI does).
 
 use std::fs::{self, File};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -22,9 +22,11 @@ use npaa_core::{
     AppendArray, AppendOptions, Dtype, Durability, EnsureOptions, Error, FormatError,
     RecoverOptions, ensure_appendable, ensure_appendable_with, inspect, recover, recover_with,
 };
+use npaa_testutil::child::{self, describe};
+use npaa_testutil::mount::Tmpfs;
+use npaa_testutil::require;
+use npaa_testutil::rows::{rows, rows_expr};
 use npaa_testutil::{assert_numpy_loads, run_python, tempdir};
-use reliability_support::mount::{Tmpfs, is_root};
-use reliability_support::{child_arg, child_command, child_role, describe, rows, rows_expr};
 
 /// What a file is, for "untouched": its bytes and its inode.
 #[derive(Debug, PartialEq, Eq)]
@@ -340,45 +342,6 @@ fn a_directory_is_refused() {
     assert!(target.is_dir() && listing() == 0);
 }
 
-/// The calls the permission case makes, as the unprivileged child or in-process.
-fn permission_calls(ro_file: &Path, ro_dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut check = |what: &str, r: Result<(), Error>| {
-        out.push(match r {
-            Err(e) if errno(&e, libc::EACCES) => format!("{what}: EACCES"),
-            Err(e) => format!("{what}: other error {e}"),
-            Ok(()) => format!("{what}: Ok"),
-        });
-    };
-    check("open", AppendArray::open(ro_file).map(drop));
-    check("recover", recover(ro_file).map(drop));
-    check("ensure copy", ensure_appendable(ro_file).map(drop));
-    check(
-        "ensure in place",
-        ensure_appendable_with(ro_file, EnsureOptions::new().in_place(true)).map(drop),
-    );
-    let new = ro_dir.join("new.npy");
-    check(
-        "create in a read-only directory",
-        AppendArray::open(&new).and_then(|a| a.append(&rows(0, 1), &[1, 3])),
-    );
-    // Reading is allowed.
-    check("inspect", inspect(ro_file).map(drop));
-    out
-}
-
-#[test]
-fn permission_child() {
-    if child_role().as_deref() != Some("permission") {
-        return;
-    }
-    let ro_file = PathBuf::from(child_arg("NPAA_RO_FILE"));
-    let ro_dir = PathBuf::from(child_arg("NPAA_RO_DIR"));
-    for line in permission_calls(&ro_file, &ro_dir) {
-        println!("RESULT {line}");
-    }
-}
-
 #[test]
 fn permission_denied_changes_nothing() {
     let dir = tempdir();
@@ -398,40 +361,39 @@ fn permission_denied_changes_nothing() {
     fs::set_permissions(&ro_dir, fs::Permissions::from_mode(0o555)).unwrap();
     let before = snapshot(&ro_file);
 
-    let root = is_root();
-    let results: Vec<String> = if root {
-        // Root bypasses file modes: ask the kernel as `nobody`. The child runs a copy of this
-        // test binary inside the temporary directory, so that it does not depend on whether
-        // `nobody` may enter the build directory.
-        let exe = dir.path().join("child-test-binary");
-        fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-        let command = child_command("permission_child", "permission");
-        let out = Command::new(&exe)
-            .args(command.get_args())
-            .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
-            .env("NPAA_RO_FILE", &ro_file)
-            .env("NPAA_RO_DIR", &ro_dir)
-            .current_dir(dir.path())
-            .uid(65534)
-            .gid(65534)
-            .output()
-            .unwrap();
-        fs::remove_file(&exe).unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{}: {stdout}{}",
-            describe(out.status),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("RESULT "))
-            .map(str::to_owned)
-            .collect()
+    // The calls are made by the helper's `permission` child (its calls:
+    // `testutil/src/bin/npaa-test-child/core.rs`). As root, which bypasses file modes, it runs
+    // as `nobody`: a copy of the helper inside the temporary directory, so that it does not
+    // depend on whether `nobody` may enter the build directory.
+    let copy = dir.path().join("child-binary");
+    let mut command = if require::is_root() {
+        fs::copy(child::exe(), &copy).unwrap();
+        let mut c = Command::new(&copy);
+        c.arg("permission").uid(65534).gid(65534);
+        c
     } else {
-        permission_calls(&ro_file, &ro_dir)
+        child::command("permission")
     };
+    let out = command
+        .env("NPAA_RO_FILE", &ro_file)
+        .env("NPAA_RO_DIR", &ro_dir)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    if copy.exists() {
+        fs::remove_file(&copy).unwrap();
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}: {stdout}{}",
+        describe(out.status),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("RESULT "))
+        .collect();
     assert_eq!(
         results,
         [
@@ -463,19 +425,21 @@ impl Drop for Immutable {
 }
 
 #[test]
+#[ignore = "needs root and chattr; scripts/test runs it"]
 fn an_immutable_file_changes_nothing() {
+    require::root("make a file immutable");
+    let chattr = require::tool("chattr", "make a file immutable");
     let dir = tempdir();
     let path = dir.path().join("immutable.npy");
     let array = AppendArray::open(&path).unwrap();
     array.append(&rows(0, 5), &[5, 3]).unwrap();
     array.close().unwrap();
-    let set = Command::new("chattr").arg("+i").arg(&path).status();
-    if !set.is_ok_and(|s| s.success()) {
-        eprintln!(
-            "NOTE: chattr +i is not available here (not root, or no support by the file system); skipped"
-        );
-        return;
-    }
+    let set = Command::new(chattr).arg("+i").arg(&path).status();
+    assert!(
+        set.as_ref().is_ok_and(|s| s.success()),
+        "chattr +i {} failed although root (no support by the file system?): {set:?}",
+        path.display()
+    );
     let _guard = Immutable(path.clone());
     let eperm = |e: &Error| errno(e, libc::EPERM);
     let before = snapshot(&path);
@@ -513,12 +477,10 @@ fn an_immutable_file_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs root (mounts a tmpfs); scripts/test runs it"]
 fn a_read_only_file_system_changes_nothing() {
     let dir = tempdir();
-    let Some(guard) = Tmpfs::mount(&dir.path().join("mnt"), "1m") else {
-        eprintln!("NOTE: not root: cannot mount a tmpfs; read-only file system not tested");
-        return;
-    };
+    let guard = Tmpfs::mount(&dir.path().join("mnt"), "1m");
     let mnt = guard.at.clone();
     let path = mnt.join("data.npy");
     let array = AppendArray::open(&path).unwrap();

@@ -1,8 +1,6 @@
 //! `npaa info` (text and JSON) and `npaa check` (exit codes 0, 1, 2) on real NumPy files.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn json_lines(stdout: &[u8]) -> Vec<Value> {

@@ -1,9 +1,7 @@
 //! `npaa append DEST SRC.npy...`: results byte-identical to `np.save` of the concatenation,
 //! and a DEST that stays exactly as it was (or absent) whenever a source is bad.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn new_and_existing_dest_are_byte_identical_to_np_save() {

@@ -2,16 +2,14 @@
 //! at once, and readers watching the files while they grow. Every item of every file is
 //! checked afterwards, in Rust and with NumPy (one Python call for all files).
 
-mod reliability_support;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use npaa_core::{AppendArray, AppendOptions, Durability, Error, inspect};
+use npaa_testutil::rows::Rng;
 use npaa_testutil::{run_python, tempdir};
-use reliability_support::Rng;
 
 /// A row: writer id, the writer's row number, and a checksum of both. A torn or misplaced
 /// row cannot pass [`check_row`].
@@ -140,12 +138,12 @@ fn threads_and_handles_at_once() {
         for (_, array) in &shared {
             for t in 0..SHARED_THREADS {
                 let array = Arc::clone(array);
-                let mut rng = Rng::new(seed_rng.next());
+                let mut rng = Rng::new(seed_rng.next_u64());
                 writers.push(s.spawn(move || append_rows(&array, t, SHARED_ROWS, &mut rng)));
             }
         }
         for path in &solo {
-            let mut rng = Rng::new(seed_rng.next());
+            let mut rng = Rng::new(seed_rng.next_u64());
             writers.push(s.spawn(move || {
                 let array = AppendArray::open(path).unwrap();
                 append_rows(&array, 0, SOLO_ROWS, &mut rng);

@@ -1,20 +1,15 @@
 //! Replays every input saved in `fuzz/regressions/<target>/` through the very code the fuzz
-//! targets run (`fuzz/src/lib.rs`, compiled here as a module), so that the normal `cargo test`
+//! targets run (`npaa_testutil::fuzz`), so that the normal `cargo test`
 //! (stable toolchain, no libFuzzer) keeps every crash the fuzzers found fixed.
 //!
 //! Each input must finish without a panic (the targets check npaa's promises, not just the
-//! absence of crashes: see `fuzz/src/lib.rs`) and within a few seconds (no infinite loop).
-
-#[path = "../../fuzz/src/lib.rs"]
-#[expect(
-    dead_code,
-    reason = "scratch_dir and MAX_ITEM_BYTES are for the libFuzzer binaries"
-)]
-mod targets;
+//! absence of crashes: see `npaa_testutil::fuzz`) and within a few seconds (no infinite loop).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use npaa_testutil::fuzz as targets;
 
 /// The longest one input may take (they take milliseconds; a hang fails the test).
 const TIME_LIMIT: Duration = Duration::from_secs(20);

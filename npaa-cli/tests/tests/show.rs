@@ -2,14 +2,12 @@
 //! (summarised past 1000 elements), with `--full` as with `threshold=sys.maxsize`, checked
 //! against the real NumPy for every dtype family it claims, small and summarised.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// Arrays to print, as Python expressions; the same names are used for the files.
 const CASES: &str = r#"

@@ -1,7 +1,8 @@
 //! Durability modes: the order in which data and header reach stable storage.
 //!
-//! 1. With `strace` (when installed): a child process (this test binary run again, see
-//!    `reliability_support`) appends in each mode under `strace -f -y`, and the sequence of
+//! 1. With `strace` (`#[ignore]`d: `scripts/test` runs it, and it fails without strace): a
+//!    child process (the helper binary's `durability`, see `npaa_testutil::child`) appends in
+//!    each mode under `strace -f -y`, and the sequence of
 //!    system calls on the file is checked exactly: data writes (`pwrite64` past the header),
 //!    header writes (`pwrite64` inside the header: all of it, or the digits of the count
 //!    alone), `fdatasync`. The header that counts new data is written only after an
@@ -11,50 +12,21 @@
 //! 2. Without tracing: the header on disk, read after every append, advances exactly as each
 //!    mode promises (every append, only at the `EveryBytes` sync points, or at close).
 
-mod reliability_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use npaa_core::{AppendArray, AppendOptions, Durability, inspect};
+use npaa_core::{AppendArray, AppendOptions, inspect};
+use npaa_testutil::child::{self, describe, durability};
+use npaa_testutil::mount::LoopMount;
+use npaa_testutil::require;
+use npaa_testutil::rows::{ROW_BYTES, check_rows_prefix, rows, rows_expr};
 use npaa_testutil::{assert_numpy_loads, tempdir};
-use reliability_support::mount::LoopMount;
-use reliability_support::{ROW_BYTES, child_arg, child_role, describe, rows, rows_expr};
 
 /// Rows the child appends, one per append (crossing 9 -> 10 digits).
 const ROWS: u64 = 30;
-/// `EveryBytes` threshold: a sync every 8 rows.
+/// `EveryBytes` threshold of `npaa_testutil::child::durability("every-bytes")`: a sync every
+/// 8 rows.
 const EVERY: u64 = 8 * ROW_BYTES as u64;
-
-fn durability(mode: &str) -> Durability {
-    match mode {
-        "none" => Durability::None,
-        "on-close" => Durability::OnClose,
-        "every-append" => Durability::EveryAppend,
-        "every-bytes" => Durability::EveryBytes(EVERY),
-        "mapped" => Durability::None,
-        _ => panic!("unknown mode {mode}"),
-    }
-}
-
-/// The traced child: appends ROWS rows one by one in the given mode, then closes.
-#[test]
-fn durability_child() {
-    if child_role().as_deref() != Some("durability") {
-        return;
-    }
-    let path = PathBuf::from(child_arg("NPAA_DURABILITY_PATH"));
-    let mode = child_arg("NPAA_DURABILITY_MODE");
-    let array = AppendOptions::new()
-        .durability(durability(&mode))
-        .mapped_window(if mode == "mapped" { 4096 } else { 0 })
-        .open(&path)
-        .unwrap();
-    for i in 0..ROWS {
-        array.append(&rows(i, 1), &[1, 3]).unwrap();
-    }
-    array.close().unwrap();
-}
 
 /// Runs the child under strace and returns the events on files in `dir`: `D` data write,
 /// `H` header write (whole, or the digits alone), `S` fdatasync or fsync, `M` msync, `m` mmap;
@@ -63,7 +35,6 @@ fn durability_child() {
 fn traced_events(strace: &Path, dir: &Path, mode: &str) -> String {
     let path = dir.join(format!("{mode}.npy"));
     let trace = dir.join(format!("{mode}.trace"));
-    let exe = std::env::current_exe().unwrap();
     let out = Command::new(strace)
         .args(["-f", "-y", "-qq", "-e", "signal=none"])
         .args([
@@ -73,16 +44,10 @@ fn traced_events(strace: &Path, dir: &Path, mode: &str) -> String {
         ])
         .arg("-o")
         .arg(&trace)
-        .arg(&exe)
-        .args([
-            "durability_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env(reliability_support::CHILD_ENV, "durability")
+        .arg(child::exe())
+        .arg("durability")
         .env("NPAA_DURABILITY_PATH", &path)
+        .env("NPAA_DURABILITY_ROWS", ROWS.to_string())
         .env("NPAA_DURABILITY_MODE", mode)
         .output()
         .unwrap();
@@ -131,21 +96,15 @@ fn traced_events(strace: &Path, dir: &Path, mode: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs strace; scripts/test runs it"]
 fn syncs_come_in_the_promised_order() {
-    let Some(strace) = ["/usr/bin/strace", "/bin/strace"]
-        .into_iter()
-        .map(Path::new)
-        .find(|p| p.exists())
-    else {
-        eprintln!(
-            "NOTE: strace is not installed (apt-get install strace): the system-call order \
-             is not checked; the header states are (observable_header_states)"
-        );
-        return;
-    };
+    let strace = require::tool(
+        "strace",
+        "check the order of system calls per durability mode",
+    );
     let dir = tempdir();
     for mode in ["none", "on-close", "every-append", "every-bytes", "mapped"] {
-        let events = traced_events(strace, dir.path(), mode);
+        let events = traced_events(&strace, dir.path(), mode);
         eprintln!("{mode}: {events}");
         // The first event is the header of the new file.
         let (create, rest) = events.split_at(1);
@@ -254,13 +213,11 @@ fn promise(mode: &str, appended: u64, closed: bool) -> Option<u64> {
 /// - `EveryBytes(n)`: the header counts exactly the rows of the last sync point, all there;
 /// - `OnClose`: after close, everything; before, nothing is promised (as `None`).
 #[test]
+#[ignore = "needs root, losetup and mkfs.ext4 (mounts a loop device); scripts/test runs it"]
 fn power_loss_keeps_what_each_mode_promises() {
     let dir = tempdir();
     let image = dir.path().join("disk.img");
-    if !LoopMount::make_ext4(&image, 64 << 20) {
-        eprintln!("NOTE: needs root and losetup: power loss is not simulated here");
-        return;
-    }
+    LoopMount::make_ext4(&image, 64 << 20);
     let live = LoopMount::mount(&image, &dir.path().join("live"), false);
     // (mode, rows appended when the power is cut, whether the handle was closed first)
     let mut snapshots: Vec<(&str, u64, bool, PathBuf)> = Vec::new();
@@ -299,7 +256,7 @@ fn power_loss_keeps_what_each_mode_promises() {
                     assert_eq!(counted, p, "{what}: {info:?}");
                     assert!(info.data_present >= info.data_expected, "{what}: {info:?}");
                     let data = &bytes[info.header_len as usize..][..info.data_expected as usize];
-                    reliability_support::check_rows_prefix(data, &what);
+                    check_rows_prefix(data, &what);
                 }
                 format!("header counts {counted}, {} data bytes", info.data_present)
             }

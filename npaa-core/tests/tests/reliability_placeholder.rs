@@ -3,13 +3,11 @@
 //! fill it in when the writer finishes. A writer that dies leaves the stars, which NumPy cannot
 //! parse. `inspect` reports them, `recover` repairs them.
 //!
-//! The files are made by the real crates in a child process (this test binary run again, see
-//! `reliability_support`) that is killed with SIGKILL while its writer is open, so no
+//! The files are made by the real crates in a child process (the helper binary's
+//! `placeholder-writer`, see `npaa_testutil::child`) that is killed with SIGKILL while its writer is open, so no
 //! destructor runs: exactly what a crash leaves.
 
-mod reliability_support;
-
-use std::fs::{self, File};
+use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,10 +16,11 @@ use npaa_core::{
     AppendArray, EnsureOptions, Error, Header, RecoverOptions, ensure_appendable_with, inspect,
     recover, recover_with,
 };
+use npaa_testutil::child::{self, describe};
 use npaa_testutil::{run_python, tempdir};
-use reliability_support::{child_arg, child_command, child_role, describe};
 
-/// What the crashed writers write.
+/// What the crashed writers write (the child's writers, by these names:
+/// `testutil/src/bin/npaa-test-child/foreign.rs`).
 #[derive(Clone, Copy, Debug)]
 enum Writer {
     /// npyz `begin_1d`, f64 0, 1, ..., 6.
@@ -58,73 +57,13 @@ impl Writer {
             _ => 20,
         }
     }
-
-    /// Writes with the real crate, then leaves the writer open (the child is killed next).
-    fn write(self, path: &Path) -> Box<dyn std::any::Any> {
-        use npyz::WriterBuilder;
-        match self {
-            Writer::Npyz1d => {
-                let file = File::create(path).unwrap();
-                let mut w = npyz::WriteOptions::<f64>::new()
-                    .default_dtype()
-                    .writer(file)
-                    .begin_1d()
-                    .unwrap();
-                for i in 0..7 {
-                    w.push(&f64::from(i)).unwrap();
-                }
-                Box::new(w)
-            }
-            Writer::Npyz2dC | Writer::Npyz2dF => {
-                let order = match self {
-                    Writer::Npyz2dC => npyz::Order::C,
-                    _ => npyz::Order::Fortran,
-                };
-                let file = File::create(path).unwrap();
-                let mut w = npyz::WriteOptions::<i32>::new()
-                    .default_dtype()
-                    .order(order)
-                    .writer(file)
-                    .begin_2d(3)
-                    .unwrap();
-                for i in 0..14 {
-                    w.push(&i).unwrap();
-                }
-                Box::new(w)
-            }
-            Writer::Npy04 => {
-                let mut w = npy::OutFile::<f64>::open(path).unwrap();
-                for i in 0..3000 {
-                    w.push(&f64::from(i)).unwrap();
-                }
-                Box::new(w)
-            }
-        }
-    }
-}
-
-/// The child: writes with one of the crates and waits to be killed.
-#[test]
-fn placeholder_child_writer() {
-    let Some(role) = child_role() else {
-        return;
-    };
-    let Some(&writer) = WRITERS.iter().find(|w| w.name() == role) else {
-        return;
-    };
-    let path = PathBuf::from(child_arg("NPAA_PLACEHOLDER_PATH"));
-    let open_writer = writer.write(&path);
-    println!("READY");
-    loop {
-        std::thread::sleep(std::time::Duration::from_secs(1));
-        let _ = &open_writer;
-    }
 }
 
 /// Runs a writer in a child process and kills it with SIGKILL while the writer is open.
 fn crashed_file(dir: &Path, writer: Writer) -> PathBuf {
     let path = dir.join(format!("{}.npy", writer.name()));
-    let mut child = child_command("placeholder_child_writer", writer.name())
+    let mut child = child::command("placeholder-writer")
+        .env("NPAA_PLACEHOLDER_WRITER", writer.name())
         .env("NPAA_PLACEHOLDER_PATH", &path)
         .stdout(Stdio::piped())
         .spawn()

@@ -1,17 +1,12 @@
 //! Small file systems made for one test: a tmpfs of a given size, or an ext4 image on a loop
-//! device. Both need root (the tests run as root here and in CI); `None` elsewhere, and the
-//! test says what it could not check. Unmounted (and detached) when dropped.
+//! device. Both need root and the mount tools (the tests run as root in `scripts/test` and in
+//! CI); without them the test fails ([`crate::require`]). Unmounted (and detached) when dropped.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// True when this process runs as root (`/proc/self` belongs to the effective user; no libc
-/// needed, so that the C ABI tests can share this module).
-pub fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
+use crate::require;
 
 /// Runs a command that must succeed and returns its standard output, trimmed.
 pub fn run(program: &str, args: &[&OsStr]) -> String {
@@ -30,28 +25,28 @@ pub fn run(program: &str, args: &[&OsStr]) -> String {
 /// A tmpfs of `size` (e.g. "256k") mounted at a directory.
 #[derive(Debug)]
 pub struct Tmpfs {
+    /// The mount point.
     pub at: PathBuf,
 }
 
 impl Tmpfs {
-    /// Mounts a tmpfs at `at` (created if needed); `None` if mounting is not permitted.
-    pub fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+    /// Mounts a tmpfs at `at` (created if needed).
+    ///
+    /// # Panics
+    /// If not root, or if mounting fails.
+    pub fn mount(at: &Path, size: &str) -> Tmpfs {
+        require::root("mount a small tmpfs");
+        let mount = require::tool("mount", "mount a small tmpfs");
         std::fs::create_dir_all(at).unwrap();
-        let status = Command::new("mount")
+        let status = Command::new(mount)
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "npaa-test"])
             .arg(at)
             .status()
-            .ok()?;
-        if !status.success() {
-            assert!(
-                !is_root(),
-                "mounting a tmpfs failed although running as root"
-            );
-            return None;
-        }
-        Some(Tmpfs {
+            .expect("running mount");
+        assert!(status.success(), "mounting a tmpfs failed although root");
+        Tmpfs {
             at: at.to_path_buf(),
-        })
+        }
     }
 
     /// Makes it read-only.
@@ -72,7 +67,9 @@ impl Drop for Tmpfs {
 /// A file system image attached to a loop device and mounted.
 #[derive(Debug)]
 pub struct LoopMount {
+    /// The loop device, e.g. `/dev/loop3`.
     pub loop_dev: String,
+    /// The mount point.
     pub at: PathBuf,
 }
 
@@ -80,13 +77,17 @@ impl LoopMount {
     /// Makes an empty ext4 file system without a journal in a new sparse `image` of `size`
     /// bytes. Without a journal, what a sync writes is in place on the device: a copy of the
     /// image is exactly what a power loss at that moment would leave.
-    pub fn make_ext4(image: &Path, size: u64) -> bool {
-        if !is_root() || Command::new("losetup").arg("-V").output().is_err() {
-            return false;
-        }
+    ///
+    /// # Panics
+    /// If not root, or if `losetup` or `mkfs.ext4` is missing or fails.
+    pub fn make_ext4(image: &Path, size: u64) {
+        const NEEDED_FOR: &str = "make an ext4 file system on a loop device";
+        require::root(NEEDED_FOR);
+        require::tool("losetup", NEEDED_FOR);
+        let mkfs = require::tool("mkfs.ext4", NEEDED_FOR);
         std::fs::File::create(image).unwrap().set_len(size).unwrap();
         run(
-            "mkfs.ext4",
+            mkfs.to_str().expect("a UTF-8 path"),
             &[
                 "-q".as_ref(),
                 "-F".as_ref(),
@@ -95,7 +96,6 @@ impl LoopMount {
                 image.as_os_str(),
             ],
         );
-        true
     }
 
     /// Attaches `image` (read-only if `read_only`) to a free loop device and mounts it at `at`.

@@ -9,9 +9,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use npaa_core::{RecoverOptions, inspect, recover, recover_with};
-use npaa_testutil::{run_python, tempdir};
 
-use super::{ROW_BYTES, Rng, check_rows_prefix, describe, row_bytes};
+use crate::child::{self, describe};
+use crate::rows::{ROW_BYTES, Rng, check_rows_prefix, row_bytes};
+use crate::{run_python, tempdir};
 
 /// A child stops after this many rows (a few hundred KiB) if it is not killed first.
 pub const MAX_ROWS: u64 = 30_000;
@@ -46,13 +47,21 @@ pub fn child_appends(seed: u64, mut append: impl FnMut(u64, u64)) {
 /// What the kills left behind.
 #[derive(Debug, Default)]
 pub struct Tally {
+    /// Children killed (or finished before the kill).
     pub kills: usize,
+    /// Killed before the file existed.
     pub no_file: usize,
+    /// Finished all their rows before the kill.
     pub finished: usize,
+    /// Files whose header counts no row.
     pub counted_zero: usize,
+    /// Files whose header counts some rows.
     pub counted_some: usize,
+    /// Files holding bytes the header does not count.
     pub uncounted_bytes: usize,
+    /// Files ending in part of a row.
     pub partial_item: usize,
+    /// The most rows a header counted.
     pub max_counted: u64,
     /// Files left with space reserved past the data (mapped mode).
     pub reserved_tail: usize,
@@ -61,19 +70,20 @@ pub struct Tally {
 /// One way of writing: a name the child understands, and whether the file is Fortran order.
 #[derive(Clone, Copy, Debug)]
 pub struct Mode {
+    /// The mode's name, as the child takes it in `NPAA_CRASH_MODE`.
     pub name: &'static str,
+    /// Whether the file is in Fortran order.
     pub fortran: bool,
 }
 
-/// [`run`] with children that are the test `test_name` of this binary acting as `role`, told
+/// [`run`] with children that are the helper binary in `role` (see [`crate::child`]), told
 /// the file, mode and seed through `NPAA_CRASH_PATH`, `NPAA_CRASH_MODE` and `NPAA_CRASH_SEED`.
 /// `$NPAA_CRASH_KILLS` overrides `default_kills`.
-pub fn run_child_test(
+pub fn run_children(
     default_kills: usize,
     minimum: usize,
     budget: Duration,
     modes: &[Mode],
-    test_name: &str,
     role: &str,
 ) -> Tally {
     let kills = std::env::var("NPAA_CRASH_KILLS")
@@ -81,7 +91,7 @@ pub fn run_child_test(
         .and_then(|s| s.parse().ok())
         .unwrap_or(default_kills);
     let child = |path: &Path, mode: Mode, seed: u64| -> Command {
-        let mut cmd = super::child_command(test_name, role);
+        let mut cmd = child::command(role);
         cmd.env("NPAA_CRASH_PATH", path)
             .env("NPAA_CRASH_MODE", mode.name)
             .env("NPAA_CRASH_SEED", seed.to_string());
@@ -111,7 +121,7 @@ pub fn run(
         }
         let mode = modes[k % modes.len()];
         let path = dir.path().join(format!("k{k}.npy"));
-        let seed = rng.next();
+        let seed = rng.next_u64();
         let delay = kill_once(child(&path, mode, seed), &mut rng, &mut tally);
         let what = format!(
             "{} ({}, seed {seed}, killed after {delay:?})",

@@ -1,11 +1,9 @@
 //! `npaa append DEST --raw FILE|-`: raw binary items from a file or a pipe.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 
 /// Little-endian f32 bytes of `0.0, 1.0, ... n-1`.
 fn f32_bytes(n: usize) -> Vec<u8> {

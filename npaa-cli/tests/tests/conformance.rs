@@ -5,11 +5,9 @@
 //! other memory order (from `np.asfortranarray` / `np.ascontiguousarray` copies), which npaa
 //! converts. 0-d and object arrays are refused with a typed error, leaving DEST as it was.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{bytes, npaa, one_error_line, run_python, tempdir};
+use crate::common::{bytes, npaa, one_error_line, run_python, tempdir};
 use npaa_core::{AppendArray, AppendOptions, Error, inspect};
 
 /// Writes the cases with NumPy and prints them as JSON: for each array, its chunk files (the

@@ -1,0 +1,49 @@
+//! Crash consistency through the C ABI: a writer appending with npaa_open() / npaa_append() /
+//! npaa_close(), killed with SIGKILL at random moments, leaves files that NumPy loads as an
+//! exact prefix of what was appended and that npaa_recover()'s core turns into whole items.
+//!
+//! The campaign (kill timing, checks of every outcome, one NumPy call for all files) is the
+//! one of npaa-core's `reliability_crash` test, shared through `npaa_testutil::crash`; only
+//! the writer differs: here it calls the C functions, as a C program linked to libnpaa does
+//! (the helper binary's `capi-crash-writer`, see `npaa_testutil::child`).
+//! `NPAA_CRASH_KILLS` changes the number of kills (default 250).
+
+use std::time::Duration;
+
+use npaa_testutil::crash::{self, Mode};
+
+const MODES: [Mode; 5] = [
+    Mode {
+        name: "rewrite",
+        fortran: false,
+    },
+    Mode {
+        name: "rewrite-fortran",
+        fortran: true,
+    },
+    Mode {
+        name: "no-rewrite",
+        fortran: false,
+    },
+    Mode {
+        name: "every-bytes",
+        fortran: false,
+    },
+    Mode {
+        name: "mapped",
+        fortran: false,
+    },
+];
+
+#[test]
+fn killed_c_writers_leave_loadable_prefixes() {
+    let tally = crash::run_children(
+        250,
+        75,
+        Duration::from_secs(30),
+        &MODES,
+        "capi-crash-writer",
+    );
+    // Some mapped-mode writers must have died with space reserved.
+    assert!(tally.kills < 50 || tally.reserved_tail > 0, "{tally:?}");
+}

@@ -1,0 +1,38 @@
+//! The processes that npaa's tests start: writers that are killed with SIGKILL, traced with
+//! strace, run under a file-size limit or as another user. `npaa-test-child ROLE`; the parent
+//! (a test, through `npaa_testutil::child::command`) passes paths and modes in environment
+//! variables. Each role prints what its parent waits for (`READY`, ...) on standard output.
+
+mod capi;
+mod core;
+mod foreign;
+
+use std::process::ExitCode;
+
+/// The roles, each with the function that plays it.
+const ROLES: [(&str, fn()); 9] = [
+    ("crash-writer", core::crash_writer),
+    ("capi-crash-writer", capi::crash_writer),
+    ("mapped-writer", core::mapped_writer),
+    ("durability", core::durability),
+    ("fsize", core::fsize),
+    ("lock-holder", core::lock_holder),
+    ("lock-contender", core::lock_contender),
+    ("permission", core::permission),
+    ("placeholder-writer", foreign::placeholder_writer),
+];
+
+fn main() -> ExitCode {
+    let role = std::env::args().nth(1).unwrap_or_default();
+    match ROLES.iter().find(|(name, _)| *name == role) {
+        Some((_, play)) => {
+            play();
+            ExitCode::SUCCESS
+        }
+        None => {
+            let names: Vec<&str> = ROLES.iter().map(|(name, _)| *name).collect();
+            eprintln!("npaa-test-child: unknown role {role:?}; roles: {names:?}");
+            ExitCode::from(2)
+        }
+    }
+}

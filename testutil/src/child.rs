@@ -1,0 +1,111 @@
+//! The helper binary `npaa-test-child`: the processes that tests kill with SIGKILL, trace with
+//! strace, run under a file-size limit or as another user. Each role is a subcommand
+//! (`npaa-test-child crash-writer`, ...; see `src/bin/npaa-test-child/main.rs`); the parent
+//! passes paths and modes through environment variables, which the child reads with [`arg`].
+//!
+//! Cargo gives integration tests the path of their own package's binaries only, so [`exe`]
+//! builds the helper with the Cargo, target directory and profile of the running test (a no-op
+//! when it is up to date, as it is after `cargo test --workspace --all-features`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+
+/// The helper binary's name.
+pub const BIN: &str = "npaa-test-child";
+
+/// The path of the helper binary, built once per test process.
+///
+/// # Panics
+/// If building it fails (the message holds Cargo's output).
+pub fn exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(build)
+}
+
+/// Builds the helper next to the running test binary (`<target>/<profile>/deps/<test>` puts
+/// it at `<target>/<profile>/npaa-test-child`) and returns its path.
+fn build() -> PathBuf {
+    let test_exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test binary lives in <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("the target directory");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("the profile directory's name");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "npaa-testutil",
+            "--features",
+            "child",
+        ])
+        .args(["--bin", BIN, "--manifest-path"])
+        .arg(crate::workspace_root().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    // The `test` and `dev` profiles both build into `debug`.
+    if profile != "debug" {
+        cargo.args(["--profile", profile]);
+    }
+    let out = cargo.output().expect("starting cargo");
+    assert!(
+        out.status.success(),
+        "building the helper binary {BIN} failed ({}):\n{}",
+        describe(out.status),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exe = profile_dir.join(BIN);
+    assert!(exe.exists(), "cargo built no {}", exe.display());
+    exe
+}
+
+/// A command that runs the helper binary in `role`, with no standard input.
+pub fn command(role: &str) -> Command {
+    let mut cmd = Command::new(exe());
+    cmd.arg(role)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// In the child: an environment variable the parent set.
+///
+/// # Panics
+/// If the parent did not set it.
+pub fn arg(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("the parent did not set {name}"))
+}
+
+/// Describes how a child ended: `exit code N` or `signal N`.
+pub fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(s)) => format!("signal {s}"),
+        _ => format!("{status:?}"),
+    }
+}
+
+/// The `Durability` of a mode named as the durability tests and their traced child name them:
+/// `none`, `on-close`, `every-append`, `every-bytes` (a sync every 8 rows of
+/// [`crate::rows::ROW_BYTES`]) and `mapped` (no syncs; the child maps its appends).
+///
+/// # Panics
+/// On an unknown name.
+pub fn durability(mode: &str) -> npaa_core::Durability {
+    use npaa_core::Durability;
+    match mode {
+        "none" | "mapped" => Durability::None,
+        "on-close" => Durability::OnClose,
+        "every-append" => Durability::EveryAppend,
+        "every-bytes" => Durability::EveryBytes(8 * crate::rows::ROW_BYTES as u64),
+        _ => panic!("unknown durability mode {mode}"),
+    }
+}
