@@ -49,6 +49,8 @@ pub(crate) struct NpyAppendArray {
     options: AppendOptions,
     /// The order of a new file chosen with `fortran_order=` (the core was opened with it).
     order_given: Option<Order>,
+    /// As opened: whether appends rewrite the header.
+    rewrite_header_on_append: bool,
     /// One operation (append, flush, close, ...) at a time; waited for without the GIL.
     turn: Turnstile,
     slot: RwLock<Slot>,
@@ -97,6 +99,7 @@ impl NpyAppendArray {
             // A file this handle creates later must not delete one another writer made.
             options: options.delete_if_exists(false),
             order_given,
+            rewrite_header_on_append,
             turn: Turnstile::default(),
             slot: RwLock::new(Slot::Open(core)),
             source: Mutex::new(None),
@@ -154,36 +157,12 @@ impl NpyAppendArray {
         let dtype = self.source_dtype(&arr)?;
         let view = ArrayView::read(&arr)?;
         let _turn = self.turn.enter(py);
-        let order = self.file_order(py, &view)?;
-        if let Some(data) = view.bytes_in(order) {
-            return self.with_core(py, |core| core.append_raw(&dtype, &view.shape, data));
-        }
-        // Not in the file's layout: check the whole block first, so that a refused append
-        // writes nothing, then convert and append it a slab at a time.
-        self.with_core(py, |core| core.check_append(&dtype, &view.shape))?;
-        let Some(axis) = growth_axis(order, view.shape.len()) else {
-            return Ok(());
-        };
-        let items = view.shape[axis];
-        let item_bytes = dtype.itemsize() as u64
-            * view
-                .shape
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| i != axis)
-                .map(|(_, &d)| d)
-                .product::<u64>();
-        let step = (SLAB_BYTES / item_bytes.max(1)).max(1);
-        let mut start = 0;
-        while start < items {
-            let end = (start + step).min(items);
-            let part = array::slab(&arr, order, start, end)?;
-            let part_view = ArrayView::read(&part)?;
-            let data = part_view
-                .bytes_in(order)
-                .ok_or_else(|| PyValueError::new_err("NumPy returned a non-contiguous slab"))?;
-            self.with_core(py, |core| core.append_raw(&dtype, &part_view.shape, data))?;
-            start = end;
+        let (order, creates) = self.file_order(py, &view)?;
+        self.write(py, &arr, &view, &dtype, order)?;
+        if creates && !self.rewrite_header_on_append {
+            // The reference creates the file with `np.save` of the first array, so its header
+            // counts that array even when later appends do not rewrite it.
+            self.with_core(py, AppendArray::update_header)?;
         }
         Ok(())
     }
@@ -267,6 +246,52 @@ impl NpyAppendArray {
 }
 
 impl NpyAppendArray {
+    /// Appends `arr` in `order`: from its own memory if it is laid out so, else converted a
+    /// slab at a time. Called with the turn held.
+    fn write(
+        &self,
+        py: Python<'_>,
+        arr: &Bound<'_, PyAny>,
+        view: &ArrayView<'_>,
+        dtype: &Dtype,
+        order: Order,
+    ) -> PyResult<()> {
+        if let Some(data) = view.bytes_in(order) {
+            let shape = &view.shape;
+            return self.with_core(py, |core| core.append_raw(dtype, shape, data));
+        }
+        // Not in the file's layout: check the whole block first, so that a refused append
+        // writes nothing, then convert and append it a slab at a time.
+        let shape = &view.shape;
+        self.with_core(py, |core| core.check_append(dtype, shape))?;
+        let Some(axis) = growth_axis(order, view.shape.len()) else {
+            return Ok(());
+        };
+        let items = view.shape[axis];
+        let item_bytes = dtype.itemsize() as u64
+            * view
+                .shape
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != axis)
+                .map(|(_, &d)| d)
+                .product::<u64>();
+        let step = (SLAB_BYTES / item_bytes.max(1)).max(1);
+        let mut start = 0;
+        while start < items {
+            let end = (start + step).min(items);
+            let part = array::slab(arr, order, start, end)?;
+            let part_view = ArrayView::read(&part)?;
+            let data = part_view
+                .bytes_in(order)
+                .ok_or_else(|| PyValueError::new_err("NumPy returned a non-contiguous slab"))?;
+            let part_shape = &part_view.shape;
+            self.with_core(py, |core| core.append_raw(dtype, part_shape, data))?;
+            start = end;
+        }
+        Ok(())
+    }
+
     fn read_slot(&self) -> std::sync::RwLockReadGuard<'_, Slot> {
         self.slot.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -313,20 +338,20 @@ impl NpyAppendArray {
         Ok(parsed)
     }
 
-    /// The memory order the append is written in: the file's, or for the append that creates
-    /// the file, `fortran_order=` if given, else the array's own (as `np.save` decides it).
-    /// Called with the turn held.
-    fn file_order(&self, py: Python<'_>, view: &ArrayView<'_>) -> PyResult<Order> {
+    /// The memory order the append is written in, and whether the append creates the file:
+    /// the file's order, or for the append that creates it, `fortran_order=` if given, else
+    /// the array's own (as `np.save` decides it). Called with the turn held.
+    fn file_order(&self, py: Python<'_>, view: &ArrayView<'_>) -> PyResult<(Order, bool)> {
         if let Some(order) = py.detach(|| self.order()) {
-            return Ok(order);
+            return Ok((order, false));
         }
         if let Some(order) = self.order_given {
-            return Ok(order);
+            return Ok((order, true));
         }
         let wanted = view.natural_order();
         if wanted == Order::C {
             // What the core creates unless told otherwise.
-            return Ok(Order::C);
+            return Ok((Order::C, true));
         }
         // The file does not exist yet and the array is Fortran-ordered: reopen the (lock-free,
         // pending) core handle with that order before the first append creates the file.
@@ -337,9 +362,10 @@ impl NpyAppendArray {
                 return None;
             };
             Some(options.open(&self.path).map(|core| {
-                let order = core.order();
+                // Another writer may have created the file meanwhile: then its order holds.
+                let existing = core.order();
                 *slot = Slot::Open(core);
-                order.unwrap_or(wanted)
+                (existing.unwrap_or(wanted), existing.is_none())
             }))
         });
         match reopened {
