@@ -73,7 +73,7 @@ def cases(draw):
     return dtype, fixed, fortran, counts, kinds, seed
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cases())
 def test_appends_equal_np_save_of_the_concatenation(tmp_path, case):
     dtype, fixed, fortran, counts, kinds, seed = case
