@@ -179,7 +179,8 @@ fn numpy(py: Python<'_>) -> PyResult<&NumpyApi> {
 pub(crate) fn as_ndarray<'py>(arr: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = arr.py();
     let np = numpy(py)?;
-    if arr.is_instance(np.ndarray.bind(py))? {
+    let ndarray = np.ndarray.bind(py);
+    if arr.get_type().is(ndarray) || arr.is_instance(ndarray)? {
         Ok(arr.clone())
     } else {
         np.asarray.bind(py).call1((arr,))

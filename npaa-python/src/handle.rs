@@ -55,6 +55,8 @@ pub(crate) struct NpyAppendArray {
     turn: Turnstile,
     slot: RwLock<Slot>,
     source: Mutex<Option<SourceDtype>>,
+    /// The file's memory order, once the file exists (it never changes).
+    known_order: OnceLock<Order>,
     /// The file's dtype as a NumPy dtype, once asked for (it never changes).
     numpy_dtype: OnceLock<Py<PyAny>>,
 }
@@ -103,6 +105,7 @@ impl NpyAppendArray {
             turn: Turnstile::default(),
             slot: RwLock::new(Slot::Open(core)),
             source: Mutex::new(None),
+            known_order: OnceLock::new(),
             numpy_dtype: OnceLock::new(),
         })
     }
@@ -342,7 +345,12 @@ impl NpyAppendArray {
     /// the file's order, or for the append that creates it, `fortran_order=` if given, else
     /// the array's own (as `np.save` decides it). Called with the turn held.
     fn file_order(&self, py: Python<'_>, view: &ArrayView<'_>) -> PyResult<(Order, bool)> {
+        if let Some(&order) = self.known_order.get() {
+            return Ok((order, false));
+        }
         if let Some(order) = py.detach(|| self.order()) {
+            // A file's order never changes: later appends skip asking the core.
+            let _ = self.known_order.set(order);
             return Ok((order, false));
         }
         if let Some(order) = self.order_given {
@@ -436,8 +444,16 @@ fn parse_mapped(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
 /// GIL while holding it (a `Mutex` guard cannot cross `Python::detach`).
 #[derive(Debug, Default)]
 struct Turnstile {
-    busy: Mutex<bool>,
+    state: Mutex<TurnState>,
     freed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct TurnState {
+    busy: bool,
+    /// Threads waiting in `enter`: only then does giving the turn back wake one (a condvar
+    /// notification is a system call even when nobody waits).
+    waiting: usize,
 }
 
 /// The right to operate on the handle; given back on drop.
@@ -447,28 +463,33 @@ impl Turnstile {
     fn enter(&self, py: Python<'_>) -> Turn<'_> {
         if !self.try_enter() {
             py.detach(|| {
-                let mut busy = lock(&self.busy);
-                while *busy {
-                    busy = self
+                let mut state = lock(&self.state);
+                state.waiting += 1;
+                while state.busy {
+                    state = self
                         .freed
-                        .wait(busy)
+                        .wait(state)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                *busy = true;
+                state.waiting -= 1;
+                state.busy = true;
             });
         }
         Turn(self)
     }
 
     fn try_enter(&self) -> bool {
-        let mut busy = lock(&self.busy);
-        !std::mem::replace(&mut *busy, true)
+        let mut state = lock(&self.state);
+        !std::mem::replace(&mut state.busy, true)
     }
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        *lock(&self.0.busy) = false;
-        self.0.freed.notify_one();
+        let mut state = lock(&self.0.state);
+        state.busy = false;
+        if state.waiting > 0 {
+            self.0.freed.notify_one();
+        }
     }
 }
