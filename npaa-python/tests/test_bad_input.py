@@ -86,24 +86,30 @@ def test_damaged_files(path, content, error):
         assert file_bytes(path) == content
 
 
-def test_a_file_needing_recovery(existing):
-    with open(existing, "r+b") as f:
+def _cut(path):
+    np.save(path, np.arange(6.0).reshape(3, 2))
+    with open(path, "r+b") as f:
         f.truncate(128 + 8 * 3 + 1)
-    before = file_bytes(existing)
-    with pytest.raises(npaa.NeedsRecoveryError) as info:
-        npaa.NpyAppendArray(existing)
-    assert f"npaa.recover({existing!r})" in str(info.value)
-    assert "run recover" not in str(info.value)
-    assert file_bytes(existing) == before
 
 
-def test_a_header_without_room(path):
+def _legacy(path):
     legacy_npy(path, np.arange(6.0).reshape(3, 2))
+
+
+@pytest.mark.parametrize(
+    "damage,error,fix,rust_fix",
+    [
+        (_cut, npaa.NeedsRecoveryError, "npaa.recover", "run recover"),
+        (_legacy, npaa.NotAppendableError, "npaa.ensure_appendable", "run ensure_appendable"),
+    ],
+)
+def test_messages_name_the_python_fix(path, damage, error, fix, rust_fix):
+    damage(path)
     before = file_bytes(path)
-    with pytest.raises(npaa.NotAppendableError) as info:
+    with pytest.raises(error) as info:
         npaa.NpyAppendArray(path)
-    assert f"npaa.ensure_appendable({path!r})" in str(info.value)
-    assert "run ensure_appendable" not in str(info.value)
+    assert f"{fix}({path!r})" in str(info.value)
+    assert rust_fix not in str(info.value)
     assert file_bytes(path) == before
 
 
