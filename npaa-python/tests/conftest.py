@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import npy_append_array  # noqa: F401  (the reference: its absence must fail the suite)
 import pytest
+from hypothesis import settings
 
 
 def saved_bytes(arr):
@@ -73,3 +74,7 @@ def ref_path(tmp_path):
 
 
 __all__ = ["saved_bytes", "file_bytes", "legacy_npy", "growth_axis", "run_python", "os"]
+
+# No example database in the working tree: every run explores afresh (and CI has no state).
+settings.register_profile("npaa", database=None)
+settings.load_profile("npaa")
