@@ -40,6 +40,20 @@ struct SourceDtype {
 /// Create and grow a .npy file by appending arrays along the growth axis (0 for C order, -1
 /// for Fortran order), like `numpy.concatenate`; the file is byte-identical to `np.save` of
 /// the concatenation.
+///
+/// `filename` (`str` or `os.PathLike`) is opened at once (an existing file is checked and
+/// locked) or created by the first append. `delete_if_exists` starts a new file;
+/// `rewrite_header_on_append=False` rewrites the header only in `update_header()`, `sync()`
+/// and `close()`.
+///
+/// Keyword-only: `casting` ("no", "equiv", "safe", "same_kind", "unsafe"); `durability`
+/// (None or "none", "close", "append", or an int N: sync every N bytes); `buffer` (bytes of
+/// appends coalesced in memory, 0 = off); `mapped` (True or a window size in bytes: small
+/// appends copied into mapped space); `fortran_order` (the order of a new file; by default
+/// the first array's).
+///
+/// Raises `npaa.NpaaError` subclasses (ValueError) for files and blocks npaa refuses and
+/// `OSError` for failed system calls.
 #[pyclass(module = "npaa", name = "NpyAppendArray", frozen, subclass, weakref)]
 #[derive(Debug)]
 pub(crate) struct NpyAppendArray {
