@@ -484,9 +484,9 @@ def python_api(s, d):
                 check_shape(p, (per_file // blk * (blk // ROW) + blk // ROW, 16), "threads")
                 remove(p)
 
+        amount = size_text(per_file) if blk >= MIB else f"{per_file // ROW:,} rows"
         rows += pair(f"Python API: {files} threads × {files} files, {what} per append, "
-                     f"{size_text(per_file) if per_file >= MIB else f'{per_file // KIB} KiB'} "
-                     "per file (aggregate)",
+                     f"{amount} per file (aggregate)",
                      lambda w, pf=per_file, b=blk: ("threads", d, files, pf, b),
                      s["large_reps"], check_threads)
     return rows
