@@ -82,7 +82,7 @@ class Failure(Exception):
 GNU_TIME = "/usr/bin/time"
 
 
-def run(argv, check_json=True):
+def run(argv, check_json=True, env=None):
     """Runs a driver; returns (its JSON report, wall seconds, peak RSS in bytes or None).
 
     The peak RSS comes from GNU time (Debian package `time`), which forks from a process of
@@ -93,7 +93,7 @@ def run(argv, check_json=True):
         timed = os.path.exists(GNU_TIME)
         full = [GNU_TIME, "-f", "%M", "-o", rss_file.name, *argv] if timed else argv
         start = time.perf_counter()
-        proc = subprocess.run(full, capture_output=True)
+        proc = subprocess.run(full, capture_output=True, env=env)
         wall = time.perf_counter() - start
         if proc.returncode != 0:
             raise Failure(
@@ -111,6 +111,12 @@ def rust(*args):
 
 def ref(*args):
     return run([sys.executable, REF_DRIVER, *map(str, args)])[0]
+
+
+def py_npaa(*args):
+    """ref_driver.py run with npaa's Python package in place of the reference."""
+    env = dict(os.environ, NPAA_BENCH_PYTHON="npaa")
+    return run([sys.executable, REF_DRIVER, *map(str, args)], env=env)[0]
 
 
 def drop_caches():
@@ -429,6 +435,89 @@ def append_cli(s, d, have_cli):
 # -- report ------------------------------------------------------------------------------------
 
 
+def python_api(s, d):
+    """npaa's Python package against the reference, through the same Python calls
+    (ref_driver.py with and without NPAA_BENCH_PYTHON=npaa)."""
+    rows = []
+    path = os.path.join(d, "py.npy")
+    n, reopen_n = s["tiny_n"], s["reopen_n"]
+
+    def pair(name, argv, reps, check, best=False, baseline=None):
+        contenders = {
+            "npaa (Python)": lambda warmup: py_npaa(*argv(warmup)),
+            "reference": lambda warmup: ref(*argv(warmup)),
+        }
+        if baseline:
+            contenders["raw write (ndarray.tofile)"] = lambda warmup: ref(*baseline(warmup))
+            # As in `large`: every run starts with no dirty pages of earlier runs.
+            contenders = {k: (lambda fn: lambda warmup: (os.sync(), fn(warmup))[1])(fn)
+                          for k, fn in contenders.items()}
+
+        def after(key, warmup):
+            if key.startswith("npaa") and not warmup:
+                check()
+            remove(path)
+
+        results = interleaved(contenders, reps, after)
+        return [row(name, c, v, best=best) for c, v in results.items()]
+
+    small = lambda count: (lambda warmup: max(count // 10, 100) if warmup else count)
+    tiny_n, reopen_count = small(n), small(reopen_n)
+    rows += pair("Python API: tiny appends (1×16 f64), header rewrite on",
+                 lambda w: ("tiny", path, tiny_n(w), "rewrite"), s["tiny_reps"],
+                 lambda: check_shape(path, (n + 1, 16), "python tiny"))
+    rows += pair("Python API: open, append 1 row, close",
+                 lambda w: ("reopen", path, reopen_count(w)), s["reopen_reps"],
+                 lambda: check_shape(path, (reopen_n + 1, 16), "python reopen"))
+    total, block = s["large_total"], s["large_block"]
+    rows += pair(f"Python API: {size_text(block)} per append to {size_text(total)} "
+                 f"(page cache, best of {s['large_reps']})",
+                 lambda w: ("large", path, total, block), s["large_reps"],
+                 lambda: check_shape(path, (total // ROW, 16), "python large"), best=True,
+                 baseline=lambda w: ("tofile", path, total, block))
+    files = 4
+    for per_file, blk, what in ((s["large_total"] // 8, 1 * MIB, "1 MiB"),
+                                (s["tiny_n"] // 4 * ROW, ROW, "1 row")):
+        def check_threads(per_file=per_file, blk=blk):
+            for i in range(files):
+                p = os.path.join(d, f"thread{i}.npy")
+                check_shape(p, (per_file // blk * (blk // ROW) + blk // ROW, 16), "threads")
+                remove(p)
+
+        amount = size_text(per_file) if blk >= MIB else f"{per_file // ROW:,} rows"
+        rows += pair(f"Python API: {files} threads × {files} files, {what} per append, "
+                     f"{amount} per file (aggregate)",
+                     lambda w, pf=per_file, b=blk: ("threads", d, files, pf, b),
+                     s["large_reps"], check_threads)
+    return rows
+
+
+def python_targets(rows):
+    """The Python-API rows against issue 12's targets."""
+    by = {(r["scenario"], r["contender"].split(" (")[0]): r for r in rows}
+
+    def x(prefix, against="reference"):
+        for (sc, c), r in by.items():
+            if sc.startswith(prefix) and c == "npaa":
+                return ratio(r, by.get((sc, against)))
+        return None
+
+    out = ["| Target | Measured | Verdict |", "|---|---|---|"]
+    for name, value, goal in (
+        ("tiny appends: ≥ 10× the reference", x("Python API: tiny"), 10),
+        ("open, append 1 row, close: ≥ 5× the reference", x("Python API: open"), 5),
+        ("64 MiB appends: ≥ 0.9× ndarray.tofile", x("Python API: 64 MiB", "raw write"), 0.9),
+        ("4 threads × 4 files, 1 MiB appends: aggregate vs the reference",
+         x("Python API: 4 threads × 4 files, 1 MiB"), None),
+        ("4 threads × 4 files, 1 row appends: aggregate vs the reference",
+         x("Python API: 4 threads × 4 files, 1 row"), None),
+    ):
+        verdict = ("(informative)" if goal is None else "not measured" if value is None
+                   else "**met**" if value >= goal else "**not met**")
+        out.append(f"| {name} | {fmt_ratio(value)} | {verdict} |")
+    return "\n".join(out)
+
+
 def fmt_time(seconds):
     if seconds < 1e-3:
         return f"{seconds * 1e6:.2f} µs"
@@ -619,7 +708,8 @@ def main():
     p.add_argument("--dir", default=os.environ.get("TMPDIR", "/tmp"),
                    help="where scratch files go (default $TMPDIR or /tmp); use ext4 or XFS")
     p.add_argument("--output", help="also write the report (Markdown) to this file")
-    p.add_argument("--only", help="comma-separated scenarios: tiny,large,reopen,ensure,recover,append")
+    p.add_argument("--only", help="comma-separated scenarios: "
+                   "tiny,large,reopen,ensure,recover,append,python")
     p.add_argument("--reopen-reps", type=int,
                    help="rounds of the reopen scenario (default 5; more narrow the ratio down "
                         "on a noisy machine, whose phases move both contenders' times)")
@@ -652,6 +742,7 @@ def main():
             ("recover", lambda: recover(s, scratch, can_drop)),
             ("ensure", lambda: ensure(s, scratch, can_drop)),
             ("append", lambda: append_cli(s, scratch, have_cli)),
+            ("python", lambda: python_api(s, scratch)),
         ]
         for name, fn in steps:
             if only and name not in only:
@@ -687,6 +778,8 @@ def main():
         ]
     elif not only:
         parts += ["## Targets", "", targets(rows, s, can_drop, have_cli), ""]
+    if not only or "python" in only:
+        parts += ["## Targets of the Python package", "", python_targets(rows), ""]
     parts += [
         "## Machine",
         "",

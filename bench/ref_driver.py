@@ -1,5 +1,8 @@
 """The Python side of bench/compare: runs one scenario with the reference implementation,
-npy-append-array (PyPI), and prints one JSON object like npaa's compare_driver does.
+npy-append-array (PyPI), and prints one JSON object like npaa's compare_driver does. With
+NPAA_BENCH_PYTHON=npaa in the environment it runs the same code with npaa's Python package
+(`npaa`, a drop-in NpyAppendArray) instead: the Python-API rows compare the two through
+identical calls.
 
 Not a user-facing tool: bench/compare runs it with the project's venv (.venv), once per
 measurement. Every scenario appends rows of 16 float64 (128 bytes), shape (n, 16), the same
@@ -12,16 +15,24 @@ the close, not the interpreter's start-up or the imports.
     ref_driver.py ensure PATH inplace|copy
     ref_driver.py recover PATH
     ref_driver.py append-npy DEST SRC
+    ref_driver.py tofile PATH TOTAL BLOCK           (ndarray.tofile of the same blocks)
+    ref_driver.py threads DIR FILES TOTAL BLOCK     (one thread per file, TOTAL bytes each)
 """
 
 import json
 import os
 import sys
+import threading
 import time
 
 import numpy as np
-import npy_append_array as naa
-from npy_append_array import NpyAppendArray
+
+if os.environ.get("NPAA_BENCH_PYTHON") == "npaa":
+    import npaa as naa
+    from npaa import NpyAppendArray
+else:
+    import npy_append_array as naa
+    from npy_append_array import NpyAppendArray
 
 COLS = 16
 ROW = COLS * 8
@@ -89,6 +100,47 @@ def recover(path):
     report(time.perf_counter() - start, 1)
 
 
+def tofile(path, total, block):
+    """The baseline of `large`: the same blocks written with ndarray.tofile."""
+    block_rows = block // ROW
+    data = np.arange(block_rows * COLS, dtype="<f8").reshape(block_rows, COLS)
+    blocks = total // (block_rows * ROW)
+    start = time.perf_counter()
+    with open(path, "wb") as f:
+        for _ in range(blocks):
+            data.tofile(f)
+    report(time.perf_counter() - start, blocks, bytes=blocks * block_rows * ROW)
+
+
+def threads(directory, files, total, block):
+    """`files` threads, each appending TOTAL bytes in BLOCK-byte appends to a file of its
+    own; the time is the wall time until all are done (the aggregate rate)."""
+    block_rows = max(block // ROW, 1)
+    data = np.arange(block_rows * COLS, dtype="<f8").reshape(block_rows, COLS)
+    blocks = max(total // (block_rows * ROW), 1)
+    arrays = []
+    for i in range(files):
+        array = NpyAppendArray(os.path.join(directory, f"thread{i}.npy"), delete_if_exists=True)
+        array.append(data)  # creates the file, before the clock starts
+        arrays.append(array)
+    barrier = threading.Barrier(files + 1)
+
+    def work(array):
+        barrier.wait()
+        for _ in range(blocks):
+            array.append(data)
+        array.close()
+
+    workers = [threading.Thread(target=work, args=(a,)) for a in arrays]
+    for w in workers:
+        w.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for w in workers:
+        w.join()
+    report(time.perf_counter() - start, files * blocks, bytes=files * blocks * block_rows * ROW)
+
+
 def append_npy(dest, src):
     start = time.perf_counter()
     source = np.load(src, mmap_mode="r")
@@ -111,6 +163,10 @@ def main(argv):
         recover(args[0])
     elif cmd == "append-npy":
         append_npy(args[0], args[1])
+    elif cmd == "tofile":
+        tofile(args[0], int(args[1]), int(args[2]))
+    elif cmd == "threads":
+        threads(args[0], int(args[1]), int(args[2]), int(args[3]))
     else:
         sys.exit(f"ref_driver: unknown scenario {cmd!r}")
 

@@ -441,8 +441,9 @@ impl AppendArray {
     /// [`same_bytes_in_both_orders`](crate::same_bytes_in_both_orders)) is written as it is;
     /// any other block in the other order is rewritten in the file's order (and cast to the
     /// file's dtype) in pieces of at most 1 MiB, so memory use does not grow with the block.
-    /// A file created by this append takes its order from [`AppendOptions::order`], as with
-    /// [`append_raw`](Self::append_raw), not from `order`.
+    /// A file created by this append takes the block's `order` unless [`AppendOptions::order`]
+    /// sets one, as [`append_npy_file`](Self::append_npy_file) and `append_array` do (and as
+    /// `np.save` of the block would).
     ///
     /// # Errors
     /// As [`append_raw`](Self::append_raw): [`Error::DataLength`] unless `data.len()` is
@@ -455,7 +456,7 @@ impl AppendArray {
         data: &[u8],
     ) -> Result<()> {
         check_data_len(dtype, shape, data)?;
-        self.append_in_order(dtype, shape, order, data, None)
+        self.append_in_order(dtype, shape, order, data, Some(order))
     }
 
     /// [`append_raw_in_order`](Self::append_raw_in_order) once the length is checked, with

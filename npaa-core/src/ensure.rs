@@ -26,6 +26,19 @@ pub enum EnsureMethod {
     Copied,
 }
 
+impl EnsureMethod {
+    /// The method's name in snake case (`"already_appendable"`, `"inserted_blocks"`,
+    /// `"moved_in_place"`, `"copied"`), as machine-readable front ends report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnsureMethod::AlreadyAppendable => "already_appendable",
+            EnsureMethod::InsertedBlocks => "inserted_blocks",
+            EnsureMethod::MovedInPlace => "moved_in_place",
+            EnsureMethod::Copied => "copied",
+        }
+    }
+}
+
 /// What [`ensure_appendable`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

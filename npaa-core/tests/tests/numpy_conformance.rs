@@ -203,3 +203,38 @@ fn a_top_level_subarray_block_is_refused() {
     array.close().unwrap();
     assert!(!path.exists());
 }
+
+/// A file created by `append_raw_in_order` takes the block's order, unless the options set one.
+#[test]
+fn a_new_file_takes_the_order_of_the_block_that_creates_it() {
+    let dir = tempdir();
+    let f8 = Dtype::parse("<f8").unwrap();
+    let data: Vec<u8> = (0..6u32).flat_map(|v| f64::from(v).to_le_bytes()).collect();
+    for (options, block, expected) in [
+        (AppendOptions::new(), Order::Fortran, Order::Fortran),
+        (AppendOptions::new(), Order::C, Order::C),
+        (
+            AppendOptions::new().order(Order::C),
+            Order::Fortran,
+            Order::C,
+        ),
+        (
+            AppendOptions::new().order(Order::Fortran),
+            Order::C,
+            Order::Fortran,
+        ),
+    ] {
+        let path = dir.path().join(format!("{block:?}-{expected:?}.npy"));
+        let array = options.open(&path).unwrap();
+        array
+            .append_raw_in_order(&f8, &[2, 3], block, &data)
+            .unwrap();
+        array.close().unwrap();
+        let header = inspect(&path).unwrap().header;
+        assert_eq!(
+            (header.order(), header.shape),
+            (expected, vec![2, 3]),
+            "{path:?}"
+        );
+    }
+}

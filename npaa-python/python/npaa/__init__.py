@@ -1,0 +1,71 @@
+"""Grow NumPy ``.npy`` files out of core: a drop-in ``NpyAppendArray`` on npaa's Rust engine.
+
+Migrating from npy-append-array is one line::
+
+    from npaa import NpyAppendArray
+
+Names, signatures and defaults are npy-append-array 0.9.19's: ``NpyAppendArray(filename,
+delete_if_exists=False, rewrite_header_on_append=True)`` with ``append``, ``update_header``,
+``close``, the context manager and the attributes ``filename``, ``shape``, ``dtype`` and
+``fortran_order``; ``recover``, ``ensure_appendable``, ``is_appendable`` and
+``needs_recovery``. Where npaa differs on purpose (see the README's Python section):
+
+- ``append`` after ``close`` raises ``ClosedError`` instead of truncating the file;
+- float -> int appends are refused (``casting="same_kind"``; ``casting="unsafe"`` opts in);
+- a 0-d array is refused before any byte is written;
+- one lock per file, not one per process; a second writer gets ``LockedError``;
+- empty files (no data) can be made appendable;
+- ``recover`` and ``ensure_appendable`` return a (truthy) report of what they did.
+
+Keyword-only extras of ``NpyAppendArray``: ``casting``, ``durability`` (``None``/``"none"``,
+``"close"``, ``"append"`` or an int N: sync every N bytes), ``buffer`` (write buffer in
+bytes), ``mapped`` (``True`` or a window in bytes), ``fortran_order`` (order of a new file);
+methods ``flush()`` and ``sync()``.
+
+Errors: every refusal is a ``ValueError`` subclass, ``NpaaError``, with ``FormatError``,
+``NotAppendableError``, ``NeedsRecoveryError``, ``LockedError``, ``ShapeError``,
+``DtypeError`` (and its ``CastingError``), ``ClosedError`` and ``FileChangedError`` below it;
+failed system calls are ``OSError`` with ``errno`` and ``filename``.
+"""
+
+from ._native import (
+    CastingError,
+    ClosedError,
+    DtypeError,
+    EnsureReport,
+    FileChangedError,
+    FormatError,
+    LockedError,
+    NeedsRecoveryError,
+    NotAppendableError,
+    NpaaError,
+    NpyAppendArray,
+    RecoverReport,
+    ShapeError,
+    __version__,
+    ensure_appendable,
+    is_appendable,
+    needs_recovery,
+    recover,
+)
+
+__all__ = [
+    "CastingError",
+    "ClosedError",
+    "DtypeError",
+    "EnsureReport",
+    "FileChangedError",
+    "FormatError",
+    "LockedError",
+    "NeedsRecoveryError",
+    "NotAppendableError",
+    "NpaaError",
+    "NpyAppendArray",
+    "RecoverReport",
+    "ShapeError",
+    "__version__",
+    "ensure_appendable",
+    "is_appendable",
+    "needs_recovery",
+    "recover",
+]

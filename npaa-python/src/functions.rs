@@ -1,0 +1,143 @@
+//! The reference's module functions: `recover`, `ensure_appendable`, `is_appendable`,
+//! `needs_recovery`, and the reports the first two return.
+
+use std::path::PathBuf;
+
+use npaa_core::{EnsureOptions, RecoverOptions};
+use pyo3::prelude::*;
+
+use crate::errors;
+
+/// What `npaa.recover` did. Always true (the reference returns `True`); `changed` says whether
+/// the file needed recovery.
+#[pyclass(module = "npaa", frozen, get_all)]
+#[derive(Debug, Clone)]
+pub(crate) struct RecoverReport {
+    /// Length of the growth axis the header announced (`None` for a placeholder shape).
+    items_before: Option<u64>,
+    /// Length of the growth axis after recovery.
+    items_after: u64,
+    /// Bytes cut from the end (an incomplete last item).
+    bytes_cut: u64,
+    /// Zero bytes added to complete the last item (`zerofill_incomplete=True`).
+    bytes_zero_filled: u64,
+    /// False when the file did not need recovery.
+    changed: bool,
+}
+
+#[pymethods]
+impl RecoverReport {
+    fn __bool__(&self) -> bool {
+        true
+    }
+
+    fn __repr__(&self) -> String {
+        let before = self
+            .items_before
+            .map_or_else(|| "None".to_owned(), |n| n.to_string());
+        format!(
+            "RecoverReport(items_before={before}, items_after={}, bytes_cut={}, \
+             bytes_zero_filled={}, changed={})",
+            self.items_after,
+            self.bytes_cut,
+            self.bytes_zero_filled,
+            if self.changed { "True" } else { "False" }
+        )
+    }
+}
+
+/// What `npaa.ensure_appendable` did. Always true (the reference returns `True`); `changed`
+/// says whether the header had to be enlarged.
+#[pyclass(module = "npaa", frozen, get_all)]
+#[derive(Debug, Clone)]
+pub(crate) struct EnsureReport {
+    /// How: "already_appendable", "inserted_blocks" (no data moved), "moved_in_place" or
+    /// "copied" (a new file renamed over the old one).
+    method: &'static str,
+    /// Header size before, in bytes.
+    header_len_before: u64,
+    /// Header size after, in bytes.
+    header_len_after: u64,
+    /// Bytes after the header, carried over unchanged.
+    data_len: u64,
+}
+
+#[pymethods]
+impl EnsureReport {
+    /// False when the header already had room (nothing was changed).
+    #[getter]
+    fn changed(&self) -> bool {
+        self.method != "already_appendable"
+    }
+
+    fn __bool__(&self) -> bool {
+        true
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "EnsureReport(method={:?}, header_len_before={}, header_len_after={}, data_len={})",
+            self.method, self.header_len_before, self.header_len_after, self.data_len
+        )
+    }
+}
+
+/// Makes an incomplete file loadable again (header rewritten from the file's size).
+#[pyfunction]
+#[pyo3(signature = (filename, zerofill_incomplete=false))]
+pub(crate) fn recover(
+    py: Python<'_>,
+    filename: PathBuf,
+    zerofill_incomplete: bool,
+) -> PyResult<RecoverReport> {
+    let r = py
+        .detach(|| {
+            npaa_core::recover_with(
+                &filename,
+                RecoverOptions::new().zerofill_incomplete(zerofill_incomplete),
+            )
+        })
+        .map_err(|e| errors::to_py(py, e))?;
+    Ok(RecoverReport {
+        items_before: r.items_before,
+        items_after: r.items_after,
+        bytes_cut: r.bytes_cut,
+        bytes_zero_filled: r.bytes_zero_filled,
+        changed: r.changed,
+    })
+}
+
+/// Gives a file's header the spare room appends need (atomic copy, or `inplace=True`).
+#[pyfunction]
+#[pyo3(signature = (filename, inplace=false))]
+pub(crate) fn ensure_appendable(
+    py: Python<'_>,
+    filename: PathBuf,
+    inplace: bool,
+) -> PyResult<EnsureReport> {
+    let r = py
+        .detach(|| {
+            npaa_core::ensure_appendable_with(&filename, EnsureOptions::new().in_place(inplace))
+        })
+        .map_err(|e| errors::to_py(py, e))?;
+    Ok(EnsureReport {
+        method: r.method.name(),
+        header_len_before: r.header_len_before,
+        header_len_after: r.header_len_after,
+        data_len: r.data_len,
+    })
+}
+
+/// True if appends can go to the file as it is (its header has room to grow).
+#[pyfunction]
+pub(crate) fn is_appendable(py: Python<'_>, filename: PathBuf) -> PyResult<bool> {
+    py.detach(|| npaa_core::is_appendable(&filename))
+        .map_err(|e| errors::to_py(py, e))
+}
+
+/// True if the file's data does not match its header (`recover` repairs it).
+#[pyfunction]
+pub(crate) fn needs_recovery(py: Python<'_>, filename: PathBuf) -> PyResult<bool> {
+    py.detach(|| npaa_core::needs_recovery(&filename))
+        .map_err(|e| errors::to_py(py, e))
+}

@@ -1,0 +1,28 @@
+//! `npaa._native`, the native half of the Python package `npaa`: a drop-in replacement for
+//! npy-append-array's `NpyAppendArray` on npaa-core.
+//!
+//! The binding converts Python values, releases the GIL around every file operation and
+//! renders errors as Python exceptions ([`errors`]); every rule (headers, casting, validation,
+//! locking, recovery) is npaa-core's. The public names are re-exported by
+//! `python/npaa/__init__.py`.
+
+mod array;
+mod errors;
+mod functions;
+mod handle;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<handle::NpyAppendArray>()?;
+    m.add_class::<functions::RecoverReport>()?;
+    m.add_class::<functions::EnsureReport>()?;
+    m.add_function(wrap_pyfunction!(functions::recover, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::ensure_appendable, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::is_appendable, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::needs_recovery, m)?)?;
+    errors::register(m)?;
+    Ok(())
+}
