@@ -34,6 +34,7 @@
 //! - [`header`]: reading and writing headers ([`header::Header`], versions 1.0 to 3.0).
 //! - [`dtype`]: the dtype model ([`Dtype`]), every fixed-size dtype NumPy writes.
 //! - [`AppendArray`]: the appender; [`AppendOptions`] configures it.
+//! - [`Collective`]: many writers (MPI ranks) appending to one file in steps.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //!
 //! # Features
@@ -56,7 +57,7 @@ mod literal;
 mod recover;
 mod sys;
 
-pub use appender::{AppendArray, AppendOptions, Durability, Order, Savepoint};
+pub use appender::{AppendArray, AppendOptions, Collective, Durability, Order, Savepoint};
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
 pub use element::Element;
