@@ -2,11 +2,13 @@
 
 Usage: mpi_check.py steps FILE KIND RANKS STEPS [SCALE]     exactly STEPS whole steps
        mpi_check.py prefix FILE KIND RANKS MAXSTEPS [SCALE] some whole steps; prints
-                                                            "STEPS TAIL": how many, and the
-                                                            bytes past what the header counts
+                                                            "STEPS TAIL HOLES": how many, the
+                                                            bytes past what the header counts,
+                                                            1 if those are not the next step's
        mpi_check.py exact FILE                              no bytes past the header's count
        mpi_check.py bad FILE RANKS                          the two good steps of `mpi_steps bad`
        mpi_check.py simulation FILE RANKS STEPS
+       mpi_check.py wrapper FILE RANKS                      what mpi_wrapper.cpp writes
 The expected arrays are recomputed here from the rules in mpi_steps.c / mpi_simulation.c,
 independently of npaa, and compared with np.array_equal, row by row; files are also compared
 with what np.save writes for the expected array, byte for byte.
@@ -58,12 +60,8 @@ def saved_bytes(a):
 
 def header_end(path):
     """Offset where the data NumPy reads ends."""
-    with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        np.lib.format._read_array_header(f, version)
-        start = f.tell()
     a = np.load(path, mmap_mode="r")
-    return start + a.nbytes
+    return a.offset + a.nbytes
 
 
 def check_steps(path, kind, ranks, steps, scale):
@@ -92,8 +90,15 @@ def check_prefix(path, kind, ranks, max_steps, scale):
     want = expected(kind, ranks, steps, scale)
     assert a.dtype == want.dtype and a.shape == want.shape, (a.dtype, a.shape, want.shape)
     assert np.array_equal(a, want), "values differ"
-    tail = os.path.getsize(path) - header_end(path)
-    print(steps, tail)
+    end = header_end(path)
+    tail = os.path.getsize(path) - end
+    # A tail that is not the start of the next step's bytes has holes (a lower rank's block
+    # not written while a higher one's was).
+    following = saved_bytes(expected(kind, ranks, steps + 1, scale))[len(saved_bytes(want)) :]
+    with open(path, "rb") as f:
+        f.seek(end)
+        holes = int(f.read() != following[:tail])
+    print(steps, tail, holes)
 
 
 def check_exact(path):
@@ -132,6 +137,16 @@ def check_simulation(path, ranks, steps):
     return f"{path}: {a.shape}, every row exact"
 
 
+def check_wrapper(path, ranks):
+    rows = [[s, r] for s in range(10) for r in range(ranks) for _ in range((s + r) % 3)]
+    want = np.array(rows, dtype="<i8").reshape(-1, 2)
+    a = np.load(path)
+    assert a.dtype == want.dtype and np.array_equal(a, want), (a.dtype, a.shape, want.shape)
+    with open(path, "rb") as f:
+        assert f.read() == saved_bytes(want), "bytes differ from np.save"
+    return f"{path}: {a.shape}, every row exact"
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd in ("steps", "prefix"):
@@ -145,6 +160,8 @@ def main(argv):
         print(check_exact(args[0]))
     elif cmd == "bad":
         print(check_bad(args[0], int(args[1])))
+    elif cmd == "wrapper":
+        print(check_wrapper(args[0], int(args[1])))
     elif cmd == "simulation":
         print(check_simulation(args[0], int(args[1]), int(args[2])))
     else:

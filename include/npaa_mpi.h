@@ -250,22 +250,33 @@ static inline npaa_status npaa_mpi__append(npaa_mpi_array *a, const void *data,
     }
     char *message = NULL;
     npaa_status status;
+    /* The calls below clear the thread's last error: keep the refusal's message. */
+    char *refusal = NULL;
+    if (refused != NPAA_OK) {
+        const char *text = npaa_last_error_message();
+        refusal = (char *)malloc(strlen(text) + 1);
+        if (refusal != NULL) strcpy(refusal, text);
+    }
     uint32_t defined = 0;
     (void)npaa_collective_is_defined(a->collective, &defined);
     if (!defined) {
         /* A new file: rank 0's block defines it. */
         status = a->rank != 0       ? NPAA_OK
-                 : refused != NPAA_OK ? refused
+                 : refused != NPAA_OK ? npaa_collective_fail(refused, refusal)
                                       : npaa_collective_define(a->collective, descr, ndim, shape);
         status = npaa_mpi__from_root(a->comm, a->rank, status, &message);
         if (status == NPAA_OK) status = npaa_mpi__share_layout(a, &message);
-        if (status != NPAA_OK) return npaa_mpi__fail(status, message);
+        if (status != NPAA_OK) {
+            free(refusal);
+            return npaa_mpi__fail(status, message);
+        }
     }
     const void *bytes_out = NULL;
     uint64_t mine[3] = {0, 0, 0};
-    mine[0] = refused != NPAA_OK ? refused
+    mine[0] = refused != NPAA_OK ? npaa_collective_fail(refused, refusal)
                                  : npaa_collective_prepare(a->collective, data, descr, ndim,
                                                            shape, &bytes_out, &mine[1], &mine[2]);
+    free(refusal);
     MPI_Allgather(mine, 3, MPI_UINT64_T, a->counts, 3, MPI_UINT64_T, a->comm);
     uint64_t before = 0, total = 0, rows = 0, largest = 0;
     for (int r = 0; r < a->size; r++) {

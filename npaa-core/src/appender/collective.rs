@@ -609,6 +609,53 @@ mod tests {
         assert!(peer.set_layout(&root.layout()[..20]).is_err());
     }
 
+    /// One committed step of 2 writers × 1 row of 2 f8, then a step whose second block is
+    /// written but not its first (a hole), and the writers are gone: returns the file's path.
+    fn crash_with_a_hole(dir: &Path) -> PathBuf {
+        use std::os::unix::fs::FileExt;
+        let path = dir.join("holes.npy");
+        let options = AppendOptions::new();
+        let mut root = Collective::open_root(&path, &options).unwrap();
+        let f8 = Dtype::parse("<f8").unwrap();
+        root.define(&f8, &[1, 2]).unwrap();
+        let row = bytemuck::cast_slice(&[1.0f64, 2.0]).to_vec();
+        let start = root.data_end().unwrap();
+        root.begin_step(32).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(&row, start).unwrap();
+        file.write_all_at(&row, start + 16).unwrap();
+        root.commit(2, 32, false).unwrap();
+        // The next step: writer 1's block lands, writer 0's never does.
+        root.begin_step(32).unwrap();
+        file.write_all_at(&row, start + 32 + 16).unwrap();
+        drop(root);
+        path
+    }
+
+    #[test]
+    fn recover_never_counts_a_hole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = crash_with_a_hole(dir.path());
+        let info = crate::inspect(&path).unwrap();
+        assert_eq!(info.header.shape, vec![2, 2]);
+        assert_eq!(info.reserved_tail, 32, "the unfinished step is reserved space");
+        let report = crate::recover(&path, false).unwrap();
+        assert_eq!((report.items_after, report.bytes_cut), (2, 32));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), info.header_len + 32);
+    }
+
+    #[test]
+    fn the_next_open_cuts_a_hole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = crash_with_a_hole(dir.path());
+        let root = Collective::open_root(&path, &AppendOptions::new()).unwrap();
+        assert_eq!(root.layout.file.as_ref().unwrap().header.shape, vec![2, 2]);
+        let end = root.data_end().unwrap();
+        root.close().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), end);
+        assert!(!crate::inspect(&path).unwrap().needs_recovery);
+    }
+
     #[test]
     fn options_that_cannot_be_shared_are_refused() {
         for options in [
