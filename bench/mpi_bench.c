@@ -159,7 +159,11 @@ static double run_hdf5(const char *path, const double *row, long steps) {
 }
 #endif
 
-static double best(double a, double b) { return a < b ? a : b; }
+/* Keeps the best of the runs, and prints every run's time on rank 0. */
+static double best(const char *name, double a, double b) {
+    if (rank_ == 0) fprintf(stderr, "    %s run: %.3f s\n", name, b);
+    return a < b ? a : b;
+}
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -188,9 +192,9 @@ int main(int argc, char **argv) {
         double t_npaa = 1e30, t_plain = 1e30;
         for (long r = 0; r < reps; r++) {
             /* Alternating which goes first, so that neither always follows the other. */
-            if (r % 2 == 0) t_plain = best(t_plain, run_plain(plain_path, data, bytes, steps));
-            t_npaa = best(t_npaa, run_npaa(npaa_path, data, rows, cols, steps));
-            if (r % 2 == 1) t_plain = best(t_plain, run_plain(plain_path, data, bytes, steps));
+            if (r % 2 == 0) t_plain = best("plain", t_plain, run_plain(plain_path, data, bytes, steps));
+            t_npaa = best("npaa", t_npaa, run_npaa(npaa_path, data, rows, cols, steps));
+            if (r % 2 == 1) t_plain = best("plain", t_plain, run_plain(plain_path, data, bytes, steps));
         }
         fresh(npaa_path);
         fresh(plain_path);
@@ -208,10 +212,10 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 16; i++) row[i] = rank_ + i / 16.0;
         double t_npaa = 1e30, t_floor = 1e30, t_hdf5 = 1e30;
         for (long r = 0; r < reps; r++) {
-            t_floor = best(t_floor, run_floor(plain_path, row, sizeof row, steps));
-            t_npaa = best(t_npaa, run_npaa(npaa_path, row, 1, 16, steps));
+            t_floor = best("floor", t_floor, run_floor(plain_path, row, sizeof row, steps));
+            t_npaa = best("npaa", t_npaa, run_npaa(npaa_path, row, 1, 16, steps));
 #ifdef NPAA_BENCH_HDF5
-            t_hdf5 = best(t_hdf5, run_hdf5(other_path, row, steps));
+            t_hdf5 = best("hdf5", t_hdf5, run_hdf5(other_path, row, steps));
 #endif
         }
         fresh(npaa_path);

@@ -10,6 +10,8 @@
  * Rank r's block of step s has ((5 s + 3 r) % 4) * SCALE rows (SCALE defaults to 1): 0 rows
  * happen, rank 0's first block included (it still defines the file). With PIDDIR, every rank
  * writes its pid to PIDDIR/RANK before the first step (for the kill trials).
+ * Env NPAA_MPI_DURABILITY=on_close|every_append|every_bytes:N sets options.durability, and
+ * NPAA_MPI_HEADER=close turns rewrite_header_on_append off, for write and reopen.
  */
 #include <npaa_mpi.h>
 
@@ -106,6 +108,17 @@ static int run_steps(const char *path, const char *kind, uint64_t first, uint64_
     npaa_options options = NPAA_OPTIONS_INIT;
     options.delete_if_exists = fresh ? 1u : 0u;
     options.fortran_order = strcmp(kind, "fortran") == 0 ? 1u : 0u;
+    const char *durability = getenv("NPAA_MPI_DURABILITY");
+    if (durability != NULL && strcmp(durability, "on_close") == 0) {
+        options.durability = NPAA_DURABILITY_ON_CLOSE;
+    } else if (durability != NULL && strcmp(durability, "every_append") == 0) {
+        options.durability = NPAA_DURABILITY_EVERY_APPEND;
+    } else if (durability != NULL && strncmp(durability, "every_bytes:", 12) == 0) {
+        options.durability = NPAA_DURABILITY_EVERY_BYTES;
+        options.durability_bytes = strtoull(durability + 12, NULL, 10);
+    }
+    const char *header = getenv("NPAA_MPI_HEADER");
+    if (header != NULL && strcmp(header, "close") == 0) options.rewrite_header_on_append = 0;
     npaa_mpi_array *array = NULL;
     npaa_status status = npaa_mpi_open(MPI_COMM_WORLD, path, &options, &array);
     if (status != NPAA_OK) die("npaa_mpi_open", status);

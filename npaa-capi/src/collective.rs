@@ -51,7 +51,12 @@ unsafe fn with<T>(
         )
     })?;
     let rank = c.rank;
-    body(c).map_err(|f| Failure::new(f.status, format!("rank {rank}: {}", f.message)))
+    body(c).map_err(|f| on_rank(rank, f))
+}
+
+/// `failure`, its message naming the writer: "rank 2: ...".
+fn on_rank(rank: u32, failure: Failure) -> Failure {
+    Failure::new(failure.status, format!("rank {rank}: {}", failure.message))
 }
 
 /// Opens one writer's side of a collective append session on `path`, for writer `rank` of the
@@ -82,7 +87,7 @@ pub unsafe extern "C" fn npaa_collective_open(
 ) -> npaa_status {
     guard("npaa_mpi_open", || {
         let out = Out::new(out, "out")?;
-        let named = |f: Failure| Failure::new(f.status, format!("rank {rank}: {}", f.message));
+        let named = |f: Failure| on_rank(rank, f);
         // SAFETY: forwarded contract.
         let path = unsafe { boundary::path(path, "path") }.map_err(named)?;
         let options = if options.is_null() {
@@ -365,7 +370,11 @@ pub unsafe extern "C" fn npaa_collective_commit(
 ) -> npaa_status {
     guard("npaa_mpi_append", || {
         // SAFETY: forwarded contract.
-        unsafe { with(collective, |c| Ok(c.inner.commit(rows, bytes, synced != 0)?)) }
+        unsafe {
+            with(collective, |c| {
+                Ok(c.inner.commit(rows, bytes, synced != 0)?)
+            })
+        }
     })
 }
 
@@ -386,10 +395,7 @@ pub unsafe extern "C" fn npaa_collective_close(collective: *mut npaa_collective)
         // its pointer.
         let c = unsafe { Box::from_raw(collective) };
         let rank = c.rank;
-        c.inner
-            .close()
-            .map_err(|e| Failure::from(e))
-            .map_err(|f| Failure::new(f.status, format!("rank {rank}: {}", f.message)))
+        c.inner.close().map_err(|e| on_rank(rank, e.into()))
     })
 }
 

@@ -66,9 +66,6 @@ struct FileLayout {
     axis: usize,
     header_len: u64,
     data_end: u64,
-    /// False while the file is defined but not created yet (the root creates it in
-    /// [`Collective::begin_step`]).
-    created: bool,
 }
 
 /// One writer's side of a collective append session: see the [module docs](self).
@@ -143,7 +140,6 @@ impl Collective {
                 axis: f.axis,
                 header_len: f.header_len,
                 data_end: f.data_end,
-                created: true,
             }),
             casting: options.casting,
             durability: options.durability,
@@ -225,7 +221,6 @@ impl Collective {
             axis,
             header_len,
             data_end: header_len,
-            created: false,
         });
         Ok(())
     }
@@ -324,7 +319,7 @@ impl Collective {
         let Some(path) = self.path.clone() else {
             return Ok(());
         };
-        let Some(layout) = &mut self.layout.file else {
+        let Some(layout) = &self.layout.file else {
             return Err(undefined());
         };
         if self.file.is_none() {
@@ -334,7 +329,6 @@ impl Collective {
                 Order::C
             };
             let file = OpenFile::create(&path, &layout.header.dtype, &layout.header.shape, order)?;
-            layout.created = true;
             if self.layout.durability != Durability::None {
                 sys::sync_parent_dir(&path)
                     .map_err(|e| Error::io(&path, "syncing the directory", e))?;
@@ -403,13 +397,9 @@ impl Collective {
             f.alloc_end = f.data_end;
             f.header.shape[f.axis] += rows;
             if write_header {
-                let written = f.publish(!synced).and_then(|()| {
-                    if synced {
-                        f.file.sync_data()
-                    } else {
-                        Ok(())
-                    }
-                });
+                let written = f
+                    .publish(!synced)
+                    .and_then(|()| if synced { f.file.sync_data() } else { Ok(()) });
                 if let Err(e) = written {
                     f.data_end -= bytes;
                     f.alloc_end = f.data_end;
@@ -506,7 +496,7 @@ impl Layout {
         out.extend_from_slice(&every.to_le_bytes());
         out.extend_from_slice(&self.unsynced.to_le_bytes());
         if let Some(f) = &self.file {
-            out.push(1 | u8::from(f.created) << 1 | u8::from(f.header.fortran_order) << 2);
+            out.push(1 | u8::from(f.header.fortran_order) << 1);
             for n in [f.header_len, f.data_end, f.header.shape.len() as u64] {
                 out.extend_from_slice(&n.to_le_bytes());
             }
@@ -548,7 +538,7 @@ impl Layout {
             let descr = std::str::from_utf8(r.0).ok()?;
             let header = Header {
                 dtype: Dtype::parse(descr).ok()?,
-                fortran_order: file_flags & 4 != 0,
+                fortran_order: file_flags & 2 != 0,
                 shape,
             };
             Some(FileLayout {
@@ -556,7 +546,6 @@ impl Layout {
                 header,
                 header_len,
                 data_end,
-                created: file_flags & 2 != 0,
             })
         };
         Some(Layout {
@@ -638,10 +627,16 @@ mod tests {
         let path = crash_with_a_hole(dir.path());
         let info = crate::inspect(&path).unwrap();
         assert_eq!(info.header.shape, vec![2, 2]);
-        assert_eq!(info.reserved_tail, 32, "the unfinished step is reserved space");
+        assert_eq!(
+            info.reserved_tail, 32,
+            "the unfinished step is reserved space"
+        );
         let report = crate::recover(&path, false).unwrap();
         assert_eq!((report.items_after, report.bytes_cut), (2, 32));
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), info.header_len + 32);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            info.header_len + 32
+        );
     }
 
     #[test]
