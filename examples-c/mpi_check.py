@@ -94,7 +94,8 @@ def check_prefix(path, kind, ranks, max_steps, scale):
     tail = os.path.getsize(path) - end
     # A tail that is not the start of the next step's bytes has holes (a lower rank's block
     # not written while a higher one's was).
-    following = saved_bytes(expected(kind, ranks, steps + 1, scale))[len(saved_bytes(want)) :]
+    order = "F" if kind == "fortran" else "C"
+    following = b"".join(block(kind, steps, r, scale).tobytes(order) for r in range(ranks))
     with open(path, "rb") as f:
         f.seek(end)
         holes = int(f.read() != following[:tail])
