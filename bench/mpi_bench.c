@@ -40,6 +40,16 @@ static void fresh(const char *path) {
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
+/* Opens a new file for the plain MPI-IO contenders. */
+static MPI_File create(const char *path) {
+    MPI_File fh;
+    if (MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL,
+                      &fh) != MPI_SUCCESS) {
+        die("MPI_File_open");
+    }
+    return fh;
+}
+
 /* Seconds for STEPS npaa_mpi_append() calls of `rows` x `cols` <f8 per rank, open to close. */
 static double run_npaa(const char *path, const double *data, uint64_t rows, uint64_t cols,
                        long steps) {
@@ -62,11 +72,7 @@ static double run_plain(const char *path, const double *data, uint64_t bytes, lo
     fresh(path);
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
-    MPI_File fh;
-    if (MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL,
-                      &fh) != MPI_SUCCESS) {
-        die("MPI_File_open");
-    }
+    MPI_File fh = create(path);
     for (long s = 0; s < steps; s++) {
         MPI_Offset at = 128 + (MPI_Offset)((uint64_t)s * size_ + rank_) * bytes;
         if (MPI_File_write_at_all(fh, at, data, (int)bytes, MPI_BYTE, MPI_STATUS_IGNORE) !=
@@ -86,11 +92,7 @@ static double run_floor(const char *path, const double *data, uint64_t bytes, lo
     fresh(path);
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
-    MPI_File fh;
-    if (MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL,
-                      &fh) != MPI_SUCCESS) {
-        die("MPI_File_open");
-    }
+    MPI_File fh = create(path);
     int fd = rank_ == 0 ? open(path, O_WRONLY) : -1;
     char header[128];
     memset(header, ' ', sizeof header);

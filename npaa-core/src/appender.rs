@@ -392,15 +392,7 @@ impl AppendArray {
     /// This is the most general form: any dtype (structured, strings, datetimes, either byte
     /// order). `data.len()` must be `itemsize × product(shape)`.
     pub fn append_raw(&self, dtype: &Dtype, shape: &[u64], data: &[u8]) -> Result<()> {
-        let expected = check_block(dtype, shape)?;
-        if data.len() as u64 != expected {
-            return Err(Error::DataLength {
-                shape: shape.to_vec(),
-                itemsize: dtype.itemsize(),
-                expected,
-                got: data.len() as u64,
-            });
-        }
+        check_data_len(dtype, shape, data)?;
         self.append_with(dtype, shape, None, |sink, _| sink.write(data))
     }
 
@@ -814,6 +806,20 @@ fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
         return Err(Error::ZeroDimensional);
     }
     block_len(dtype, shape)
+}
+
+/// Checks a raw block ([`check_block`]) and that `data` holds exactly its bytes.
+fn check_data_len(dtype: &Dtype, shape: &[u64], data: &[u8]) -> Result<()> {
+    let expected = check_block(dtype, shape)?;
+    if data.len() as u64 != expected {
+        return Err(Error::DataLength {
+            shape: shape.to_vec(),
+            itemsize: dtype.itemsize(),
+            expected,
+            got: data.len() as u64,
+        });
+    }
+    Ok(())
 }
 
 /// Bytes of a block: itemsize × product(shape), checked.

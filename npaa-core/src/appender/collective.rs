@@ -36,7 +36,10 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use super::{AppendOptions, BlockTarget, Durability, OpenFile, Order, check_block, open_existing};
+use super::{
+    AppendOptions, BlockTarget, Durability, OpenFile, Order, check_block, check_data_len,
+    open_existing,
+};
 use crate::cast::CastPlan;
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
@@ -264,15 +267,7 @@ impl Collective {
         shape: &[u64],
         data: &'a [u8],
     ) -> Result<(Cow<'a, [u8]>, u64)> {
-        let expected = check_block(dtype, shape)?;
-        if data.len() as u64 != expected {
-            return Err(Error::DataLength {
-                shape: shape.to_vec(),
-                itemsize: dtype.itemsize(),
-                expected,
-                got: data.len() as u64,
-            });
-        }
+        check_data_len(dtype, shape, data)?;
         let Some(file) = &self.layout.file else {
             return Err(undefined());
         };
