@@ -1,37 +1,5 @@
-//! Collective appends: a group of writers (the ranks of an MPI job) growing one file together,
-//! step after step, each step holding one block per writer, laid out in writer order.
-//!
-//! This module holds every format rule of collective appends; the transport (who sends what
-//! to whom, and the parallel writes of the data) belongs to the caller, which makes no
-//! decision of its own. Every writer has a [`Collective`]; exactly one, the *root*, opened the
-//! file: it holds the file's lock for the whole session, creates the file, marks each step's
-//! extent and writes the header. The others hold the file's [`layout`](Collective::layout)
-//! (sent by the root) to validate and convert their blocks.
-//!
-//! # One step
-//! 1. Every writer calls [`prepare`](Collective::prepare) on its block (validation and
-//!    conversion to the file's dtype, nothing written). If any writer's block is refused, the
-//!    step ends there on every writer: nothing is written.
-//! 2. The writers agree on the byte counts; writer `r` writes at
-//!    [`data_end`](Collective::data_end) plus the bytes of writers `0..r`.
-//! 3. The root calls [`begin_step`](Collective::begin_step) with the step's total bytes:
-//!    it creates the file if needed and sets the file's reservation mark to the step's end.
-//!    **No writer may write before this returned on the root.**
-//! 4. Every writer writes its bytes. Then, if [`sync_due`](Collective::sync_due) says so,
-//!    the data is forced to stable storage.
-//! 5. Once every writer's data is written, every writer calls
-//!    [`commit`](Collective::commit); on the root it rewrites the header.
-//!
-//! # Why a crash never counts a hole
-//! Writers finish their writes in any order: a writer killed in step 4 can leave a file
-//! whose later blocks are written while earlier ones are not (holes, which read as zeros).
-//! The header only counts a step after all of its data is written (step 5), so NumPy never
-//! reads a hole. Before anyone writes, the reservation mark (the `user.npaa.reserved`
-//! extended attribute of mapped mode) records the step's end: every byte past the header's
-//! count lies below it, so [`recover`](crate::recover()) and the next open treat those bytes
-//! as reserved space and cut them instead of counting them as rows. A file whose data ends
-//! exactly where its header says has no bytes past the count, whatever its mark says. The
-//! root checks at open that the file system can store the mark, and refuses otherwise.
+//! Collective appends: [`Collective`], one writer's side of a session in which many writers
+//! (MPI ranks) grow one file in steps.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -71,7 +39,46 @@ struct FileLayout {
     data_end: u64,
 }
 
-/// One writer's side of a collective append session: see the [module docs](self).
+/// One writer's side of a collective append session.
+///
+/// Collective appends: a group of writers (the ranks of an MPI job) growing one file together,
+/// step after step, each step holding one block per writer, laid out in writer order.
+///
+/// npaa-core holds every format rule of collective appends; the transport (who sends what
+/// to whom, and the parallel writes of the data) belongs to the caller, which makes no
+/// decision of its own. Every writer has a [`Collective`]; exactly one, the *root*, opened the
+/// file: it holds the file's lock for the whole session, creates the file, marks each step's
+/// extent and writes the header. The others hold the file's [`layout`](Collective::layout)
+/// (sent by the root) to validate and convert their blocks.
+///
+/// # One step
+/// 1. Every writer calls [`prepare`](Collective::prepare) on its block (validation and
+///    conversion to the file's dtype, nothing written). If any writer's block is refused, the
+///    step ends there on every writer: nothing is written.
+/// 2. The writers agree on the byte counts; writer `r` writes at
+///    [`data_end`](Collective::data_end) plus the bytes of writers `0..r`.
+/// 3. The root calls [`begin_step`](Collective::begin_step) with the step's total bytes:
+///    it creates the file if needed and sets the file's reservation mark to the step's end.
+///    **No writer may write before this returned on the root.**
+/// 4. Every writer writes its bytes. Then, if [`sync_due`](Collective::sync_due) says so,
+///    the data is forced to stable storage.
+/// 5. Once every writer's data is written, every writer calls
+///    [`commit`](Collective::commit); on the root it rewrites the header.
+///
+/// # Why a crash never counts a hole
+/// Writers finish their writes in any order: a writer killed in step 4 can leave a file
+/// whose later blocks are written while earlier ones are not (holes, which read as zeros).
+/// The header only counts a step after all of its data is written (step 5), so NumPy never
+/// reads a hole. Before anyone writes, the reservation mark (the `user.npaa.reserved`
+/// extended attribute of mapped mode) records the step's end: every byte past the header's
+/// count lies below it, so [`recover`](crate::recover()) and the next open treat those bytes
+/// as reserved space and cut them instead of counting them as rows. A file whose data ends
+/// exactly where its header says has no bytes past the count, whatever its mark says. The
+/// root checks at open that the file system can store the mark, and refuses otherwise.
+/// Where the options defer the header (`rewrite_header_on_append(false)`,
+/// [`Durability::EveryBytes`] between sync points), the steps it does not count yet lie under
+/// the mark too and are cut as well: collective appends never restore uncounted bytes, which
+/// may hold holes.
 ///
 /// ```
 /// use npaa_core::{AppendOptions, Collective, Dtype};
