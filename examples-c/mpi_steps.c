@@ -261,11 +261,26 @@ static int run_bad(const char *path) {
     npaa_options mapped = NPAA_OPTIONS_INIT, buffered = NPAA_OPTIONS_INIT;
     mapped.mapped_window = 1 << 20;
     buffered.buffer_capacity = 4096;
+    /* Every rank refuses them; the other ranks check their options before rank 0 opens the
+     * file, so the message is rank 1's (the lowest rank that failed). */
+    const int first_peer = size_ > 1 ? 1 : 0;
     status = npaa_mpi_open(MPI_COMM_WORLD, path, &mapped, &array);
-    expect_everywhere(status, NPAA_INVALID_ARGUMENT, 0, "mapped_window refused");
+    expect_everywhere(status, NPAA_INVALID_ARGUMENT, first_peer, "mapped_window refused");
     expect(strstr(npaa_last_error_message(), "mapped_window") != NULL, "message names mapped_window");
     status = npaa_mpi_open(MPI_COMM_WORLD, path, &buffered, &array);
-    expect_everywhere(status, NPAA_INVALID_ARGUMENT, 0, "buffer_capacity refused");
+    expect_everywhere(status, NPAA_INVALID_ARGUMENT, first_peer, "buffer_capacity refused");
+
+    /* 6. Options refused on one rank only, with delete_if_exists: the file is not touched. */
+    long kept_len = 0;
+    unsigned char *kept = rank_ == 0 ? slurp(path, &kept_len) : NULL;
+    npaa_options deleting = NPAA_OPTIONS_INIT;
+    deleting.delete_if_exists = 1;
+    if (rank_ == 2 % size_) deleting.buffer_capacity = 4096;
+    status = npaa_mpi_open(MPI_COMM_WORLD, path, &deleting, &array);
+    expect_everywhere(status, NPAA_INVALID_ARGUMENT, 2 % size_, "buffer_capacity on rank 2 only");
+    expect(rank_ != 0 || kept != NULL, "reading the file");
+    if (kept != NULL) expect_unchanged(path, kept, kept_len, "a refused open deletes nothing");
+    free(kept);
 
     int all = 0;
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

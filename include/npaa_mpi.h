@@ -184,8 +184,10 @@ static inline void npaa_mpi__free(npaa_mpi_array *a) {
  * errors (NPAA_LOCKED, NPAA_NEEDS_RECOVERY, NPAA_NOT_APPENDABLE, NPAA_FORMAT, ...), holding
  * its lock until npaa_mpi_close(); a killed session's unfinished step is cut here. `options`
  * may be NULL; rank 0's apply; mapped_window and buffer_capacity must be 0
- * (NPAA_INVALID_ARGUMENT). Every rank gets the same status; on NPAA_OK, `*out` receives a
- * handle to release with npaa_mpi_close(), on failure it is left unchanged.
+ * (NPAA_INVALID_ARGUMENT). Every rank's options are checked before rank 0 touches the file,
+ * so a session refused on any rank leaves the file as it was (delete_if_exists included).
+ * Every rank gets the same status; on NPAA_OK, `*out` receives a handle to release with
+ * npaa_mpi_close(), on failure it is left unchanged.
  */
 static inline npaa_status npaa_mpi_open(MPI_Comm comm, const char *path,
                                         const npaa_options *options, npaa_mpi_array **out) {
@@ -208,9 +210,15 @@ static inline npaa_status npaa_mpi_open(MPI_Comm comm, const char *path,
                               : npaa_collective_fail(NPAA_IO, "npaa_mpi_open: out of memory");
     } else {
         strcpy(a->path, path);
-        status = npaa_collective_open(path, options, (uint32_t)rank, &a->collective);
+        /* The other ranks only check their options: they go first, so that rank 0 does not
+         * open (and, with delete_if_exists, delete) the file for a session that fails. */
+        if (rank != 0) status = npaa_collective_open(path, options, (uint32_t)rank, &a->collective);
     }
     status = npaa_mpi__share(comm, rank, size, status, &message);
+    if (status == NPAA_OK) {
+        if (rank == 0) status = npaa_collective_open(path, options, 0, &a->collective);
+        status = npaa_mpi__from_root(comm, rank, status, &message);
+    }
     if (status != NPAA_OK) {
         if (a != NULL) {
             (void)npaa_collective_close(a->collective);
