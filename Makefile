@@ -14,7 +14,9 @@
 #
 # Installs libnpaa.so.X.Y.Z (+ the libnpaa.so.X SONAME link and the libnpaa.so dev link),
 # libnpaa.a, npaa.h and npaa.hpp, a pkg-config file (pkg-config --cflags --libs npaa) and a
-# CMake package (find_package(npaa); targets npaa::npaa and npaa::npaa_static).
+# CMake package (find_package(npaa); targets npaa::npaa and npaa::npaa_static). For MPI:
+# npaa_mpi.h and npaa_mpi.hpp (header-only, compiled against your MPI), npaa-mpi.pc and the
+# CMake component (find_package(npaa COMPONENTS mpi); target npaa::mpi).
 # PROFILE=debug installs the debug build instead of the release build.
 
 PREFIX ?= /usr/local
@@ -70,7 +72,9 @@ install: build
 	ln -sf 'libnpaa.so.$(VERSION_MAJOR)' '$(DESTDIR)$(LIBDIR)/libnpaa.so'
 	install -m 644 '$(OUT)/libnpaa.a' '$(DESTDIR)$(LIBDIR)/libnpaa.a'
 	install -m 644 include/npaa.h include/npaa.hpp '$(DESTDIR)$(INCLUDEDIR)/'
+	install -m 644 include/npaa_mpi.h include/npaa_mpi.hpp '$(DESTDIR)$(INCLUDEDIR)/'
 	$(SUBST) npaa-capi/pkg/npaa.pc.in > '$(DESTDIR)$(LIBDIR)/pkgconfig/npaa.pc'
+	$(SUBST) npaa-capi/pkg/npaa-mpi.pc.in > '$(DESTDIR)$(LIBDIR)/pkgconfig/npaa-mpi.pc'
 	$(SUBST) npaa-capi/pkg/npaaConfig.cmake.in > '$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfig.cmake'
 	$(SUBST) npaa-capi/pkg/npaaConfigVersion.cmake.in > '$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfigVersion.cmake'
 
@@ -78,7 +82,8 @@ uninstall:
 	rm -f '$(DESTDIR)$(LIBDIR)/libnpaa.so' '$(DESTDIR)$(LIBDIR)/libnpaa.so.$(VERSION_MAJOR)' \
 		'$(DESTDIR)$(LIBDIR)/libnpaa.so.$(VERSION)' '$(DESTDIR)$(LIBDIR)/libnpaa.a' \
 		'$(DESTDIR)$(INCLUDEDIR)/npaa.h' '$(DESTDIR)$(INCLUDEDIR)/npaa.hpp' \
-		'$(DESTDIR)$(LIBDIR)/pkgconfig/npaa.pc' \
+		'$(DESTDIR)$(INCLUDEDIR)/npaa_mpi.h' '$(DESTDIR)$(INCLUDEDIR)/npaa_mpi.hpp' \
+		'$(DESTDIR)$(LIBDIR)/pkgconfig/npaa.pc' '$(DESTDIR)$(LIBDIR)/pkgconfig/npaa-mpi.pc' \
 		'$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfig.cmake' \
 		'$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfigVersion.cmake'
 	-rmdir '$(DESTDIR)$(LIBDIR)/cmake/npaa'

@@ -285,7 +285,7 @@ pub unsafe extern "C" fn npaa_check_append(
 ///
 /// # Safety
 /// As npaa_check_append().
-unsafe fn block<'a>(
+pub(crate) unsafe fn block<'a>(
     descr: *const c_char,
     ndim: usize,
     shape: *const u64,
@@ -301,7 +301,7 @@ unsafe fn block<'a>(
 }
 
 /// The block's size in bytes, which must fit in memory.
-fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<usize, Failure> {
+pub(crate) fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<usize, Failure> {
     let overflow = || -> Failure {
         Error::Overflow {
             shape: shape.to_vec(),

@@ -28,7 +28,8 @@
 //!
 //! The layout of the modules follows the header's sections: [`status`] (codes),
 //! [`error`] (last-error message), [`options`], [`mod@array`] (the handle), [`dtype`],
-//! [`files`] (recover, ensure_appendable, checks); `boundary` holds the one helper every
+//! [`files`] (recover, ensure_appendable, checks), [`collective`] (the MPI-free half of
+//! `npaa_mpi.h`); `boundary` holds the one helper every
 //! entry point goes through.
 
 #![expect(
@@ -55,6 +56,8 @@ pub mod array;
 pub mod dtype;
 
 pub mod files;
+
+pub mod collective;
 
 mod boundary;
 

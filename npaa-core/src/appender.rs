@@ -43,6 +43,9 @@ use crate::layout::{self, Order, Relayout};
 use crate::progress::Progress;
 use crate::sys::{self, DataMap, HeaderMap, ReadMap};
 
+mod collective;
+pub use collective::Collective;
+
 /// When appended data is forced to stable storage.
 ///
 /// What survives a crash of the *process* does not depend on this setting: the header never
@@ -359,20 +362,9 @@ impl AppendArray {
                 "Durability::EveryBytes needs a positive byte count".into(),
             ));
         }
-        let forks = sys::fork_generation();
-        let state = match sys::open_rw(&path) {
-            Ok(file) => {
-                let file = lock(file, &path, forks)?;
-                if options.delete_if_exists {
-                    std::fs::remove_file(&path)
-                        .map_err(|e| Error::io(&path, "deleting the existing file", e))?;
-                    State::Pending
-                } else {
-                    State::Open(Box::new(OpenFile::existing(file, &path, &options)?))
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => State::Pending,
-            Err(e) => return Err(Error::io(&path, "opening for appending", e)),
+        let state = match open_existing(&path, &options)? {
+            Some(file) => State::Open(file),
+            None => State::Pending,
         };
         Ok(AppendArray {
             path,
@@ -879,6 +871,27 @@ impl Drop for AppendArray {
     }
 }
 
+/// Opens, locks and validates the file at `path` for a writer with `options`; `None` when
+/// there is no file (it does not exist, or `delete_if_exists` deleted it): the first append
+/// creates it. The errors of [`AppendArray::open`].
+fn open_existing(path: &Path, options: &AppendOptions) -> Result<Option<Box<OpenFile>>> {
+    let forks = sys::fork_generation();
+    match sys::open_rw(path) {
+        Ok(file) => {
+            let file = lock(file, path, forks)?;
+            if options.delete_if_exists {
+                std::fs::remove_file(path)
+                    .map_err(|e| Error::io(path, "deleting the existing file", e))?;
+                Ok(None)
+            } else {
+                Ok(Some(Box::new(OpenFile::existing(file, path, options)?)))
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, "opening for appending", e)),
+    }
+}
+
 fn closed() -> Error {
     Error::InvalidArgument("the array was closed".into())
 }
@@ -955,6 +968,90 @@ fn check_still_linked(file: &File, path: &Path) -> Result<()> {
             "checking that the file still has a name",
             e,
         )),
+    }
+}
+
+/// What a block is validated against: the file's header and what is appended but not
+/// counted in it yet.
+struct BlockTarget<'a> {
+    /// The file's path, for errors.
+    path: &'a Path,
+    header: &'a Header,
+    /// The growth axis of `header`.
+    axis: usize,
+    header_len: u64,
+    /// Rows appended past the header's count (buffered ones).
+    pending_rows: u64,
+}
+
+impl BlockTarget<'_> {
+    /// Validates a block of `dtype` and `shape` against the file and derives its conversion
+    /// (reusing `cached`, the last one, when the block's dtype is the same).
+    fn prepare(
+        &self,
+        cached: Option<Box<(Dtype, CastPlan)>>,
+        dtype: &Dtype,
+        shape: &[u64],
+        casting: Casting,
+    ) -> Result<Prepared> {
+        let file_shape = &self.header.shape;
+        if shape.len() != file_shape.len() {
+            return Err(Error::ShapeMismatch {
+                path: self.path.to_path_buf(),
+                file: file_shape.clone(),
+                block: shape.to_vec(),
+                reason: "the number of dimensions differs",
+            });
+        }
+        let others_match = shape
+            .iter()
+            .zip(file_shape)
+            .enumerate()
+            .all(|(i, (a, b))| i == self.axis || a == b);
+        if !others_match {
+            return Err(Error::ShapeMismatch {
+                path: self.path.to_path_buf(),
+                file: file_shape.clone(),
+                block: shape.to_vec(),
+                reason: if self.header.fortran_order {
+                    "all dimensions but the last (the growth axis of a Fortran-order file) must match"
+                } else {
+                    "all dimensions but the first (the growth axis of a C-order file) must match"
+                },
+            });
+        }
+        // `casting` and the file's dtype are fixed for the life of the handle, so the plan
+        // depends on the block's dtype only.
+        let cast = match cached {
+            Some(cached) if cached.0 == *dtype => cached,
+            _ => Box::new((
+                dtype.clone(),
+                CastPlan::new(dtype, &self.header.dtype, casting)
+                    .map_err(|e| e.in_file(self.path))?,
+            )),
+        };
+        let items = shape.iter().product::<u64>();
+        let overflow = || Error::Overflow {
+            shape: shape.to_vec(),
+            itemsize: self.header.dtype.itemsize(),
+        };
+        let dst_len = items
+            .checked_mul(cast.1.dst_itemsize() as u64)
+            .ok_or_else(overflow)?;
+        let grown = self.header.shape[self.axis]
+            .checked_add(self.pending_rows)
+            .and_then(|g| g.checked_add(shape[self.axis]))
+            .ok_or_else(overflow)?;
+        self.header
+            .shape
+            .iter()
+            .enumerate()
+            .try_fold(self.header.dtype.itemsize() as u64, |acc, (i, &d)| {
+                acc.checked_mul(if i == self.axis { grown } else { d })
+            })
+            .and_then(|n| n.checked_add(self.header_len))
+            .ok_or_else(overflow)?;
+        Ok(Prepared { cast, dst_len })
     }
 }
 
@@ -1178,63 +1275,14 @@ impl OpenFile {
         shape: &[u64],
         casting: Casting,
     ) -> Result<Prepared> {
-        let file_shape = &self.header.shape;
-        if shape.len() != file_shape.len() {
-            return Err(Error::ShapeMismatch {
-                path: path.to_path_buf(),
-                file: file_shape.clone(),
-                block: shape.to_vec(),
-                reason: "the number of dimensions differs",
-            });
-        }
-        let others_match = shape
-            .iter()
-            .zip(file_shape)
-            .enumerate()
-            .all(|(i, (a, b))| i == self.axis || a == b);
-        if !others_match {
-            return Err(Error::ShapeMismatch {
-                path: path.to_path_buf(),
-                file: file_shape.clone(),
-                block: shape.to_vec(),
-                reason: if self.header.fortran_order {
-                    "all dimensions but the last (the growth axis of a Fortran-order file) must match"
-                } else {
-                    "all dimensions but the first (the growth axis of a C-order file) must match"
-                },
-            });
-        }
-        // `casting` and the file's dtype are fixed for the life of the handle, so the plan
-        // depends on the block's dtype only.
-        let cast = match self.last_cast.take() {
-            Some(cached) if cached.0 == *dtype => cached,
-            _ => Box::new((
-                dtype.clone(),
-                CastPlan::new(dtype, &self.header.dtype, casting).map_err(|e| e.in_file(path))?,
-            )),
+        let target = BlockTarget {
+            path,
+            header: &self.header,
+            axis: self.axis,
+            header_len: self.header_len,
+            pending_rows: self.buffered_rows,
         };
-        let items = shape.iter().product::<u64>();
-        let overflow = || Error::Overflow {
-            shape: shape.to_vec(),
-            itemsize: self.header.dtype.itemsize(),
-        };
-        let dst_len = items
-            .checked_mul(cast.1.dst_itemsize() as u64)
-            .ok_or_else(overflow)?;
-        let grown = self.header.shape[self.axis]
-            .checked_add(self.buffered_rows)
-            .and_then(|g| g.checked_add(shape[self.axis]))
-            .ok_or_else(overflow)?;
-        self.header
-            .shape
-            .iter()
-            .enumerate()
-            .try_fold(self.header.dtype.itemsize() as u64, |acc, (i, &d)| {
-                acc.checked_mul(if i == self.axis { grown } else { d })
-            })
-            .and_then(|n| n.checked_add(self.header_len))
-            .ok_or_else(overflow)?;
-        Ok(Prepared { cast, dst_len })
+        target.prepare(self.last_cast.take(), dtype, shape, casting)
     }
 
     /// Keeps the conversion of a prepared block for the next append.

@@ -39,6 +39,7 @@
 //! - [`AppendArray`]: the appender; [`AppendOptions`] configures it.
 //! - [`Order`], [`relayout`], [`same_bytes_in_both_orders`]: memory order, and what a block in
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
+//! - [`Collective`]: many writers (MPI ranks) appending to one file in steps.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
 //!   and moving it into place, holding the writer lock, for front ends that replace files.
@@ -80,7 +81,9 @@ mod progress;
 mod recover;
 mod sys;
 
-pub use appender::{AppendArray, AppendFileOptions, AppendOptions, Durability, Savepoint};
+pub use appender::{
+    AppendArray, AppendFileOptions, AppendOptions, Collective, Durability, Savepoint,
+};
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
 pub use element::Element;

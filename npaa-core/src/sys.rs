@@ -178,16 +178,34 @@ const RESERVED_XATTR: &str = "user.npaa.reserved";
 pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        use rustix::fs::{FallocateFlags, XattrFlags};
+        use rustix::fs::FallocateFlags;
         rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, from, to - from)?;
-        let mut buf = [0u8; 20];
-        let value = crate::header::digits(to, &mut buf);
-        rustix::fs::fsetxattr(file, RESERVED_XATTR, value, XattrFlags::empty())?;
+        set_reserved_mark(file, to)?;
         file.set_len(to)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let _ = (file, from, to);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// Records `to` in `file`'s `user.npaa.reserved` mark without changing its length: the bytes
+/// past the end of what the header counts, up to `to`, are then not data (see
+/// [`is_reserved`]). [`reserve`] sets it for mapped mode; collective appends set it to the end
+/// of a step before any writer writes it. Fails where the file system cannot store user
+/// extended attributes.
+pub(crate) fn set_reserved_mark(file: &File, to: u64) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut buf = [0u8; 20];
+        let value = crate::header::digits(to, &mut buf);
+        rustix::fs::fsetxattr(file, RESERVED_XATTR, value, rustix::fs::XattrFlags::empty())
+            .map_err(io::Error::from)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (file, to);
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 }

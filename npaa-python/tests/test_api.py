@@ -196,3 +196,22 @@ def test_parallel_files_from_threads(tmp_path):
         t.join()
     for p in paths:
         assert file_bytes(p) == saved_bytes(np.concatenate([rows] * 500))
+
+
+def test_the_readme_shows_the_exception_hierarchy_as_it_is():
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    tree = readme.split("ValueError\n└── npaa.NpaaError\n", 1)[1].split("```", 1)[0]
+    parents = {0: npaa.NpaaError}
+    shown = set()
+    for line in tree.splitlines():
+        name = line.lstrip("│ ├└─")
+        depth = (len(line) - len(name)) // 4 - 1
+        cls = getattr(npaa, name.split()[0])
+        assert cls.__bases__ == (parents[depth - 1],), line
+        parents[depth] = cls
+        shown.add(cls)
+    assert issubclass(npaa.NpaaError, ValueError)
+    exported = {
+        c for c in vars(npaa).values() if isinstance(c, type) and issubclass(c, npaa.NpaaError)
+    }
+    assert shown == exported - {npaa.NpaaError}
