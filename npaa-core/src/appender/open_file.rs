@@ -1,0 +1,463 @@
+//! [`OpenFile`]: the state of a file open for appending (header, template, data end,
+//! buffers, mapped windows) and how its appends are committed to the header and published.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::cast::{CastPlan, Casting};
+use crate::dtype::Dtype;
+use crate::error::{Error, Result};
+use crate::file::{self, Locked, create_with_header, lock, read_header_of};
+use crate::header::{self, Header, Leniency, Template, Version};
+use crate::layout::Order;
+use crate::sys::{self, DataMap, HeaderMap};
+
+use super::block::{BlockTarget, Prepared};
+use super::{AppendOptions, Durability};
+
+/// Header updates done with `pwrite` before the header is memory-mapped. Keeps short-lived
+/// handles (open, append, close) from paying for a mapping they barely use.
+const MAP_AFTER_WRITES: u32 = 2;
+
+#[derive(Debug)]
+pub(super) struct OpenFile {
+    pub(super) header: Header,
+    pub(super) version: Version,
+    pub(super) header_len: u64,
+    pub(super) template: Template,
+    pub(super) axis: usize,
+    /// File offset where the next data byte goes: header length plus data written.
+    pub(super) data_end: u64,
+    /// Number of digits of the growth dimension in the header on disk, when that header is the
+    /// template's rendering (then a count of as many digits is written over them in place);
+    /// `None` while it is not (a header in another spelling, not rewritten yet).
+    pub(super) disk_digits: Option<usize>,
+    /// Byte offset of those digits in the header (`Template::digits_offset`, computed once).
+    pub(super) digits_offset: usize,
+    /// The conversion used by the last append and its source dtype: a run of appends of one
+    /// dtype (the common case) reuses it instead of re-deriving the casting rules each time.
+    /// Boxed so that taking it out and putting it back moves a pointer, not the plan.
+    pub(super) last_cast: Option<Box<(Dtype, CastPlan)>>,
+    pub(super) header_writes: u32,
+    pub(super) map: Option<HeaderMap>,
+    /// Mapped mode: the mapping of the reserved space that small appends are copied into.
+    pub(super) window: Option<DataMap>,
+    /// The file's length as this handle made it: `data_end`, or more while space is reserved
+    /// past the data (mapped mode; the file's reservation mark then holds this value).
+    pub(super) alloc_end: u64,
+    /// Set when reserving or mapping failed: the handle writes with `pwrite` from then on.
+    pub(super) mapping_failed: bool,
+    pub(super) buffer: Vec<u8>,
+    pub(super) buffered_rows: u64,
+    pub(super) unsynced: u64,
+    pub(super) scratch: Vec<u8>,
+    /// Declared last so that it is dropped (unlocked where needed, and closed) after the
+    /// mappings above, which hold the open file too.
+    pub(super) file: Locked,
+}
+
+/// Opens, locks and validates the file at `path` for a writer with `options`; `None` when
+/// there is no file (it does not exist, or `delete_if_exists` deleted it): the first append
+/// creates it. The errors of [`AppendArray::open`].
+pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Option<Box<OpenFile>>> {
+    let forks = sys::fork_generation();
+    match sys::open_rw(path) {
+        Ok(file) => {
+            let file = lock(file, path, forks)?;
+            if options.delete_if_exists {
+                std::fs::remove_file(path)
+                    .map_err(|e| Error::io(path, "deleting the existing file", e))?;
+                Ok(None)
+            } else {
+                Ok(Some(Box::new(OpenFile::existing(file, path, options)?)))
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, "opening for appending", e)),
+    }
+}
+
+/// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
+/// replaced it (renamed another file over its path) while this handle was appending. The
+/// appends then went to a file that no name reaches; a file now at the path is never touched.
+/// Checked on update_header, sync and close (one `statx` of the open file), not on every
+/// append.
+pub(super) fn check_still_linked(file: &File, path: &Path) -> Result<()> {
+    match sys::link_count(file) {
+        Ok(0) => Err(Error::FileChanged {
+            path: path.to_path_buf(),
+            what: "the file was deleted or replaced while open: what was appended went to the \
+                   old file, which no name reaches any more, and a file now at this path was \
+                   not touched"
+                .to_owned(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::io(
+            path,
+            "checking that the file still has a name",
+            e,
+        )),
+    }
+}
+
+impl OpenFile {
+    /// Reads and checks the header of an existing file, locked by the caller, for a handle
+    /// with `options`.
+    pub(super) fn existing(file: Locked, path: &Path, options: &AppendOptions) -> Result<Self> {
+        let len = sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
+        let (parsed, template) = read_header_of(&file, path, Leniency::Strict, len)?;
+        // The header on disk is the template's rendering when the template comes from its text.
+        let disk_is_template = template.is_some();
+        let header = parsed.header;
+        let axis = file::growth_axis_of(path, &header)?;
+        let template = template.unwrap_or_else(|| header.template());
+        let needed = template.appendable_len(parsed.version);
+        if needed > parsed.header_len {
+            return Err(Error::NotAppendable {
+                path: path.to_path_buf(),
+                needed,
+                available: parsed.header_len,
+            });
+        }
+        let expected = header
+            .data_len()
+            .map_err(|kind| Error::format(path, kind))?;
+        let present = len - parsed.header_len;
+        let mut len = len;
+        if present != expected {
+            if present > expected && sys::is_reserved(&file, parsed.header_len + expected, len) {
+                // Space reserved by a mapped-mode writer that was killed: not data. This handle
+                // holds the lock, so that writer is gone; cut it.
+                len = parsed.header_len + expected;
+                sys::unreserve(&file, len)
+                    .map_err(|e| Error::io(path, "cutting space reserved by a killed writer", e))?;
+            } else {
+                return Err(Error::NeedsRecovery {
+                    path: path.to_path_buf(),
+                    expected,
+                    present,
+                });
+            }
+        }
+        if !options.header_counts_every_append() {
+            // A stale reservation mark (its writer killed between cutting the space and
+            // removing the mark) must not make this handle's uncounted bytes look reserved
+            // after a crash. Best effort: only a file system that cannot remove attributes
+            // fails here, and it cannot set them either.
+            let _ = sys::clear_reserved_mark(&file);
+        }
+        let disk_digits = disk_is_template.then(|| header::decimal_len(header.growth_len()));
+        Ok(OpenFile {
+            file,
+            version: parsed.version,
+            header_len: parsed.header_len,
+            digits_offset: template.digits_offset(parsed.version),
+            template,
+            axis,
+            data_end: len,
+            disk_digits,
+            last_cast: None,
+            header_writes: 0,
+            map: None,
+            window: None,
+            alloc_end: len,
+            mapping_failed: false,
+            buffer: Vec::new(),
+            buffered_rows: 0,
+            unsynced: 0,
+            scratch: Vec::new(),
+            header,
+        })
+    }
+
+    pub(super) fn create(path: &Path, dtype: &Dtype, shape: &[u64], order: Order) -> Result<Self> {
+        let fortran_order = order == Order::Fortran && shape.len() > 1;
+        let mut header = Header {
+            dtype: dtype.clone(),
+            fortran_order,
+            shape: shape.to_vec(),
+        };
+        let axis = header.growth_axis().unwrap_or(0);
+        header.shape[axis] = 0;
+        let bytes = header.to_npy_bytes();
+        let file = create_with_header(path, &bytes)?;
+        let parsed_len = bytes.len() as u64;
+        let version = match bytes[6] {
+            1 => Version::V1,
+            2 => Version::V2,
+            _ => Version::V3,
+        };
+        let template = header.template();
+        Ok(OpenFile {
+            file,
+            version,
+            header_len: parsed_len,
+            digits_offset: template.digits_offset(version),
+            template,
+            axis,
+            data_end: parsed_len,
+            disk_digits: Some(1),
+            last_cast: None,
+            header_writes: 1,
+            map: None,
+            window: None,
+            alloc_end: parsed_len,
+            mapping_failed: false,
+            buffer: Vec::new(),
+            buffered_rows: 0,
+            unsynced: 0,
+            scratch: Vec::new(),
+            header,
+        })
+    }
+
+    /// Validates a block against the file at `path`. Give the plan back with
+    /// [`Self::keep_cast`].
+    pub(super) fn prepare(
+        &mut self,
+        path: &Path,
+        dtype: &Dtype,
+        shape: &[u64],
+        casting: Casting,
+    ) -> Result<Prepared> {
+        let target = BlockTarget {
+            path,
+            header: &self.header,
+            axis: self.axis,
+            header_len: self.header_len,
+            pending_rows: self.buffered_rows,
+        };
+        target.prepare(self.last_cast.take(), dtype, shape, casting)
+    }
+
+    /// Keeps the conversion of a prepared block for the next append.
+    pub(super) fn keep_cast(&mut self, prepared: Prepared) {
+        self.last_cast = Some(prepared.cast);
+    }
+
+    /// Undoes the bytes of a failed append: the file goes back to its previous length.
+    pub(super) fn rollback(&mut self, buffered: bool, buffer_start: usize) {
+        if buffered {
+            self.buffer.truncate(buffer_start);
+        } else {
+            self.drop_unwritten();
+        }
+    }
+
+    /// Cuts bytes written past the data by a failed write, keeping the reserved space (which
+    /// a live mapping may cover). Best effort: if even this fails, the extra bytes are beyond
+    /// what the header counts, NumPy ignores them and `recover` removes them.
+    fn drop_unwritten(&mut self) {
+        let _ = self.file.set_len(self.data_end.max(self.alloc_end));
+    }
+
+    /// Mapped mode: copies `bytes` to file offset `at` (the end of the data) through the
+    /// mapping of reserved space, reserving and mapping a new window of `window` bytes when the
+    /// current one is too small. Returns false when the caller must `pwrite` them instead:
+    /// mapped mode off, a block larger than an eighth of the window, or reserving or mapping
+    /// failed (then the handle stays with `pwrite`).
+    pub(super) fn write_mapped(&mut self, bytes: &[u8], at: u64, window: usize) -> bool {
+        if window == 0 || bytes.len() > window / 8 || self.mapping_failed {
+            return false;
+        }
+        if let Some(map) = &mut self.window
+            && map.write_at(bytes, at)
+        {
+            return true;
+        }
+        match self.remap(at, window) {
+            Ok(map) => map.write_at(bytes, at),
+            Err(_) => {
+                self.mapping_failed = true;
+                // Give back whatever was reserved, but not the bytes this append may already
+                // have written before `at` (a block converted in chunks). Best effort: space
+                // left reserved is cut by the next open or `recover`.
+                self.window = None;
+                let _ = sys::unreserve(&self.file, at);
+                self.alloc_end = self.data_end;
+                false
+            }
+        }
+    }
+
+    /// Replaces the window with one of `window` bytes from `at`, newly reserved.
+    fn remap(&mut self, at: u64, window: usize) -> io::Result<&mut DataMap> {
+        // The old window goes first: the file may not shrink below a live mapping.
+        self.window = None;
+        // Unused space of the previous reservation is cut before the next is marked: the mark
+        // must equal the file's length whenever space is reserved.
+        if self.alloc_end > at {
+            self.file.set_len(at)?;
+            self.alloc_end = at;
+        }
+        let end = at
+            .checked_add(window as u64)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        sys::reserve(&self.file, self.alloc_end, end)?;
+        self.alloc_end = end;
+        Ok(self.window.insert(DataMap::new(&self.file, at, window)?))
+    }
+
+    /// Gives back reserved space past the data: drops the window, cuts the file to the data's
+    /// end and removes the reservation mark. Does nothing when nothing is reserved.
+    pub(super) fn release_reservation(&mut self) -> io::Result<()> {
+        self.window = None;
+        if self.alloc_end == self.data_end {
+            return Ok(());
+        }
+        sys::unreserve(&self.file, self.data_end)?;
+        self.alloc_end = self.data_end;
+        Ok(())
+    }
+
+    /// Counts `rows` just written (`bytes` long) and updates the header as the options say.
+    pub(super) fn commit(
+        &mut self,
+        rows: u64,
+        bytes: u64,
+        options: &AppendOptions,
+    ) -> io::Result<()> {
+        let before = self.data_end;
+        let alloc_before = self.alloc_end;
+        self.data_end += bytes;
+        // A pwrite may have taken the file past the reserved space.
+        self.alloc_end = self.alloc_end.max(self.data_end);
+        self.header.shape[self.axis] += rows;
+        let Err((error, header_counts_them)) = self.after_write(bytes, options) else {
+            return Ok(());
+        };
+        self.data_end = before;
+        self.alloc_end = alloc_before;
+        self.header.shape[self.axis] -= rows;
+        // When the sync after the header update failed, the header on disk already counts the
+        // new rows: write the old count back before cutting them off, so that the file is never
+        // shorter than its header says. If even that fails, keep the rows (all there, counted).
+        if !header_counts_them || self.publish(false).is_ok() {
+            self.drop_unwritten();
+        }
+        Err(error)
+    }
+
+    /// Updates the header and syncs as the options say. On failure, also tells whether the
+    /// header on disk may already count the rows just written.
+    fn after_write(
+        &mut self,
+        bytes: u64,
+        options: &AppendOptions,
+    ) -> Result<(), (io::Error, bool)> {
+        let before_header = |e| (e, false);
+        let after_header = |e| (e, true);
+        match options.durability {
+            Durability::None | Durability::OnClose => {
+                if options.rewrite_header_on_append {
+                    self.publish(true).map_err(before_header)?;
+                }
+            }
+            Durability::EveryAppend => {
+                self.file.sync_data().map_err(before_header)?;
+                if options.rewrite_header_on_append {
+                    self.publish(false).map_err(before_header)?;
+                    self.file.sync_data().map_err(after_header)?;
+                }
+            }
+            Durability::EveryBytes(n) => {
+                self.unsynced += bytes;
+                if self.unsynced >= n {
+                    self.file.sync_data().map_err(before_header)?;
+                    if options.rewrite_header_on_append {
+                        self.publish(false).map_err(before_header)?;
+                        self.file.sync_data().map_err(after_header)?;
+                    }
+                    self.unsynced = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered items to the file and counts them.
+    pub(super) fn flush_buffer(&mut self, options: &AppendOptions) -> io::Result<()> {
+        if self.buffer.is_empty() && self.buffered_rows == 0 {
+            return Ok(());
+        }
+        if let Err(e) = self.file.write_all_at(&self.buffer, self.data_end) {
+            // Keep the buffer: nothing the user appended is dropped; a later flush may succeed.
+            self.drop_unwritten();
+            return Err(e);
+        }
+        let bytes = self.buffer.len() as u64;
+        let rows = self.buffered_rows;
+        self.commit(rows, bytes, options)?;
+        self.buffer.clear();
+        self.buffered_rows = 0;
+        Ok(())
+    }
+
+    /// Flushes, then makes data and header durable, in that order.
+    pub(super) fn sync_all(&mut self, options: &AppendOptions) -> io::Result<()> {
+        self.flush_buffer(options)?;
+        self.file.sync_data()?;
+        self.publish(false)?;
+        self.file.sync_data()?;
+        self.unsynced = 0;
+        Ok(())
+    }
+
+    /// Writes the current shape into the header on disk. When the digit count is unchanged,
+    /// only the digits are written, in place (with `fast`, by a memory store once the header
+    /// is mapped); otherwise the whole header.
+    pub(super) fn publish(&mut self, fast: bool) -> io::Result<()> {
+        let growth = self.header.shape[self.axis];
+        let mut buf = [0u8; 20];
+        let digits = header::digits(growth, &mut buf);
+        let in_place = self.disk_digits == Some(digits.len());
+        if in_place
+            && fast
+            && let Some(map) = &mut self.map
+            && map.store_descending(self.digits_offset, digits)
+        {
+            return Ok(());
+        }
+        // A write that fails may leave the header half written: until one succeeds, the next
+        // update writes all of it.
+        self.disk_digits = None;
+        if in_place {
+            self.file.write_all_at(digits, self.digits_offset as u64)?;
+        } else {
+            self.write_whole_header(growth)?;
+        }
+        self.disk_digits = Some(digits.len());
+        self.header_writes = self.header_writes.saturating_add(1);
+        if fast && self.map.is_none() && self.header_writes >= MAP_AFTER_WRITES {
+            // If mapping fails (unusual file system), keep using pwrite.
+            self.map = usize::try_from(self.header_len)
+                .ok()
+                .and_then(|len| HeaderMap::new(&self.file, len).ok());
+        }
+        Ok(())
+    }
+
+    /// Renders the header for `growth` and writes it over the one on disk.
+    fn write_whole_header(&self, growth: u64) -> io::Result<()> {
+        /// Headers up to this long (`np.save` writes 128 bytes for most arrays) are rendered
+        /// on the stack.
+        const ON_STACK: usize = 512;
+        let no_room = || io::Error::other("the new shape no longer fits in the header");
+        let total = usize::try_from(self.header_len).map_err(|_| no_room())?;
+        let mut stack = [0u8; ON_STACK];
+        let mut heap = Vec::new();
+        let bytes = match stack.get_mut(..total) {
+            Some(bytes) => bytes,
+            None => {
+                heap.resize(total, 0);
+                &mut heap[..]
+            }
+        };
+        if !self.template.render_into(growth, self.version, bytes) {
+            return Err(no_room());
+        }
+        self.file.write_all_at(bytes, 0)
+    }
+}

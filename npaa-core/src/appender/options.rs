@@ -1,0 +1,214 @@
+//! The options of an append: [`AppendOptions`] (for opening), [`Durability`], and
+//! [`AppendFileOptions`] (for appending another .npy file).
+
+use std::path::Path;
+
+use crate::cast::Casting;
+use crate::error::Result;
+use crate::layout::Order;
+use crate::progress::Progress;
+
+use super::AppendArray;
+
+/// When appended data is forced to stable storage.
+///
+/// What survives a crash of the *process* does not depend on this setting: the header never
+/// counts bytes that were not written, so the file always loads as a prefix of what was
+/// appended. This setting is about a crash of the *machine* (power loss, kernel panic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Never sync explicitly (what NumPy does). After a power loss, the file may hold any
+    /// mixture of old and new pages: the header may count items whose bytes never reached the
+    /// disk (they read as zeros or garbage) until `recover` is run.
+    #[default]
+    None,
+    /// Sync data, then header, on [`AppendArray::close`] and [`AppendArray::sync`]. Everything
+    /// appended before a successful close survives a power loss; appends after the last sync
+    /// may be lost as with `None`.
+    OnClose,
+    /// Sync data and then the header on every append (`fdatasync` twice): a successful append
+    /// survives a power loss. Slow: two disk flushes per append.
+    EveryAppend,
+    /// Sync whenever at least this many bytes were appended since the last sync. The header
+    /// is advanced only at those sync points (after the data it counts is durable), so after
+    /// a power loss the file loads as a prefix that ends at the last sync point; `recover`
+    /// restores whatever later data did reach the disk.
+    EveryBytes(u64),
+}
+
+/// Options for opening an [`AppendArray`].
+///
+/// ```
+/// use npaa_core::{AppendOptions, Casting, Durability};
+/// let options = AppendOptions::new()
+///     .casting(Casting::Unsafe)
+///     .durability(Durability::OnClose)
+///     .buffer_capacity(1 << 20);
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug)]
+pub struct AppendOptions {
+    pub(super) delete_if_exists: bool,
+    pub(super) rewrite_header_on_append: bool,
+    pub(super) order: Option<Order>,
+    pub(super) casting: Casting,
+    pub(super) durability: Durability,
+    pub(super) buffer_capacity: usize,
+    pub(super) mapped_window: usize,
+}
+
+impl Default for AppendOptions {
+    fn default() -> Self {
+        AppendOptions {
+            delete_if_exists: false,
+            rewrite_header_on_append: true,
+            order: None,
+            casting: Casting::SameKind,
+            durability: Durability::None,
+            buffer_capacity: 0,
+            mapped_window: 0,
+        }
+    }
+}
+
+impl AppendOptions {
+    /// The defaults: keep an existing file, rewrite the header on every append, C order for
+    /// new files, `same_kind` casting, no explicit syncs, no buffering.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Delete an existing file when opening, so the first append starts a new one. An existing
+    /// file locked by another writer is not deleted ([`Error::Locked`](crate::Error::Locked)).
+    pub fn delete_if_exists(mut self, yes: bool) -> Self {
+        self.delete_if_exists = yes;
+        self
+    }
+
+    /// Rewrite the header after every append (default true). When false, the header is
+    /// written by [`AppendArray::update_header`], [`AppendArray::sync`] and on close only:
+    /// until then NumPy sees the shape of the last header update.
+    pub fn rewrite_header_on_append(mut self, yes: bool) -> Self {
+        self.rewrite_header_on_append = yes;
+        self
+    }
+
+    /// Memory order for a file created by the first append. Ignored for existing files (their
+    /// header decides). Unset: C order, except that [`AppendArray::append_array`] follows the
+    /// array's own layout.
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = Some(order);
+        self
+    }
+
+    /// Which dtype conversions appends may make (default [`Casting::SameKind`], as NumPy).
+    pub fn casting(mut self, casting: Casting) -> Self {
+        self.casting = casting;
+        self
+    }
+
+    /// When data is forced to stable storage (default [`Durability::None`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Coalesce appends in memory up to this many bytes (0, the default, disables it).
+    ///
+    /// Buffered items are **not on disk** until the buffer is flushed: when it is full, on
+    /// [`AppendArray::flush`], [`AppendArray::sync`], [`AppendArray::update_header`] and on
+    /// close. A crash loses them; the file still loads as a prefix of what was appended.
+    /// Appends larger than the capacity bypass the buffer.
+    pub fn buffer_capacity(mut self, bytes: usize) -> Self {
+        self.buffer_capacity = bytes;
+        self
+    }
+
+    /// Write small appends through a shared memory mapping of space reserved past the data,
+    /// `bytes` at a time (0, the default, disables it). An append then costs a memory copy
+    /// and the header update, no system call: several times faster than a `pwrite` for rows
+    /// of a few hundred bytes. Blocks larger than an eighth of the window, and buffered
+    /// appends, are written as usual. 1 MiB is a good window for rows of up to a few KiB.
+    ///
+    /// What a reader or a crash sees is the same as without it (the header counts only bytes
+    /// already copied, and is updated after every append), except that
+    /// while the handle is open, and after the process is killed, the file is longer than its
+    /// data: the reserved space, marked in the file's `user.npaa.reserved` extended attribute.
+    /// NumPy ignores it; [`recover`](crate::recover()) and the next
+    /// [`AppendArray::open`] cut it, and so does [`close`](AppendArray::close). Copy such a
+    /// file with its extended attributes (`cp -a`, `rsync -X`) or recover it first: without
+    /// the mark, the reserved zeros look like data to `recover`.
+    ///
+    /// Mapped mode needs the header to count every append: with
+    /// [`rewrite_header_on_append(false)`](Self::rewrite_header_on_append) or
+    /// [`Durability::EveryBytes`], appends are written as usual (their uncounted bytes must
+    /// stay recoverable). Where the file system cannot preallocate space or store user
+    /// extended attributes (`fallocate`, `fsetxattr`), or the mapping fails, the handle
+    /// silently goes on with positional writes. Like any memory-mapped file, a process that
+    /// ignores the file's lock and truncates it while it is mapped makes the writer fault
+    /// (SIGBUS).
+    pub fn mapped_window(mut self, bytes: usize) -> Self {
+        self.mapped_window = bytes;
+        self
+    }
+
+    /// The window mapped mode uses, or 0 when it is off. It is off unless the header counts
+    /// every append (header rewrite on, and no [`Durability::EveryBytes`], whose header lags
+    /// behind on purpose): appended bytes the header does not count yet must stay
+    /// recoverable data, and reserved space is cut, not recovered.
+    pub(super) fn mapping_window(&self) -> usize {
+        if self.header_counts_every_append() {
+            self.mapped_window
+        } else {
+            0
+        }
+    }
+
+    /// False in the modes where appended bytes may stay uncounted by the header for a while
+    /// (header rewrite off, [`Durability::EveryBytes`]): such bytes are data to `recover`.
+    pub(super) fn header_counts_every_append(&self) -> bool {
+        self.rewrite_header_on_append && !matches!(self.durability, Durability::EveryBytes(_))
+    }
+
+    /// Opens `path` with these options: see [`AppendArray::open_with`].
+    pub fn open(self, path: impl AsRef<Path>) -> Result<AppendArray> {
+        AppendArray::open_with(path, self)
+    }
+}
+
+/// Options for [`AppendArray::append_npy_file_with`]: a builder, as [`AppendOptions`] is.
+///
+/// ```
+/// use npaa_core::{AppendArray, AppendFileOptions};
+/// # let dir = tempfile::tempdir()?;
+/// # let source = dir.path().join("chunk.npy");
+/// # let chunk = AppendArray::open(&source)?;
+/// # chunk.append(&[1.0f64, 2.0, 3.0], &[3])?;
+/// # chunk.close()?;
+/// let array = AppendArray::open(dir.path().join("all.npy"))?;
+/// let mut copied = 0;
+/// let options = AppendFileOptions::new().progress(|done, _total| copied = done);
+/// assert_eq!(array.append_npy_file_with(&source, options)?, 3);
+/// array.close()?;
+/// assert_eq!(copied, 24);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct AppendFileOptions<'a> {
+    pub(super) progress: Progress<'a>,
+}
+
+impl<'a> AppendFileOptions<'a> {
+    /// The defaults: no progress calls.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Call `progress(bytes_done, bytes_total)` (bytes of the source's data) as the copy
+    /// advances.
+    pub fn progress(mut self, progress: impl FnMut(u64, u64) + 'a) -> Self {
+        self.progress = Progress::new(progress);
+        self
+    }
+}
