@@ -11,7 +11,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::cast::Casting;
+use crate::cast::casting::Casting;
 
 /// Shorthand for `Result<T, npaa_core::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
