@@ -38,7 +38,7 @@ use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::file::{self, Locked, SourceFile, create_with_header, lock, read_header_of};
-use crate::header::{self, Header, Leniency, Template, Version};
+use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::{self, Order, Relayout};
 use crate::progress::Progress;
 use crate::sys::{self, DataMap, HeaderMap, ReadMap};
@@ -1103,7 +1103,7 @@ impl OpenFile {
             // fails here, and it cannot set them either.
             let _ = sys::clear_reserved_mark(&file);
         }
-        let disk_digits = disk_is_template.then(|| header::decimal_len(header.growth_len()));
+        let disk_digits = disk_is_template.then(|| crate::fmt::decimal_len(header.growth_len()));
         Ok(OpenFile {
             file,
             version: parsed.version,
@@ -1410,7 +1410,7 @@ impl OpenFile {
     fn publish(&mut self, fast: bool) -> io::Result<()> {
         let growth = self.header.shape[self.axis];
         let mut buf = [0u8; 20];
-        let digits = header::digits(growth, &mut buf);
+        let digits = crate::fmt::digits(growth, &mut buf);
         let in_place = self.disk_digits == Some(digits.len());
         if in_place
             && fast

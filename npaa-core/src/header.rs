@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::io::Read;
 
 use crate::dtype::Dtype;
-use crate::error::{FormatError, fmt_shape};
+use crate::error::FormatError;
+use crate::fmt::{decimal_len, digits, fmt_shape, push_decimal};
 use crate::layout::Order;
 use crate::literal::{self, Value};
 
@@ -219,31 +220,6 @@ pub(crate) struct Template {
     grows: bool,
     /// True when `text` is ASCII (the usual case), which every version encodes byte for byte.
     ascii: bool,
-}
-
-/// Writes the decimal digits of `n` into `buf`, returning the used suffix.
-pub(crate) fn digits(n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
-/// Number of decimal digits of `n`.
-pub(crate) fn decimal_len(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |log| log as usize + 1)
-}
-
-/// Appends the decimal digits of `n` to `out`.
-pub(crate) fn push_decimal(out: &mut String, n: u64) {
-    out.extend(digits(n, &mut [0; 20]).iter().map(|&b| char::from(b)));
 }
 
 /// Bytes `text` takes in `version`'s encoding (latin1 before 3.0, UTF-8 in 3.0), or `None` if
@@ -1157,16 +1133,6 @@ mod tests {
                 matches!(lenient(wrong), Err(FormatError::BadShape(_))),
                 "{wrong}"
             );
-        }
-    }
-
-    #[test]
-    fn digits_render() {
-        let mut buf = [0u8; 20];
-        assert_eq!(digits(0, &mut buf), b"0");
-        assert_eq!(digits(u64::MAX, &mut buf), b"18446744073709551615");
-        for n in [0, 9, 10, 99, 100, 12345, u64::MAX / 10, u64::MAX] {
-            assert_eq!(decimal_len(n), digits(n, &mut buf).len(), "{n}");
         }
     }
 

@@ -181,7 +181,7 @@ pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<()> {
         use rustix::fs::{FallocateFlags, XattrFlags};
         rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, from, to - from)?;
         let mut buf = [0u8; 20];
-        let value = crate::header::digits(to, &mut buf);
+        let value = crate::fmt::digits(to, &mut buf);
         rustix::fs::fsetxattr(file, RESERVED_XATTR, value, XattrFlags::empty())?;
         file.set_len(to)
     }
