@@ -4,7 +4,10 @@
 use std::collections::HashSet;
 
 use super::parse::make;
-use super::*;
+use super::{
+    ByteOrder, Dtype, Field, Kind, MAX_ITEMSIZE, MAX_SUBARRAY_DIMS, Record, Scalar, Subarray,
+    TIME_UNITS, TimeUnit,
+};
 use crate::fmt::{fmt_shape, write_repr_str};
 
 /// Why the parts given to a dtype constructor ([`Scalar::new`], [`TimeUnit::new`],

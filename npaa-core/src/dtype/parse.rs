@@ -2,7 +2,10 @@
 //! writes (typestrs, one-letter codes, type names).
 
 use super::constructors::{is_padding, subarray_size};
-use super::*;
+use super::{
+    ByteOrder, Dtype, DtypeError, Field, Kind, MAX_ITEMSIZE, MAX_SUBARRAY_DIMS, NATIVE, Record,
+    Scalar, Subarray, TimeUnit,
+};
 use crate::error::{Error, FormatError};
 use crate::literal::{self, Value};
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::*;
+use super::{ByteOrder, Dtype, Kind, NATIVE, Record, Scalar, TimeUnit};
 use crate::fmt::{digits, fmt_shape, push_decimal, write_repr_str};
 
 impl Dtype {
