@@ -251,6 +251,7 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dtype::Field;
 
     #[test]
     fn readable_names() {
