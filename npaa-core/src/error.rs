@@ -11,7 +11,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::cast::casting::Casting;
+use crate::casting::Casting;
 use crate::fmt::fmt_shape;
 
 /// Shorthand for `Result<T, npaa_core::Error>`.

@@ -67,6 +67,7 @@
 
 mod appender;
 pub mod cast;
+mod casting;
 pub mod dtype;
 mod element;
 mod ensure;

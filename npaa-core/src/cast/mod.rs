@@ -23,13 +23,13 @@
 //! too-small values its minimum.
 //!
 //! # Where things are
-//! - `casting.rs`: [`Casting`], the rules' names and order.
+//! - [`Casting`], the rules' names and order, is a leaf of its own (`src/casting.rs`), so that
+//!   [`Error`] can hold one.
 //! - `rules.rs`: [`can_cast`], NumPy's rules for every dtype npaa models.
 //! - `plan.rs`: `CastPlan`, the conversion chosen once per block.
 //! - `swap.rs`: byte swaps (a dtype whose bytes differ only in byte order).
 //! - `numeric.rs`: the value conversion kernels; `half.rs`: `f16` rounding as NumPy does it.
 
-pub(crate) mod casting;
 #[cfg(feature = "f16")]
 mod half;
 mod numeric;
@@ -37,7 +37,7 @@ mod plan;
 mod rules;
 mod swap;
 
-pub use casting::Casting;
+pub use crate::casting::Casting;
 pub(crate) use plan::CastPlan;
 pub use rules::can_cast;
 

@@ -2,8 +2,9 @@
 //! applied to chunks of whole items.
 
 use super::numeric::{Kernel, numeric_kernel};
+use super::rules::can_cast;
 use super::swap::{SwapOp, apply_swap, check_swap_ops, swap_copy, swap_ops};
-use super::{Casting, can_cast};
+use crate::casting::Casting;
 use crate::dtype::Dtype;
 use crate::error::Error;
 

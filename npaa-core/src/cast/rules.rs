@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use super::Casting;
+use crate::casting::Casting;
 use crate::dtype::{ByteOrder, Dtype, Field, Kind, Record, Scalar, TimeUnit};
 use crate::error::Error;
 

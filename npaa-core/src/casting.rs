@@ -1,6 +1,6 @@
 //! The casting rules' names and order ([`Casting`]): a leaf, so that [`crate::Error`] can carry
-//! one without importing the rules. Parsing a name (`FromStr`) returns the crate's error and
-//! lives with the rules, in `rules.rs`.
+//! one without importing the rules (`cast/`, which reports errors). Parsing a name (`FromStr`)
+//! returns the crate's error and lives with the rules, in `cast/rules.rs`.
 
 use std::fmt;
 
@@ -47,7 +47,7 @@ impl Casting {
     }
 
     /// 0 for `No` up to 4 for `Unsafe`.
-    pub(super) fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             Casting::No => 0,
             Casting::Equiv => 1,
@@ -58,7 +58,7 @@ impl Casting {
     }
 
     /// The looser of two rules.
-    pub(super) fn max(self, other: Casting) -> Casting {
+    pub(crate) fn max(self, other: Casting) -> Casting {
         if other.rank() > self.rank() {
             other
         } else {
