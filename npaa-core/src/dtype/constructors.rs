@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use super::parse::make;
 use super::{
     ByteOrder, Dtype, Field, Kind, MAX_ITEMSIZE, MAX_SUBARRAY_DIMS, Record, Scalar, Subarray,
     TIME_UNITS, TimeUnit,
@@ -350,6 +349,17 @@ pub(super) fn is_padding(dtype: &Dtype, shape: &[u64]) -> bool {
                     ..
                 })
         )
+}
+
+/// A scalar with its byte order normalised as NumPy's `dtype.str` does.
+pub(super) fn make(kind: Kind, size: usize, requested: ByteOrder) -> Scalar {
+    let mut scalar = Scalar {
+        kind,
+        size,
+        order: requested,
+    };
+    scalar.order = scalar.effective_order();
+    scalar
 }
 
 /// Bytes of `shape` elements of `dtype`, refusing what NumPy refuses: more than 64

@@ -1,7 +1,7 @@
 //! Reading a dtype from a descr, as NumPy's `descr_to_dtype` does, and from the forms a user
 //! writes (typestrs, one-letter codes, type names).
 
-use super::constructors::{is_padding, subarray_size};
+use super::constructors::{is_padding, make, subarray_size};
 use super::{
     ByteOrder, Dtype, DtypeError, Field, Kind, MAX_ITEMSIZE, MAX_SUBARRAY_DIMS, NATIVE, Record,
     Scalar, Subarray, TimeUnit,
@@ -356,17 +356,6 @@ fn parse_scalar(text: &str) -> Result<Scalar, String> {
     };
     let (kind, size) = kind_size;
     Ok(make(kind, size, requested))
-}
-
-/// A scalar with its byte order normalised as NumPy's `dtype.str` does.
-pub(super) fn make(kind: Kind, size: usize, requested: ByteOrder) -> Scalar {
-    let mut scalar = Scalar {
-        kind,
-        size,
-        order: requested,
-    };
-    scalar.order = scalar.effective_order();
-    scalar
 }
 
 /// The byte size of `S`/`U`/`V` with `count` units of `unit` bytes, within NumPy's limit.
