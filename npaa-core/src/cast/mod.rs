@@ -6,7 +6,7 @@
 //! plain copy, a byte swap (any dtype whose bytes only differ in byte order, records
 //! included), or a value conversion between the numeric types
 //! `b1 i1 i2 i4 i8 u1 u2 u4 u8 f4 f8 c8 c16` (and `f2` with the `f16` feature). Every other
-//! cast NumPy allows is refused with [`Error::CastUnsupported`].
+//! cast NumPy allows is refused with [`Error::CastUnsupported`](crate::Error::CastUnsupported).
 //!
 //! # Value semantics
 //! For values the destination type can represent, conversions give NumPy's results:
@@ -24,7 +24,7 @@
 //!
 //! # Where things are
 //! - [`Casting`], the rules' names and order, is a leaf of its own (`src/casting.rs`), so that
-//!   [`Error`] can hold one.
+//!   [`Error`](crate::Error) can hold one.
 //! - `rules.rs`: [`can_cast`], NumPy's rules for every dtype npaa models.
 //! - `plan.rs`: `CastPlan`, the conversion chosen once per block.
 //! - `swap.rs`: byte swaps (a dtype whose bytes differ only in byte order).
