@@ -821,7 +821,7 @@ mod tests {
             assert!(
                 matches!(
                     plan(from, to, Casting::Unsafe),
-                    Err(Error::CastUnsupported { .. })
+                    Err(crate::Error::CastUnsupported { .. })
                 ),
                 "{from} -> {to}"
             );
