@@ -3,7 +3,12 @@
 //! NumPy reads a header with `ast.literal_eval`. This module accepts the subset of Python
 //! literal syntax that a header can hold: dicts, tuples, lists, `str` and `bytes` literals,
 //! decimal integers, `True`, `False` and `None`. It also renders values back the way Python's
-//! `repr` does, for error messages and for writing headers.
+//! `repr` does, for error messages and for writing headers (the `repr` of a `str` or `bytes`
+//! is `fmt`'s).
+//!
+//! The header reader (`header/read.rs`) and the descr parser (`dtype/parse.rs`) both read
+//! with it, so it is a module of its own below both, not a part of `header/`: inside
+//! `header/`, `dtype` would import `header` while `header` imports `dtype`.
 //!
 //! The parser is iterative (an explicit stack, not recursion), so hostile input such as
 //! 100 000 opening brackets is refused with [`FormatError::TooDeep`] instead of overflowing the
