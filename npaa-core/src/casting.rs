@@ -73,6 +73,7 @@ impl fmt::Display for Casting {
         f.write_str(self.as_str())
     }
 }
+
 #[cfg(test)]
 mod tests {
     use crate::error::Error;

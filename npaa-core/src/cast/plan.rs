@@ -146,6 +146,7 @@ impl CastPlan {
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

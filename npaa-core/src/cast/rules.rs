@@ -455,6 +455,7 @@ fn units_factor(big: usize, little: usize) -> Option<u64> {
     }
     Some(factor)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -248,6 +248,7 @@ impl Record {
         out
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

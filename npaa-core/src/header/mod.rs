@@ -171,6 +171,7 @@ pub(crate) enum Leniency {
 }
 
 /// Helpers shared by the unit tests of the header modules.
+
 #[cfg(test)]
 mod testing {
     use super::*;

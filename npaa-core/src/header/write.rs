@@ -229,6 +229,7 @@ impl Template {
         (version.prefix_len() + bytes + spare + 1) as u64
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
