@@ -42,7 +42,6 @@ pub(crate) use plan::CastPlan;
 pub use rules::can_cast;
 
 /// Helpers shared by the unit tests of the cast modules.
-
 #[cfg(test)]
 mod testing {
     use super::{CastPlan, Casting};

@@ -171,7 +171,6 @@ pub(crate) enum Leniency {
 }
 
 /// Helpers shared by the unit tests of the header modules.
-
 #[cfg(test)]
 mod testing {
     use super::*;
