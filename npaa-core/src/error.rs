@@ -11,7 +11,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::cast::Casting;
+use crate::casting::Casting;
+use crate::fmt::fmt_shape;
 
 /// Shorthand for `Result<T, npaa_core::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -240,7 +241,7 @@ pub enum FormatError {
     /// shows bytes, and what the file looks like when that is recognisable.
     #[error(
         "it starts with {found} instead of b'\\x93NUMPY'{looks}",
-        found = crate::literal::repr_bytes(.found),
+        found = crate::fmt::repr_bytes(.found),
         looks = looks_like(.found)
     )]
     BadMagic {
@@ -328,18 +329,6 @@ pub enum FormatError {
         /// The item size.
         itemsize: usize,
     },
-}
-
-/// Formats a shape the way Python prints a tuple: `()`, `(5,)`, `(3, 4)`.
-pub fn fmt_shape(shape: &[u64]) -> String {
-    match shape {
-        [] => "()".to_owned(),
-        [one] => format!("({one},)"),
-        _ => {
-            let parts: Vec<String> = shape.iter().map(u64::to_string).collect();
-            format!("({})", parts.join(", "))
-        }
-    }
 }
 
 /// `"{path}: "` for a message about a file, or "".
@@ -557,12 +546,5 @@ mod tests {
         let eisdir = io::Error::from(io::ErrorKind::IsADirectory);
         let err = Error::io("d", "reading the header", eisdir);
         assert_eq!(err.to_string(), "d: is a directory, not a .npy file");
-    }
-
-    #[test]
-    fn shapes_print_like_python_tuples() {
-        assert_eq!(fmt_shape(&[]), "()");
-        assert_eq!(fmt_shape(&[5]), "(5,)");
-        assert_eq!(fmt_shape(&[3, 4]), "(3, 4)");
     }
 }

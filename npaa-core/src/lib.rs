@@ -68,11 +68,13 @@
 
 mod appender;
 pub mod cast;
+mod casting;
 pub mod dtype;
 mod element;
 mod ensure;
 mod error;
 mod file;
+mod fmt;
 pub mod header;
 mod inspect;
 mod layout;
@@ -90,10 +92,10 @@ pub use element::Element;
 pub use ensure::{
     EnsureMethod, EnsureOptions, EnsureReport, ensure_appendable, ensure_appendable_with,
 };
-pub use error::{Error, FormatError, Remedy, Result, fmt_shape};
+pub use error::{Error, FormatError, Remedy, Result};
 pub use file::{StagedFile, WriterLock, parent_dir};
+pub use fmt::{fmt_shape, repr_bytes, repr_str};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, inspect, inspect_source, is_appendable, needs_recovery};
 pub use layout::{Order, Relayout, relayout, same_bytes_in_both_orders};
-pub use literal::{repr_bytes, repr_str};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

@@ -199,7 +199,7 @@ pub(crate) fn set_reserved_mark(file: &File, to: u64) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let mut buf = [0u8; 20];
-        let value = crate::header::digits(to, &mut buf);
+        let value = crate::fmt::digits(to, &mut buf);
         rustix::fs::fsetxattr(file, RESERVED_XATTR, value, rustix::fs::XattrFlags::empty())
             .map_err(io::Error::from)
     }

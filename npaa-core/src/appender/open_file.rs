@@ -10,7 +10,7 @@ use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::file::{self, Locked, create_with_header, lock, read_header_of};
-use crate::header::{self, Header, Leniency, Template, Version};
+use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
 use crate::sys::{self, DataMap, HeaderMap};
 
@@ -148,7 +148,7 @@ impl OpenFile {
             // fails here, and it cannot set them either.
             let _ = sys::clear_reserved_mark(&file);
         }
-        let disk_digits = disk_is_template.then(|| header::decimal_len(header.growth_len()));
+        let disk_digits = disk_is_template.then(|| crate::fmt::decimal_len(header.growth_len()));
         Ok(OpenFile {
             file,
             version: parsed.version,
@@ -411,7 +411,7 @@ impl OpenFile {
     pub(super) fn publish(&mut self, fast: bool) -> io::Result<()> {
         let growth = self.header.shape[self.axis];
         let mut buf = [0u8; 20];
-        let digits = header::digits(growth, &mut buf);
+        let digits = crate::fmt::digits(growth, &mut buf);
         let in_place = self.disk_digits == Some(digits.len());
         if in_place
             && fast

@@ -1,438 +1,14 @@
-//! The .npy header codec: reading every header NumPy accepts, writing headers byte-identical to
-//! `np.save` (NumPy >= 1.24), and rewriting a header in place at its existing size.
+//! Reading and validating a header: every header NumPy accepts, through a fast path for the
+//! texts `np.save` writes and the Python-literal parser for the rest.
 
 use std::borrow::Cow;
 use std::io::Read;
 
+use super::{Header, Leniency, MAGIC, MAX_HEADER_LEN, ParsedHeader, Template, Version};
 use crate::dtype::Dtype;
-use crate::error::{FormatError, fmt_shape};
-use crate::layout::Order;
+use crate::error::FormatError;
+use crate::fmt::fmt_shape;
 use crate::literal::{self, Value};
-
-/// The magic string every .npy file starts with.
-pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
-
-/// `np.save` pads the header so that the data starts at a multiple of this.
-pub const ARRAY_ALIGN: usize = 64;
-
-/// Digits reserved for the growth dimension (`len(str(8 * 2**64 - 1))`), as NumPy does.
-pub const GROWTH_AXIS_MAX_DIGITS: usize = 21;
-
-/// NumPy (>= 1.24) refuses to read headers longer than this many characters unless asked to.
-pub const NUMPY_MAX_HEADER_SIZE: usize = 10_000;
-
-/// The largest header npaa reads (a hostile length field must not make it allocate gigabytes).
-pub const MAX_HEADER_LEN: u64 = 16 << 20;
-
-/// A .npy format version.
-///
-/// Non-exhaustive: a later NumPy may define another version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Version {
-    /// 1.0: `u16` length field, latin1 text.
-    V1,
-    /// 2.0: `u32` length field, latin1 text.
-    V2,
-    /// 3.0: `u32` length field, UTF-8 text.
-    V3,
-}
-
-impl Version {
-    /// Bytes before the header text: magic, two version bytes, the length field.
-    pub fn prefix_len(self) -> usize {
-        match self {
-            Version::V1 => 10,
-            Version::V2 | Version::V3 => 12,
-        }
-    }
-
-    /// `(major, minor)`.
-    pub fn numbers(self) -> (u8, u8) {
-        match self {
-            Version::V1 => (1, 0),
-            Version::V2 => (2, 0),
-            Version::V3 => (3, 0),
-        }
-    }
-
-    fn max_text_len(self) -> u64 {
-        match self {
-            Version::V1 => u64::from(u16::MAX),
-            Version::V2 | Version::V3 => u64::from(u32::MAX),
-        }
-    }
-}
-
-impl std::fmt::Display for Version {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (major, minor) = self.numbers();
-        write!(f, "{major}.{minor}")
-    }
-}
-
-/// The array description a header carries.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    /// Element type.
-    pub dtype: Dtype,
-    /// True when the data is stored in Fortran (column-major) order.
-    pub fortran_order: bool,
-    /// The array's shape.
-    pub shape: Vec<u64>,
-}
-
-/// A header as found in a file: what [`Header::read`] returns.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ParsedHeader {
-    /// What the header says.
-    pub header: Header,
-    /// The format version.
-    pub version: Version,
-    /// Total header size in bytes, magic included: the offset where the data starts.
-    pub header_len: u64,
-    /// Length in bytes of the dict text (without the padding and the final newline).
-    pub text_len: u64,
-    /// True when the growth dimension was a `****` placeholder of an unfinished streaming
-    /// writer (npyz, npy); the shape then holds 0 there. [`Header::read`] refuses such
-    /// headers, as NumPy does; [`inspect`](crate::inspect()) reports them with this set.
-    pub placeholder: bool,
-}
-
-impl Header {
-    /// The memory order `fortran_order` stands for.
-    pub fn order(&self) -> Order {
-        Order::from_fortran(self.fortran_order)
-    }
-
-    /// The axis the array grows along: 0 for C order, the last for Fortran order; `None` for a
-    /// 0-d array.
-    pub fn growth_axis(&self) -> Option<usize> {
-        match self.shape.len() {
-            0 => None,
-            n if self.fortran_order => Some(n - 1),
-            _ => Some(0),
-        }
-    }
-
-    /// Number of elements, or `None` on overflow.
-    pub fn num_items(&self) -> Option<u64> {
-        self.shape
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-    }
-
-    /// Data bytes the shape needs.
-    pub fn data_len(&self) -> Result<u64, FormatError> {
-        self.num_items()
-            .and_then(|n| n.checked_mul(self.dtype.itemsize() as u64))
-            .ok_or_else(|| FormatError::Overflow {
-                shape: self.shape.clone(),
-                itemsize: self.dtype.itemsize(),
-            })
-    }
-
-    /// Bytes of one step along the growth axis (itemsize × the other dimensions); `None` for
-    /// 0-d arrays or on overflow.
-    pub fn row_len(&self) -> Option<u64> {
-        let axis = self.growth_axis()?;
-        self.shape
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| i != axis)
-            .try_fold(self.dtype.itemsize() as u64, |acc, (_, &d)| {
-                acc.checked_mul(d)
-            })
-    }
-
-    /// The growth dimension's current value (0 for a 0-d array).
-    pub fn growth_len(&self) -> u64 {
-        self.growth_axis().map_or(0, |a| self.shape[a])
-    }
-
-    /// The dict text without the growth dimension's digits, and the byte offset in it where
-    /// they go (the end for a 0-d array, which has none).
-    fn text_parts(&self) -> (String, usize) {
-        let mut text = String::with_capacity(96);
-        text.push_str("{'descr': ");
-        self.dtype.write_header_repr(&mut text);
-        text.push_str(", 'fortran_order': ");
-        text.push_str(if self.fortran_order { "True" } else { "False" });
-        text.push_str(", 'shape': (");
-        let axis = self.growth_axis();
-        let mut split = None;
-        for (i, &d) in self.shape.iter().enumerate() {
-            if i > 0 {
-                text.push_str(", ");
-            }
-            if Some(i) == axis {
-                split = Some(text.len());
-            } else {
-                push_decimal(&mut text, d);
-            }
-        }
-        if self.shape.len() == 1 {
-            text.push(',');
-        }
-        text.push_str("), }");
-        let split = split.unwrap_or(text.len());
-        (text, split)
-    }
-
-    /// The dict text alone, as `np.save` writes it before padding.
-    pub fn dict_text(&self) -> String {
-        let (mut text, split) = self.text_parts();
-        if self.growth_axis().is_some() {
-            text.insert_str(split, &self.growth_len().to_string());
-        }
-        text
-    }
-
-    /// The template that renders this header's bytes for any growth length.
-    pub(crate) fn template(&self) -> Template {
-        let (text, split) = self.text_parts();
-        Template {
-            ascii: text.is_ascii(),
-            text,
-            split,
-            grows: self.growth_axis().is_some(),
-        }
-    }
-
-    /// The complete header bytes `np.save` writes for this array (NumPy >= 1.24), magic and
-    /// padding included.
-    pub fn to_npy_bytes(&self) -> Vec<u8> {
-        self.template().render_fresh(self.growth_len())
-    }
-}
-
-/// The text of a header without its growth dimension, so that the bytes for a new growth
-/// length can be produced without formatting the whole dict again.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Template {
-    /// The dict text with the growth dimension's digits left out.
-    text: String,
-    /// Byte offset in `text` where the growth digits go.
-    split: usize,
-    /// False for a 0-d array: no digits go anywhere.
-    grows: bool,
-    /// True when `text` is ASCII (the usual case), which every version encodes byte for byte.
-    ascii: bool,
-}
-
-/// Writes the decimal digits of `n` into `buf`, returning the used suffix.
-pub(crate) fn digits(n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
-/// Number of decimal digits of `n`.
-pub(crate) fn decimal_len(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |log| log as usize + 1)
-}
-
-/// Appends the decimal digits of `n` to `out`.
-pub(crate) fn push_decimal(out: &mut String, n: u64) {
-    out.extend(digits(n, &mut [0; 20]).iter().map(|&b| char::from(b)));
-}
-
-/// Bytes `text` takes in `version`'s encoding (latin1 before 3.0, UTF-8 in 3.0), or `None` if
-/// one of its characters has no latin1 code.
-fn encoded_len(text: &str, ascii: bool, version: Version) -> Option<usize> {
-    if ascii || version == Version::V3 {
-        return Some(text.len());
-    }
-    text.chars()
-        .all(|c| u32::from(c) <= 0xff)
-        .then(|| text.chars().count())
-}
-
-/// Writes `text` in `version`'s encoding into `out` from `at`, returning the offset after it.
-/// The caller checked with [`encoded_len`] that it can be encoded and fits.
-fn encode_into(text: &str, ascii: bool, version: Version, out: &mut [u8], at: usize) -> usize {
-    if ascii || version == Version::V3 {
-        out[at..at + text.len()].copy_from_slice(text.as_bytes());
-        return at + text.len();
-    }
-    let mut end = at;
-    for (slot, c) in out[at..].iter_mut().zip(text.chars()) {
-        // Latin1: the code point is the byte (`encoded_len` refused larger ones).
-        *slot = u8::try_from(u32::from(c)).unwrap_or(b'?');
-        end += 1;
-    }
-    end
-}
-
-impl Template {
-    /// The template of a text [`parse_canonical`] read: that text without its growth digits,
-    /// without rendering the header again. `None` if the text is not ASCII (which
-    /// `parse_canonical` does not accept).
-    fn from_canonical(raw: &[u8], canonical: &Canonical) -> Option<Template> {
-        let dict = &raw[..canonical.dict_len];
-        let (text, split) = match &canonical.growth_digits {
-            Some(digits) => {
-                let mut text = Vec::with_capacity(dict.len() - digits.len());
-                text.extend_from_slice(&dict[..digits.start]);
-                text.extend_from_slice(&dict[digits.end..]);
-                (text, digits.start)
-            }
-            None => (dict.to_vec(), dict.len()),
-        };
-        let text = String::from_utf8(text).ok().filter(|t| t.is_ascii())?;
-        Some(Template {
-            text,
-            split,
-            grows: canonical.growth_digits.is_some(),
-            ascii: true,
-        })
-    }
-
-    /// Bytes of the dict text for `growth` in `version`'s encoding, or `None` if it cannot be
-    /// encoded in that version.
-    fn text_len(&self, growth: u64, version: Version) -> Option<usize> {
-        let n = if self.grows { decimal_len(growth) } else { 0 };
-        encoded_len(&self.text, self.ascii, version).map(|len| len + n)
-    }
-
-    /// Byte offset, inside the header, of the growth digits.
-    pub(crate) fn digits_offset(&self, version: Version) -> usize {
-        let head = &self.text[..self.split];
-        let head_bytes = if self.ascii || version == Version::V3 {
-            head.len()
-        } else {
-            head.chars().count()
-        };
-        version.prefix_len() + head_bytes
-    }
-
-    /// Header bytes as `np.save` lays them out: 21-digit spare, 64-byte alignment, the smallest
-    /// version that can hold the text.
-    pub(crate) fn render_fresh(&self, growth: u64) -> Vec<u8> {
-        let n = decimal_len(growth);
-        let spare = if self.grows {
-            GROWTH_AXIS_MAX_DIGITS.saturating_sub(n)
-        } else {
-            0
-        };
-        for version in [Version::V1, Version::V2, Version::V3] {
-            let Some(len) = self.text_len(growth, version) else {
-                continue;
-            };
-            let hlen = len + spare + 1;
-            let prefix = version.prefix_len();
-            let padlen = ARRAY_ALIGN - ((prefix + hlen) % ARRAY_ALIGN);
-            let total = prefix + hlen + padlen;
-            if ((total - prefix) as u64) > version.max_text_len() {
-                continue;
-            }
-            return self.render(growth, version, total);
-        }
-        // A text over 4 GiB cannot be described by any version; the dtype parser bounds
-        // headers far below that, so this is unreachable in practice. Render as v3 anyway.
-        let len = self.text.len() + if self.grows { n } else { 0 };
-        self.render(
-            growth,
-            Version::V3,
-            Version::V3.prefix_len() + len + spare + 1,
-        )
-    }
-
-    /// Header bytes of exactly `total` bytes in `version`, or `None` if the text does not fit.
-    pub(crate) fn render_at(&self, growth: u64, version: Version, total: u64) -> Option<Vec<u8>> {
-        if !self.fits(growth, version, total) {
-            return None;
-        }
-        Some(self.render(growth, version, usize::try_from(total).ok()?))
-    }
-
-    /// [`render_at`](Self::render_at) into `out`, whose length is the header's: writes the
-    /// header and returns true, or returns false, writing nothing, if the text does not fit.
-    pub(crate) fn render_into(&self, growth: u64, version: Version, out: &mut [u8]) -> bool {
-        let fits = self.fits(growth, version, out.len() as u64);
-        if fits {
-            self.write(growth, version, out);
-        }
-        fits
-    }
-
-    /// Whether a header of exactly `total` bytes in `version` can hold the text for `growth`.
-    fn fits(&self, growth: u64, version: Version, total: u64) -> bool {
-        let prefix = version.prefix_len() as u64;
-        // The text, then at least the final newline.
-        self.text_len(growth, version).is_some_and(|len| {
-            total > prefix + len as u64 && total - prefix <= version.max_text_len()
-        })
-    }
-
-    /// The header for `growth` as a new vector of `total` bytes, which must hold it.
-    fn render(&self, growth: u64, version: Version, total: usize) -> Vec<u8> {
-        let mut out = vec![0; total];
-        self.write(growth, version, &mut out);
-        out
-    }
-
-    /// Writes the whole header into `out` (the header's length): magic, version, length
-    /// field, the text for `growth`, spaces, and the final newline. The caller checked that
-    /// the text can be encoded in `version` and fits.
-    fn write(&self, growth: u64, version: Version, out: &mut [u8]) {
-        let prefix = version.prefix_len();
-        let total = out.len();
-        out[..MAGIC.len()].copy_from_slice(MAGIC);
-        let (major, minor) = version.numbers();
-        out[6] = major;
-        out[7] = minor;
-        let len = total - prefix;
-        match version {
-            Version::V1 => out[8..10].copy_from_slice(&(len as u16).to_le_bytes()),
-            Version::V2 | Version::V3 => out[8..12].copy_from_slice(&(len as u32).to_le_bytes()),
-        }
-        let mut buf = [0; 20];
-        let growth_digits = if self.grows {
-            digits(growth, &mut buf)
-        } else {
-            &[]
-        };
-        let (head, tail) = self.text.split_at(self.split);
-        let at = encode_into(head, self.ascii, version, out, prefix);
-        let at_tail = at + growth_digits.len();
-        out[at..at_tail].copy_from_slice(growth_digits);
-        let end = encode_into(tail, self.ascii, version, out, at_tail);
-        out[end..total - 1].fill(b' ');
-        out[total - 1] = b'\n';
-    }
-
-    /// Bytes the header needs, in `version`, to hold any growth length (21 digits).
-    pub(crate) fn appendable_len(&self, version: Version) -> u64 {
-        // The text for growth 0: one digit, or none for a 0-d array.
-        let zero = usize::from(self.grows);
-        let bytes = encoded_len(&self.text, self.ascii, version).unwrap_or(self.text.len()) + zero;
-        let spare = if self.grows {
-            GROWTH_AXIS_MAX_DIGITS - 1
-        } else {
-            0
-        };
-        (version.prefix_len() + bytes + spare + 1) as u64
-    }
-}
-
-/// How strictly [`read_header`] treats placeholder shapes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Leniency {
-    /// As NumPy: a placeholder shape is an error.
-    Strict,
-    /// Accept a `****` placeholder for the growth dimension (for recover and inspect).
-    AllowPlaceholder,
-}
 
 /// Bytes [`read_header`] asks for in its first read: the whole header of almost every file
 /// (`np.save` writes 128 bytes for most arrays, and a few hundred for records of many fields),
@@ -694,6 +270,31 @@ fn check_shape(header: &Header, placeholder: Option<usize>) -> Result<(), Format
     Ok(())
 }
 
+impl Template {
+    /// The template of a text [`parse_canonical`] read: that text without its growth digits,
+    /// without rendering the header again. `None` if the text is not ASCII (which
+    /// `parse_canonical` does not accept).
+    fn from_canonical(raw: &[u8], canonical: &Canonical) -> Option<Template> {
+        let dict = &raw[..canonical.dict_len];
+        let (text, split) = match &canonical.growth_digits {
+            Some(digits) => {
+                let mut text = Vec::with_capacity(dict.len() - digits.len());
+                text.extend_from_slice(&dict[..digits.start]);
+                text.extend_from_slice(&dict[digits.end..]);
+                (text, digits.start)
+            }
+            None => (dict.to_vec(), dict.len()),
+        };
+        let text = String::from_utf8(text).ok().filter(|t| t.is_ascii())?;
+        Some(Template {
+            text,
+            split,
+            grows: canonical.growth_digits.is_some(),
+            ascii: true,
+        })
+    }
+}
+
 /// What [`parse_canonical`] read: the header, and where its text holds the growth digits.
 struct Canonical {
     header: Header,
@@ -862,84 +463,7 @@ fn parse_literal(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn h(descr: &str, fortran_order: bool, shape: &[u64]) -> Header {
-        Header {
-            dtype: Dtype::parse(descr).unwrap(),
-            fortran_order,
-            shape: shape.to_vec(),
-        }
-    }
-
-    fn read(bytes: &[u8]) -> Result<ParsedHeader, FormatError> {
-        match read_header(&mut &bytes[..], bytes.len() as u64, Leniency::Strict) {
-            Ok((p, _)) => Ok(p),
-            Err(ReadError::Format(e)) => Err(e),
-            Err(ReadError::Io(e)) => panic!("io: {e}"),
-        }
-    }
-
-    #[test]
-    fn renders_like_np_save() {
-        // np.save(f, np.zeros((3, 4))) with NumPy 2.4.
-        let bytes = h("<f8", false, &[3, 4]).to_npy_bytes();
-        let mut expected =
-            b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }"
-                .to_vec();
-        expected.resize(127, b' ');
-        expected.push(b'\n');
-        assert_eq!(bytes, expected);
-        assert_eq!(
-            h("<f8", false, &[]).dict_text(),
-            "{'descr': '<f8', 'fortran_order': False, 'shape': (), }"
-        );
-        assert_eq!(
-            h("|u1", true, &[5]).dict_text(),
-            "{'descr': '|u1', 'fortran_order': True, 'shape': (5,), }"
-        );
-    }
-
-    #[test]
-    fn header_growth_thresholds_match_numpy() {
-        // test_format.py::test_header_growth_axis, with a field named N spaces. NumPy's test
-        // writes the dtype's repr (`dtype([...])`, 7 characters longer) where np.save writes
-        // the descr list, so the thresholds here are 7 higher: values from NumPy 2.4's
-        // write_array_header_1_0 with dtype_to_descr.
-        for (n, fortran, expected) in [
-            (29, false, 128),
-            (30, false, 192),
-            (30, true, 128),
-            (31, true, 192),
-        ] {
-            let descr = format!("[('{}', '<i8')]", " ".repeat(n));
-            // NumPy goes up to 10**20; u64 stops at 10**19.
-            for p in 0..=19u32 {
-                let size = 10u64.pow(p);
-                let shape = if fortran {
-                    vec![2, size]
-                } else {
-                    vec![size, 2]
-                };
-                assert_eq!(
-                    h(&descr, fortran, &shape).to_npy_bytes().len(),
-                    expected,
-                    "n={n} p={p}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn render_at_keeps_length_and_fixes_length_field() {
-        let hd = h("<f8", false, &[3]);
-        let t = hd.template();
-        let bytes = t.render_at(12345, Version::V1, 200).unwrap();
-        assert_eq!(bytes.len(), 200);
-        assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 190);
-        let back = read(&bytes).unwrap();
-        assert_eq!(back.header.shape, vec![12345]);
-        assert!(t.render_at(1, Version::V1, 40).is_none());
-    }
+    use crate::header::testing::{h, read};
 
     #[test]
     fn reads_back_what_it_writes() {
@@ -1160,16 +684,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn digits_render() {
-        let mut buf = [0u8; 20];
-        assert_eq!(digits(0, &mut buf), b"0");
-        assert_eq!(digits(u64::MAX, &mut buf), b"18446744073709551615");
-        for n in [0, 9, 10, 99, 100, 12345, u64::MAX / 10, u64::MAX] {
-            assert_eq!(decimal_len(n), digits(n, &mut buf).len(), "{n}");
-        }
-    }
-
     /// Header texts the fast path must read: what `np.save` writes, padding included, for
     /// many dtypes, orders and shapes.
     fn canonical_texts() -> Vec<Vec<u8>> {
@@ -1333,37 +847,6 @@ mod tests {
                 }
             }
             assert_fast_path_agrees(&text);
-        }
-    }
-
-    #[test]
-    fn render_into_matches_render_at() {
-        for hd in [
-            h("<f8", false, &[3, 16]),
-            h("|b1", false, &[]),
-            h("<U3", true, &[2, 5]),
-            // Latin1 field names (1.0 and 2.0 encode them), and beyond latin1 (3.0 only).
-            h("[('\u{e9}t\u{e9}', '<i4')]", false, &[12]),
-            h("[('\u{4e2d}', '<i4')]", false, &[12]),
-        ] {
-            let t = hd.template();
-            for version in [Version::V1, Version::V2, Version::V3] {
-                for growth in [0, 7, 123_456, u64::MAX] {
-                    for total in [0, 11, 40, 64, 127, 128, 200, 512] {
-                        let mut out = vec![0xaa; total];
-                        let rendered = t.render_into(growth, version, &mut out);
-                        let expected = t.render_at(growth, version, total as u64);
-                        assert_eq!(rendered, expected.is_some(), "{hd:?} {version}");
-                        match expected {
-                            Some(bytes) => assert_eq!(out, bytes),
-                            None => assert!(out.iter().all(|&b| b == 0xaa)),
-                        }
-                    }
-                }
-            }
-            // What np.save writes reads back, in whichever version it picked.
-            let bytes = hd.to_npy_bytes();
-            assert_eq!(read(&bytes).unwrap().header, hd);
         }
     }
 

@@ -1,0 +1,193 @@
+//! The .npy header codec: reading every header NumPy accepts, writing headers byte-identical to
+//! `np.save` (NumPy >= 1.24), and rewriting a header in place at its existing size.
+//!
+//! # Where things are
+//! - this file: the header model ([`Header`], [`Version`], the format's constants);
+//! - `read.rs`: reading and validating a header (a fast path for `np.save`'s own texts, the
+//!   Python-literal parser for the rest);
+//! - `write.rs`: writing one, byte-identical to `np.save`, and `Template`, the header text
+//!   without its growth digits, for rewriting a header in place.
+
+mod read;
+mod write;
+
+pub(crate) use read::{ReadError, read_header};
+pub(crate) use write::Template;
+
+use crate::dtype::Dtype;
+use crate::error::FormatError;
+use crate::layout::Order;
+
+/// The magic string every .npy file starts with.
+pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
+
+/// `np.save` pads the header so that the data starts at a multiple of this.
+pub const ARRAY_ALIGN: usize = 64;
+
+/// Digits reserved for the growth dimension (`len(str(8 * 2**64 - 1))`), as NumPy does.
+pub const GROWTH_AXIS_MAX_DIGITS: usize = 21;
+
+/// NumPy (>= 1.24) refuses to read headers longer than this many characters unless asked to.
+pub const NUMPY_MAX_HEADER_SIZE: usize = 10_000;
+
+/// The largest header npaa reads (a hostile length field must not make it allocate gigabytes).
+pub const MAX_HEADER_LEN: u64 = 16 << 20;
+
+/// A .npy format version.
+///
+/// Non-exhaustive: a later NumPy may define another version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Version {
+    /// 1.0: `u16` length field, latin1 text.
+    V1,
+    /// 2.0: `u32` length field, latin1 text.
+    V2,
+    /// 3.0: `u32` length field, UTF-8 text.
+    V3,
+}
+
+impl Version {
+    /// Bytes before the header text: magic, two version bytes, the length field.
+    pub fn prefix_len(self) -> usize {
+        match self {
+            Version::V1 => 10,
+            Version::V2 | Version::V3 => 12,
+        }
+    }
+
+    /// `(major, minor)`.
+    pub fn numbers(self) -> (u8, u8) {
+        match self {
+            Version::V1 => (1, 0),
+            Version::V2 => (2, 0),
+            Version::V3 => (3, 0),
+        }
+    }
+
+    fn max_text_len(self) -> u64 {
+        match self {
+            Version::V1 => u64::from(u16::MAX),
+            Version::V2 | Version::V3 => u64::from(u32::MAX),
+        }
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (major, minor) = self.numbers();
+        write!(f, "{major}.{minor}")
+    }
+}
+
+/// The array description a header carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Element type.
+    pub dtype: Dtype,
+    /// True when the data is stored in Fortran (column-major) order.
+    pub fortran_order: bool,
+    /// The array's shape.
+    pub shape: Vec<u64>,
+}
+
+/// A header as found in a file: what [`Header::read`] returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParsedHeader {
+    /// What the header says.
+    pub header: Header,
+    /// The format version.
+    pub version: Version,
+    /// Total header size in bytes, magic included: the offset where the data starts.
+    pub header_len: u64,
+    /// Length in bytes of the dict text (without the padding and the final newline).
+    pub text_len: u64,
+    /// True when the growth dimension was a `****` placeholder of an unfinished streaming
+    /// writer (npyz, npy); the shape then holds 0 there. [`Header::read`] refuses such
+    /// headers, as NumPy does; [`inspect`](crate::inspect()) reports them with this set.
+    pub placeholder: bool,
+}
+
+impl Header {
+    /// The memory order `fortran_order` stands for.
+    pub fn order(&self) -> Order {
+        Order::from_fortran(self.fortran_order)
+    }
+
+    /// The axis the array grows along: 0 for C order, the last for Fortran order; `None` for a
+    /// 0-d array.
+    pub fn growth_axis(&self) -> Option<usize> {
+        match self.shape.len() {
+            0 => None,
+            n if self.fortran_order => Some(n - 1),
+            _ => Some(0),
+        }
+    }
+
+    /// Number of elements, or `None` on overflow.
+    pub fn num_items(&self) -> Option<u64> {
+        self.shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+    }
+
+    /// Data bytes the shape needs.
+    pub fn data_len(&self) -> Result<u64, FormatError> {
+        self.num_items()
+            .and_then(|n| n.checked_mul(self.dtype.itemsize() as u64))
+            .ok_or_else(|| FormatError::Overflow {
+                shape: self.shape.clone(),
+                itemsize: self.dtype.itemsize(),
+            })
+    }
+
+    /// Bytes of one step along the growth axis (itemsize × the other dimensions); `None` for
+    /// 0-d arrays or on overflow.
+    pub fn row_len(&self) -> Option<u64> {
+        let axis = self.growth_axis()?;
+        self.shape
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != axis)
+            .try_fold(self.dtype.itemsize() as u64, |acc, (_, &d)| {
+                acc.checked_mul(d)
+            })
+    }
+
+    /// The growth dimension's current value (0 for a 0-d array).
+    pub fn growth_len(&self) -> u64 {
+        self.growth_axis().map_or(0, |a| self.shape[a])
+    }
+}
+
+/// How strictly [`read_header`] treats placeholder shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Leniency {
+    /// As NumPy: a placeholder shape is an error.
+    Strict,
+    /// Accept a `****` placeholder for the growth dimension (for recover and inspect).
+    AllowPlaceholder,
+}
+
+/// Helpers shared by the unit tests of the header modules.
+#[cfg(test)]
+mod testing {
+    use super::*;
+
+    pub(super) fn h(descr: &str, fortran_order: bool, shape: &[u64]) -> Header {
+        Header {
+            dtype: Dtype::parse(descr).unwrap(),
+            fortran_order,
+            shape: shape.to_vec(),
+        }
+    }
+
+    pub(super) fn read(bytes: &[u8]) -> Result<ParsedHeader, FormatError> {
+        match read_header(&mut &bytes[..], bytes.len() as u64, Leniency::Strict) {
+            Ok((p, _)) => Ok(p),
+            Err(ReadError::Format(e)) => Err(e),
+            Err(ReadError::Io(e)) => panic!("io: {e}"),
+        }
+    }
+}
