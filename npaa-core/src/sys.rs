@@ -168,6 +168,23 @@ impl DataMap {
 /// that the reservation gave the file. See [`is_reserved`].
 const RESERVED_XATTR: &str = "user.npaa.reserved";
 
+/// Allocates the blocks of the `len` bytes at `offset` of `file` without changing its length
+/// (`fallocate(FALLOC_FL_KEEP_SIZE)`), as `ndarray.tofile` does before a large write: the
+/// write that follows then finds its blocks allocated instead of reserving and mapping them
+/// page by page (ext4's delayed allocation). A hint: the caller ignores its failure.
+pub(crate) fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, offset, len)?;
+        Ok(())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (file, offset, len);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
 /// Reserves space past the current end `from` of `file` up to `to`: allocates the blocks first
 /// (so that stores through a mapping cannot fail for lack of space), then records `to` in the
 /// file's `user.npaa.reserved` attribute, then sets the length to `to` in one step.

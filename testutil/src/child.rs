@@ -102,7 +102,7 @@ pub fn describe(status: ExitStatus) -> String {
 pub fn durability(mode: &str) -> npaa_core::Durability {
     use npaa_core::Durability;
     match mode {
-        "none" | "mapped" => Durability::None,
+        "none" | "mapped" | "large" => Durability::None,
         "on-close" => Durability::OnClose,
         "every-append" => Durability::EveryAppend,
         "every-bytes" => Durability::EveryBytes(8 * crate::rows::ROW_BYTES as u64),

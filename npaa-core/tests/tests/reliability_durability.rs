@@ -33,6 +33,11 @@ const EVERY: u64 = 8 * ROW_BYTES as u64;
 /// for reserved space, `F` fallocate, `X` fsetxattr (the mark), `T` ftruncate, `R`
 /// fremovexattr.
 fn traced_events(strace: &Path, dir: &Path, mode: &str) -> String {
+    traced_events_of(strace, dir, mode, ROWS)
+}
+
+/// [`traced_events`] of a child appending `n` rows.
+fn traced_events_of(strace: &Path, dir: &Path, mode: &str, n: u64) -> String {
     let path = dir.join(format!("{mode}.npy"));
     let trace = dir.join(format!("{mode}.trace"));
     let out = Command::new(strace)
@@ -47,7 +52,7 @@ fn traced_events(strace: &Path, dir: &Path, mode: &str) -> String {
         .arg(child::exe())
         .arg("durability")
         .env("NPAA_DURABILITY_PATH", &path)
-        .env("NPAA_DURABILITY_ROWS", ROWS.to_string())
+        .env("NPAA_DURABILITY_ROWS", n.to_string())
         .env("NPAA_DURABILITY_MODE", mode)
         .output()
         .unwrap();
@@ -57,7 +62,7 @@ fn traced_events(strace: &Path, dir: &Path, mode: &str) -> String {
         describe(out.status),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_numpy_loads(&path, &rows_expr(ROWS));
+    assert_numpy_loads(&path, &rows_expr(n));
     // Writes below this offset are header writes: the whole header at 0, or its growth digits
     // alone, in place, when their count does not change.
     let header_len = npaa_core::inspect(&path).unwrap().header_len;
@@ -147,6 +152,21 @@ fn syncs_come_in_the_promised_order() {
             _ => unreachable!(),
         }
     }
+}
+
+/// A block of 16 MiB or more gets its file blocks allocated in one `fallocate` (keeping the
+/// length) right before its data is written, as `ndarray.tofile` does; a smaller one does not.
+#[test]
+#[ignore = "needs strace; scripts/test runs it"]
+fn large_blocks_are_preallocated_small_ones_not() {
+    let strace = require::tool("strace", "check that large blocks are preallocated");
+    let dir = tempdir();
+    // 16 MiB of 24-byte rows and one more, appended as one block, then one row.
+    let n = (16 << 20) / ROW_BYTES as u64 + 2;
+    let events = traced_events_of(&strace, dir.path(), "large", n);
+    // The new file's header; fallocate, the block, its header (the second header write, after
+    // which the header is mapped); the row, counted through the mapping.
+    assert_eq!(events, "HFDHmD");
 }
 
 /// The header on disk after each append, as another process would read it.

@@ -66,8 +66,14 @@ pub fn durability() {
         .mapped_window(if mode == "mapped" { 4096 } else { 0 })
         .open(&path)
         .unwrap();
-    for i in 0..n {
-        array.append(&rows(i, 1), &[1, 3]).unwrap();
+    if mode == "large" {
+        // One block of all rows but the last (large enough to be preallocated), then one row.
+        array.append(&rows(0, n - 1), &[n - 1, 3]).unwrap();
+        array.append(&rows(n - 1, 1), &[1, 3]).unwrap();
+    } else {
+        for i in 0..n {
+            array.append(&rows(i, 1), &[1, 3]).unwrap();
+        }
     }
     array.close().unwrap();
 }
