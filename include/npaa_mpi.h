@@ -300,10 +300,17 @@ static inline npaa_status npaa_mpi__append(npaa_mpi_array *a, const void *data,
     }
     uint64_t start = 0;
     (void)npaa_collective_data_end(a->collective, &start);
-    /* Rank 0 creates the file if needed and marks the step's extent; nobody writes before. */
-    status = a->rank == 0 ? npaa_collective_begin_step(a->collective, total) : NPAA_OK;
-    status = npaa_mpi__from_root(a->comm, a->rank, status, &message);
-    if (status != NPAA_OK) return npaa_mpi__fail(status, message);
+    /* Unless the step ends within the extent already marked, rank 0 creates the file if
+     * needed and marks past the step's end; nobody writes before. Every rank knows the same. */
+    uint32_t needs_mark = 1;
+    (void)npaa_collective_step_needs_mark(a->collective, total, &needs_mark);
+    status = NPAA_OK;
+    if (needs_mark) {
+        status = a->rank == 0 ? npaa_collective_begin_step(a->collective, total) : NPAA_OK;
+        status = npaa_mpi__from_root(a->comm, a->rank, status, &message);
+        if (status != NPAA_OK) return npaa_mpi__fail(status, message);
+        if (a->rank != 0) (void)npaa_collective_begin_step(a->collective, total);
+    }
     uint32_t due = 0;
     (void)npaa_collective_sync_due(a->collective, total, &due);
     if (total > 0) {

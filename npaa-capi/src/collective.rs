@@ -75,8 +75,7 @@ fn on_rank(rank: u32, failure: Failure) -> Failure {
 /// Ownership: on NPAA_OK, `*out` receives a handle the caller must release with
 /// npaa_collective_close(). On failure, `*out` is left unchanged.
 ///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string; `options` NULL or an initialized
+/// Pointers: `path` must be NULL or a NUL-terminated string; `options` NULL or an initialized
 /// npaa_options; `out` NULL or a writable npaa_collective pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_open(
@@ -119,8 +118,7 @@ pub unsafe extern "C" fn npaa_collective_open(
 /// root to npaa_collective_set_layout() on the other ranks. The bytes belong to the handle
 /// and stay valid until the next call on it.
 ///
-/// # Safety
-/// `collective` NULL or a live handle; `bytes` and `len` NULL or writable.
+/// Pointers: `collective` NULL or a live handle; `bytes` and `len` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_layout(
     collective: *mut npaa_collective,
@@ -150,8 +148,7 @@ pub unsafe extern "C" fn npaa_collective_layout(
 /// npaa_collective_layout(). NPAA_INVALID_ARGUMENT if they are not a layout of this version
 /// of npaa.
 ///
-/// # Safety
-/// `collective` NULL or a live handle; `bytes` NULL or `len` readable bytes.
+/// Pointers: `collective` NULL or a live handle; `bytes` NULL or `len` readable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_set_layout(
     collective: *mut npaa_collective,
@@ -170,8 +167,7 @@ pub unsafe extern "C" fn npaa_collective_set_layout(
 /// block defined it), else 0: the MPI layer then has the root npaa_collective_define() the
 /// file from its first block and broadcasts the layout.
 ///
-/// # Safety
-/// `collective` NULL or a live handle; `defined` NULL or writable.
+/// Pointers: `collective` NULL or a live handle; `defined` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_is_defined(
     collective: *mut npaa_collective,
@@ -192,8 +188,7 @@ pub unsafe extern "C" fn npaa_collective_is_defined(
 /// the growth axis, and the order of the root's options. Nothing is written. The other
 /// writers' blocks are then checked against it like any append.
 ///
-/// # Safety
-/// `collective` NULL or a live handle; `descr` NULL or a NUL-terminated string; `shape` NULL
+/// Pointers: `collective` NULL or a live handle; `descr` NULL or a NUL-terminated string; `shape` NULL
 /// or `ndim` readable uint64_t.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_define(
@@ -222,8 +217,7 @@ pub unsafe extern "C" fn npaa_collective_define(
 /// Errors: those of npaa_append() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
 /// NPAA_INVALID_DTYPE, ...), with the message naming the rank.
 ///
-/// # Safety
-/// As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
+/// Pointers: As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
 /// `out`, `bytes` and `rows` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_prepare(
@@ -268,8 +262,7 @@ pub unsafe extern "C" fn npaa_collective_prepare(
 /// Stores in `*offset` the file offset where the next step's data starts (the end of the
 /// committed data). NPAA_INVALID_ARGUMENT before the file is defined.
 ///
-/// # Safety
-/// `collective` NULL or a live handle; `offset` NULL or writable.
+/// Pointers: `collective` NULL or a live handle; `offset` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_data_end(
     collective: *mut npaa_collective,
@@ -291,14 +284,41 @@ pub unsafe extern "C" fn npaa_collective_data_end(
     })
 }
 
-/// On the root, before any writer writes the step's `bytes` (all writers' together): creates
-/// the file if it does not exist yet, then marks the step's extent (the file's
-/// user.npaa.reserved attribute) so that a crash during the writes leaves bytes that
-/// npaa_recover() and the next open cut instead of counting. A no-op on the other ranks.
-/// Errors: NPAA_IO, NPAA_LOCKED (another writer created the file first); nothing was written.
+/// Stores 1 in `*needed` if the step of `bytes` (all writers' together) ends past the extent
+/// the file's reservation mark covers (always for the first step), else 0: then the root calls
+/// npaa_collective_begin_step() before any writer writes, and the others wait for it and call
+/// it too. Every writer gets the same answer.
 ///
-/// # Safety
-/// `collective` NULL or a live handle.
+/// Pointers: `collective` NULL or a live handle; `needed` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_collective_step_needs_mark(
+    collective: *mut npaa_collective,
+    bytes: u64,
+    needed: *mut u32,
+) -> npaa_status {
+    guard("npaa_mpi_append", || {
+        let needed = Out::new(needed, "needed")?;
+        // SAFETY: forwarded contract.
+        let value = unsafe {
+            with(collective, |c| {
+                Ok(u32::from(c.inner.step_needs_mark(bytes)))
+            })?
+        };
+        // SAFETY: writable per the contract.
+        unsafe { needed.write(value) };
+        Ok(())
+    })
+}
+
+/// For a step that npaa_collective_step_needs_mark(), before any writer writes the step's
+/// `bytes` (all writers' together). On the root: creates the file if it does not exist yet,
+/// then marks past the step's end (the file's user.npaa.reserved attribute, 16 MiB beyond it)
+/// so that a crash during the writes leaves bytes that npaa_recover() and the next open cut
+/// instead of counting. The other ranks call it once the root's call succeeded, to know the
+/// mark. Errors: NPAA_IO, NPAA_LOCKED (another writer created the file first); nothing was
+/// written.
+///
+/// Pointers: `collective` NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_begin_step(
     collective: *mut npaa_collective,
@@ -314,8 +334,7 @@ pub unsafe extern "C" fn npaa_collective_begin_step(
 /// before its header is written, as npaa_options.durability asks (the root's), else 0. Every
 /// writer calls it once per step with the same `bytes` and gets the same answer.
 ///
-/// # Safety
-/// `collective` NULL or a live handle; `due` NULL or writable.
+/// Pointers: `collective` NULL or a live handle; `due` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_sync_due(
     collective: *mut npaa_collective,
@@ -336,8 +355,7 @@ pub unsafe extern "C" fn npaa_collective_sync_due(
 /// npaa_collective_close() writes the final header (any durability but
 /// NPAA_DURABILITY_NONE), else 0.
 ///
-/// # Safety
-/// `collective` NULL or a live handle; `due` NULL or writable.
+/// Pointers: `collective` NULL or a live handle; `due` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_sync_due_at_close(
     collective: *mut npaa_collective,
@@ -359,8 +377,7 @@ pub unsafe extern "C" fn npaa_collective_sync_due_at_close(
 /// header (NPAA_IO if that fails: the step is not counted and its bytes are cut by the next
 /// open or npaa_recover()).
 ///
-/// # Safety
-/// `collective` NULL or a live handle.
+/// Pointers: `collective` NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_commit(
     collective: *mut npaa_collective,
@@ -383,8 +400,7 @@ pub unsafe extern "C" fn npaa_collective_commit(
 /// said so), syncs it as the durability asks, cuts what a failed step left past the data,
 /// removes the reservation mark and releases the lock. `collective` may be NULL (no-op).
 ///
-/// # Safety
-/// `collective` NULL or a live handle, not used again.
+/// Pointers: `collective` NULL or a live handle, not used again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_close(collective: *mut npaa_collective) -> npaa_status {
     guard("npaa_mpi_close", || {
@@ -403,8 +419,7 @@ pub unsafe extern "C" fn npaa_collective_close(collective: *mut npaa_collective)
 /// MPI layer gives every rank the message of the rank whose failure ended a collective call.
 /// A NULL `message` keeps an empty one; NPAA_OK clears it.
 ///
-/// # Safety
-/// `message` must be NULL or a NUL-terminated string.
+/// Pointers: `message` must be NULL or a NUL-terminated string.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_fail(
     status: npaa_status,

@@ -130,7 +130,14 @@ pub struct Collective {
     last_cast: Option<Box<(Dtype, CastPlan)>>,
     /// Converted bytes of the last block when its dtype differs from the file's.
     scratch: Vec<u8>,
+    /// The end of the extent the file's reservation mark covers, as every writer knows it
+    /// (0 before the first mark): steps that end within it need no new mark.
+    marked_end: u64,
 }
+
+/// How far past a step's end [`Collective::begin_step`] marks the file: the following steps
+/// that end within it are written without a new mark, and so without the wait for it.
+const MARK_WINDOW: u64 = 16 << 20;
 
 impl Collective {
     /// The root's side: opens `path` as [`AppendArray::open_with`](crate::AppendArray::open_with)
@@ -169,6 +176,7 @@ impl Collective {
             layout,
             last_cast: None,
             scratch: Vec::new(),
+            marked_end: 0,
         })
     }
 
@@ -197,6 +205,7 @@ impl Collective {
             },
             last_cast: None,
             scratch: Vec::new(),
+            marked_end: 0,
         })
     }
 
@@ -315,46 +324,62 @@ impl Collective {
         self.layout.file.as_ref().map(|f| f.data_end)
     }
 
-    /// The root, before any writer writes the step's `bytes`: creates the file if it does not
-    /// exist yet, then sets its reservation mark to the step's end. A no-op on the other
-    /// writers.
+    /// Whether the step of `bytes` (all writers' together) ends past the extent the
+    /// reservation mark covers (always true for the first step): then the root must call
+    /// [`begin_step`](Self::begin_step) before any writer writes the step, and the writers
+    /// wait for it. Every writer gets the same answer.
+    pub fn step_needs_mark(&self, bytes: u64) -> bool {
+        self.layout
+            .file
+            .as_ref()
+            .is_none_or(|f| f.data_end.saturating_add(bytes) > self.marked_end)
+    }
+
+    /// Before any writer writes a step of `bytes` that [`step_needs_mark`](Self::step_needs_mark):
+    /// on the root, creates the file if it does not exist yet, then sets its reservation mark
+    /// past the step's end (by a window of 16 MiB, which the next steps may fill without a new
+    /// mark); the other writers call it after the root's call succeeded, to know the mark.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] before the file is defined; creation errors
     /// ([`Error::Io`], [`Error::Locked`] if another writer created the file meanwhile);
     /// [`Error::Io`] if the mark cannot be set. Nothing was written then.
     pub fn begin_step(&mut self, bytes: u64) -> Result<()> {
-        let Some(path) = self.path.clone() else {
-            return Ok(());
-        };
         let Some(layout) = &self.layout.file else {
             return Err(undefined());
         };
-        if self.file.is_none() {
-            let order = if layout.header.fortran_order {
-                Order::Fortran
-            } else {
-                Order::C
-            };
-            let file = OpenFile::create(&path, &layout.header.dtype, &layout.header.shape, order)?;
-            if self.layout.durability != Durability::None {
-                file::sync_parent_dir(&path)
-                    .map_err(|e| Error::io(&path, "syncing the directory", e))?;
-            }
-            mark_capable(&file, &path)?;
-            self.file = Some(Box::new(file));
-        }
-        let Some(file) = &self.file else {
-            return Ok(());
-        };
-        if bytes == 0 {
-            return Ok(());
-        }
-        let end = file.data_end.checked_add(bytes).ok_or_else(|| {
+        let end = layout.data_end.checked_add(bytes).ok_or_else(|| {
             Error::InvalidArgument(format!("a step of {bytes} bytes overflows the file size"))
         })?;
-        sys::set_reserved_mark(&file.file, end)
-            .map_err(|e| Error::io(&path, "marking the step's extent", e))
+        let marked = end.saturating_add(MARK_WINDOW);
+        if let Some(path) = self.path.clone() {
+            if self.file.is_none() {
+                let order = if layout.header.fortran_order {
+                    Order::Fortran
+                } else {
+                    Order::C
+                };
+                let file =
+                    OpenFile::create(&path, &layout.header.dtype, &layout.header.shape, order)?;
+                if self.layout.durability != Durability::None {
+                    file::sync_parent_dir(&path)
+                        .map_err(|e| Error::io(&path, "syncing the directory", e))?;
+                }
+                mark_capable(&file, &path)?;
+                self.file = Some(Box::new(file));
+            }
+            if bytes == 0 {
+                return Ok(());
+            }
+            if let Some(file) = &self.file {
+                sys::set_reserved_mark(&file.file, marked)
+                    .map_err(|e| Error::io(&path, "marking the step's extent", e))?;
+            }
+        } else if bytes == 0 {
+            return Ok(());
+        }
+        self.marked_end = marked;
+        Ok(())
     }
 
     /// Whether this step's data (`bytes` in total) must be forced to stable storage before its
@@ -627,6 +652,28 @@ mod tests {
         file.write_all_at(&row, start + 32 + 16).unwrap();
         drop(root);
         path
+    }
+
+    #[test]
+    fn a_mark_covers_the_next_small_steps_and_every_writer_knows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("window.npy");
+        let options = AppendOptions::new();
+        let mut root = Collective::open_root(&path, &options).unwrap();
+        let mut peer = Collective::open_peer(&path, &options).unwrap();
+        root.define(&Dtype::parse("<f8").unwrap(), &[1, 2]).unwrap();
+        peer.set_layout(&root.layout()).unwrap();
+        assert!(root.step_needs_mark(32) && peer.step_needs_mark(32));
+        root.begin_step(32).unwrap();
+        peer.begin_step(32).unwrap();
+        root.commit(2, 32, false).unwrap();
+        peer.commit(2, 32, false).unwrap();
+        for writer in [&root, &peer] {
+            assert!(!writer.step_needs_mark(32));
+            assert!(!writer.step_needs_mark(MARK_WINDOW));
+            assert!(writer.step_needs_mark(MARK_WINDOW + 1));
+        }
+        root.close().unwrap();
     }
 
     #[test]
