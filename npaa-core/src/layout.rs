@@ -26,6 +26,24 @@ impl Order {
         }
     }
 
+    /// The other memory order.
+    pub fn other(self) -> Order {
+        match self {
+            Order::C => Order::Fortran,
+            Order::Fortran => Order::C,
+        }
+    }
+
+    /// The axis an `ndim`-dimensional array in this order grows along: 0 for C order, the
+    /// last for Fortran order; `None` for a 0-d array, which cannot grow.
+    pub fn growth_axis(self, ndim: usize) -> Option<usize> {
+        match (self, ndim) {
+            (_, 0) => None,
+            (Order::C, _) => Some(0),
+            (Order::Fortran, n) => Some(n - 1),
+        }
+    }
+
     /// The order's name: `"C"` or `"Fortran"`.
     pub fn name(self) -> &'static str {
         match self {
@@ -156,6 +174,19 @@ pub(crate) fn reverse_axes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn growth_axes_and_the_other_order() {
+        assert_eq!(Order::C.growth_axis(0), None);
+        assert_eq!(Order::Fortran.growth_axis(0), None);
+        assert_eq!(Order::C.growth_axis(3), Some(0));
+        assert_eq!(Order::Fortran.growth_axis(3), Some(2));
+        assert_eq!(Order::Fortran.growth_axis(1), Some(0));
+        assert_eq!(
+            (Order::C.other(), Order::Fortran.other()),
+            (Order::Fortran, Order::C)
+        );
+    }
 
     #[test]
     fn the_rule() {

@@ -271,7 +271,7 @@ impl NpyAppendArray {
     ) -> PyResult<()> {
         // Contiguous in either order: from the array's own memory, the core converting a block
         // in the other order in bounded pieces.
-        for layout in [order, other(order)] {
+        for layout in [order, order.other()] {
             if let Some(data) = view.bytes_in(layout) {
                 let shape = &view.shape;
                 return self.with_core(py, |core| {
@@ -283,7 +283,7 @@ impl NpyAppendArray {
         // append writes nothing, then gather and append it a slab at a time.
         let shape = &view.shape;
         self.with_core(py, |core| core.check_append(dtype, shape))?;
-        let Some(axis) = growth_axis(order, view.shape.len()) else {
+        let Some(axis) = order.growth_axis(view.shape.len()) else {
             return Ok(());
         };
         let items = view.shape[axis];
@@ -377,23 +377,6 @@ impl NpyAppendArray {
             self.order_given.unwrap_or_else(|| view.natural_order()),
             true,
         ))
-    }
-}
-
-/// The other memory order.
-fn other(order: Order) -> Order {
-    match order {
-        Order::C => Order::Fortran,
-        Order::Fortran => Order::C,
-    }
-}
-
-/// The growth axis of an `ndim`-dimensional array in `order`; `None` for 0-d.
-fn growth_axis(order: Order, ndim: usize) -> Option<usize> {
-    match (order, ndim) {
-        (_, 0) => None,
-        (Order::C, _) => Some(0),
-        (Order::Fortran, n) => Some(n - 1),
     }
 }
 

@@ -118,11 +118,7 @@ impl Header {
     /// The axis the array grows along: 0 for C order, the last for Fortran order; `None` for a
     /// 0-d array.
     pub fn growth_axis(&self) -> Option<usize> {
-        match self.shape.len() {
-            0 => None,
-            n if self.fortran_order => Some(n - 1),
-            _ => Some(0),
-        }
+        self.order().growth_axis(self.shape.len())
     }
 
     /// Number of elements, or `None` on overflow.
