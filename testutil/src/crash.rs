@@ -76,6 +76,43 @@ pub struct Mode {
     pub fortran: bool,
 }
 
+/// Each mode is one way the header and the data can be out of step (the child makes the
+/// options of each: `src/bin/npaa-test-child/core.rs`; the C ABI writer, `capi.rs`, makes
+/// every one but `buffered`).
+pub const MODES: [Mode; 6] = [
+    // Defaults: header rewritten after every append (pwrite or mmap store).
+    Mode {
+        name: "rewrite",
+        fortran: false,
+    },
+    // The same in a Fortran-order file (grows along the last axis).
+    Mode {
+        name: "rewrite-fortran",
+        fortran: true,
+    },
+    // The header counts 0 until close.
+    Mode {
+        name: "no-rewrite",
+        fortran: false,
+    },
+    // A 4 KiB write buffer: items reach the file in batches.
+    Mode {
+        name: "buffered",
+        fortran: false,
+    },
+    // The header advances only at sync points (every 64 KiB).
+    Mode {
+        name: "every-bytes",
+        fortran: false,
+    },
+    // Mapped mode: rows copied into reserved space (a 16 KiB window: a new reservation every
+    // 680 rows; blocks over 2 KiB are written with pwrite).
+    Mode {
+        name: "mapped",
+        fortran: false,
+    },
+];
+
 /// [`run`] with children that are the helper binary in `role` (see [`crate::child`]), told
 /// the file, mode and seed through `NPAA_CRASH_PATH`, `NPAA_CRASH_MODE` and `NPAA_CRASH_SEED`.
 /// `$NPAA_CRASH_KILLS` overrides `default_kills`.

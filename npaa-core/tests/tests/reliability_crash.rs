@@ -17,48 +17,18 @@
 
 use std::time::Duration;
 
-use npaa_testutil::crash::{self, Mode};
-
-/// Each mode is one way the header and the data can be out of step (the child makes the
-/// options of each: `testutil/src/bin/npaa-test-child/core.rs`).
-const MODES: [Mode; 6] = [
-    // Defaults: header rewritten after every append (pwrite or mmap store).
-    Mode {
-        name: "rewrite",
-        fortran: false,
-    },
-    // The same in a Fortran-order file (grows along the last axis).
-    Mode {
-        name: "rewrite-fortran",
-        fortran: true,
-    },
-    // The header counts 0 until close.
-    Mode {
-        name: "no-rewrite",
-        fortran: false,
-    },
-    // A 4 KiB write buffer: items reach the file in batches.
-    Mode {
-        name: "buffered",
-        fortran: false,
-    },
-    // The header advances only at sync points (every 64 KiB).
-    Mode {
-        name: "every-bytes",
-        fortran: false,
-    },
-    // Mapped mode: rows copied into reserved space (a 16 KiB window: a new reservation every
-    // 680 rows; blocks over 2 KiB are written with pwrite).
-    Mode {
-        name: "mapped",
-        fortran: false,
-    },
-];
+use npaa_testutil::crash;
 
 #[test]
 fn killed_writers_leave_loadable_prefixes() {
     // A bound on the wall time, so that a slow machine makes fewer kills, not a slow test.
-    let tally = crash::run_children(600, 120, Duration::from_secs(50), &MODES, "crash-writer");
+    let tally = crash::run_children(
+        600,
+        120,
+        Duration::from_secs(50),
+        &crash::MODES,
+        "crash-writer",
+    );
     // Some mapped-mode writers must have died with space reserved.
     assert!(tally.kills < 60 || tally.reserved_tail > 0, "{tally:?}");
 }
