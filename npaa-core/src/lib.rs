@@ -40,6 +40,8 @@
 //! - [`Order`], [`relayout`], [`same_bytes_in_both_orders`]: memory order, and what a block in
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`Collective`]: many writers (MPI ranks) appending to one file in steps.
+//! - [`RegionWrite`], [`RegionTarget`]: one block written by many writers at once, each chunk
+//!   straight to its place (Dask), counted by the header last.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
 //!   and moving it into place, holding the writer lock, for front ends that replace files.
@@ -84,7 +86,8 @@ mod recover;
 mod sys;
 
 pub use appender::{
-    AppendArray, AppendFileOptions, AppendOptions, Collective, Durability, Savepoint,
+    AppendArray, AppendFileOptions, AppendOptions, Collective, Durability, RegionTarget,
+    RegionWrite, Savepoint,
 };
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;

@@ -9,7 +9,8 @@
 #![expect(
     unsafe_code,
     reason = "mapping a file needs memmap2's unsafe constructor; reading glibc's \
-              single-thread flag and registering a fork handler are foreign calls"
+              single-thread flag, registering a fork handler and the region lock's fcntl \
+              are foreign calls"
 )]
 
 use std::fs::File;
@@ -277,6 +278,106 @@ pub(crate) fn clear_reserved_mark(file: &File) -> io::Result<()> {
     {
         let _ = file;
         Ok(())
+    }
+}
+
+/// The extended attribute holding the token of a region write in progress
+/// ([`set_region_token`]).
+const REGION_XATTR: &str = "user.npaa.region";
+
+/// Records `token` as the file's region write in progress: writers of its chunks check it
+/// ([`region_token`]) under the shared region lock before they write. Fails where the file
+/// system cannot store user extended attributes.
+pub(crate) fn set_region_token(file: &File, token: u64) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        rustix::fs::fsetxattr(
+            file,
+            REGION_XATTR,
+            &token.to_le_bytes(),
+            rustix::fs::XattrFlags::empty(),
+        )
+        .map_err(io::Error::from)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (file, token);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// The token of the file's region write in progress, `None` when there is none.
+pub(crate) fn region_token(file: &File) -> Option<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut buf = [0u8; 8];
+        let n = rustix::fs::fgetxattr(file, REGION_XATTR, &mut buf).ok()?;
+        (n == 8).then(|| u64::from_le_bytes(buf))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        None
+    }
+}
+
+/// Removes the file's region token: chunks that come later are refused.
+pub(crate) fn clear_region_token(file: &File) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        match rustix::fs::fremovexattr(file, REGION_XATTR) {
+            Err(e) if e == rustix::io::Errno::NODATA => Ok(()),
+            other => other.map_err(io::Error::from),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        Ok(())
+    }
+}
+
+/// The byte the region lock covers: far past any data, so that it never meets a writer's
+/// other locks (npaa's writer lock is a `flock`, which Linux keeps apart from `fcntl` locks
+/// on local file systems).
+const REGION_LOCK_BYTE: i64 = i64::MAX - 1;
+
+/// Takes the region lock on `file`, waiting for it: shared (`exclusive == false`) by each
+/// writer of a chunk for the duration of its write, exclusive by the driver before it ends
+/// the region write, so that it waits for every chunk being written. An open-file-description
+/// lock (`F_OFD_SETLKW`): held until the file is closed (every descriptor of this open file),
+/// or its process dies, and never released by another thread closing another descriptor.
+pub(crate) fn lock_region(file: &File, exclusive: bool) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: `flock` is a plain C struct for which all zeros is a valid value.
+        let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+        lock.l_type = if exclusive {
+            libc::F_WRLCK
+        } else {
+            libc::F_RDLCK
+        } as libc::c_short;
+        lock.l_whence = libc::SEEK_SET as libc::c_short;
+        lock.l_start = REGION_LOCK_BYTE;
+        lock.l_len = 1;
+        loop {
+            // SAFETY: `file` is an open descriptor and `lock` a valid `flock` that outlives
+            // the call; F_OFD_SETLKW reads it and changes no memory of ours.
+            let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLKW, &lock) };
+            if rc == 0 {
+                return Ok(());
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (file, exclusive);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 }
 

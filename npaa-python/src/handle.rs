@@ -386,7 +386,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// `durability=`: `None` or `"none"`, `"close"`, `"append"`, or a positive int N (sync every N
 /// bytes).
-fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
+pub(crate) fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
     let Some(value) = value else {
         return Ok(Durability::None);
     };

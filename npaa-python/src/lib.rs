@@ -10,6 +10,7 @@ mod array;
 mod errors;
 mod functions;
 mod handle;
+mod region;
 
 use pyo3::prelude::*;
 
@@ -18,6 +19,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<handle::NpyAppendArray>()?;
     m.add_class::<functions::RecoverReport>()?;
+    m.add_class::<region::RegionWrite>()?;
+    m.add_class::<region::RegionTarget>()?;
     m.add_class::<functions::EnsureReport>()?;
     m.add_function(wrap_pyfunction!(functions::recover, m)?)?;
     m.add_function(wrap_pyfunction!(functions::ensure_appendable, m)?)?;

@@ -42,12 +42,14 @@ mod block;
 mod collective;
 mod open_file;
 mod options;
+mod region;
 mod sink;
 
 use block::{BlockTarget, Prepared, check_block, check_data_len};
 pub use collective::Collective;
 use open_file::{OpenFile, check_still_linked, open_existing};
 pub use options::{AppendFileOptions, AppendOptions, Durability};
+pub use region::{RegionTarget, RegionWrite};
 pub(crate) use sink::Sink;
 
 /// A .npy file open for appending.
