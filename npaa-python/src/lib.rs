@@ -7,6 +7,7 @@
 //! `python/npaa/__init__.py`.
 
 mod array;
+mod collective;
 mod errors;
 mod functions;
 mod handle;
@@ -20,6 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::NpyAppendArray>()?;
     m.add_class::<functions::RecoverReport>()?;
     m.add_class::<region::RegionWrite>()?;
+    m.add_class::<collective::Collective>()?;
     m.add_class::<region::RegionTarget>()?;
     m.add_class::<functions::EnsureReport>()?;
     m.add_function(wrap_pyfunction!(functions::recover, m)?)?;

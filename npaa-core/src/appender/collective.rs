@@ -215,6 +215,15 @@ impl Collective {
         self.layout.file.is_some()
     }
 
+    /// The file's memory order once it is defined (see [`is_defined`](Self::is_defined)):
+    /// every writer's blocks are laid out in it.
+    pub fn order(&self) -> Option<Order> {
+        self.layout
+            .file
+            .as_ref()
+            .map(|f| Order::from_fortran(f.header.fortran_order))
+    }
+
     /// Defines a file that does not exist yet from a block of `dtype` and `shape` (the root's
     /// first block, which the other writers' first blocks must then match): its dtype, its
     /// dimensions but the growth axis, and its order (the root's
