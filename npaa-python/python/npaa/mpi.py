@@ -190,16 +190,18 @@ class NpyAppendArray:
 
     def _share(self, error: Optional[BaseException]) -> None:
         """Every rank learns whether any rank failed; raises the lowest failing rank's error."""
-        failing = self.rank if error is not None else self.size
-        first = self._comm.allreduce(failing, op=MPI.MIN)
-        if first != self.size:
-            self._raise_from(first, error)
+        failing = np.array([self.rank if error is not None else self.size], dtype=np.int64)
+        first = np.empty(1, dtype=np.int64)
+        self._comm.Allreduce(failing, first, op=MPI.MIN)
+        if first[0] != self.size:
+            self._raise_from(int(first[0]), error)
 
     def _from_root(self, error: Optional[BaseException]) -> None:
         """Rank 0's outcome reaches every rank."""
-        message = self._comm.bcast(_portable(error, 0) if self.rank == 0 else None, root=0)
-        if message is not None:
-            raise _revive(message)
+        failed = np.array([error is not None], dtype=np.int64)
+        self._comm.Bcast(failed, root=0)
+        if failed[0]:
+            self._raise_from(0, error)
 
     def _raise_from(self, rank: int, error: Optional[BaseException]) -> None:
         message = self._comm.bcast(
