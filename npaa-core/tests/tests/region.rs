@@ -1,0 +1,203 @@
+//! Region writes ([`RegionWrite`], [`RegionTarget`]): one block written chunk by chunk, in any
+//! order and from many threads, each chunk straight to its place; the header counts it last.
+//! The files are checked against `np.save` of the same array; abort, late chunks and a
+//! vanished driver leave the file as stated.
+
+use std::fs;
+use std::ops::Range;
+use std::path::Path;
+
+use npaa_core::{AppendOptions, Dtype, Error, Order, RegionTarget, RegionWrite, inspect, recover};
+use npaa_testutil::{np_save, tempdir};
+
+/// The block's items: item `i` (in C order of the logical index) holds `i`.
+fn value(index: &[u64], shape: &[u64]) -> f64 {
+    index
+        .iter()
+        .zip(shape)
+        .fold(0u64, |acc, (&i, &d)| acc * d + i) as f64
+}
+
+/// The chunk at `ranges` of the block, as i4 (cast to the file's f8 by the core), laid out in
+/// `order`.
+fn chunk(ranges: &[Range<u64>], shape: &[u64], order: Order) -> Vec<u8> {
+    let lens: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+    let count: u64 = lens.iter().product();
+    let mut out = Vec::with_capacity(count as usize * 4);
+    for n in 0..count {
+        // Decompose n into chunk coordinates, fastest axis last (C) or first (Fortran).
+        let mut rest = n;
+        let mut at = vec![0u64; lens.len()];
+        let axes: Vec<usize> = match order {
+            Order::C => (0..lens.len()).rev().collect(),
+            _ => (0..lens.len()).collect(),
+        };
+        for axis in axes {
+            at[axis] = ranges[axis].start + rest % lens[axis];
+            rest /= lens[axis];
+        }
+        out.extend_from_slice(&(value(&at, shape) as i32).to_le_bytes());
+    }
+    out
+}
+
+/// Every chunk of `shape` split into `parts` along each axis.
+fn chunks(shape: &[u64], parts: u64) -> Vec<Vec<Range<u64>>> {
+    let mut all = vec![Vec::new()];
+    for &d in shape {
+        let step = d.div_ceil(parts).max(1);
+        let mut next = Vec::new();
+        for prefix in &all {
+            for start in (0..d).step_by(step as usize) {
+                let mut r = prefix.clone();
+                r.push(start..(start + step).min(d));
+                next.push(r);
+            }
+        }
+        all = next;
+    }
+    all
+}
+
+fn write_all(target: &RegionTarget, shape: &[u64], parts: u64) {
+    let i4 = &Dtype::parse("<i4").unwrap();
+    let mut list = chunks(shape, parts);
+    list.reverse(); // any order
+    std::thread::scope(|s| {
+        for group in list.chunks(list.len().div_ceil(3)) {
+            s.spawn(move || {
+                for ranges in group {
+                    let data = chunk(ranges, shape, target.order());
+                    target.write(ranges, i4, &data).unwrap();
+                }
+            });
+        }
+    });
+}
+
+fn np_expr(shape: &[u64], fortran: bool) -> String {
+    let dims = shape
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n: u64 = shape.iter().product();
+    let a = format!("np.arange({n}, dtype='<f8').reshape(({dims},))");
+    if fortran {
+        format!("np.asfortranarray({a})")
+    } else {
+        a
+    }
+}
+
+fn assert_same(path: &Path, expected_expr: &str) {
+    let expected = path.with_extension("expected.npy");
+    np_save(&expected, expected_expr);
+    assert!(
+        fs::read(path).unwrap() == fs::read(&expected).unwrap(),
+        "{} differs from np.save({expected_expr})",
+        path.display()
+    );
+}
+
+#[test]
+fn chunks_in_any_order_and_split_along_every_axis_give_np_save() {
+    let dir = tempdir();
+    let f8 = Dtype::parse("<f8").unwrap();
+    for (order, name) in [(Order::C, "c.npy"), (Order::Fortran, "f.npy")] {
+        let path = dir.path().join(name);
+        let shape = [9u64, 4, 7];
+        let options = AppendOptions::new().order(order).delete_if_exists(true);
+        let region = RegionWrite::begin(&path, &options, &f8, &shape).unwrap();
+        // Until the commit, readers see an empty array.
+        let empty = if order == Order::C {
+            [0, 4, 7]
+        } else {
+            [9, 4, 0]
+        };
+        assert_eq!(inspect(&path).unwrap().header.shape, empty);
+        let target = RegionTarget::decode(&region.target().encode()).unwrap();
+        write_all(&target, &shape, 3);
+        region.commit().unwrap();
+        assert_same(&path, &np_expr(&shape, order == Order::Fortran));
+        assert!(!inspect(&path).unwrap().needs_recovery);
+    }
+}
+
+#[test]
+fn abort_gives_the_file_back_and_later_chunks_are_refused() {
+    let dir = tempdir();
+    let path = dir.path().join("a.npy");
+    np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
+    let before = fs::read(&path).unwrap();
+    let f8 = Dtype::parse("<f8").unwrap();
+    let region = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[5, 4]).unwrap();
+    let target = region.target().clone();
+    let i4 = Dtype::parse("<i4").unwrap();
+    target
+        .write(&[0..2, 0..4], &i4, &chunk(&[0..2, 0..4], &[5, 4], Order::C))
+        .unwrap();
+    region.abort().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), before);
+    let late = target.write(&[2..5, 0..4], &i4, &chunk(&[2..5, 0..4], &[5, 4], Order::C));
+    assert!(matches!(late, Err(Error::FileChanged { .. })), "{late:?}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+
+    // A file the region write created is deleted.
+    let new = dir.path().join("new.npy");
+    let region = RegionWrite::begin(&new, &AppendOptions::new(), &f8, &[5, 4]).unwrap();
+    region.abort().unwrap();
+    assert!(!new.exists());
+}
+
+#[test]
+fn a_vanished_driver_leaves_what_recover_and_the_next_open_cut() {
+    let dir = tempdir();
+    let path = dir.path().join("a.npy");
+    np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
+    let before = fs::read(&path).unwrap();
+    let f8 = Dtype::parse("<f8").unwrap();
+    let region = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[50, 4]).unwrap();
+    let target = region.target().clone();
+    let i4 = Dtype::parse("<i4").unwrap();
+    // One chunk near the end is written, the rest never: holes.
+    target
+        .write(
+            &[40..50, 0..4],
+            &i4,
+            &chunk(&[40..50, 0..4], &[50, 4], Order::C),
+        )
+        .unwrap();
+    drop(region); // as if the driver were killed: no commit, no abort
+    let info = inspect(&path).unwrap();
+    assert_eq!(info.header.shape, vec![3, 4]);
+    assert_eq!(info.reserved_tail, 50 * 4 * 8);
+    let report = recover(&path).unwrap();
+    assert_eq!((report.items_after, report.bytes_cut), (3, 50 * 4 * 8));
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn blocks_are_checked_before_anything_changes() {
+    let dir = tempdir();
+    let path = dir.path().join("a.npy");
+    np_save(&path, "np.arange(12, dtype='<i4').reshape(3, 4)");
+    let before = fs::read(&path).unwrap();
+    let f8 = Dtype::parse("<f8").unwrap();
+    let err = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[2, 4]).unwrap_err();
+    assert!(matches!(err, Error::Cast { .. }), "{err}");
+    let i4 = Dtype::parse("<i4").unwrap();
+    let err = RegionWrite::begin(&path, &AppendOptions::new(), &i4, &[2, 5]).unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), before);
+    let region = RegionWrite::begin(&path, &AppendOptions::new(), &i4, &[2, 4]).unwrap();
+    let target = region.target();
+    let err = target.write(&[0..2, 0..4], &f8, &[0; 64]).unwrap_err();
+    assert!(matches!(err, Error::Cast { .. }), "{err}");
+    let err = target.write(&[0..2, 0..4], &i4, &[0; 31]).unwrap_err();
+    assert!(matches!(err, Error::DataLength { .. }), "{err}");
+    let err = target.write(&[0..3, 0..4], &i4, &[0; 48]).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    region.abort().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
