@@ -125,7 +125,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<R
             changed: true,
         };
         if !options.dry_run {
-            sys::unreserve(file, parsed.header_len + info.data_expected)
+            sys::cut_killed_reservation(file, parsed.header_len + info.data_expected)
                 .map_err(|e| Error::io(path, "cutting reserved space", e))?;
             file.sync_data()
                 .map_err(|e| Error::io(path, "syncing to stable storage", e))?;

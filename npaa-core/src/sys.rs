@@ -263,6 +263,14 @@ pub(crate) fn unreserve(file: &File, end: u64) -> io::Result<()> {
     clear_reserved_mark(file)
 }
 
+/// Cuts space that a killed writer reserved ([`unreserve`] to `end`), first removing the token
+/// of a region write whose driver was killed (its chunk writers, which may still run, are
+/// refused from then on instead of writing past the cut).
+pub(crate) fn cut_killed_reservation(file: &File, end: u64) -> io::Result<()> {
+    clear_region_token(file)?;
+    unreserve(file, end)
+}
+
 /// Removes `file`'s reservation mark, if any: [`unreserve`] does, and so does opening a file
 /// in a mode whose appended bytes may stay uncounted for a while, so that a stale mark can
 /// never make them look reserved.
@@ -326,7 +334,7 @@ pub(crate) fn clear_region_token(file: &File) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         match rustix::fs::fremovexattr(file, REGION_XATTR) {
-            Err(e) if e == rustix::io::Errno::NODATA => Ok(()),
+            Err(e) if e == rustix::io::Errno::NODATA || e == rustix::io::Errno::NOTSUP => Ok(()),
             other => other.map_err(io::Error::from),
         }
     }

@@ -131,7 +131,7 @@ impl OpenFile {
                 // Space reserved by a mapped-mode writer that was killed: not data. This handle
                 // holds the lock, so that writer is gone; cut it.
                 len = parsed.header_len + expected;
-                sys::unreserve(&file, len)
+                sys::cut_killed_reservation(&file, len)
                     .map_err(|e| Error::io(path, "cutting space reserved by a killed writer", e))?;
             } else {
                 return Err(Error::NeedsRecovery {

@@ -175,6 +175,14 @@ fn a_vanished_driver_leaves_what_recover_and_the_next_open_cut() {
     let report = recover(&path).unwrap();
     assert_eq!((report.items_after, report.bytes_cut), (3, 50 * 4 * 8));
     assert_eq!(fs::read(&path).unwrap(), before);
+    // Chunk writers that outlive their driver write nothing more.
+    let late = target.write(
+        &[0..10, 0..4],
+        &i4,
+        &chunk(&[0..10, 0..4], &[50, 4], Order::C),
+    );
+    assert!(matches!(late, Err(Error::FileChanged { .. })), "{late:?}");
+    assert_eq!(fs::read(&path).unwrap(), before);
 }
 
 #[test]
