@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::collective::Reader;
-use super::{AppendOptions, BlockTarget, Durability, OpenFile, check_block, open_existing};
+use super::{AppendOptions, Durability, OpenFile, check_block, open_existing};
 use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
@@ -170,14 +170,7 @@ impl RegionWrite {
         dtype: &Dtype,
         shape: &[u64],
     ) -> Result<RegionTarget> {
-        let block = BlockTarget {
-            path,
-            header: &file.header,
-            axis: file.axis,
-            header_len: file.header_len,
-            pending_rows: 0,
-        };
-        let prepared = block.prepare(None, dtype, shape, options.casting)?;
+        let prepared = file.prepare(path, dtype, shape, options.casting)?;
         let start = file.data_end;
         let end = start + prepared.dst_len; // `prepare` checked the file size fits.
         let token = new_token();

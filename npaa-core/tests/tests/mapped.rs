@@ -13,7 +13,7 @@ use npaa_testutil::mount::Tmpfs;
 use npaa_testutil::rows::{
     ROW_BYTES, ROW_WORDS, append_in_blocks, check_rows_prefix, rows, rows_expr,
 };
-use npaa_testutil::{assert_numpy_loads, np_save, run_python, tempdir};
+use npaa_testutil::{assert_numpy_loads, assert_same_as_np_save, np_save, run_python, tempdir};
 
 /// A small window, so that a few thousand appends take many reservations: blocks of up to 512
 /// bytes go through the mapping, larger ones through `pwrite`.
@@ -22,16 +22,6 @@ const WINDOW: usize = 4096;
 /// True when `path` carries no extended attribute (the reservation mark is gone).
 fn has_no_xattr(path: &Path) -> bool {
     run_python("import os, sys\nprint(os.listxattr(sys.argv[1]))", &[path]).trim() == "[]"
-}
-
-fn assert_same_as_np_save(path: &Path, expr: &str) {
-    let expected = path.with_extension("expected.npy");
-    np_save(&expected, expr);
-    assert!(
-        fs::read(path).unwrap() == fs::read(&expected).unwrap(),
-        "{} differs from np.save({expr})",
-        path.display()
-    );
 }
 
 #[test]

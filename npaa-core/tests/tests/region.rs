@@ -5,10 +5,9 @@
 
 use std::fs;
 use std::ops::Range;
-use std::path::Path;
 
 use npaa_core::{AppendOptions, Dtype, Error, Order, RegionTarget, RegionWrite, inspect, recover};
-use npaa_testutil::{np_save, tempdir};
+use npaa_testutil::{assert_same_as_np_save, np_save, tempdir};
 
 /// The block's items: item `i` (in C order of the logical index) holds `i`.
 fn value(index: &[u64], shape: &[u64]) -> f64 {
@@ -90,16 +89,6 @@ fn np_expr(shape: &[u64], fortran: bool) -> String {
     }
 }
 
-fn assert_same(path: &Path, expected_expr: &str) {
-    let expected = path.with_extension("expected.npy");
-    np_save(&expected, expected_expr);
-    assert!(
-        fs::read(path).unwrap() == fs::read(&expected).unwrap(),
-        "{} differs from np.save({expected_expr})",
-        path.display()
-    );
-}
-
 #[test]
 fn chunks_in_any_order_and_split_along_every_axis_give_np_save() {
     let dir = tempdir();
@@ -119,7 +108,7 @@ fn chunks_in_any_order_and_split_along_every_axis_give_np_save() {
         let target = RegionTarget::decode(&region.target().encode()).unwrap();
         write_all(&target, &shape, 3);
         region.commit().unwrap();
-        assert_same(&path, &np_expr(&shape, order == Order::Fortran));
+        assert_same_as_np_save(&path, &np_expr(&shape, order == Order::Fortran));
         assert!(!inspect(&path).unwrap().needs_recovery);
     }
 }
