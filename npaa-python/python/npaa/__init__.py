@@ -22,6 +22,10 @@ Keyword-only extras of ``NpyAppendArray``: ``casting``, ``durability`` (``None``
 bytes), ``mapped`` (``True`` or a window in bytes), ``fortran_order`` (order of a new file);
 methods ``flush()`` and ``sync()``.
 
+Beyond one process: ``npaa.dask`` writes a Dask array to one ``.npy`` from many workers
+(``to_npy``, ``append``; the ``[dask]`` extra), and ``npaa.mpi.NpyAppendArray`` makes
+collective appends from the ranks of an mpi4py job (the ``[mpi]`` extra).
+
 Errors: every refusal is a ``ValueError`` subclass, ``NpaaError``, with ``FormatError``,
 ``NotAppendableError``, ``NeedsRecoveryError``, ``LockedError``, ``ShapeError``,
 ``DtypeError`` (and its ``CastingError``), ``ClosedError`` and ``FileChangedError`` below it;
