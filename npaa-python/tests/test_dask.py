@@ -277,8 +277,8 @@ def test_a_killed_driver_leaves_what_recover_cuts_back(tmp_path, function):
 PEAK = """
 import resource, sys
 import dask.array as da, npaa.dask
-# 768 MiB of f8 in chunks of 2 MiB, split along both axes (1024 rows x 256 of 1024 columns).
-x = da.random.random((98304, 1024), chunks=(1024, 256))
+# 1.5 GiB of f8 in chunks of 2 MiB, split along both axes (1024 rows x 256 of 1024 columns).
+x = da.random.random((196608, 1024), chunks=(1024, 256))
 npaa.dask.to_npy(sys.argv[1], x, scheduler="threads", num_workers=2)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10)
 """
@@ -291,8 +291,10 @@ def test_peak_memory_is_a_few_chunks_not_the_array(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     peak_mib = int(proc.stdout)
-    assert np.load(path, mmap_mode="r").shape == (98304, 1024)
+    assert np.load(path, mmap_mode="r").shape == (196608, 1024)
     assert not npaa.needs_recovery(path)
-    # The interpreter with NumPy and Dask takes about 100 MiB; 2 workers hold a few chunks of
-    # 2 MiB each, never the 768 MiB array.
-    assert peak_mib < 200, f"peak RSS {peak_mib} MiB for a 768 MiB array"
+    # The interpreter with NumPy and Dask takes about 50 MiB, and the run 75 MiB on a quiet
+    # machine: 2 workers hold a few chunks of 2 MiB each. Under heavy load Dask was seen to
+    # hold more chunks waiting for their writes (231 MiB once): the bound leaves room for that,
+    # and is still a fifth of the 1.5 GiB array.
+    assert peak_mib < 320, f"peak RSS {peak_mib} MiB for a 1536 MiB array"
