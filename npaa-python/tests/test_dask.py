@@ -123,9 +123,10 @@ def test_processes_scheduler(path):
     assert file_bytes(path) == expected(np.concatenate([a, a[:, :5]], axis=1), True)
 
 
-def test_distributed_local_cluster_of_processes(path):
+def test_distributed_local_cluster_of_processes(tmp_path):
     from dask.distributed import Client, LocalCluster
 
+    path, new = str(tmp_path / "a.npy"), str(tmp_path / "new.npy")
     a = grid((60, 10))
     x = da.from_array(a, chunks=(8, 3)) * 2
     with LocalCluster(
@@ -133,6 +134,16 @@ def test_distributed_local_cluster_of_processes(path):
     ) as cluster, Client(cluster):
         npaa.dask.to_npy(path, x)
         npaa.dask.append(path, x[:9])
+        # A failed compute on the cluster: chunks still running are waited for.
+        before = file_bytes(path)
+        bad = da.from_array(grid((80, 10)), chunks=(4, 5)).map_blocks(failing, dtype="<f8")
+        with pytest.raises(RuntimeError, match="chunk 2 failed"):
+            npaa.dask.append(path, bad)
+        with pytest.raises(RuntimeError, match="chunk 2 failed"):
+            npaa.dask.to_npy(new, bad)
+        time.sleep(0.5)
+        assert file_bytes(path) == before
+        assert not os.path.exists(new)
     assert file_bytes(path) == saved_bytes(np.concatenate([a * 2, a[:9] * 2]))
 
 
