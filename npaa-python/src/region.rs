@@ -159,8 +159,8 @@ impl RegionTarget {
         if view.shape != lens {
             return Err(PyValueError::new_err(format!(
                 "a chunk of shape {} cannot be written at an index of shape {}",
-                npaa_core::fmt_shape(&view.shape),
-                npaa_core::fmt_shape(&lens)
+                npaa_core::repr::fmt_shape(&view.shape),
+                npaa_core::repr::fmt_shape(&lens)
             )));
         }
         let order = self.inner.order();

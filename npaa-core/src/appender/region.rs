@@ -12,7 +12,7 @@ use super::collective::Reader;
 use super::{AppendOptions, Durability, OpenFile, check_block, open_existing};
 use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
-use crate::error::{Error, Result};
+use crate::error::{Error, RegionError, Result};
 use crate::layout::{Order, physical_shape};
 use crate::{file, sys};
 
@@ -67,7 +67,7 @@ use crate::{file, sys};
 /// }
 /// region.commit()?;
 /// let info = npaa_core::inspect(&path)?;
-/// assert_eq!(info.header.shape, vec![4, 6]);
+/// assert_eq!(info.header.shape(), [4, 6]);
 /// assert!(!info.needs_recovery);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -195,7 +195,7 @@ impl RegionWrite {
             path: path.to_path_buf(),
             dtype: file.header.dtype.clone(),
             shape: block_shape,
-            order: Order::from_fortran(file.header.fortran_order),
+            order: file.header.order,
             casting: options.casting,
             durable: options.durability != Durability::None,
             start,
@@ -296,8 +296,8 @@ impl RegionTarget {
     /// split along its last axis). An empty chunk has none.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `index` does not have one range per axis or a range lies
-    /// outside the block.
+    /// [`RegionError::ChunkOutside`] if `index` does not have one range per axis or a range
+    /// lies outside the block.
     pub fn pieces(&self, index: &[Range<u64>]) -> Result<Vec<(u64, u64)>> {
         let mut pieces = Vec::new();
         self.for_each_piece(index, |at, len| {
@@ -319,10 +319,10 @@ impl RegionTarget {
                 .zip(&self.shape)
                 .any(|(r, &d)| r.start > r.end || r.end > d)
         {
-            return Err(Error::InvalidArgument(format!(
-                "chunk index {index:?} does not lie in the block of shape {}",
-                crate::fmt_shape(&self.shape)
-            )));
+            return Err(Error::Region(RegionError::ChunkOutside {
+                index: index.to_vec(),
+                shape: self.shape.clone(),
+            }));
         }
         if index.iter().any(|r| r.is_empty()) {
             return Ok(());
@@ -377,8 +377,8 @@ impl RegionTarget {
     ///
     /// # Errors
     /// The block errors of [`AppendArray::append_raw`](crate::AppendArray::append_raw) for the
-    /// chunk (dtype, casting, length); [`Error::InvalidArgument`] for an index outside the
-    /// block; [`Error::FileChanged`] if the region write has ended (committed or aborted) or
+    /// chunk (dtype, casting, length); [`RegionError::ChunkOutside`] for an index outside
+    /// the block; [`Error::FileChanged`] if the region write has ended (committed or aborted) or
     /// the file was replaced: nothing was written then; [`Error::Io`] for a failed write (part
     /// of the chunk may be written; the driver must abort).
     pub fn write(&self, index: &[Range<u64>], dtype: &Dtype, data: &[u8]) -> Result<()> {
@@ -449,15 +449,9 @@ impl RegionTarget {
     /// A target from [`encode`](Self::encode)'s bytes.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `bytes` are not a target from this version of npaa.
+    /// [`RegionError::MalformedTarget`] if `bytes` are not a target from this version of npaa.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        Self::decode_fields(bytes).ok_or_else(|| {
-            Error::InvalidArgument(
-                "the region target received is malformed (driver and writers on different \
-                 versions of npaa?)"
-                    .into(),
-            )
-        })
+        Self::decode_fields(bytes).ok_or(Error::Region(RegionError::MalformedTarget))
     }
 
     fn decode_fields(bytes: &[u8]) -> Option<Self> {
