@@ -332,6 +332,25 @@ typedef struct npaa_options {
 } npaa_options;
 
 /**
+ * What npaa_append_files() did. Plain data, filled by the library.
+ */
+typedef struct npaa_append_files_report {
+    /**
+     * Items appended along the growth axis, all sources together.
+     */
+    uint64_t items;
+    /**
+     * Data bytes of the sources.
+     */
+    uint64_t bytes;
+    /**
+     * True when `dest` was created (or replaced, with options->delete_if_exists) rather
+     * than appended to.
+     */
+    bool created;
+} npaa_append_files_report;
+
+/**
  * What npaa_recover() did (or, with NPAA_RECOVER_DRY_RUN, would do). Plain data, filled by
  * the library.
  */
@@ -781,6 +800,36 @@ npaa_status npaa_is_fortran_order(const struct npaa_array *array, bool *fortran_
  * to a writable size_t.
  */
 npaa_status npaa_dtype_itemsize(const char *descr, size_t *itemsize_out);
+
+/**
+ * Appends the arrays of the .npy files `sources[0..n_sources]`, in order, to the .npy file
+ * `dest`, as one transaction, as `npaa append DEST SRC...` does: every source is checked
+ * (complete, appendable, a shape and dtype `dest` takes) before `dest` is touched; a new
+ * `dest` is built under a temporary name beside it and renamed into place when complete; a
+ * write that fails half-way into an existing `dest` is undone. On any error `dest` is as it
+ * was (except NPAA_NEEDS_RECOVERY after an undo that failed too: run npaa_recover()).
+ *
+ * A missing `dest` is created from the first source's dtype, item shape and memory order.
+ * `options` may be NULL (the defaults); its casting, durability and buffer settings apply,
+ * and delete_if_exists replaces `dest` with the sources only. `report` may be NULL;
+ * otherwise it receives what was done, on success only. (NULL, 0) is a valid empty list of
+ * sources (nothing to do for an existing `dest`; NPAA_INVALID_ARGUMENT for a missing one).
+ *
+ * Errors: NPAA_NULL_ARGUMENT; NPAA_INVALID_ARGUMENT (a source that is `dest` itself, bad
+ * options); for a source: NPAA_IO, NPAA_FORMAT, NPAA_NEEDS_RECOVERY, NPAA_OBJECT_DTYPE,
+ * NPAA_SCALAR_FILE, NPAA_SHAPE_MISMATCH, NPAA_CAST; for `dest`: those of npaa_open(). The
+ * message (npaa_last_error_message()) names the file concerned. Thread-safe.
+ *
+ * Pointers: `dest` must be NULL or a NUL-terminated string; `sources` NULL (with n_sources
+ * 0) or an array of n_sources NUL-terminated strings; `options` NULL or an npaa_options
+ * initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `report` NULL or a writable
+ * npaa_append_files_report.
+ */
+npaa_status npaa_append_files(const char *dest,
+                              const char *const *sources,
+                              size_t n_sources,
+                              const struct npaa_options *options,
+                              struct npaa_append_files_report *report);
 
 /**
  * Makes a file whose data does not match its header loadable and appendable again: a file

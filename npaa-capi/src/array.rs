@@ -1,7 +1,6 @@
 //! `npaa_array`: the handle of a file open for appending, and everything done through it.
 
 use std::ffi::c_char;
-use std::path::Path;
 use std::rc::Rc;
 
 use npaa_core::{AppendArray, Dtype, Order};
@@ -10,7 +9,7 @@ use crate::boundary::{self, Out, guard, handle};
 use crate::dtype;
 use crate::error::Failure;
 use crate::options::npaa_options;
-use crate::status::{NPAA_INVALID_ARGUMENT, NPAA_IO, NPAA_OVERFLOW, npaa_status};
+use crate::status::{NPAA_INVALID_ARGUMENT, NPAA_OVERFLOW, npaa_status};
 
 /// NumPy's limit on the number of dimensions of an array: npaa_append() refuses larger ndim
 /// values with NPAA_INVALID_ARGUMENT.
@@ -75,48 +74,16 @@ pub unsafe extern "C" fn npaa_open(
         let out = Out::new(out, "out")?;
         // SAFETY: forwarded contract.
         let path = unsafe { boundary::path(path, "path")? };
-        let options = if options.is_null() {
-            npaa_options::DEFAULT
-        } else {
-            // SAFETY: non-NULL, and an initialized npaa_options per the contract.
-            unsafe { npaa_options::read(options)? }
-        };
+        // SAFETY: forwarded contract.
+        let options = unsafe { npaa_options::read_or_default(options)? };
+        // A missing directory fails here, not at the first append (the core's rule).
         let inner = options.to_core()?.open(path)?;
-        if inner.shape().is_none() {
-            check_directory(path)?;
-        }
         let array = Box::into_raw(Box::new(npaa_array { inner }));
         // SAFETY: writable per the contract. Nothing can fail after this point, so the
         // handle cannot leak.
         unsafe { out.write(array) };
         Ok(())
     })
-}
-
-/// When the file will be created by the first append, fails now, rather than at that append,
-/// if its directory does not exist.
-fn check_directory(path: &Path) -> Result<(), Failure> {
-    let dir = npaa_core::parent_dir(path);
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Failure::new(
-            NPAA_IO,
-            format!(
-                "{}: cannot create the file: {} is not a directory",
-                path.display(),
-                dir.display()
-            ),
-        )),
-        Err(e) => Err(Failure::new(
-            NPAA_IO,
-            format!(
-                "{}: cannot create the file: its directory {}: {e}; create the directory \
-                 first",
-                path.display(),
-                dir.display()
-            ),
-        )),
-    }
 }
 
 /// Appends a block of `ndim` dimensions, shape `shape[0..ndim]`, of dtype `descr`, read from

@@ -145,6 +145,41 @@ pub(crate) unsafe fn shape<'a>(
     Ok(unsafe { std::slice::from_raw_parts(ptr, ndim) })
 }
 
+/// Borrows an array of `n` path arguments (NULL allowed when `n` is 0).
+///
+/// # Safety
+/// When `n > 0`, `ptr` must be NULL or point to `n` readable pointers, each NULL or a
+/// NUL-terminated string, that stay unchanged for `'a`.
+pub(crate) unsafe fn paths<'a>(
+    ptr: *const *const c_char,
+    n: usize,
+    name: &str,
+) -> Result<Vec<&'a Path>, Failure> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if ptr.is_null() {
+        return Err(Failure::null(
+            name,
+            &format!("an array of {n} paths, or 0 paths"),
+        ));
+    }
+    if !ptr.is_aligned() {
+        return Err(Failure::invalid(format!(
+            "`{name}` is not aligned for a pointer; pass an array of const char *"
+        )));
+    }
+    (0..n)
+        .map(|i| {
+            // SAFETY: non-NULL, aligned (checked), and `n` readable pointers per this
+            // function's contract, so element `i < n` is readable.
+            let one = unsafe { *ptr.add(i) };
+            // SAFETY: NULL or a NUL-terminated string per the contract.
+            unsafe { path(one, &format!("{name}[{i}]")) }
+        })
+        .collect()
+}
+
 /// Borrows a byte buffer argument of `len` bytes (NULL allowed when `len` is 0).
 ///
 /// # Safety

@@ -89,12 +89,8 @@ pub unsafe extern "C" fn npaa_collective_open(
         let named = |f: Failure| on_rank(rank, f);
         // SAFETY: forwarded contract.
         let path = unsafe { boundary::path(path, "path") }.map_err(named)?;
-        let options = if options.is_null() {
-            npaa_options::DEFAULT
-        } else {
-            // SAFETY: non-NULL, and an initialized npaa_options per the contract.
-            unsafe { npaa_options::read(options) }.map_err(named)?
-        };
+        // SAFETY: forwarded contract.
+        let options = unsafe { npaa_options::read_or_default(options) }.map_err(named)?;
         let options = options.to_core().map_err(named)?;
         let inner = if rank == 0 {
             Collective::open_root(path, &options)

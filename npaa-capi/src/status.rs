@@ -207,7 +207,12 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         | E::PartialItem { .. }
         | E::NotAFileName { .. }
         | E::SourceIsDestination { .. }
-        | E::Collective { .. } => NPAA_INVALID_ARGUMENT,
+        | E::Collective { .. }
+        | E::NoSources { .. } => NPAA_INVALID_ARGUMENT,
+        // npaa_append_files(): the status of what went wrong; an undo that failed leaves
+        // the destination needing recovery.
+        E::UndoFailed { .. } => NPAA_NEEDS_RECOVERY,
+        E::InSource { .. } | E::Undone { .. } => status_of(error.innermost()),
         // `Error` is #[non_exhaustive]: variants added to the core later land here until
         // they get a code of their own.
         _ => NPAA_UNKNOWN,

@@ -145,7 +145,8 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
         Some(remedy) => format!("{err}{}", remedy_text(py, remedy, err.path())),
         None => err.to_string(),
     };
-    match err {
+    // The class follows what went wrong (inside concatenate_files' wrappers too).
+    match err.innermost() {
         Error::NotAppendable { .. } => NotAppendableError::new_err(message),
         Error::NeedsRecovery { .. }
         | Error::Format {

@@ -630,3 +630,73 @@ fn the_message_is_per_thread_and_cleared_by_success() {
     expect(unsafe { npaa_dtype_itemsize(F8.as_ptr(), &mut n) }, NPAA_OK);
     assert_eq!(n, 8);
 }
+
+/// npaa_append_files(): the core's transaction from C. The result is np.save of the
+/// concatenation; a bad source changes nothing and the message names it.
+#[test]
+fn append_files_is_the_cores_transaction() {
+    let dir = tempdir();
+    let at = |name: &str| dir.path().join(name);
+    for (name, values) in [("a.npy", [1.0, 2.0, 3.0]), ("b.npy", [4.0, 5.0, 6.0])] {
+        let array = open_new(&at(name));
+        expect(append_row(array, &values), NPAA_OK);
+        // SAFETY: a live handle, closed once.
+        expect(unsafe { npaa_close(array) }, NPAA_OK);
+    }
+    npaa_testutil::np_save(&at("wide.npy"), "np.ones((1, 4))");
+    let dest = c_path(&at("all.npy"));
+    let names = [c_path(&at("a.npy")), c_path(&at("b.npy"))];
+    let sources: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+    let mut report = npaa_append_files_report::default();
+    // SAFETY: valid strings, an array of 2 of them, default options, a writable report.
+    let status =
+        unsafe { npaa_append_files(dest.as_ptr(), sources.as_ptr(), 2, ptr::null(), &mut report) };
+    expect(status, NPAA_OK);
+    assert_eq!(
+        report,
+        npaa_append_files_report {
+            items: 2,
+            bytes: 48,
+            created: true
+        }
+    );
+    assert_numpy_loads(&at("all.npy"), "np.arange(1.0, 7.0).reshape(2, 3)");
+
+    let before = std::fs::read(at("all.npy")).unwrap();
+    let names = [c_path(&at("a.npy")), c_path(&at("wide.npy"))];
+    let sources: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+    // SAFETY: as above, without a report.
+    let status = unsafe {
+        npaa_append_files(
+            dest.as_ptr(),
+            sources.as_ptr(),
+            2,
+            ptr::null(),
+            ptr::null_mut(),
+        )
+    };
+    let message = expect(status, NPAA_SHAPE_MISMATCH);
+    assert!(
+        message.starts_with(&format!(
+            "npaa_append_files: {}: ",
+            at("wide.npy").display()
+        )),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(at("all.npy")).unwrap(), before);
+
+    // (NULL, 0): nothing to do for an existing file, nothing to create a new one from.
+    // SAFETY: a valid string and an empty list.
+    let status =
+        unsafe { npaa_append_files(dest.as_ptr(), ptr::null(), 0, ptr::null(), ptr::null_mut()) };
+    expect(status, NPAA_OK);
+    let new = c_path(&at("none.npy"));
+    // SAFETY: as above.
+    let status =
+        unsafe { npaa_append_files(new.as_ptr(), ptr::null(), 0, ptr::null(), ptr::null_mut()) };
+    expect(status, NPAA_INVALID_ARGUMENT);
+    // SAFETY: a NULL source list with a count: refused, not read.
+    let status =
+        unsafe { npaa_append_files(dest.as_ptr(), ptr::null(), 1, ptr::null(), ptr::null_mut()) };
+    expect(status, NPAA_NULL_ARGUMENT);
+}

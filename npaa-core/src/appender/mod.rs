@@ -331,39 +331,45 @@ impl AppendArray {
         let src = SourceFile::open(source)?;
         let header = src.parsed.header.clone();
         let order = header.order();
-        let rows = header.growth_len();
+        // Items along the file's growth axis, which is the source's unless their orders
+        // differ (a Fortran-order (4, 3) source adds 4 rows to a C-order file, not 3).
+        let mut rows = 0;
         check_block(&header.dtype, &header.shape)?;
         self.append_with(
             &header.dtype,
             &header.shape,
             Some(order),
-            |sink, file_order| match layout::relayout(&header.shape, order, file_order) {
-                Relayout::AsIs => sink.copy_from(
-                    &src.file,
-                    source,
-                    src.parsed.header_len,
-                    src.data_len,
-                    progress,
-                ),
-                Relayout::ReverseAxes => {
-                    let start = src.parsed.header_len as usize;
-                    let end =
-                        usize::try_from(src.parsed.header_len + src.data_len).map_err(|_| {
-                            Error::Overflow {
+            |sink, file_order| {
+                rows = file_order
+                    .growth_axis(header.shape.len())
+                    .map_or(0, |axis| header.shape[axis]);
+                match layout::relayout(&header.shape, order, file_order) {
+                    Relayout::AsIs => sink.copy_from(
+                        &src.file,
+                        source,
+                        src.parsed.header_len,
+                        src.data_len,
+                        progress,
+                    ),
+                    Relayout::ReverseAxes => {
+                        let start = src.parsed.header_len as usize;
+                        let end = usize::try_from(src.parsed.header_len + src.data_len).map_err(
+                            |_| Error::Overflow {
                                 shape: header.shape.clone(),
                                 itemsize: header.dtype.itemsize(),
-                            }
-                        })?;
-                    let map = ReadMap::new(&src.file, end)
-                        .map_err(|e| Error::io(source, "mapping the data", e))?;
-                    let total = src.data_len;
-                    layout::reverse_axes(
-                        &map.bytes()[start..end],
-                        &layout::physical_shape(&header.shape, order),
-                        header.dtype.itemsize(),
-                        &mut |piece| sink.write(piece),
-                        &mut |done| progress(done, total),
-                    )
+                            },
+                        )?;
+                        let map = ReadMap::new(&src.file, end)
+                            .map_err(|e| Error::io(source, "mapping the data", e))?;
+                        let total = src.data_len;
+                        layout::reverse_axes(
+                            &map.bytes()[start..end],
+                            &layout::physical_shape(&header.shape, order),
+                            header.dtype.itemsize(),
+                            &mut |piece| sink.write(piece),
+                            &mut |done| progress(done, total),
+                        )
+                    }
                 }
             },
         )?;
