@@ -200,7 +200,6 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         // Calls the caller got wrong: more than NPAA_MAX_DIMS dimensions, a closed handle, a
         // savepoint of another file, a sync interval of 0, a collective call out of turn.
         E::TooManyDimensions { .. }
-        | E::Closed { .. }
         | E::BadSavepoint { .. }
         | E::ZeroSyncInterval { .. }
         | E::UnknownName { .. }

@@ -161,7 +161,7 @@ fn into_existing(
         Ok(items) => {
             let header = array.header();
             array.close()?;
-            return report(header, items, sources, false);
+            return report(dest, header, items, sources, false);
         }
         Err(cause) => cause,
     };
@@ -239,7 +239,7 @@ fn build(
     let closed = array.close();
     let items = copied?;
     closed?;
-    report(header, items, sources, true)
+    report(staged.path(), header, items, sources, true)
 }
 
 /// Rule 2: every source against the destination, before any data is written.
@@ -289,12 +289,20 @@ fn in_source(src: &FileInfo, cause: Error) -> Error {
 }
 
 fn report(
+    dest: &Path,
     header: Option<Header>,
     items: u64,
     sources: &[FileInfo],
     created: bool,
 ) -> Result<AppendFilesReport> {
-    let header = header.ok_or(Error::Closed)?;
+    // Both callers read the header of a file they opened or created: it is there.
+    let header = header.ok_or_else(|| {
+        Error::io(
+            dest,
+            "reading the header back",
+            io::Error::other("the file was not created"),
+        )
+    })?;
     Ok(AppendFilesReport {
         header,
         items,

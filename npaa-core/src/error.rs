@@ -246,11 +246,6 @@ pub enum Error {
         written: u64,
     },
 
-    /// A call on a handle that was closed.
-    #[error("the array was closed")]
-    #[non_exhaustive]
-    Closed,
-
     /// A savepoint that does not come from this handle's file: it lies beyond the file's
     /// current end.
     #[error("the savepoint lies beyond the file's current end")]
@@ -650,22 +645,29 @@ impl Error {
 
     /// The error with `from` as the file it names replaced by `to`: an error about a file
     /// built under a temporary name, as the user should read it (about the destination).
-    pub(crate) fn renamed(mut self, from: &Path, to: &Path) -> Self {
-        match &mut self {
-            Error::InSource { cause, .. }
-            | Error::Undone { cause, .. }
-            | Error::UndoFailed { cause, .. } => {
-                let inner = std::mem::replace(&mut **cause, Error::Closed);
-                **cause = inner.renamed(from, to);
-            }
-            _ => {}
-        }
-        if let Some(path) = self.path_mut()
+    pub(crate) fn renamed(self, from: &Path, to: &Path) -> Self {
+        let mut renamed = match self {
+            Error::InSource { path, cause } => Error::InSource {
+                path,
+                cause: Box::new(cause.renamed(from, to)),
+            },
+            Error::Undone { path, cause } => Error::Undone {
+                path,
+                cause: Box::new(cause.renamed(from, to)),
+            },
+            Error::UndoFailed { path, cause, undo } => Error::UndoFailed {
+                path,
+                cause: Box::new(cause.renamed(from, to)),
+                undo: Box::new(undo.renamed(from, to)),
+            },
+            other => other,
+        };
+        if let Some(path) = renamed.path_mut()
             && path == from
         {
             *path = to.to_path_buf();
         }
-        self
+        renamed
     }
 
     /// [`Error::path`], for [`renamed`](Self::renamed).
