@@ -647,6 +647,23 @@ npaa_status npaa_append(struct npaa_array *array,
                         const uint64_t *shape);
 
 /**
+ * npaa_append() with the length of `data` in bytes: the library checks that it is
+ * itemsize(descr) * product(shape) (NPAA_INVALID_ARGUMENT otherwise, nothing written), so a
+ * caller holding a buffer of known size (a C++ vector) need not check it itself.
+ *
+ * Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT when `data_len` is not the
+ * block's size. Thread-safety and lifetimes as npaa_append().
+ *
+ * Pointers: as npaa_append(), with `data` NULL or `data_len` readable bytes.
+ */
+npaa_status npaa_append_sized(struct npaa_array *array,
+                              const void *data,
+                              size_t data_len,
+                              const char *descr,
+                              size_t ndim,
+                              const uint64_t *shape);
+
+/**
  * npaa_append() for a block laid out in `order` (NPAA_ORDER_C or NPAA_ORDER_F), which may
  * differ from the file's: a C++ program holding a row-major buffer can feed a Fortran-order
  * file, and the reverse. `shape` is the block's shape, as for npaa_append() (its growth axis
@@ -670,6 +687,23 @@ npaa_status npaa_append_ordered(struct npaa_array *array,
                                 size_t ndim,
                                 const uint64_t *shape,
                                 uint32_t order);
+
+/**
+ * npaa_append_ordered() with the length of `data` in bytes, checked by the library as
+ * npaa_append_sized() does.
+ *
+ * Errors: those of npaa_append_ordered(), and NPAA_INVALID_ARGUMENT when `data_len` is not
+ * the block's size. Thread-safety and lifetimes as npaa_append().
+ *
+ * Pointers: as npaa_append_sized().
+ */
+npaa_status npaa_append_ordered_sized(struct npaa_array *array,
+                                      const void *data,
+                                      size_t data_len,
+                                      const char *descr,
+                                      size_t ndim,
+                                      const uint64_t *shape,
+                                      uint32_t order);
 
 /**
  * Checks that a block of dtype `descr` and shape `shape[0..ndim]` could be appended, without
@@ -949,13 +983,13 @@ npaa_status npaa_collective_set_layout(struct npaa_collective *collective,
                                        size_t len);
 
 /**
- * Stores 1 in `*defined` if the file's dtype and shape are known (the file existed, or a
- * block defined it), else 0: the MPI layer then has the root npaa_collective_define() the
- * file from its first block and broadcasts the layout.
+ * 1 if the file's dtype and shape are known (the file existed, or a block defined it), else
+ * 0 (also for a NULL handle): the MPI layer then has the root npaa_collective_define() the
+ * file from its first block and broadcasts the layout. Cannot fail.
  *
- * Pointers: `collective` NULL or a live handle; `defined` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_is_defined(struct npaa_collective *collective, uint32_t *defined);
+uint32_t npaa_collective_is_defined(struct npaa_collective *collective);
 
 /**
  * Defines a file that does not exist yet from a block of dtype `descr` and shape
@@ -973,19 +1007,22 @@ npaa_status npaa_collective_define(struct npaa_collective *collective,
 
 /**
  * Validates this writer's block of the step (dtype `descr`, shape `shape[0..ndim]` in the
- * file's memory order, items at `data`, as for npaa_append()) and converts it to the file's
- * dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
+ * file's memory order, `data_len` bytes of items at `data`, as for npaa_append_sized(); a
+ * `data_len` of SIZE_MAX means itemsize(descr) * product(shape), as for npaa_append()) and
+ * converts it to the file's dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
  * itself when no conversion is needed, otherwise a buffer of the handle valid until its next
  * call) and `*rows` the block's length along the growth axis (0 is fine).
  *
- * Errors: those of npaa_append() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
- * NPAA_INVALID_DTYPE, ...), with the message naming the rank.
+ * Errors: those of npaa_append_sized() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
+ * NPAA_INVALID_DTYPE, NPAA_INVALID_ARGUMENT for a `data_len` that is not the block's size,
+ * ...), with the message naming the rank.
  *
  * Pointers: As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
  * `out`, `bytes` and `rows` NULL or writable.
  */
 npaa_status npaa_collective_prepare(struct npaa_collective *collective,
                                     const void *data,
+                                    size_t data_len,
                                     const char *descr,
                                     size_t ndim,
                                     const uint64_t *shape,
@@ -994,24 +1031,22 @@ npaa_status npaa_collective_prepare(struct npaa_collective *collective,
                                     uint64_t *rows);
 
 /**
- * Stores in `*offset` the file offset where the next step's data starts (the end of the
- * committed data). NPAA_INVALID_ARGUMENT before the file is defined.
+ * The file offset where the next step's data starts (the end of the committed data); 0
+ * before the file is defined (and for a NULL handle). Cannot fail.
  *
- * Pointers: `collective` NULL or a live handle; `offset` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_data_end(struct npaa_collective *collective, uint64_t *offset);
+uint64_t npaa_collective_data_end(struct npaa_collective *collective);
 
 /**
- * Stores 1 in `*needed` if the step of `bytes` (all writers' together) ends past the extent
- * the file's reservation mark covers (always for the first step), else 0: then the root calls
- * npaa_collective_begin_step() before any writer writes, and the others wait for it and call
- * it too. Every writer gets the same answer.
+ * 1 if the step of `bytes` (all writers' together) ends past the extent the file's
+ * reservation mark covers (always for the first step, and for a NULL handle), else 0: then
+ * the root calls npaa_collective_begin_step() before any writer writes, and the others wait
+ * for it and call it too. Every writer gets the same answer. Cannot fail.
  *
- * Pointers: `collective` NULL or a live handle; `needed` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_step_needs_mark(struct npaa_collective *collective,
-                                            uint64_t bytes,
-                                            uint32_t *needed);
+uint32_t npaa_collective_step_needs_mark(struct npaa_collective *collective, uint64_t bytes);
 
 /**
  * For a step that npaa_collective_step_needs_mark(), before any writer writes the step's
@@ -1027,24 +1062,23 @@ npaa_status npaa_collective_step_needs_mark(struct npaa_collective *collective,
 npaa_status npaa_collective_begin_step(struct npaa_collective *collective, uint64_t bytes);
 
 /**
- * Stores 1 in `*due` if this step's data (`bytes` in all) must be synced (MPI_File_sync)
- * before its header is written, as npaa_options.durability asks (the root's), else 0. Every
- * writer calls it once per step with the same `bytes` and gets the same answer.
+ * 1 if this step's data (`bytes` in all) must be synced (MPI_File_sync) before its header
+ * is written, as npaa_options.durability asks (the root's), else 0 (also for a NULL handle).
+ * Every writer calls it once per step with the same `bytes` and gets the same answer. Cannot
+ * fail.
  *
- * Pointers: `collective` NULL or a live handle; `due` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_sync_due(struct npaa_collective *collective,
-                                     uint64_t bytes,
-                                     uint32_t *due);
+uint32_t npaa_collective_sync_due(struct npaa_collective *collective, uint64_t bytes);
 
 /**
- * Stores 1 in `*due` if the data must be synced (MPI_File_sync) before
- * npaa_collective_close() writes the final header (any durability but
- * NPAA_DURABILITY_NONE), else 0.
+ * 1 if the data must be synced (MPI_File_sync) before npaa_collective_close() writes the
+ * final header (any durability but NPAA_DURABILITY_NONE), else 0 (also for a NULL handle).
+ * Cannot fail.
  *
- * Pointers: `collective` NULL or a live handle; `due` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_sync_due_at_close(struct npaa_collective *collective, uint32_t *due);
+uint32_t npaa_collective_sync_due_at_close(struct npaa_collective *collective);
 
 /**
  * Counts a step whose data every writer has written (`rows` along the growth axis and

@@ -128,7 +128,32 @@ pub unsafe extern "C" fn npaa_append(
 ) -> npaa_status {
     guard("npaa_append", || {
         // SAFETY: forwarded contract.
-        let b = unsafe { appended(array, data, descr, ndim, shape)? };
+        let b = unsafe { appended(array, data, None, descr, ndim, shape)? };
+        b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
+        Ok(())
+    })
+}
+
+/// npaa_append() with the length of `data` in bytes: the library checks that it is
+/// itemsize(descr) * product(shape) (NPAA_INVALID_ARGUMENT otherwise, nothing written), so a
+/// caller holding a buffer of known size (a C++ vector) need not check it itself.
+///
+/// Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT when `data_len` is not the
+/// block's size. Thread-safety and lifetimes as npaa_append().
+///
+/// Pointers: as npaa_append(), with `data` NULL or `data_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_append_sized(
+    array: *mut npaa_array,
+    data: *const std::ffi::c_void,
+    data_len: usize,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+) -> npaa_status {
+    guard("npaa_append_sized", || {
+        // SAFETY: forwarded contract.
+        let b = unsafe { appended(array, data, Some(data_len), descr, ndim, shape)? };
         b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
         Ok(())
     })
@@ -166,21 +191,32 @@ pub unsafe extern "C" fn npaa_append_ordered(
 ) -> npaa_status {
     guard("npaa_append_ordered", || {
         // SAFETY: forwarded contract.
-        let b = unsafe { appended(array, data, descr, ndim, shape)? };
-        let order = match order {
-            NPAA_ORDER_C => Order::C,
-            NPAA_ORDER_F => Order::Fortran,
-            other => {
-                return Err(Failure::new(
-                    NPAA_INVALID_ARGUMENT,
-                    format!("order is {other}; use NPAA_ORDER_C (0) or NPAA_ORDER_F (1)"),
-                ));
-            }
-        };
-        b.array
-            .inner
-            .append_raw_in_order(&b.dtype, b.shape, order, b.data)?;
-        Ok(())
+        let b = unsafe { appended(array, data, None, descr, ndim, shape)? };
+        b.append_in_order(order)
+    })
+}
+
+/// npaa_append_ordered() with the length of `data` in bytes, checked by the library as
+/// npaa_append_sized() does.
+///
+/// Errors: those of npaa_append_ordered(), and NPAA_INVALID_ARGUMENT when `data_len` is not
+/// the block's size. Thread-safety and lifetimes as npaa_append().
+///
+/// Pointers: as npaa_append_sized().
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_append_ordered_sized(
+    array: *mut npaa_array,
+    data: *const std::ffi::c_void,
+    data_len: usize,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+    order: u32,
+) -> npaa_status {
+    guard("npaa_append_ordered_sized", || {
+        // SAFETY: forwarded contract.
+        let b = unsafe { appended(array, data, Some(data_len), descr, ndim, shape)? };
+        b.append_in_order(order)
     })
 }
 
@@ -192,13 +228,36 @@ struct Appended<'a> {
     data: &'a [u8],
 }
 
-/// Checks the arguments of npaa_append() and npaa_append_ordered().
+impl Appended<'_> {
+    /// Appends the block laid out in `order` (an NPAA_ORDER_* value).
+    fn append_in_order(&self, order: u32) -> Result<(), Failure> {
+        let order = match order {
+            NPAA_ORDER_C => Order::C,
+            NPAA_ORDER_F => Order::Fortran,
+            other => {
+                return Err(Failure::new(
+                    NPAA_INVALID_ARGUMENT,
+                    format!("order is {other}; use NPAA_ORDER_C (0) or NPAA_ORDER_F (1)"),
+                ));
+            }
+        };
+        self.array
+            .inner
+            .append_raw_in_order(&self.dtype, self.shape, order, self.data)?;
+        Ok(())
+    }
+}
+
+/// Checks the arguments of the npaa_append*() functions. `data_len` is the caller's length of
+/// `data` (the core checks it against the block), or `None` for the functions without one,
+/// whose `data` holds the block's size by contract.
 ///
 /// # Safety
-/// As npaa_append().
+/// As npaa_append() (npaa_append_sized() with a `data_len`).
 unsafe fn appended<'a>(
     array: *mut npaa_array,
     data: *const std::ffi::c_void,
+    data_len: Option<usize>,
     descr: *const c_char,
     ndim: usize,
     shape: *const u64,
@@ -207,8 +266,12 @@ unsafe fn appended<'a>(
     let array = unsafe { handle(array, "array")? };
     // SAFETY: forwarded contract.
     let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
-    let len = block_len(&dtype, shape)?;
-    // SAFETY: forwarded contract: `data` holds itemsize × product(shape) = len bytes.
+    let len = match data_len {
+        Some(len) => len,
+        None => block_len(&dtype, shape)?,
+    };
+    // SAFETY: forwarded contract: `data` holds `len` bytes (the caller's length, or
+    // itemsize × product(shape) by npaa_append()'s contract).
     let data = unsafe {
         boundary::bytes(
             data.cast::<u8>(),

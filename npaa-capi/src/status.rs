@@ -188,7 +188,7 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         E::ShapeMismatch { .. } => NPAA_SHAPE_MISMATCH,
         E::ScalarFile { .. } => NPAA_SCALAR_FILE,
         E::ZeroDimensional { .. } => NPAA_ZERO_DIMENSIONAL,
-        // The C API computes the byte length from the shape itself, so this means a bug.
+        // npaa_append_sized(): the caller's length is not the block's.
         E::DataLength { .. } => NPAA_INVALID_ARGUMENT,
         E::ObjectDtype { .. } => NPAA_OBJECT_DTYPE,
         E::Cast { .. } => NPAA_CAST,

@@ -700,3 +700,44 @@ fn append_files_is_the_cores_transaction() {
         unsafe { npaa_append_files(dest.as_ptr(), ptr::null(), 1, ptr::null(), ptr::null_mut()) };
     expect(status, NPAA_NULL_ARGUMENT);
 }
+
+/// npaa_append_sized(): the library checks the caller's length against the block (the rule
+/// the C++ wrapper used to restate), and writes nothing when they differ.
+#[test]
+fn a_sized_append_checks_the_length() {
+    let dir = tempdir();
+    let path = dir.path().join("sized.npy");
+    let array = open_new(&path);
+    let values = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let shape = [2u64, 3];
+    // SAFETY: a live handle, 40 readable bytes (fewer than the block needs), a descr, a
+    // 2-value shape.
+    let status = unsafe {
+        npaa_append_sized(
+            array,
+            values.as_ptr().cast(),
+            40,
+            F8.as_ptr(),
+            2,
+            shape.as_ptr(),
+        )
+    };
+    let message = expect(status, NPAA_INVALID_ARGUMENT);
+    assert!(message.contains("needs 48 bytes, got 40"), "{message}");
+    // SAFETY: as above, with the block's 48 bytes, in the other order.
+    let status = unsafe {
+        npaa_append_ordered_sized(
+            array,
+            values.as_ptr().cast(),
+            48,
+            F8.as_ptr(),
+            2,
+            shape.as_ptr(),
+            NPAA_ORDER_F,
+        )
+    };
+    expect(status, NPAA_OK);
+    // SAFETY: a live handle, closed once.
+    expect(unsafe { npaa_close(array) }, NPAA_OK);
+    assert_numpy_loads(&path, "np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])");
+}
