@@ -165,3 +165,21 @@ pub(crate) fn concatenate_files(
     .map(|report| report.items)
     .map_err(|e| errors::to_py(py, e))
 }
+
+/// What keeps the file from loading in NumPy or from being appended to (npaa-core's
+/// `FileInfo::problems`), each with the Python call that fixes it where one does; empty when
+/// the file is fine.
+#[pyfunction]
+pub(crate) fn problems(py: Python<'_>, filename: PathBuf) -> PyResult<Vec<String>> {
+    let info = py
+        .detach(|| npaa_core::inspect(&filename))
+        .map_err(|e| errors::to_py(py, e))?;
+    Ok(info
+        .problems()
+        .iter()
+        .map(|problem| match problem.remedy() {
+            Some(r) => format!("{problem}{}", errors::remedy_text(py, r, Some(&filename))),
+            None => problem.to_string(),
+        })
+        .collect())
+}

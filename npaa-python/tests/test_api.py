@@ -252,3 +252,17 @@ def test_concatenate_files_refuses_without_touching_dest(tmp_path):
         "dest.npy", "floats.npy", "ints.npy", "wide.npy"]
     assert npaa.concatenate_files(tmp_path / "ints.npy", [tmp_path / "floats.npy"],
                                   casting="unsafe") == 1
+
+
+def test_problems_are_the_cores_findings_in_python_terms(tmp_path):
+    path = tmp_path / "cut.npy"
+    np.save(path, np.arange(10.0))
+    assert npaa.problems(path) == []
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 4)
+    [problem] = npaa.problems(str(path))
+    assert problem.startswith("needs recovery: 76 data bytes present, the header announces 80")
+    assert problem.endswith(f": call npaa.recover({str(path)!r}) first")
+    np.save(tmp_path / "obj.npy", np.array([None], dtype=object), allow_pickle=True)
+    assert npaa.problems(tmp_path / "obj.npy") == [
+        "not appendable: it holds Python objects (pickles), which cannot be appended to"]

@@ -47,6 +47,7 @@ from ._native import (
     ensure_appendable,
     is_appendable,
     needs_recovery,
+    problems,
     recover,
 )
 
@@ -69,5 +70,6 @@ __all__ = [
     "ensure_appendable",
     "is_appendable",
     "needs_recovery",
+    "problems",
     "recover",
 ]
