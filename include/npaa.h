@@ -836,6 +836,26 @@ npaa_status npaa_is_fortran_order(const struct npaa_array *array, bool *fortran_
 npaa_status npaa_dtype_itemsize(const char *descr, size_t *itemsize_out);
 
 /**
+ * Copies what keeps the file at `path` from loading in NumPy or from being appended to
+ * (npaa-core's FileInfo::problems: needs recovery, not appendable, a header longer than
+ * NumPy reads by default), one per line, each with the C function that fixes it where one
+ * does, NUL-terminated, into `buf`, like npaa_descr(): `*len_out` receives the full length
+ * (call again with `*len_out + 1` bytes if it is >= capacity), `*count_out` the number of
+ * problems (0: the file is fine, and the text is ""). `buf` may be NULL when `capacity` is 0.
+ *
+ * Errors: NPAA_NULL_ARGUMENT; those of npaa_is_appendable() for a file that cannot be read
+ * (NPAA_IO, NPAA_FORMAT). Thread-safe.
+ *
+ * Pointers: `path` NULL or a NUL-terminated string; `buf` NULL or `capacity` writable bytes;
+ * `len_out` and `count_out` NULL or writable size_t.
+ */
+npaa_status npaa_problems(const char *path,
+                          char *buf,
+                          size_t capacity,
+                          size_t *len_out,
+                          size_t *count_out);
+
+/**
  * Appends the arrays of the .npy files `sources[0..n_sources]`, in order, to the .npy file
  * `dest`, as one transaction, as `npaa append DEST SRC...` does: every source is checked
  * (complete, appendable, a shape and dtype `dest` takes) before `dest` is touched; a new

@@ -491,27 +491,11 @@ pub unsafe extern "C" fn npaa_descr(
 ) -> npaa_status {
     guard("npaa_descr", || {
         let out = Out::new(len_out, "len_out")?;
-        if buf.is_null() && capacity > 0 {
-            return Err(Failure::null(
-                "buf",
-                "a buffer of `capacity` bytes, or capacity 0",
-            ));
-        }
         // SAFETY: forwarded contract.
         let array = unsafe { handle(array, "array")? };
         let descr = array.inner.dtype().map(|d| d.descr()).unwrap_or_default();
-        if capacity > 0 {
-            let n = descr.len().min(capacity - 1);
-            // SAFETY: n + 1 <= capacity bytes of `buf` are writable per the contract; the
-            // source is a distinct Rust string.
-            unsafe {
-                std::ptr::copy_nonoverlapping(descr.as_ptr(), buf.cast::<u8>(), n);
-                buf.add(n).write(0);
-            }
-        }
-        // SAFETY: writable per the contract.
-        unsafe { out.write(descr.len()) };
-        Ok(())
+        // SAFETY: forwarded contract.
+        unsafe { boundary::copy_text(&descr, buf, capacity, out) }
     })
 }
 

@@ -208,6 +208,38 @@ pub(crate) unsafe fn bytes<'a>(
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// Copies `text`, NUL-terminated, into `buf` and stores its length (without the NUL) in
+/// `len_out`, like snprintf: at most `capacity - 1` bytes are copied; `buf` may be NULL when
+/// `capacity` is 0. Writes nothing on failure (a NULL `buf` with a capacity).
+///
+/// # Safety
+/// `buf` must be NULL or point to `capacity` writable bytes.
+pub(crate) unsafe fn copy_text(
+    text: &str,
+    buf: *mut c_char,
+    capacity: usize,
+    len_out: Out<usize>,
+) -> Result<(), Failure> {
+    if buf.is_null() && capacity > 0 {
+        return Err(Failure::null(
+            "buf",
+            "a buffer of `capacity` bytes, or capacity 0",
+        ));
+    }
+    if capacity > 0 {
+        let n = text.len().min(capacity - 1);
+        // SAFETY: n + 1 <= capacity bytes of `buf` are writable per the contract; the source
+        // is a distinct Rust string.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+            buf.add(n).write(0);
+        }
+    }
+    // SAFETY: writable (Out checked it is not NULL).
+    unsafe { len_out.write(text.len()) };
+    Ok(())
+}
+
 /// Borrows a handle argument.
 ///
 /// # Safety

@@ -6,9 +6,50 @@ use std::ffi::c_char;
 use npaa_core::{AppendFilesOptions, EnsureMethod, EnsureOptions, RecoverOptions};
 
 use crate::boundary::{self, Out, guard};
-use crate::error::Failure;
+use crate::error::{self, Failure};
 use crate::options::npaa_options;
 use crate::status::npaa_status;
+
+/// Copies what keeps the file at `path` from loading in NumPy or from being appended to
+/// (npaa-core's FileInfo::problems: needs recovery, not appendable, a header longer than
+/// NumPy reads by default), one per line, each with the C function that fixes it where one
+/// does, NUL-terminated, into `buf`, like npaa_descr(): `*len_out` receives the full length
+/// (call again with `*len_out + 1` bytes if it is >= capacity), `*count_out` the number of
+/// problems (0: the file is fine, and the text is ""). `buf` may be NULL when `capacity` is 0.
+///
+/// Errors: NPAA_NULL_ARGUMENT; those of npaa_is_appendable() for a file that cannot be read
+/// (NPAA_IO, NPAA_FORMAT). Thread-safe.
+///
+/// Pointers: `path` NULL or a NUL-terminated string; `buf` NULL or `capacity` writable bytes;
+/// `len_out` and `count_out` NULL or writable size_t.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_problems(
+    path: *const c_char,
+    buf: *mut c_char,
+    capacity: usize,
+    len_out: *mut usize,
+    count_out: *mut usize,
+) -> npaa_status {
+    guard("npaa_problems", || {
+        let len_out = Out::new(len_out, "len_out")?;
+        let count_out = Out::new(count_out, "count_out")?;
+        // SAFETY: forwarded contract.
+        let path = unsafe { boundary::path(path, "path")? };
+        let problems = npaa_core::inspect(path)?.problems();
+        let text: Vec<String> = problems
+            .iter()
+            .map(|p| match p.remedy() {
+                Some(r) => format!("{p}: {}", error::remedy(r)),
+                None => p.to_string(),
+            })
+            .collect();
+        // SAFETY: forwarded contract.
+        unsafe { boundary::copy_text(&text.join("\n"), buf, capacity, len_out)? };
+        // SAFETY: writable per the contract.
+        unsafe { count_out.write(problems.len()) };
+        Ok(())
+    })
+}
 
 /// What npaa_append_files() did. Plain data, filled by the library.
 #[repr(C)]

@@ -741,3 +741,47 @@ fn a_sized_append_checks_the_length() {
     expect(unsafe { npaa_close(array) }, NPAA_OK);
     assert_numpy_loads(&path, "np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])");
 }
+
+/// npaa_problems(): the core's findings, worded with the C functions that fix them.
+#[test]
+fn problems_are_the_cores_findings_in_c_terms() {
+    let dir = tempdir();
+    let path = dir.path().join("p.npy");
+    let array = open_new(&path);
+    expect(append_row(array, &VALUES), NPAA_OK);
+    // SAFETY: a live handle, closed once.
+    expect(unsafe { npaa_close(array) }, NPAA_OK);
+    let c = c_path(&path);
+    let problems = |c: &CString| {
+        let (mut len, mut count) = (usize::MAX, usize::MAX);
+        // SAFETY: a valid string; (NULL, 0) asks for the length only.
+        let status = unsafe { npaa_problems(c.as_ptr(), ptr::null_mut(), 0, &mut len, &mut count) };
+        expect(status, NPAA_OK);
+        let mut buf = vec![0 as c_char; len + 1];
+        // SAFETY: a valid string and a buffer of len + 1 bytes.
+        let status = unsafe {
+            npaa_problems(
+                c.as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+                &mut count,
+            )
+        };
+        expect(status, NPAA_OK);
+        // SAFETY: NUL-terminated by the call.
+        let text = unsafe { CStr::from_ptr(buf.as_ptr()) };
+        (count, text.to_string_lossy().into_owned())
+    };
+    assert_eq!(problems(&c), (0, String::new()));
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 4).unwrap();
+    let (count, text) = problems(&c);
+    assert_eq!(count, 1);
+    assert!(
+        text.starts_with("needs recovery: 20 data bytes present, the header announces 24")
+            && text.ends_with(": call npaa_recover() on it first"),
+        "{text}"
+    );
+}
