@@ -1,6 +1,10 @@
 //! `npaa_collective`: the MPI-free half of collective appends (many writers, one file), for
 //! the MPI layer in `include/npaa_mpi.h`, which is compiled against the user's own MPI and
 //! makes only MPI calls. Every format decision is npaa-core's ([`npaa_core::Collective`]).
+//!
+//! Unstable: these functions are declared in `include/npaa_collective.h` (generated from this
+//! file alone by `npaa-capi/cbindgen-collective.toml`), not in the stable `npaa.h`; they
+//! change together with `npaa_mpi.h`.
 
 use std::ffi::c_char;
 use std::panic::{AssertUnwindSafe, catch_unwind};
