@@ -116,14 +116,14 @@ npaa_status npaa_collective_define(struct npaa_collective *collective,
  * `data_len` of SIZE_MAX means itemsize(descr) * product(shape), as for npaa_append()) and
  * converts it to the file's dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
  * itself when no conversion is needed, otherwise a buffer of the handle valid until its next
- * call) and `*rows` the block's length along the growth axis (0 is fine).
+ * call) and `*items` the block's length along the growth axis (0 is fine).
  *
  * Errors: those of npaa_append_sized() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
  * NPAA_INVALID_DTYPE, NPAA_INVALID_ARGUMENT for a `data_len` that is not the block's size,
  * ...), with the message naming the rank.
  *
  * Pointers: As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
- * `out`, `bytes` and `rows` NULL or writable.
+ * `out`, `bytes` and `items` NULL or writable.
  */
 npaa_status npaa_collective_prepare(struct npaa_collective *collective,
                                     const void *data,
@@ -133,7 +133,7 @@ npaa_status npaa_collective_prepare(struct npaa_collective *collective,
                                     const uint64_t *shape,
                                     const void **out,
                                     uint64_t *bytes,
-                                    uint64_t *rows);
+                                    uint64_t *items);
 
 /**
  * The file offset where the next step's data starts (the end of the committed data); 0
@@ -186,7 +186,7 @@ uint32_t npaa_collective_sync_due(struct npaa_collective *collective, uint64_t b
 uint32_t npaa_collective_sync_due_at_close(struct npaa_collective *collective);
 
 /**
- * Counts a step whose data every writer has written (`rows` along the growth axis and
+ * Counts a step whose data every writer has written (`items` along the growth axis and
  * `bytes` in all, summed over the writers; `synced` non-zero if the data was synced as
  * npaa_collective_sync_due() asked). Every writer calls it; on the root it rewrites the
  * header (NPAA_IO if that fails: the step is not counted and its bytes are cut by the next
@@ -195,7 +195,7 @@ uint32_t npaa_collective_sync_due_at_close(struct npaa_collective *collective);
  * Pointers: `collective` NULL or a live handle.
  */
 npaa_status npaa_collective_commit(struct npaa_collective *collective,
-                                   uint64_t rows,
+                                   uint64_t items,
                                    uint64_t bytes,
                                    uint32_t synced);
 

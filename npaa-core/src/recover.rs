@@ -132,18 +132,18 @@ pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<R
         }
         return Ok(report);
     }
-    let Some(row_len) = header.row_len() else {
+    let Some(item_len) = header.item_len() else {
         return Err(Error::ScalarFile {
             path: path.to_path_buf(),
         });
     };
     let present = info.data_present;
     let (items_after, new_data_len) =
-        match (present.checked_div(row_len), present.checked_rem(row_len)) {
+        match (present.checked_div(item_len), present.checked_rem(item_len)) {
             (Some(whole), Some(partial)) if partial > 0 && options.zerofill_incomplete => {
-                (whole + 1, (whole + 1) * row_len)
+                (whole + 1, (whole + 1) * item_len)
             }
-            (Some(whole), _) => (whole, whole * row_len),
+            (Some(whole), _) => (whole, whole * item_len),
             // No item holds any byte: the length cannot be inferred, and no byte is data.
             _ => (header.growth_len(), 0),
         };
