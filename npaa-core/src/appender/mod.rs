@@ -36,6 +36,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::file::{self, SourceFile, lock};
 use crate::layout::{self, Order, Relayout};
+use crate::recover::RecoverReport;
 use crate::sys::{self, ReadMap};
 
 mod block;
@@ -80,6 +81,7 @@ pub struct AppendArray {
     path: PathBuf,
     options: AppendOptions,
     state: Mutex<State>,
+    recovered: Option<RecoverReport>,
 }
 
 /// A state of a file to return to: see [`AppendArray::savepoint`].
@@ -127,7 +129,8 @@ impl AppendArray {
                 "Durability::EveryBytes needs a positive byte count".into(),
             ));
         }
-        let state = match open_existing(&path, &options)? {
+        let opened = open_existing(&path, &options)?;
+        let state = match opened.file {
             Some(file) => State::Open(file),
             None => State::Pending,
         };
@@ -135,12 +138,37 @@ impl AppendArray {
             path,
             options,
             state: Mutex::new(state),
+            recovered: opened.recovered,
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What [`AppendOptions::recover`] repaired when the file was opened (its
+    /// [`changed`](RecoverReport::changed) is false when nothing needed repair); `None` when
+    /// recovery was not asked for or there was no file to open.
+    ///
+    /// ```
+    /// use npaa_core::{AppendArray, AppendOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("log.npy");
+    /// # let array = AppendArray::open(&path)?;
+    /// # array.append(&[1.0f64, 2.0], &[1, 2])?;
+    /// # array.close()?;
+    /// // A killed writer left half a row behind the last counted one.
+    /// std::fs::OpenOptions::new().append(true).open(&path)?.write_all(&[0u8; 12])?;
+    /// let array = AppendOptions::new().recover(true).open(&path)?;
+    /// assert_eq!(array.recovered().map(|r| r.bytes_cut), Some(12));
+    /// array.append(&[3.0f64, 4.0], &[1, 2])?;
+    /// assert_eq!(array.shape(), Some(vec![2, 2]));
+    /// # use std::io::Write;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recovered(&self) -> Option<&RecoverReport> {
+        self.recovered.as_ref()
     }
 
     /// The current shape, buffered items included; `None` before the first append created the

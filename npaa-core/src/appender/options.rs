@@ -56,6 +56,7 @@ pub struct AppendOptions {
     pub(super) durability: Durability,
     pub(super) buffer_capacity: usize,
     pub(super) mapped_window: usize,
+    pub(super) recover: bool,
 }
 
 impl Default for AppendOptions {
@@ -68,6 +69,7 @@ impl Default for AppendOptions {
             durability: Durability::None,
             buffer_capacity: 0,
             mapped_window: 0,
+            recover: false,
         }
     }
 }
@@ -150,6 +152,18 @@ impl AppendOptions {
     /// (SIGBUS).
     pub fn mapped_window(mut self, bytes: usize) -> Self {
         self.mapped_window = bytes;
+        self
+    }
+
+    /// Repair what a crash left before appending (default false): an existing file whose data
+    /// does not match its header (a killed writer's uncounted rows, a cut last row, space a
+    /// mapped-mode writer reserved) is recovered as [`recover`](crate::recover()) does, under
+    /// the lock this handle then keeps, so that no other writer comes in between. Without it,
+    /// such a file fails to open with [`Error::NeedsRecovery`](crate::Error::NeedsRecovery).
+    /// [`AppendArray::recovered`] tells what was repaired. Ignored when
+    /// [`delete_if_exists`](Self::delete_if_exists) starts a new file.
+    pub fn recover(mut self, yes: bool) -> Self {
+        self.recover = yes;
         self
     }
 
