@@ -200,6 +200,25 @@ impl AppendArray {
         }
     }
 
+    /// The memory order a block laid out in `block` order is written in: the file's; before
+    /// the first append created the file, the order that append gives it:
+    /// [`AppendOptions::order`] if set, else `block` (as `np.save` of the block would, and as
+    /// [`append_raw_in_order`](Self::append_raw_in_order) does).
+    ///
+    /// A front end that gathers a non-contiguous block in pieces along the growth axis asks
+    /// this first, to cut the pieces along the axis they will grow.
+    pub fn order_for(&self, block: Order) -> Order {
+        match &*self.lock_state() {
+            State::Open(f) => f.header.order(),
+            State::Pending | State::Closed => self.new_file_order(Some(block)),
+        }
+    }
+
+    /// The order of a file created by an append whose block suggests `hint`.
+    fn new_file_order(&self, hint: Option<Order>) -> Order {
+        self.options.order.or(hint).unwrap_or_default()
+    }
+
     /// Appends a block of elements given in the file's memory order.
     ///
     /// `shape` is the block's shape; all dimensions but the growth axis (0 for C order, the
@@ -564,7 +583,7 @@ impl AppendArray {
     ) -> Result<()> {
         let mut state = self.lock_state();
         if matches!(*state, State::Pending) {
-            let order = self.options.order.or(order_hint).unwrap_or_default();
+            let order = self.new_file_order(order_hint);
             let file = match OpenFile::create(&self.path, dtype, shape, order) {
                 // Another writer created the file since this handle was opened: append to it
                 // as if it had existed at open (or report that writer's lock).
