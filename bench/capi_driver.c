@@ -4,8 +4,9 @@
  *
  *     capi_driver tiny PATH N mapped:WINDOW|default     (1 + N rows; N timed)
  *
- * Prints one JSON object like the other drivers: {"seconds": S, "ops": N}. The time covers the
- * N appends and the close, not the first append that creates the file. Built by bench/compare
+ * Prints one JSON object like the other drivers: {"seconds": S, "ops": N, "best_op_seconds": B}.
+ * S covers the N appends and the close, not the first append that creates the file; B is the
+ * time per append of the fastest run of 5000. Built by bench/compare
  * against target/release/libnpaa.a. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #define COLS 16
 #define DISTINCT 1024
+#define CHUNK 5000 /* appends per timed chunk */
 
 static double now(void) {
     struct timespec ts;
@@ -55,13 +57,23 @@ int main(int argc, char **argv) {
     if (status != NPAA_OK) return fail("npaa_open", status);
     status = npaa_append(array, rows[0], "<f8", 2, shape);
     if (status != NPAA_OK) return fail("npaa_append", status);
+    /* Also timed: each run of CHUNK appends, whose fastest is what an append costs when the
+     * machine lets it run, as in ref_driver.py. */
+    double best = 1e9;
     double start = now();
-    for (long i = 0; i < n; i++) {
-        status = npaa_append(array, rows[i % DISTINCT], "<f8", 2, shape);
-        if (status != NPAA_OK) return fail("npaa_append", status);
+    for (long first = 0; first < n; first += CHUNK) {
+        long end = first + CHUNK < n ? first + CHUNK : n;
+        double chunk_start = now();
+        for (long i = first; i < end; i++) {
+            status = npaa_append(array, rows[i % DISTINCT], "<f8", 2, shape);
+            if (status != NPAA_OK) return fail("npaa_append", status);
+        }
+        double per_op = (now() - chunk_start) / (double)(end - first);
+        if (per_op < best) best = per_op;
     }
     status = npaa_close(array);
     if (status != NPAA_OK) return fail("npaa_close", status);
-    printf("{\"seconds\": %.9f, \"ops\": %ld}\n", now() - start, n);
+    printf("{\"seconds\": %.9f, \"ops\": %ld, \"best_op_seconds\": %.12f}\n", now() - start,
+           n, best);
     return 0;
 }
