@@ -19,11 +19,16 @@ const SLAB_BYTES: u64 = 4 << 20;
 /// The window `mapped=True` stands for (good for rows of up to a few KiB).
 const DEFAULT_MAPPED_WINDOW: usize = 1 << 20;
 
-/// Appends of fewer bytes keep the GIL (unless every append syncs): giving it up and taking
-/// it back costs more than copying them, and other threads wait no longer than a copy of
-/// this size takes (a few microseconds). Larger blocks are written without it, so threads
-/// appending to different files run in parallel.
+/// Appends of fewer bytes keep the GIL: giving it up and taking it back costs more than
+/// copying them, and other threads wait no longer than a copy of this size takes (a few
+/// microseconds). Larger blocks are written without it, so threads appending to different
+/// files run in parallel; so is every append of a handle that syncs appends or buffers more
+/// than [`BUFFER_UNDER_GIL`] (an append may write out the whole buffer).
 const KEEP_GIL_BELOW: usize = 64 << 10;
+
+/// The largest `buffer=` whose flushes may be written with the GIL held (about a
+/// millisecond of copying into the page cache, a fifth of Python's switch interval).
+const BUFFER_UNDER_GIL: usize = 4 << 20;
 
 /// What the handle holds: the open core handle, or what it had when it was closed.
 #[derive(Debug)]
@@ -61,9 +66,9 @@ pub(crate) struct NpyAppendArray {
     path: PathBuf,
     /// As opened: whether appends rewrite the header.
     rewrite_header_on_append: bool,
-    /// As opened: whether every append (or every N bytes) syncs, so that no append keeps the
-    /// GIL through it.
-    syncs_appends: bool,
+    /// As opened: whether a small append is quick (no sync, no large buffer to write out), so
+    /// that it may keep the GIL ([`KEEP_GIL_BELOW`]).
+    quick_appends: bool,
     /// The handle's lock: one operation (append, flush, close, ...) at a time, taken without
     /// the GIL when it has to be waited for ([`Self::slot`]).
     slot: Mutex<Slot>,
@@ -116,10 +121,11 @@ impl NpyAppendArray {
             filename: filename.unbind(),
             path,
             rewrite_header_on_append,
-            syncs_appends: matches!(
-                durability,
-                Durability::EveryAppend | Durability::EveryBytes(_)
-            ),
+            quick_appends: buffer <= BUFFER_UNDER_GIL
+                && !matches!(
+                    durability,
+                    Durability::EveryAppend | Durability::EveryBytes(_)
+                ),
             slot: Mutex::new(Slot::Open(core)),
             recovered,
             numpy_dtype: OnceLock::new(),
@@ -199,7 +205,7 @@ impl NpyAppendArray {
                 let (dtype, shape) = (&block.dtype, &block.shape);
                 let layout = block.layout.unwrap_or_default();
                 let append = || core.append_raw_in_order(dtype, shape, layout, data);
-                if data.len() < KEEP_GIL_BELOW && !self.syncs_appends {
+                if data.len() < KEEP_GIL_BELOW && self.quick_appends {
                     append()?;
                 } else {
                     py.detach(append)?;

@@ -46,9 +46,8 @@ def assert_exact_prefix(arr):
     np.testing.assert_array_equal(arr, expected)
 
 
-@pytest.mark.parametrize("mode", list(MODES))
-def test_sigkill_leaves_an_exact_prefix(tmp_path, mode):
-    path = str(tmp_path / "killed.npy")
+def kill_a_writer(path, mode):
+    """Runs WRITER on `path` in `mode` and SIGKILLs it a moment after it said "ready"."""
     child = subprocess.Popen(
         [sys.executable, "-c", WRITER, path, repr(MODES[mode])],
         stdout=subprocess.PIPE,
@@ -61,6 +60,12 @@ def test_sigkill_leaves_an_exact_prefix(tmp_path, mode):
     finally:
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_sigkill_leaves_an_exact_prefix(tmp_path, mode):
+    path = str(tmp_path / "killed.npy")
+    kill_a_writer(path, mode)
 
     loaded = np.load(path)
     assert_exact_prefix(loaded)
@@ -125,18 +130,7 @@ print(json.dumps({"changed": r.changed, "before": r.items_before, "after": r.ite
 @pytest.mark.parametrize("mode", list(MODES))
 def test_sigkill_then_a_rerun_with_recover_true(tmp_path, mode):
     path = str(tmp_path / "killed.npy")
-    child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, path, repr(MODES[mode])],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(0.2)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+    kill_a_writer(path, mode)
     counted = np.load(path).shape[0]
     needed = npaa.needs_recovery(path)
     if mode == "no-header-rewrite":
