@@ -6,6 +6,7 @@ same values."""
 
 import array as pyarray
 
+import array_api_strict as xp
 import numpy as np
 import pytest
 
@@ -92,6 +93,13 @@ def test_numpys_own_dlpack(tmp_path):
     source = DLPackOnly(a)
     check(tmp_path, [source, DLPackOnly(a[:1])], np.concatenate([a, a[:1]]))
     assert source.calls  # read through DLPack
+
+
+def test_a_third_party_array_library(tmp_path):
+    # array-api-strict's Array: the array API standard's reference implementation, a DLPack
+    # producer that is not an ndarray.
+    a = xp.reshape(xp.arange(12, dtype=xp.int32), (4, 3))
+    check(tmp_path, [a, a[1:2, :]], np.arange(12, dtype=np.int32).reshape(4, 3)[[0, 1, 2, 3, 1]])
 
 
 def test_a_fortran_order_dlpack_array_makes_a_fortran_file(tmp_path):
