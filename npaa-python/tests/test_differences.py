@@ -151,3 +151,29 @@ def test_empty_files_can_be_made_appendable(tmp_path):
     with npaa.NpyAppendArray(ours) as a:
         a.append(np.ones((2, 3), dtype="<f4"))
     assert file_bytes(ours) == saved_bytes(np.ones((2, 3), dtype="<f4"))
+
+
+def test_an_append_to_the_same_handle_waits_for_the_one_inside(tmp_path):
+    """One handle shared by threads: an append made while another is inside (between its
+    slabs, holding the handle's lock and the GIL) waits, and each block lands whole."""
+    path = tmp_path / "shared.npy"
+    shared = npaa.NpyAppendArray(path)
+    rows = np.zeros((2, 2))
+    shared.append(rows)
+    finished = threading.Event()
+    worker = threading.Thread(target=lambda: (shared.append(np.full((3, 2), 7.0)),
+                                              finished.set()))
+    in_time = []
+
+    def inside_append():
+        worker.start()
+        in_time.append(finished.wait(timeout=0.5))
+
+    blocking = np.arange(16.0).reshape(4, 4)[:, ::2].view(_Blocking)
+    _Blocking.hook = inside_append
+    shared.append(blocking)
+    worker.join()
+    shared.close()
+    assert in_time == [False], "the second append ran inside the first"
+    expected = np.concatenate([rows, np.arange(16.0).reshape(4, 4)[:, ::2], np.full((3, 2), 7.0)])
+    np.testing.assert_array_equal(np.load(path), expected)
