@@ -20,7 +20,7 @@ use std::path::Path;
 
 use npaa_core::{Error as CoreError, FormatError, Remedy};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyIsADirectoryError, PyOSError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -155,8 +155,11 @@ pub(crate) fn closed(py: Python<'_>, path: &Path) -> PyErr {
 /// The class follows the variant; the message is the core's, followed by its
 /// [`Remedy`](npaa_core::Remedy) worded as the Python call or argument that fixes it
 /// (`npaa.recover(path)`, `casting="unsafe"`).
-fn to_py(py: Python<'_>, err: npaa_core::Error) -> PyErr {
-    if let CoreError::Io { path, op, source } = &err {
+fn to_py(py: Python<'_>, err: CoreError) -> PyErr {
+    if let CoreError::Io {
+        path, op, source, ..
+    } = &err
+    {
         let filename = path.to_string_lossy().into_owned();
         return match source.raw_os_error() {
             // OSError(errno, strerror, filename) becomes FileNotFoundError,
@@ -184,16 +187,21 @@ fn to_py(py: Python<'_>, err: npaa_core::Error) -> PyErr {
             ..
         } => NeedsRecoveryError::new_err(message),
         CoreError::Cast { .. } => CastingError::new_err(message),
-        CoreError::IsDirectory { path } => PyIsADirectoryError::new_err((
+        CoreError::IsDirectory { path, .. } => PyIsADirectoryError::new_err((
             libc::EISDIR,
             "is a directory, not a .npy file",
+            path.to_string_lossy().into_owned(),
+        )),
+        CoreError::NoSuchDirectory { path, .. } => PyFileNotFoundError::new_err((
+            libc::ENOENT,
+            message,
             path.to_string_lossy().into_owned(),
         )),
         CoreError::Format { .. } => NpaaFormatError::new_err(message),
         CoreError::Locked { .. } => LockedError::new_err(message),
         CoreError::ShapeMismatch { .. }
         | CoreError::ScalarFile { .. }
-        | CoreError::ZeroDimensional
+        | CoreError::ZeroDimensional { .. }
         | CoreError::DataLength { .. }
         | CoreError::Overflow { .. } => ShapeError::new_err(message),
         CoreError::ObjectDtype { .. }
