@@ -19,11 +19,13 @@ const SLAB_BYTES: u64 = 4 << 20;
 /// The window `mapped=True` stands for (good for rows of up to a few KiB).
 const DEFAULT_MAPPED_WINDOW: usize = 1 << 20;
 
-/// Appends of fewer bytes keep the GIL: giving it up and taking it back costs more than
-/// copying them, and other threads wait no longer than a copy of this size takes (a few
-/// microseconds). Larger blocks are written without it, so threads appending to different
-/// files run in parallel; so is every append of a handle that syncs appends or buffers more
-/// than [`BUFFER_UNDER_GIL`] (an append may write out the whole buffer).
+/// Appends of fewer bytes keep the GIL when they are copies into memory (mapped mode, or a
+/// write buffer: [`AppendOptions::small_appends_in_memory`]): giving it up and taking it back
+/// costs more than the copy, and other threads wait no longer than a copy of this size takes
+/// (a few microseconds). Every other append is made without it, so threads appending to
+/// different files run in parallel: larger blocks, appends that make a system call (`pwrite`,
+/// syncs), and those of a handle that buffers more than [`BUFFER_UNDER_GIL`] (an append may
+/// write out the whole buffer).
 const KEEP_GIL_BELOW: usize = 64 << 10;
 
 /// The largest `buffer=` whose flushes may be written with the GIL held (about a
@@ -66,8 +68,8 @@ pub(crate) struct NpyAppendArray {
     path: PathBuf,
     /// As opened: whether appends rewrite the header.
     rewrite_header_on_append: bool,
-    /// As opened: whether a small append is quick (no sync, no large buffer to write out), so
-    /// that it may keep the GIL ([`KEEP_GIL_BELOW`]).
+    /// As opened: whether a small append is a copy into memory (no system call, no large
+    /// buffer to write out), so that it may keep the GIL ([`KEEP_GIL_BELOW`]).
     quick_appends: bool,
     /// The handle's lock: one operation (append, flush, close, ...) at a time, taken without
     /// the GIL when it has to be waited for ([`Self::slot`]).
@@ -112,6 +114,7 @@ impl NpyAppendArray {
         if let Some(fortran) = fortran_order {
             options = options.order(Order::from_fortran(fortran));
         }
+        let quick_appends = options.small_appends_in_memory() && buffer <= BUFFER_UNDER_GIL;
         let core = py.detach(|| options.open(&path))?;
         let recovered = core
             .recovered()
@@ -121,11 +124,7 @@ impl NpyAppendArray {
             filename: filename.unbind(),
             path,
             rewrite_header_on_append,
-            quick_appends: buffer <= BUFFER_UNDER_GIL
-                && !matches!(
-                    durability,
-                    Durability::EveryAppend | Durability::EveryBytes(_)
-                ),
+            quick_appends,
             slot: Mutex::new(Slot::Open(core)),
             recovered,
             numpy_dtype: OnceLock::new(),

@@ -264,6 +264,18 @@ impl AppendOptions {
         self
     }
 
+    /// True when small appends with these options usually make no system call: mapped mode
+    /// is in effect (see [`mapped_window`](Self::mapped_window): not with the header rewrite
+    /// off or [`Durability::EveryBytes`]) or appends are buffered, and no append syncs
+    /// ([`Durability::None`] or [`Durability::OnClose`]). A front end holding a lock of its own
+    /// (Python's GIL) may keep it around such an append: it is a memory copy, where
+    /// releasing the lock would cost more. (A window or a full buffer is still written or
+    /// reserved now and then.)
+    pub fn small_appends_in_memory(&self) -> bool {
+        (self.mapping_window() > 0 || self.buffer_capacity > 0)
+            && matches!(self.durability, Durability::None | Durability::OnClose)
+    }
+
     /// The window mapped mode uses, or 0 when it is off. It is off unless the header counts
     /// every append (header rewrite on, and no [`Durability::EveryBytes`], whose header lags
     /// behind on purpose): appended bytes the header does not count yet must stay

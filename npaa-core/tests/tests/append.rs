@@ -484,3 +484,41 @@ fn order_for_tells_the_order_a_block_is_written_in() {
         .unwrap();
     assert_eq!(array.order_for(Order::C), Order::Fortran);
 }
+
+/// Which modes make small appends memory copies: mapped mode in effect, or a write buffer,
+/// without syncs.
+#[test]
+fn small_appends_in_memory_follows_the_mode() {
+    let mapped = || AppendOptions::new().mapped_window(1 << 20);
+    assert!(!AppendOptions::new().small_appends_in_memory());
+    assert!(mapped().small_appends_in_memory());
+    assert!(
+        mapped()
+            .durability(Durability::OnClose)
+            .small_appends_in_memory()
+    );
+    assert!(
+        !mapped()
+            .rewrite_header_on_append(false)
+            .small_appends_in_memory()
+    );
+    assert!(
+        !mapped()
+            .durability(Durability::EveryBytes(1 << 20))
+            .small_appends_in_memory()
+    );
+    assert!(
+        !mapped()
+            .durability(Durability::EveryAppend)
+            .small_appends_in_memory()
+    );
+    assert!(
+        AppendOptions::new()
+            .buffer_capacity(4096)
+            .small_appends_in_memory()
+    );
+    let synced = AppendOptions::new()
+        .buffer_capacity(4096)
+        .durability(Durability::EveryAppend);
+    assert!(!synced.small_appends_in_memory());
+}
