@@ -179,7 +179,8 @@ fn to_py(py: Python<'_>, err: CoreError) -> PyErr {
         Some(remedy) => format!("{err}{}", remedy_text(py, remedy, err.path())),
         None => err.to_string(),
     };
-    match err {
+    // The class follows what went wrong (inside concatenate_files' wrappers too).
+    match err.innermost() {
         CoreError::NotAppendable { .. } => NotAppendableError::new_err(message),
         CoreError::NeedsRecovery { .. }
         | CoreError::Format {
@@ -213,7 +214,7 @@ fn to_py(py: Python<'_>, err: CoreError) -> PyErr {
 }
 
 /// A remedy in Python terms, as the tail of a message: `: call npaa.recover('p') first`.
-fn remedy_text(py: Python<'_>, remedy: Remedy, path: Option<&Path>) -> String {
+pub(crate) fn remedy_text(py: Python<'_>, remedy: Remedy, path: Option<&Path>) -> String {
     let path = path.map_or_else(|| "path".to_owned(), |p| py_repr(py, p));
     match remedy {
         Remedy::Recover => format!(": call npaa.recover({path}) first"),

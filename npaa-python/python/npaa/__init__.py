@@ -48,9 +48,11 @@ from ._native import (
     RecoverReport,
     ShapeError,
     __version__,
+    concatenate_files,
     ensure_appendable,
     is_appendable,
     needs_recovery,
+    problems,
     recover,
 )
 
@@ -69,8 +71,10 @@ __all__ = [
     "RecoverReport",
     "ShapeError",
     "__version__",
+    "concatenate_files",
     "ensure_appendable",
     "is_appendable",
     "needs_recovery",
+    "problems",
     "recover",
 ]
