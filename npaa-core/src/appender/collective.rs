@@ -153,7 +153,7 @@ impl Collective {
     pub fn open_root(path: impl AsRef<Path>, options: &AppendOptions) -> Result<Self> {
         let path = path.as_ref();
         check_options(options)?;
-        let file = open_existing(path, options)?;
+        let file = open_existing(path, options)?.file;
         let layout = Layout {
             file: file.as_deref().map(|f| FileLayout {
                 header: f.header.clone(),
