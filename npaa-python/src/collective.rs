@@ -8,7 +8,7 @@ use npaa_core::{AppendOptions, Order};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::array::{self, ArrayView};
+use crate::array::Block;
 use crate::{errors, handle};
 
 /// One writer's side of a collective append session: `root=True` on exactly one writer (MPI
@@ -40,11 +40,11 @@ impl Collective {
         casting: &str,
         durability: Option<Bound<'_, PyAny>>,
         fortran_order: bool,
-    ) -> PyResult<Self> {
+    ) -> errors::Result<Self> {
         let options = AppendOptions::new()
             .delete_if_exists(delete_if_exists)
             .rewrite_header_on_append(rewrite_header_on_append)
-            .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
+            .casting(casting.parse()?)
             .durability(handle::parse_durability(durability.as_ref())?)
             .order(Order::from_fortran(fortran_order));
         let inner = py
@@ -55,7 +55,7 @@ impl Collective {
                     npaa_core::Collective::open_peer(&filename, &options)
                 }
             })
-            .map_err(|e| errors::to_py(py, e))?;
+            .map_err(core_err)?;
         Ok(Collective {
             path: filename,
             inner: Mutex::new(Some(inner)),
@@ -77,12 +77,9 @@ impl Collective {
     }
 
     /// Defines a new file from the root's first block (`arr`'s dtype and shape).
-    fn define(&self, py: Python<'_>, arr: &Bound<'_, PyAny>) -> PyResult<()> {
-        let arr = array::as_ndarray(arr)?;
-        let dtype = array::parse_dtype(&arr.getattr(pyo3::intern!(py, "dtype"))?)?
-            .map_err(|e| errors::to_py(py, e))?;
-        let shape = ArrayView::read(&arr)?.shape;
-        self.with(py, |c| c.define(&dtype, &shape))
+    fn define(&self, py: Python<'_>, arr: &Bound<'_, PyAny>) -> errors::Result<()> {
+        let block = Block::of(arr)?;
+        Ok(self.with(py, |c| c.define(&block.dtype, &block.shape))?)
     }
 
     /// The root's layout, as bytes for the other writers' `set_layout`.
@@ -103,45 +100,44 @@ impl Collective {
         &self,
         py: Python<'py>,
         arr: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyAny>, u64)> {
-        let mut arr = array::as_ndarray(arr)?;
-        let dtype = array::parse_dtype(&arr.getattr(pyo3::intern!(py, "dtype"))?)?
-            .map_err(|e| errors::to_py(py, e))?;
-        let mut view = ArrayView::read(&arr)?;
+    ) -> errors::Result<(Bound<'py, PyAny>, u64)> {
+        let block = Block::of(arr)?;
         let order = if self.fortran_order(py)? {
             Order::Fortran
         } else {
             Order::C
         };
-        if view.bytes_in(order).is_none() && !view.shape.is_empty() {
+        let laid_out = block.layout == Some(order)
+            || (block.layout.is_some() && npaa_core::same_bytes_in_both_orders(&block.shape));
+        let converted;
+        let source = if laid_out || block.shape.is_empty() {
+            &block
+        } else {
             let growth = order
-                .growth_axis(view.shape.len())
-                .map_or(0, |a| view.shape[a]);
-            arr = array::slab(&arr, order, 0, growth)?;
-            view = ArrayView::read(&arr)?;
-        }
+                .growth_axis(block.shape.len())
+                .map_or(0, |a| block.shape[a]);
+            converted = block.slab(order, 0, growth)?;
+            &converted
+        };
         // A 0-d block has no layout: the core refuses it, with its own error.
-        let data: &[u8] = view.bytes_in(order).unwrap_or(&[]);
-        let shape = view.shape.clone();
+        let data: &[u8] = source.bytes().unwrap_or(&[]);
+        let (dtype, shape) = (&source.dtype, &source.shape);
         let mut guard = self.open(py)?;
         let core = guard
             .as_mut()
             .ok_or_else(|| errors::closed(py, &self.path))?;
-        let (bytes, rows) = py
-            .detach(|| {
-                core.prepare(&dtype, &shape, data)
-                    .map(|(b, rows)| ((b.as_ptr() == data.as_ptr()).then_some(()), b, rows))
-            })
-            .map(|(same, bytes, rows)| {
-                let out = if same.is_some() {
-                    arr.clone()
-                } else {
-                    PyBytes::new(py, &bytes).into_any()
-                };
-                (out, rows)
-            })
-            .map_err(|e| errors::to_py(py, e))?;
-        Ok((bytes, rows))
+        let (same, bytes, rows) = py.detach(|| {
+            core.prepare(dtype, shape, data)
+                .map(|(b, rows)| (b.as_ptr() == data.as_ptr() && laid_out, b, rows))
+        })?;
+        // The array itself when its own bytes go out unchanged, else a copy of the converted
+        // bytes.
+        let out = if same {
+            arr.clone()
+        } else {
+            PyBytes::new(py, &bytes).into_any()
+        };
+        Ok((out, rows))
     }
 
     /// Where the next step's data starts (`None` before the file is defined).
@@ -181,7 +177,7 @@ impl Collective {
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let taken = lock(&self.inner).take();
         match taken {
-            Some(c) => py.detach(|| c.close()).map_err(|e| errors::to_py(py, e)),
+            Some(c) => py.detach(|| c.close()).map_err(core_err),
             None => Ok(()),
         }
     }
@@ -208,10 +204,15 @@ impl Collective {
         let core = guard
             .as_mut()
             .ok_or_else(|| errors::closed(py, &self.path))?;
-        py.detach(|| op(core)).map_err(|e| errors::to_py(py, e))
+        py.detach(|| op(core)).map_err(core_err)
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A core error as the Python exception the package maps it to.
+fn core_err(err: npaa_core::Error) -> PyErr {
+    errors::Error::from(err).into()
 }

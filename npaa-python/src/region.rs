@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PySlice, PySliceMethods, PyTuple};
 
-use crate::array::{self, ArrayView};
+use crate::array::{self, Block};
 use crate::{errors, handle};
 
 /// The driver's side of a region write: opens (or creates) the file under the writer lock and
@@ -43,18 +43,18 @@ impl RegionWrite {
         fortran_order: Option<bool>,
         casting: &str,
         durability: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let dtype = array::parse_dtype(dtype)?.map_err(|e| errors::to_py(py, e))?;
+    ) -> errors::Result<Self> {
+        let dtype = array::parse_dtype(dtype)?;
         let mut options = AppendOptions::new()
             .delete_if_exists(new_file)
-            .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
+            .casting(casting.parse()?)
             .durability(handle::parse_durability(durability.as_ref())?);
         if let Some(fortran) = fortran_order {
             options = options.order(Order::from_fortran(fortran));
         }
         let inner = py
             .detach(|| npaa_core::RegionWrite::begin(&filename, &options, &dtype, &shape))
-            .map_err(|e| errors::to_py(py, e))?;
+            .map_err(core_err)?;
         let target = Py::new(
             py,
             RegionTarget {
@@ -77,16 +77,14 @@ impl RegionWrite {
     /// Waits for the chunks being written, then counts the block in the header.
     fn commit(&self, py: Python<'_>) -> PyResult<()> {
         let inner = self.take(py)?;
-        py.detach(|| inner.commit())
-            .map_err(|e| errors::to_py(py, e))
+        py.detach(|| inner.commit()).map_err(core_err)
     }
 
     /// Waits for the chunks being written, then gives the file back as it was (a file the
     /// region write created is deleted).
     fn abort(&self, py: Python<'_>) -> PyResult<()> {
         let inner = self.take(py)?;
-        py.detach(|| inner.abort())
-            .map_err(|e| errors::to_py(py, e))
+        py.detach(|| inner.abort()).map_err(core_err)
     }
 }
 
@@ -113,8 +111,8 @@ pub(crate) struct RegionTarget {
 impl RegionTarget {
     /// A target from its pickled state (the bytes `__reduce__` gives).
     #[new]
-    fn new(py: Python<'_>, state: &[u8]) -> PyResult<Self> {
-        let inner = npaa_core::RegionTarget::decode(state).map_err(|e| errors::to_py(py, e))?;
+    fn new(state: &[u8]) -> errors::Result<Self> {
+        let inner = npaa_core::RegionTarget::decode(state).map_err(core_err)?;
         Ok(RegionTarget { inner })
     }
 
@@ -149,32 +147,33 @@ impl RegionTarget {
         py: Python<'_>,
         index: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
+    ) -> errors::Result<()> {
         let ranges = self.ranges(index)?;
-        let arr = array::as_ndarray(value)?;
-        let dtype = array::parse_dtype(&arr.getattr(pyo3::intern!(py, "dtype"))?)?
-            .map_err(|e| errors::to_py(py, e))?;
-        let mut view = ArrayView::read(&arr)?;
+        let block = Block::of(value)?;
         let lens: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-        if view.shape != lens {
+        if block.shape != lens {
             return Err(PyValueError::new_err(format!(
                 "a chunk of shape {} cannot be written at an index of shape {}",
-                npaa_core::repr::fmt_shape(&view.shape),
+                npaa_core::repr::fmt_shape(&block.shape),
                 npaa_core::repr::fmt_shape(&lens)
-            )));
+            ))
+            .into());
         }
         let order = self.inner.order();
+        let laid_out = block.layout == Some(order)
+            || (block.layout.is_some() && npaa_core::same_bytes_in_both_orders(&block.shape));
         let converted;
-        if view.bytes_in(order).is_none() {
+        let source = if laid_out {
+            &block
+        } else {
             let growth = order.growth_axis(lens.len()).map_or(0, |axis| lens[axis]);
-            converted = array::slab(&arr, order, 0, growth)?;
-            view = ArrayView::read(&converted)?;
-        }
-        let data = view
-            .bytes_in(order)
-            .ok_or_else(|| PyValueError::new_err("NumPy returned a non-contiguous chunk"))?;
-        py.detach(|| self.inner.write(&ranges, &dtype, data))
-            .map_err(|e| errors::to_py(py, e))
+            converted = block.slab(order, 0, growth)?;
+            &converted
+        };
+        let data = source.bytes().ok_or_else(array::not_contiguous)?;
+        let dtype = &source.dtype;
+        py.detach(|| self.inner.write(&ranges, dtype, data))?;
+        Ok(())
     }
 }
 
@@ -218,4 +217,9 @@ impl RegionTarget {
         }
         Ok(ranges)
     }
+}
+
+/// A core error as the Python exception the package maps it to.
+fn core_err(err: npaa_core::Error) -> PyErr {
+    errors::Error::from(err).into()
 }

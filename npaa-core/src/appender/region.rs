@@ -127,7 +127,7 @@ impl RegionWrite {
     ) -> Result<Self> {
         let path = path.as_ref();
         check_block(dtype, shape)?;
-        let (mut file, created) = match open_existing(path, options)? {
+        let (mut file, created) = match open_existing(path, options)?.file {
             Some(file) => (file, false),
             None => {
                 let order = options.order.unwrap_or(Order::C);
