@@ -268,8 +268,11 @@ def test_a_killed_driver_leaves_what_recover_cuts_back(tmp_path, function):
     try:
         assert child.stdout.readline().strip() == "start"
         deadline = time.time() + 60
-        # Killed once chunks are being written into the reserved extent.
-        while os.path.getsize(path) < 1 << 20 and time.time() < deadline:
+        # Killed once chunks are being written into the reserved extent (to_npy deletes the
+        # old file first, then creates the new one).
+        while (not os.path.exists(path) or os.path.getsize(path) < 1 << 20) and (
+            time.time() < deadline
+        ):
             time.sleep(0.05)
         time.sleep(0.2)
         child.send_signal(signal.SIGKILL)
