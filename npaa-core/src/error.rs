@@ -225,6 +225,14 @@ pub enum Error {
         written: u64,
     },
 
+    /// Two options were set that cannot work together (e.g. shared mode with a header that
+    /// is not rewritten on every append); nothing was opened or written.
+    #[error("these options cannot be combined: {what}")]
+    IncompatibleOptions {
+        /// Which options, and why they conflict.
+        what: &'static str,
+    },
+
     /// The requested combination of arguments is invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

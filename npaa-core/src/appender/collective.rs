@@ -136,8 +136,9 @@ pub struct Collective {
 }
 
 /// How far past a step's end [`Collective::begin_step`] marks the file: the following steps
-/// that end within it are written without a new mark, and so without the wait for it.
-const MARK_WINDOW: u64 = 16 << 20;
+/// that end within it are written without a new mark, and so without the wait for it. Shared
+/// mode marks as far past a block ([`OpenFile::mark_in_flight`]), for the same reason.
+pub(super) const MARK_WINDOW: u64 = 16 << 20;
 
 impl Collective {
     /// The root's side: opens `path` as [`AppendArray::open_with`](crate::AppendArray::open_with)
@@ -359,8 +360,13 @@ impl Collective {
                 } else {
                     Order::C
                 };
-                let file =
-                    OpenFile::create(&path, &layout.header.dtype, &layout.header.shape, order)?;
+                let file = OpenFile::create(
+                    &path,
+                    &layout.header.dtype,
+                    &layout.header.shape,
+                    order,
+                    file::NO_WAIT,
+                )?;
                 if self.layout.durability != Durability::None {
                     file::sync_parent_dir(&path)
                         .map_err(|e| Error::io(&path, "syncing the directory", e))?;

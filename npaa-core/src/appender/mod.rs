@@ -28,13 +28,14 @@
 //! data, and they cut them.
 
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::file::{self, SourceFile, lock};
+use crate::file::{self, SourceFile, lock_waiting};
 use crate::layout::{self, Order, Relayout};
 use crate::sys::{self, ReadMap};
 
@@ -122,11 +123,7 @@ impl AppendArray {
     /// Opens `path` for appending with `options`; see [`open`](Self::open).
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Durability::EveryBytes(0) = options.durability {
-            return Err(Error::InvalidArgument(
-                "Durability::EveryBytes needs a positive byte count".into(),
-            ));
-        }
+        options.validate()?;
         let state = match open_existing(&path, &options)? {
             Some(file) => State::Open(file),
             None => State::Pending,
@@ -398,6 +395,12 @@ impl AppendArray {
     /// [`Error::InvalidArgument`] if `savepoint` does not come from this handle's file (it
     /// lies beyond the current end); [`Error::Io`] if the file cannot be rewritten or cut.
     pub fn rollback_to(&self, savepoint: Savepoint) -> Result<()> {
+        if self.options.shared {
+            return Err(Error::IncompatibleOptions {
+                what: "rollback_to in shared mode: other writers may have appended after the \
+                       savepoint",
+            });
+        }
         let mut state = self.lock_state();
         let State::Open(f) = &mut *state else {
             return Err(closed());
@@ -453,9 +456,11 @@ impl AppendArray {
         let State::Open(f) = &mut *state else {
             return Ok(());
         };
-        f.flush_buffer(&self.options)
-            .and_then(|()| f.publish(false))
-            .map_err(|e| Error::io(&self.path, "updating the header", e))?;
+        self.in_turn(f, false, |f| {
+            f.flush_buffer(&self.options)
+                .and_then(|()| f.publish(false))
+                .map_err(|e| Error::io(&self.path, "updating the header", e))
+        })?;
         check_still_linked(&f.file, &self.path)
     }
 
@@ -466,8 +471,10 @@ impl AppendArray {
         let State::Open(f) = &mut *state else {
             return Ok(());
         };
-        f.sync_all(&self.options)
-            .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))?;
+        self.in_turn(f, false, |f| {
+            f.sync_all(&self.options)
+                .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))
+        })?;
         check_still_linked(&f.file, &self.path)
     }
 
@@ -487,32 +494,39 @@ impl AppendArray {
         let State::Open(mut f) = previous else {
             return Ok(());
         };
-        let durable = self.options.durability != Durability::None;
-        let result = if durable {
-            f.sync_all(&self.options)
-        } else {
-            f.flush_buffer(&self.options).and_then(|()| {
-                if self.options.rewrite_header_on_append {
-                    Ok(())
-                } else {
-                    f.publish(false)
-                }
-            })
-        };
-        // Reserved space is given back even if the steps above failed (the first error is
-        // reported): it is past the data either way.
-        let reserved = f.alloc_end != f.data_end;
-        let released = f.release_reservation();
-        result
-            .and(released)
-            .and_then(|()| {
-                if durable && reserved {
-                    f.file.sync_data()
-                } else {
-                    Ok(())
-                }
-            })
-            .map_err(|e| Error::io(&self.path, "closing", e))?;
+        self.in_turn(&mut f, false, |f| {
+            let durable = self.options.durability != Durability::None;
+            let result = if durable {
+                f.sync_all(&self.options)
+            } else {
+                f.flush_buffer(&self.options).and_then(|()| {
+                    if self.options.rewrite_header_on_append {
+                        Ok(())
+                    } else {
+                        f.publish(false)
+                    }
+                })
+            };
+            // Reserved space is given back even if the steps above failed (the first error is
+            // reported): it is past the data either way.
+            let reserved = f.alloc_end != f.data_end;
+            let released = f.release_reservation();
+            result
+                .and(released)
+                .and_then(|()| {
+                    if durable && reserved {
+                        f.file.sync_data()
+                    } else {
+                        Ok(())
+                    }
+                })
+                .map_err(|e| Error::io(&self.path, "closing", e))?;
+            if self.options.shared {
+                // The turn cut what killed writers left in flight; no block is in flight now.
+                f.clear_mark(&self.path)?;
+            }
+            Ok(())
+        })?;
         check_still_linked(&f.file, &self.path)
     }
 
@@ -535,38 +549,90 @@ impl AppendArray {
         fill: impl FnOnce(&mut Sink<'_>, Order) -> Result<()>,
     ) -> Result<()> {
         let mut state = self.lock_state();
+        // Whether the lock is held already: by the creation of the file (or the opening of
+        // the one another writer created first), which is this append's turn in shared mode.
+        let mut held = false;
         if matches!(*state, State::Pending) {
-            let order = self.options.order.or(order_hint).unwrap_or_default();
-            let file = match OpenFile::create(&self.path, dtype, shape, order) {
-                // Another writer created the file since this handle was opened: append to it
-                // as if it had existed at open (or report that writer's lock).
-                Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-                    let forks = sys::fork_generation();
-                    let file = sys::open_rw(&self.path)
-                        .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                    let file = lock(file, &self.path, forks)?;
-                    OpenFile::existing(file, &self.path, &self.options)?
-                }
-                created => created?,
-            };
-            *state = State::Open(Box::new(file));
-            if self.options.durability != Durability::None {
+            *state = State::Open(Box::new(self.create_or_join(dtype, shape, order_hint)?));
+            held = true;
+        }
+        let State::Open(f) = &mut *state else {
+            return Err(closed());
+        };
+        self.in_turn(f, held, |f| {
+            if held && self.options.durability != Durability::None {
                 // The file's name must survive a power loss as well as its data, and syncing
                 // the file does not promise that (POSIX): sync the directory too, once.
                 file::sync_parent_dir(&self.path)
                     .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
             }
+            let plan = f.prepare(&self.path, dtype, shape, self.options.casting)?;
+            let result = self.fill_and_commit(f, &plan, shape, fill);
+            f.keep_cast(plan);
+            // Rebuilding `Ok(())` rather than returning `result` saves moving the whole
+            // (large) error type on the success path, measurable on tiny buffered appends.
+            result?;
+            Ok(())
+        })
+    }
+
+    /// Creates the file for a first block of `dtype` and `shape`, locked; or, if another
+    /// writer created it since this handle was opened, opens and locks that file, as if it
+    /// had existed at open (waiting for that writer's lock as the options say).
+    fn create_or_join(
+        &self,
+        dtype: &Dtype,
+        shape: &[u64],
+        order_hint: Option<Order>,
+    ) -> Result<OpenFile> {
+        let order = self.options.order.or(order_hint).unwrap_or_default();
+        let wait = self.options.lock_wait();
+        match OpenFile::create(&self.path, dtype, shape, order, wait) {
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
+                let forks = sys::fork_generation();
+                let file = sys::open_rw(&self.path)
+                    .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
+                let file = lock_waiting(file, &self.path, forks, wait)?;
+                let empty = sys::file_len(&file)
+                    .map_err(|e| Error::io(&self.path, "reading file metadata", e))?
+                    == 0;
+                if self.options.shared && empty {
+                    // Created the plain way by a writer that has not locked it yet.
+                    return OpenFile::adopt_empty(file, &self.path, dtype, shape, order);
+                }
+                OpenFile::existing(file, &self.path, &self.options)
+            }
+            created => created,
         }
-        let State::Open(f) = &mut *state else {
-            return Err(closed());
-        };
-        let plan = f.prepare(&self.path, dtype, shape, self.options.casting)?;
-        let result = self.fill_and_commit(f, &plan, shape, fill);
-        f.keep_cast(plan);
-        // Rebuilding `Ok(())` rather than returning `result` saves moving the whole (large)
-        // error type on the success path, measurable on tiny buffered appends.
-        result?;
-        Ok(())
+    }
+
+    /// Runs `op` on the open file. In shared mode, in a turn: with the file's lock (taken
+    /// here unless `held`: the caller holds it already), the handle brought up to date with
+    /// what the other writers committed, and the lock released afterwards, whatever `op`
+    /// did (a panic included). Otherwise, as it is: an exclusive handle holds the lock
+    /// throughout.
+    fn in_turn<R>(
+        &self,
+        f: &mut OpenFile,
+        held: bool,
+        op: impl FnOnce(&mut OpenFile) -> Result<R>,
+    ) -> Result<R> {
+        if !self.options.shared {
+            return op(f);
+        }
+        if !held {
+            f.take_turn(&self.path, self.options.lock_wait())?;
+        }
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| op(&mut *f)));
+        let released = f.release(&self.path);
+        match outcome {
+            Ok(result) => {
+                let value = result?;
+                released?;
+                Ok(value)
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     /// [`append_with`](Self::append_with) once the block is validated.
@@ -594,6 +660,9 @@ impl AppendArray {
             // Best effort (a hint): where the file system cannot, or the disk is full, the
             // writes below go ahead, or fail, as they would have.
             let _ = sys::preallocate(&f.file, f.data_end, dst_len);
+        }
+        if self.options.shared {
+            f.mark_in_flight(&self.path, dst_len)?;
         }
         let buffer_start = f.buffer.len();
         let mut sink = Sink {

@@ -9,12 +9,13 @@ use std::path::Path;
 use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
-use crate::file::{self, Locked, create_with_header, lock, read_header_of};
+use crate::file::{self, Locked, create_with_header, lock_waiting, read_header_of};
 use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
 use crate::sys::{self, DataMap, HeaderMap};
 
 use super::block::{BlockTarget, Prepared};
+use super::collective::MARK_WINDOW;
 use super::{AppendOptions, Durability};
 
 /// Header updates done with `pwrite` before the header is memory-mapped. Keeps short-lived
@@ -53,6 +54,9 @@ pub(super) struct OpenFile {
     pub(super) buffered_rows: u64,
     pub(super) unsynced: u64,
     pub(super) scratch: Vec<u8>,
+    /// The process that opened `file` (shared mode: a child forked since shares the open
+    /// file, and with it the lock, and must open its own).
+    pub(super) opened_by: u32,
     /// Declared last so that it is dropped (unlocked where needed, and closed) after the
     /// mappings above, which hold the open file too.
     pub(super) file: Locked,
@@ -65,7 +69,23 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opti
     let forks = sys::fork_generation();
     match sys::open_rw(path) {
         Ok(file) => {
-            let file = lock(file, path, forks)?;
+            let file = lock_waiting(file, path, forks, options.lock_wait())?;
+            if options.shared {
+                // Checked and brought up to date under the lock, which is then released: the
+                // others append between this handle's operations.
+                let len = sys::file_len(&file)
+                    .map_err(|e| Error::io(path, "reading file metadata", e))?;
+                let opened = match len {
+                    // A file another writer is creating the plain way (no O_TMPFILE): the
+                    // first append writes its header ([`OpenFile::adopt_empty`]).
+                    0 => None,
+                    _ => Some(Box::new(OpenFile::existing(file, path, options)?)),
+                };
+                if let Some(f) = &opened {
+                    f.release(path)?;
+                }
+                return Ok(opened);
+            }
             if options.delete_if_exists {
                 std::fs::remove_file(path)
                     .map_err(|e| Error::io(path, "deleting the existing file", e))?;
@@ -77,6 +97,21 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opti
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, "opening for appending", e)),
     }
+}
+
+/// The header of a new file for a first block of `dtype` and `shape` in `order` (growth
+/// dimension 0), and its bytes.
+fn new_header(dtype: &Dtype, shape: &[u64], order: Order) -> (Header, Vec<u8>) {
+    let fortran_order = order == Order::Fortran && shape.len() > 1;
+    let mut header = Header {
+        dtype: dtype.clone(),
+        fortran_order,
+        shape: shape.to_vec(),
+    };
+    let axis = header.growth_axis().unwrap_or(0);
+    header.shape[axis] = 0;
+    let bytes = header.to_npy_bytes();
+    (header, bytes)
 }
 
 /// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
@@ -168,21 +203,44 @@ impl OpenFile {
             buffered_rows: 0,
             unsynced: 0,
             scratch: Vec::new(),
+            opened_by: std::process::id(),
             header,
         })
     }
 
-    pub(super) fn create(path: &Path, dtype: &Dtype, shape: &[u64], order: Order) -> Result<Self> {
-        let fortran_order = order == Order::Fortran && shape.len() > 1;
-        let mut header = Header {
-            dtype: dtype.clone(),
-            fortran_order,
-            shape: shape.to_vec(),
-        };
+    /// Creates the file at `path` for a first block of `dtype` and `shape` in `order`, locked
+    /// (waiting `wait` for the lock, see [`create_with_header`]).
+    pub(super) fn create(
+        path: &Path,
+        dtype: &Dtype,
+        shape: &[u64],
+        order: Order,
+        wait: Option<std::time::Duration>,
+    ) -> Result<Self> {
+        let (header, bytes) = new_header(dtype, shape, order);
+        let file = create_with_header(path, &bytes, wait)?;
+        Ok(Self::created(file, header, &bytes))
+    }
+
+    /// Shared mode: writes the header for a first block of `dtype` and `shape` in `order` into
+    /// `file`, an empty file found under the lock: another writer created it the plain way
+    /// and has not locked it yet; it will find the header and append after this block.
+    pub(super) fn adopt_empty(
+        file: Locked,
+        path: &Path,
+        dtype: &Dtype,
+        shape: &[u64],
+        order: Order,
+    ) -> Result<Self> {
+        let (header, bytes) = new_header(dtype, shape, order);
+        file.write_all_at(&bytes, 0)
+            .map_err(|e| Error::io(path, "writing the header", e))?;
+        Ok(Self::created(file, header, &bytes))
+    }
+
+    /// The state of `file`, holding just `bytes`, the rendering of `header`.
+    fn created(file: Locked, header: Header, bytes: &[u8]) -> Self {
         let axis = header.growth_axis().unwrap_or(0);
-        header.shape[axis] = 0;
-        let bytes = header.to_npy_bytes();
-        let file = create_with_header(path, &bytes)?;
         let parsed_len = bytes.len() as u64;
         let version = match bytes[6] {
             1 => Version::V1,
@@ -190,7 +248,7 @@ impl OpenFile {
             _ => Version::V3,
         };
         let template = header.template();
-        Ok(OpenFile {
+        OpenFile {
             file,
             version,
             header_len: parsed_len,
@@ -209,8 +267,109 @@ impl OpenFile {
             buffered_rows: 0,
             unsynced: 0,
             scratch: Vec::new(),
+            opened_by: std::process::id(),
             header,
-        })
+        }
+    }
+
+    /// Shared mode: takes the file's lock (waiting at most `wait`) and brings this handle up
+    /// to date with what the other writers committed ([`refresh`](Self::refresh)). Release it
+    /// with [`release`](Self::release).
+    pub(super) fn take_turn(
+        &mut self,
+        path: &Path,
+        wait: Option<std::time::Duration>,
+    ) -> Result<()> {
+        if self.opened_by != std::process::id() {
+            // A child forked since the file was opened shares the open file, and the lock is
+            // the open file's: parent and child would both hold it. The child opens its own.
+            let forks = sys::fork_generation();
+            let file =
+                sys::open_rw(path).map_err(|e| Error::io(path, "opening for appending", e))?;
+            self.window = None;
+            self.map = None;
+            self.file = Locked::unlocked(file, forks);
+            self.opened_by = std::process::id();
+        }
+        file::acquire(&self.file, path, wait)?;
+        let refreshed = self.refresh(path);
+        if refreshed.is_err() {
+            let _ = self.file.release();
+        }
+        refreshed
+    }
+
+    /// Releases the lock taken by [`take_turn`](Self::take_turn).
+    pub(super) fn release(&self, path: &Path) -> Result<()> {
+        self.file
+            .release()
+            .map_err(|e| Error::io(path, "releasing the lock", e))
+    }
+
+    /// Shared mode, under the lock: re-reads the header the writers committed, and cuts the
+    /// block a killed writer left in flight (marked as not data by
+    /// [`mark_in_flight`](Self::mark_in_flight)). The file must still be the one this handle
+    /// opened: same dtype, order, other dimensions and header length
+    /// ([`Error::FileChanged`] otherwise).
+    fn refresh(&mut self, path: &Path) -> Result<()> {
+        let len =
+            sys::file_len(&self.file).map_err(|e| Error::io(path, "reading file metadata", e))?;
+        let (parsed, template) = read_header_of(&self.file, path, Leniency::Strict, len)?;
+        let growth = parsed.header.shape.get(self.axis).copied().unwrap_or(0);
+        let mut ours = self.header.clone();
+        ours.shape[self.axis] = growth;
+        if parsed.header != ours || parsed.header_len != self.header_len {
+            return Err(Error::FileChanged {
+                path: path.to_path_buf(),
+                what: format!(
+                    "its header now describes another array (dtype {}, shape {}), not the one \
+                     this shared writer opened",
+                    parsed.header.dtype.descr(),
+                    crate::fmt::fmt_shape(&parsed.header.shape)
+                ),
+            });
+        }
+        let data_end = parsed
+            .header
+            .data_len()
+            .map_err(|kind| Error::format(path, kind))?
+            + self.header_len;
+        if len > data_end && sys::is_reserved(&self.file, data_end, len) {
+            self.file
+                .set_len(data_end)
+                .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
+        } else if len != data_end {
+            return Err(Error::NeedsRecovery {
+                path: path.to_path_buf(),
+                expected: data_end - self.header_len,
+                present: len - self.header_len,
+            });
+        }
+        self.header.shape[self.axis] = growth;
+        self.data_end = data_end;
+        self.alloc_end = data_end;
+        self.disk_digits = template.is_some().then(|| crate::fmt::decimal_len(growth));
+        Ok(())
+    }
+
+    /// Shared mode, under the lock, before writing a block of `bytes` at the end of the data:
+    /// marks its extent as not data, so that if this process is killed while writing it, the
+    /// rows that reached the file are cut, not counted. The mark reaches [`MARK_WINDOW`] past
+    /// the block: the next appends find their extent marked and cost no system call for it.
+    pub(super) fn mark_in_flight(&self, path: &Path, bytes: u64) -> Result<()> {
+        let end = self.data_end + bytes;
+        if sys::is_reserved(&self.file, self.data_end, end) {
+            return Ok(());
+        }
+        sys::set_reserved_mark(&self.file, end.saturating_add(MARK_WINDOW))
+            .map_err(|e| Error::io(path, "marking the block in flight", e))
+    }
+
+    /// Shared mode, under the lock, when the handle closes: no block is in flight (the lock
+    /// is held), so the mark goes; the next shared append sets it again.
+    pub(super) fn clear_mark(&self, path: &Path) -> Result<()> {
+        sys::clear_reserved_mark(&self.file)
+            .map_err(|e| Error::io(path, "removing the in-flight mark", e))
     }
 
     /// Validates a block against the file at `path`. Give the plan back with
