@@ -50,7 +50,11 @@ struct SourceDtype {
 /// (None or "none", "close", "append", or an int N: sync every N bytes); `buffer` (bytes of
 /// appends coalesced in memory, 0 = off); `mapped` (True or a window size in bytes: small
 /// appends copied into mapped space); `fortran_order` (the order of a new file; by default
-/// the first array's).
+/// the first array's); `shared` (many processes append to the file at once, each append
+/// taking the file's lock for its own duration and landing whole after the others'; not
+/// with `delete_if_exists`, `rewrite_header_on_append=False`, `buffer` or `mapped`);
+/// `timeout` (seconds to wait for the file's lock before raising `LockedError`; None: the
+/// mode's default, forever in shared mode and not at all otherwise; `math.inf`: forever).
 ///
 /// Raises `npaa.NpaaError` subclasses (ValueError) for files and blocks npaa refuses and
 /// `OSError` for failed system calls.
@@ -63,6 +67,8 @@ pub(crate) struct NpyAppendArray {
     order_given: Option<Order>,
     /// As opened: whether appends rewrite the header.
     rewrite_header_on_append: bool,
+    /// As opened: shared mode (a block must reach the core as one append).
+    shared: bool,
     /// One operation (append, flush, close, ...) at a time; waited for without the GIL.
     turn: Turnstile,
     slot: RwLock<Slot>,
@@ -78,7 +84,8 @@ impl NpyAppendArray {
     #[new]
     #[pyo3(signature = (
         filename, delete_if_exists=false, rewrite_header_on_append=true, *,
-        casting="same_kind", durability=None, buffer=0, mapped=None, fortran_order=None
+        casting="same_kind", durability=None, buffer=0, mapped=None, fortran_order=None,
+        shared=false, timeout=None
     ))]
     #[expect(clippy::too_many_arguments, reason = "the Python signature")]
     fn new(
@@ -91,6 +98,8 @@ impl NpyAppendArray {
         buffer: usize,
         mapped: Option<Bound<'_, PyAny>>,
         fortran_order: Option<bool>,
+        shared: bool,
+        timeout: Option<f64>,
     ) -> PyResult<Self> {
         let path: PathBuf = filename.extract()?;
         let mut options = AppendOptions::new()
@@ -99,7 +108,11 @@ impl NpyAppendArray {
             .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
             .durability(parse_durability(durability.as_ref())?)
             .buffer_capacity(buffer)
-            .mapped_window(parse_mapped(mapped.as_ref())?);
+            .mapped_window(parse_mapped(mapped.as_ref())?)
+            .shared(shared);
+        if let Some(seconds) = timeout {
+            options = options.lock_timeout(parse_timeout(seconds)?);
+        }
         let order_given = fortran_order.map(|f| if f { Order::Fortran } else { Order::C });
         if let Some(order) = order_given {
             options = options.order(order);
@@ -112,6 +125,7 @@ impl NpyAppendArray {
             path,
             order_given,
             rewrite_header_on_append,
+            shared,
             turn: Turnstile::default(),
             slot: RwLock::new(Slot::Open(core)),
             source: Mutex::new(None),
@@ -295,7 +309,12 @@ impl NpyAppendArray {
                 .filter(|&(i, _)| i != axis)
                 .map(|(_, &d)| d)
                 .product::<u64>();
-        let step = (SLAB_BYTES / item_bytes.max(1)).max(1);
+        // In shared mode a block lands whole only as one append: one slab.
+        let step = if self.shared {
+            items
+        } else {
+            (SLAB_BYTES / item_bytes.max(1)).max(1)
+        };
         let mut start = 0;
         while start < items {
             let end = (start + step).min(items);
@@ -409,6 +428,20 @@ fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
     Err(PyTypeError::new_err(
         "durability must be None, \"none\", \"close\", \"append\" or a positive int (bytes)",
     ))
+}
+
+/// `timeout=` seconds: `math.inf` waits forever (`None`), else at most that long.
+fn parse_timeout(seconds: f64) -> PyResult<Option<std::time::Duration>> {
+    if seconds == f64::INFINITY {
+        return Ok(None);
+    }
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map(Some)
+        .map_err(|_| {
+            PyValueError::new_err(format!(
+                "timeout={seconds}: expected None, a number of seconds >= 0, or math.inf"
+            ))
+        })
 }
 
 /// `mapped=`: `None`/`False`/0 (off), `True` (a 1 MiB window) or a window size in bytes.

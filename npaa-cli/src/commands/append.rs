@@ -15,6 +15,11 @@
 //! 4. Appending to an existing DEST happens under its lock, after rule 2. If writing fails
 //!    half-way (a full disk), DEST is returned to its savepoint (header, then length) while
 //!    still locked.
+//! 5. With `--shared`, other writers append to DEST between this command's appends: DEST is
+//!    opened as it is (missing: created by the first append, whoever makes it; never staged,
+//!    since the others must see it), each source is one append that takes the lock for its
+//!    own duration, and a failure leaves the sources before it appended (there is no
+//!    savepoint to return to). The core refuses `--shared` with `--delete-if-exists`.
 
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -70,6 +75,14 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     let total: u64 = sources.iter().map(|s| s.info.data_expected).sum();
 
     let (array, target) = match dest_meta {
+        _ if args.shared => {
+            let array = options
+                .clone()
+                .delete_if_exists(args.delete_if_exists)
+                .open(dest)
+                .map_err(|e| core_error(dest, e))?;
+            (array, Target::Existing)
+        }
         Some(_) if !args.delete_if_exists => {
             let array = options.open(dest).map_err(|e| core_error(dest, e))?;
             (array, Target::Existing)
@@ -113,8 +126,8 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     // Where to return to if a source fails half-way (an existing DEST only: a new one is a
     // scratch file that is simply not moved into place).
     let savepoint = match &target {
-        Target::Existing => array.savepoint().map_err(|e| core_error(dest, e))?,
-        Target::New { .. } => None,
+        Target::Existing if !args.shared => array.savepoint().map_err(|e| core_error(dest, e))?,
+        Target::Existing | Target::New { .. } => None,
     };
     let progress = ctx.progress.bytes(total, "appending");
     let mut items = 0u64;

@@ -12,7 +12,7 @@ use anyhow::{Context, anyhow, bail};
 use npaa_core::{AppendOptions, Dtype, Durability, Error, Order, fmt_shape};
 
 use super::{Ctx, Status};
-use crate::cli::{AppendArgs, DurabilityArg};
+use crate::cli::{AppendArgs, DurabilityArg, Timeout};
 use crate::report::{core_error, warning};
 
 /// Upper bound of one read (and of memory use, unless one item is larger).
@@ -26,10 +26,15 @@ pub fn append_options(args: &AppendArgs) -> AppendOptions {
         DurabilityArg::Append => Durability::EveryAppend,
         DurabilityArg::Every(n) => Durability::EveryBytes(n),
     };
-    AppendOptions::new()
+    let options = AppendOptions::new()
         .casting(args.casting)
         .durability(durability)
         .buffer_capacity(usize::try_from(args.buffer).unwrap_or(usize::MAX))
+        .shared(args.shared);
+    match args.timeout {
+        Some(Timeout(wait)) => options.lock_timeout(wait),
+        None => options,
+    }
 }
 
 pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<Status> {

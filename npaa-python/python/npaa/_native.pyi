@@ -25,6 +25,8 @@ class NpyAppendArray:
         buffer: int = 0,
         mapped: Union[None, bool, int] = None,
         fortran_order: Optional[bool] = None,
+        shared: bool = False,
+        timeout: Optional[float] = None,
     ) -> None: ...
     @property
     def filename(self) -> _Path: ...
