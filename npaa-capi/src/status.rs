@@ -197,7 +197,7 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         E::FileChanged { .. } => NPAA_FILE_CHANGED,
         // The data handed over for a block ended early: the caller's argument was short.
         E::ShortBlock { .. } => NPAA_INVALID_ARGUMENT,
-        E::InvalidArgument(_) => NPAA_INVALID_ARGUMENT,
+        E::InvalidArgument(_) | E::IncompatibleOptions { .. } => NPAA_INVALID_ARGUMENT,
         // `Error` is #[non_exhaustive]: variants added to the core later land here until
         // they get a code of their own.
         _ => NPAA_UNKNOWN,

@@ -483,6 +483,12 @@ fn check_options(options: &AppendOptions) -> Result<()> {
                 .into(),
         ));
     }
+    if options.shared {
+        return Err(Error::IncompatibleOptions {
+            what: "collective appends and shared mode: a collective step is already every \
+                   writer's append at once; leave shared off",
+        });
+    }
     if options.buffer_capacity != 0 {
         return Err(Error::InvalidArgument(
             "collective appends do not support buffer_capacity: every step is written as a \
@@ -717,9 +723,16 @@ mod tests {
         for options in [
             AppendOptions::new().mapped_window(1 << 20),
             AppendOptions::new().buffer_capacity(4096),
+            AppendOptions::new().shared(true),
         ] {
             let err = Collective::open_peer("peer.npy", &options).unwrap_err();
-            assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidArgument(_) | Error::IncompatibleOptions { .. }
+                ),
+                "{err}"
+            );
         }
     }
 }

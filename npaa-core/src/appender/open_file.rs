@@ -56,7 +56,7 @@ pub(super) struct OpenFile {
     pub(super) scratch: Vec<u8>,
     /// The process that opened `file` (shared mode: a child forked since shares the open
     /// file, and with it the lock, and must open its own).
-    pub(super) opened_by: u32,
+    pub(super) opened_by: Opener,
     /// Declared last so that it is dropped (unlocked where needed, and closed) after the
     /// mappings above, which hold the open file too.
     pub(super) file: Locked,
@@ -96,6 +96,38 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opti
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, "opening for appending", e)),
+    }
+}
+
+/// The process that opened a file, and the count of its forks then.
+#[derive(Debug)]
+pub(super) struct Opener {
+    pid: u32,
+    forks: Option<u64>,
+}
+
+impl Opener {
+    /// The calling process.
+    fn current() -> Self {
+        Opener {
+            pid: std::process::id(),
+            forks: sys::fork_generation(),
+        }
+    }
+
+    /// Whether the calling process is the opener. Costs no system call while the process has
+    /// not forked since ([`sys::fork_generation`] unchanged); after a fork, one `getpid`, and
+    /// in the opener (the parent) the new count is kept.
+    fn is_current(&mut self) -> bool {
+        let forks = sys::fork_generation();
+        if forks.is_some() && forks == self.forks {
+            return true;
+        }
+        if std::process::id() != self.pid {
+            return false;
+        }
+        self.forks = forks;
+        true
     }
 }
 
@@ -203,7 +235,7 @@ impl OpenFile {
             buffered_rows: 0,
             unsynced: 0,
             scratch: Vec::new(),
-            opened_by: std::process::id(),
+            opened_by: Opener::current(),
             header,
         })
     }
@@ -267,7 +299,7 @@ impl OpenFile {
             buffered_rows: 0,
             unsynced: 0,
             scratch: Vec::new(),
-            opened_by: std::process::id(),
+            opened_by: Opener::current(),
             header,
         }
     }
@@ -280,7 +312,7 @@ impl OpenFile {
         path: &Path,
         wait: Option<std::time::Duration>,
     ) -> Result<()> {
-        if self.opened_by != std::process::id() {
+        if !self.opened_by.is_current() {
             // A child forked since the file was opened shares the open file, and the lock is
             // the open file's: parent and child would both hold it. The child opens its own.
             let forks = sys::fork_generation();
@@ -289,7 +321,7 @@ impl OpenFile {
             self.window = None;
             self.map = None;
             self.file = Locked::unlocked(file, forks);
-            self.opened_by = std::process::id();
+            self.opened_by = Opener::current();
         }
         file::acquire(&self.file, path, wait)?;
         let refreshed = self.refresh(path);
@@ -314,6 +346,65 @@ impl OpenFile {
     fn refresh(&mut self, path: &Path) -> Result<()> {
         let len =
             sys::file_len(&self.file).map_err(|e| Error::io(path, "reading file metadata", e))?;
+        let (growth, in_template) = match self.count_on_disk(path, len)? {
+            Some(growth) => (growth, true),
+            None => self.parse_count(path, len)?,
+        };
+        let mut ours = self.header.clone();
+        ours.shape[self.axis] = growth;
+        let data_end = ours.data_len().map_err(|kind| Error::format(path, kind))? + self.header_len;
+        if len > data_end && sys::is_reserved(&self.file, data_end, len) {
+            self.file
+                .set_len(data_end)
+                .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
+        } else if len != data_end {
+            return Err(Error::NeedsRecovery {
+                path: path.to_path_buf(),
+                expected: data_end - self.header_len,
+                present: len - self.header_len,
+            });
+        }
+        self.header.shape[self.axis] = growth;
+        self.data_end = data_end;
+        self.alloc_end = data_end;
+        self.disk_digits = in_template.then(|| crate::fmt::decimal_len(growth));
+        Ok(())
+    }
+
+    /// The growth count of the header on disk when it is this handle's template rendered for
+    /// some count (what every npaa writer leaves): its digits are read at the template's
+    /// offset and the header is rendered for them and compared, byte for byte. One `pread`
+    /// and no parsing. `None` for any other header (then [`parse_count`](Self::parse_count)
+    /// decides).
+    fn count_on_disk(&self, path: &Path, len: u64) -> Result<Option<u64>> {
+        let Ok(total) = usize::try_from(self.header_len) else {
+            return Ok(None);
+        };
+        if len < self.header_len {
+            return Ok(None);
+        }
+        with_header_buffer(total, |disk, rendered| {
+            self.file
+                .read_exact_at(disk, 0)
+                .map_err(|e| Error::io(path, "reading the header", e))?;
+            let digits = disk
+                .get(self.digits_offset..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .try_fold(0u64, |n, &d| {
+                    n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+                });
+            Ok(digits.filter(|&growth| {
+                self.template.render_into(growth, self.version, rendered) && rendered == disk
+            }))
+        })
+    }
+
+    /// The growth count of the header on disk, parsed, when it is not this handle's template
+    /// (written in another spelling): the header must still describe this handle's array
+    /// ([`Error::FileChanged`] otherwise). Also tells whether it is the template's rendering.
+    fn parse_count(&self, path: &Path, len: u64) -> Result<(u64, bool)> {
         let (parsed, template) = read_header_of(&self.file, path, Leniency::Strict, len)?;
         let growth = parsed.header.shape.get(self.axis).copied().unwrap_or(0);
         let mut ours = self.header.clone();
@@ -329,27 +420,7 @@ impl OpenFile {
                 ),
             });
         }
-        let data_end = parsed
-            .header
-            .data_len()
-            .map_err(|kind| Error::format(path, kind))?
-            + self.header_len;
-        if len > data_end && sys::is_reserved(&self.file, data_end, len) {
-            self.file
-                .set_len(data_end)
-                .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
-        } else if len != data_end {
-            return Err(Error::NeedsRecovery {
-                path: path.to_path_buf(),
-                expected: data_end - self.header_len,
-                present: len - self.header_len,
-            });
-        }
-        self.header.shape[self.axis] = growth;
-        self.data_end = data_end;
-        self.alloc_end = data_end;
-        self.disk_digits = template.is_some().then(|| crate::fmt::decimal_len(growth));
-        Ok(())
+        Ok((growth, template.is_some()))
     }
 
     /// Shared mode, under the lock, before writing a block of `bytes` at the end of the data:
@@ -600,23 +671,30 @@ impl OpenFile {
 
     /// Renders the header for `growth` and writes it over the one on disk.
     fn write_whole_header(&self, growth: u64) -> io::Result<()> {
-        /// Headers up to this long (`np.save` writes 128 bytes for most arrays) are rendered
-        /// on the stack.
-        const ON_STACK: usize = 512;
         let no_room = || io::Error::other("the new shape no longer fits in the header");
         let total = usize::try_from(self.header_len).map_err(|_| no_room())?;
-        let mut stack = [0u8; ON_STACK];
-        let mut heap = Vec::new();
-        let bytes = match stack.get_mut(..total) {
-            Some(bytes) => bytes,
-            None => {
-                heap.resize(total, 0);
-                &mut heap[..]
+        with_header_buffer(total, |bytes, _| {
+            if !self.template.render_into(growth, self.version, bytes) {
+                return Err(no_room());
             }
-        };
-        if !self.template.render_into(growth, self.version, bytes) {
-            return Err(no_room());
+            self.file.write_all_at(bytes, 0)
+        })
+    }
+}
+
+/// Runs `f` with two zeroed buffers of `total` bytes each, for a header: on the stack for
+/// headers up to 512 bytes (`np.save` writes 128 bytes for most arrays), else on the heap.
+fn with_header_buffer<R>(total: usize, f: impl FnOnce(&mut [u8], &mut [u8]) -> R) -> R {
+    const ON_STACK: usize = 512;
+    let mut stack = [[0u8; ON_STACK]; 2];
+    let mut heap = Vec::new();
+    let [first, second] = &mut stack;
+    match (first.get_mut(..total), second.get_mut(..total)) {
+        (Some(a), Some(b)) => f(a, b),
+        _ => {
+            heap.resize(2 * total, 0);
+            let (a, b) = heap.split_at_mut(total);
+            f(a, b)
         }
-        self.file.write_all_at(bytes, 0)
     }
 }
