@@ -16,6 +16,16 @@
 //! number of digits changes (at 10, 100, 1000, ... items) the header is rewritten with one
 //! `pwrite`.
 //!
+//! # Shared mode
+//! With [`AppendOptions::shared`], a handle holds the file open without its lock, and every
+//! operation that writes is a *turn*: take the lock (waiting as the options say), re-read the
+//! count from the header (one `pread`: the digits, checked against the template's rendering),
+//! cut a block a killed writer left in flight, mark the extent of the block about to be
+//! written as not data (the mark mapped mode uses, set ahead so that most appends find it
+//! set), write, count it in the header, release. A crash between the write and the count
+//! leaves marked bytes that the next turn, [`AppendArray::open`] and
+//! [`recover`](crate::recover()) cut; closing removes the mark.
+//!
 //! # Mapped mode
 //! With [`AppendOptions::mapped_window`], small appends cost no system call at all: space is
 //! reserved past the data (allocated, then marked in the file's `user.npaa.reserved` extended
@@ -59,8 +69,10 @@ pub(crate) use sink::Sink;
 /// not wait for each other.
 ///
 /// Only one writer may have a file open: the handle holds an exclusive advisory lock
-/// (`flock`) on it, and a second open fails with [`Error::Locked`]. Readers (NumPy) are not
-/// affected.
+/// (`flock`) on it, and a second open fails with [`Error::Locked`] (or waits for it, see
+/// [`AppendOptions::lock_timeout`]). Readers (NumPy) are not affected. In shared mode
+/// ([`AppendOptions::shared`]) any number of writers hold the file open at once, each append
+/// taking the lock for its own duration.
 ///
 /// Call [`close`](Self::close) to see errors of the final header update; dropping the handle
 /// closes it too, ignoring errors.

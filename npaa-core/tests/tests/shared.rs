@@ -7,7 +7,7 @@
 //! waits for the lock (`lock_timeout`).
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Barrier};
@@ -69,20 +69,11 @@ fn start_writer(path: &Path, writer: u64, blocks: u64, seed: u64) -> Child {
         .expect("starting a shared writer")
 }
 
-/// Reads the child's output up to `count` lines saying `marker` (fewer if it exits first).
+/// Reads the child's output up to `count` lines saying `marker` (fewer if it exits first),
+/// and returns the rest of it, to be kept open until the child is dead.
 fn wait_for(child: &mut Child, marker: &str, count: u64) -> BufReader<std::process::ChildStdout> {
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let mut seen = 0;
-    while seen < count {
-        line.clear();
-        if out.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if line.trim() == marker {
-            seen += 1;
-        }
-    }
+    child::wait_for(&mut out, marker, count);
     out
 }
 
