@@ -126,9 +126,8 @@ pub struct npaa_options {
     /// is marked so that neither the next append nor npaa_recover() counts it; once every
     /// writer has closed, the file is clean. Refused (NPAA_INVALID_ARGUMENT) with
     /// delete_if_exists, rewrite_header_on_append = 0, NPAA_DURABILITY_EVERY_BYTES,
-    /// buffer_capacity or mapped_window. Default 0: one
-    /// writer holds the file's lock from npaa_open() to npaa_close(). Programs built
-    /// against a header without this field get 0.
+    /// buffer_capacity or mapped_window. Default 0: one writer holds the file's lock from
+    /// npaa_open() to npaa_close(). Programs built against a header without this field get 0.
     pub shared: u32,
     /// How long to wait for the file's lock: one of the NPAA_LOCK_WAIT_* constants. Default
     /// NPAA_LOCK_WAIT_DEFAULT (shared mode: as long as it takes; otherwise: not at all).

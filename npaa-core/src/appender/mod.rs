@@ -468,7 +468,7 @@ impl AppendArray {
         let State::Open(f) = &mut *state else {
             return Ok(());
         };
-        self.in_turn(f, false, |f| {
+        self.in_turn(f, Turn::Check, |f| {
             f.flush_buffer(&self.options)
                 .and_then(|()| f.publish(false))
                 .map_err(|e| Error::io(&self.path, "updating the header", e))
@@ -483,7 +483,7 @@ impl AppendArray {
         let State::Open(f) = &mut *state else {
             return Ok(());
         };
-        self.in_turn(f, false, |f| {
+        self.in_turn(f, Turn::Check, |f| {
             f.sync_all(&self.options)
                 .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))
         })?;
@@ -506,7 +506,7 @@ impl AppendArray {
         let State::Open(mut f) = previous else {
             return Ok(());
         };
-        self.in_turn(&mut f, false, |f| {
+        self.in_turn(&mut f, Turn::Check, |f| {
             let durable = self.options.durability != Durability::None;
             let result = if durable {
                 f.sync_all(&self.options)
@@ -571,7 +571,8 @@ impl AppendArray {
         let State::Open(f) = &mut *state else {
             return Err(closed());
         };
-        self.in_turn(f, held, |f| {
+        let turn = if held { Turn::Held } else { Turn::Append };
+        self.in_turn(f, turn, |f| {
             if held && self.options.durability != Durability::None {
                 // The file's name must survive a power loss as well as its data, and syncing
                 // the file does not promise that (POSIX): sync the directory too, once.
@@ -618,22 +619,23 @@ impl AppendArray {
         }
     }
 
-    /// Runs `op` on the open file. In shared mode, in a turn: with the file's lock (taken
-    /// here unless `held`: the caller holds it already), the handle brought up to date with
-    /// what the other writers committed, and the lock released afterwards, whatever `op`
-    /// did (a panic included). Otherwise, as it is: an exclusive handle holds the lock
-    /// throughout.
+    /// Runs `op` on the open file. In shared mode, in a `turn`: with the file's lock, the
+    /// handle brought up to date with what the other writers committed, and the lock released
+    /// afterwards, whatever `op` did (a panic included). Otherwise, as it is: an exclusive
+    /// handle holds the lock throughout.
     fn in_turn<R>(
         &self,
         f: &mut OpenFile,
-        held: bool,
+        turn: Turn,
         op: impl FnOnce(&mut OpenFile) -> Result<R>,
     ) -> Result<R> {
         if !self.options.shared {
             return op(f);
         }
-        if !held {
-            f.take_turn(&self.path, self.options.lock_wait())?;
+        match turn {
+            Turn::Held => {}
+            Turn::Append => f.take_turn(&self.path, self.options.lock_wait(), false)?,
+            Turn::Check => f.take_turn(&self.path, self.options.lock_wait(), true)?,
         }
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| op(&mut *f)));
         let released = f.release(&self.path);
@@ -720,6 +722,18 @@ impl Drop for AppendArray {
         // Best effort: errors cannot be reported from drop. Call `close` to see them.
         let _ = self.finish();
     }
+}
+
+/// What a shared-mode operation does to get its turn ([`AppendArray::in_turn`]).
+#[derive(Clone, Copy, Debug)]
+enum Turn {
+    /// Nothing: the caller holds the lock already (it created or opened the file).
+    Held,
+    /// An append: take the lock, read the count (see `OpenFile::refresh`).
+    Append,
+    /// Take the lock, read the count and check the file's length, cutting a block a killed
+    /// writer left in flight (closing, syncing, updating the header).
+    Check,
 }
 
 fn closed() -> Error {

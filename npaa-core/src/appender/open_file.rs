@@ -305,12 +305,14 @@ impl OpenFile {
     }
 
     /// Shared mode: takes the file's lock (waiting at most `wait`) and brings this handle up
-    /// to date with what the other writers committed ([`refresh`](Self::refresh)). Release it
-    /// with [`release`](Self::release).
+    /// to date with what the other writers committed ([`refresh`](Self::refresh); with
+    /// `check_length`, the file's length is checked too, and a block a killed writer left in
+    /// flight is cut). Release it with [`release`](Self::release).
     pub(super) fn take_turn(
         &mut self,
         path: &Path,
         wait: Option<std::time::Duration>,
+        check_length: bool,
     ) -> Result<()> {
         if !self.opened_by.is_current() {
             // A child forked since the file was opened shares the open file, and the lock is
@@ -324,7 +326,7 @@ impl OpenFile {
             self.opened_by = Opener::current();
         }
         file::acquire(&self.file, path, wait)?;
-        let refreshed = self.refresh(path);
+        let refreshed = self.refresh(path, check_length);
         if refreshed.is_err() {
             let _ = self.file.release();
         }
@@ -338,31 +340,48 @@ impl OpenFile {
             .map_err(|e| Error::io(path, "releasing the lock", e))
     }
 
-    /// Shared mode, under the lock: re-reads the header the writers committed, and cuts the
-    /// block a killed writer left in flight (marked as not data by
-    /// [`mark_in_flight`](Self::mark_in_flight)). The file must still be the one this handle
-    /// opened: same dtype, order, other dimensions and header length
-    /// ([`Error::FileChanged`] otherwise).
-    fn refresh(&mut self, path: &Path) -> Result<()> {
-        let len =
-            sys::file_len(&self.file).map_err(|e| Error::io(path, "reading file metadata", e))?;
-        let (growth, in_template) = match self.count_on_disk(path, len)? {
-            Some(growth) => (growth, true),
-            None => self.parse_count(path, len)?,
+    /// Shared mode, under the lock: re-reads the count the writers committed. The file must
+    /// still be the one this handle opened: same dtype, order, other dimensions and header
+    /// length ([`Error::FileChanged`] otherwise).
+    ///
+    /// With `check_length`, or when the header is not the template's rendering, the file's
+    /// length is checked against the count too, and a block a killed writer left in flight
+    /// (marked as not data by [`mark_in_flight`](Self::mark_in_flight)) is cut. An append's
+    /// turn skips that (a system call): it writes over such a block from its start, and
+    /// whatever of the block lies past the append stays marked, for the next open, `recover`
+    /// or close to cut. Bytes past the count are never counted either way: every append
+    /// writes its own before counting them.
+    fn refresh(&mut self, path: &Path, check_length: bool) -> Result<()> {
+        let counted = match self.count_on_disk() {
+            Some(growth) if !check_length => Some((growth, true, None)),
+            _ => None,
+        };
+        let (growth, in_template, len) = match counted {
+            Some(counted) => counted,
+            None => {
+                let len = sys::file_len(&self.file)
+                    .map_err(|e| Error::io(path, "reading file metadata", e))?;
+                let (growth, in_template) = self.parse_count(path, len)?;
+                (growth, in_template, Some(len))
+            }
         };
         let mut ours = self.header.clone();
         ours.shape[self.axis] = growth;
         let data_end = ours.data_len().map_err(|kind| Error::format(path, kind))? + self.header_len;
-        if len > data_end && sys::is_reserved(&self.file, data_end, len) {
-            self.file
-                .set_len(data_end)
-                .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
-        } else if len != data_end {
-            return Err(Error::NeedsRecovery {
-                path: path.to_path_buf(),
-                expected: data_end - self.header_len,
-                present: len - self.header_len,
-            });
+        match len {
+            Some(len) if len > data_end && sys::is_reserved(&self.file, data_end, len) => {
+                self.file
+                    .set_len(data_end)
+                    .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
+            }
+            Some(len) if len != data_end => {
+                return Err(Error::NeedsRecovery {
+                    path: path.to_path_buf(),
+                    expected: data_end - self.header_len,
+                    present: len.saturating_sub(self.header_len),
+                });
+            }
+            _ => {}
         }
         self.header.shape[self.axis] = growth;
         self.data_end = data_end;
@@ -373,20 +392,20 @@ impl OpenFile {
 
     /// The growth count of the header on disk when it is this handle's template rendered for
     /// some count (what every npaa writer leaves): its digits are read at the template's
-    /// offset and the header is rendered for them and compared, byte for byte. One `pread`
-    /// and no parsing. `None` for any other header (then [`parse_count`](Self::parse_count)
-    /// decides).
-    fn count_on_disk(&self, path: &Path, len: u64) -> Result<Option<u64>> {
-        let Ok(total) = usize::try_from(self.header_len) else {
-            return Ok(None);
-        };
-        if len < self.header_len {
-            return Ok(None);
-        }
-        with_header_buffer(total, |disk, rendered| {
-            self.file
-                .read_exact_at(disk, 0)
-                .map_err(|e| Error::io(path, "reading the header", e))?;
+    /// offset and the header is rendered for them and compared, byte for byte. Read from the
+    /// header's mapping once there is one (no system call), else with one `pread`; no
+    /// parsing. `None` for any other header, or if it cannot be read (then
+    /// [`parse_count`](Self::parse_count) decides, or says what is wrong).
+    fn count_on_disk(&self) -> Option<u64> {
+        let total = usize::try_from(self.header_len).ok()?;
+        with_header_buffer(total, |buffer, rendered| {
+            let disk = match &self.map {
+                Some(map) => map.bytes(),
+                None => {
+                    self.file.read_exact_at(buffer, 0).ok()?;
+                    buffer
+                }
+            };
             let digits = disk
                 .get(self.digits_offset..)
                 .unwrap_or_default()
@@ -395,9 +414,9 @@ impl OpenFile {
                 .try_fold(0u64, |n, &d| {
                     n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
                 });
-            Ok(digits.filter(|&growth| {
+            digits.filter(|&growth| {
                 self.template.render_into(growth, self.version, rendered) && rendered == disk
-            }))
+            })
         })
     }
 
