@@ -46,6 +46,7 @@ use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::file::{self, SourceFile, lock_waiting};
+use crate::header::Header;
 use crate::layout::{self, Order, Relayout};
 use crate::sys::{self, ReadMap};
 
@@ -55,10 +56,11 @@ mod open_file;
 mod options;
 mod sink;
 
-use block::{BlockTarget, Prepared, check_block, check_data_len};
+pub use block::check_block;
+use block::{BlockTarget, Prepared, check_data_len};
 pub use collective::Collective;
 use open_file::{OpenFile, check_still_linked, open_existing};
-pub use options::{AppendFileOptions, AppendOptions, Durability};
+pub use options::{AppendFileOptions, AppendOptions, Durability, parse_byte_count};
 pub(crate) use sink::Sink;
 
 /// A .npy file open for appending.
@@ -160,6 +162,19 @@ impl AppendArray {
                 let mut shape = f.header.shape.clone();
                 shape[f.axis] += f.buffered_rows;
                 Some(shape)
+            }
+            State::Pending | State::Closed => None,
+        }
+    }
+
+    /// The file's header as it stands (dtype, order, and the shape with buffered items
+    /// included); `None` before the first append created the file.
+    pub fn header(&self) -> Option<Header> {
+        match &*self.lock_state() {
+            State::Open(f) => {
+                let mut header = f.header.clone();
+                header.shape[f.axis] += f.buffered_rows;
+                Some(header)
             }
             State::Pending | State::Closed => None,
         }
@@ -404,7 +419,7 @@ impl AppendArray {
     /// cut back. The lock is held throughout, so no other writer can interleave.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `savepoint` does not come from this handle's file (it
+    /// [`Error::BadSavepoint`] if `savepoint` does not come from this handle's file (it
     /// lies beyond the current end); [`Error::Io`] if the file cannot be rewritten or cut.
     pub fn rollback_to(&self, savepoint: Savepoint) -> Result<()> {
         if self.options.shared {
@@ -421,9 +436,7 @@ impl AppendArray {
             || savepoint.data_end < f.header_len
             || savepoint.growth > f.header.shape[f.axis]
         {
-            return Err(Error::InvalidArgument(
-                "the savepoint lies beyond the file's current end".into(),
-            ));
+            return Err(Error::BadSavepoint);
         }
         f.buffer.clear();
         f.buffered_rows = 0;
@@ -737,5 +750,5 @@ enum Turn {
 }
 
 fn closed() -> Error {
-    Error::InvalidArgument("the array was closed".into())
+    Error::Closed
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
-use crate::file::{self, Locked, create_with_header, lock_waiting, read_header_of};
+use crate::file::{self, Locked, create_with_header, lock_waiting, parent_dir, read_header_of};
 use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
 use crate::sys::{self, DataMap, HeaderMap};
@@ -94,8 +94,29 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opti
                 Ok(Some(Box::new(OpenFile::existing(file, path, options)?)))
             }
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            check_directory(path)?;
+            Ok(None)
+        }
         Err(e) => Err(Error::io(path, "opening for appending", e)),
+    }
+}
+
+/// The rule for a file that the first append will create: its directory must exist now, so
+/// that every front end fails at open rather than at that append.
+fn check_directory(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::NoSuchDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NoSuchDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        }),
+        Err(e) => Err(Error::io(dir, "reading the directory", e)),
     }
 }
 
@@ -131,19 +152,12 @@ impl Opener {
     }
 }
 
-/// The header of a new file for a first block of `dtype` and `shape` in `order` (growth
-/// dimension 0), and its bytes.
-fn new_header(dtype: &Dtype, shape: &[u64], order: Order) -> (Header, Vec<u8>) {
-    let fortran_order = order == Order::Fortran && shape.len() > 1;
-    let mut header = Header {
-        dtype: dtype.clone(),
-        fortran_order,
-        shape: shape.to_vec(),
-    };
-    let axis = header.growth_axis().unwrap_or(0);
-    header.shape[axis] = 0;
+/// The header of a new file for a first block of `dtype` and `shape` in `order`
+/// ([`Header::for_new_file`]), and its bytes.
+fn new_header(dtype: &Dtype, shape: &[u64], order: Order) -> Result<(Header, Vec<u8>)> {
+    let header = Header::for_new_file(dtype.clone(), order, shape)?;
     let bytes = header.to_npy_bytes();
-    (header, bytes)
+    Ok((header, bytes))
 }
 
 /// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
@@ -249,7 +263,7 @@ impl OpenFile {
         order: Order,
         wait: Option<std::time::Duration>,
     ) -> Result<Self> {
-        let (header, bytes) = new_header(dtype, shape, order);
+        let (header, bytes) = new_header(dtype, shape, order)?;
         let file = create_with_header(path, &bytes, wait)?;
         Ok(Self::created(file, header, &bytes))
     }
@@ -264,7 +278,7 @@ impl OpenFile {
         shape: &[u64],
         order: Order,
     ) -> Result<Self> {
-        let (header, bytes) = new_header(dtype, shape, order);
+        let (header, bytes) = new_header(dtype, shape, order)?;
         file.write_all_at(&bytes, 0)
             .map_err(|e| Error::io(path, "writing the header", e))?;
         Ok(Self::created(file, header, &bytes))

@@ -49,7 +49,7 @@ fn threads_with_handles_of_their_own_land_whole_blocks() {
         .collect();
     let rows: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     let info = inspect(&path).unwrap();
-    assert_eq!(info.header.shape, vec![rows, WORDS]);
+    assert_eq!(info.header.shape(), [rows, WORDS]);
     assert!(!info.needs_recovery, "{info:?}");
     let per_writer = blocks_of(&path, "threads");
     assert_eq!(per_writer.len(), writers);
@@ -189,7 +189,7 @@ fn killed_writers_cost_only_their_block_in_flight() {
                 }
                 kill(staller, Some(out));
                 let report = recover(&path).unwrap();
-                assert_eq!(report.items_after, info.header.shape[0], "{report:?}");
+                assert_eq!(report.items_after, info.header.shape()[0], "{report:?}");
                 assert_eq!(report.bytes_cut, tail, "{report:?}");
                 let after = inspect(&path).unwrap();
                 assert!(!after.needs_recovery, "round {round}: {after:?}");
@@ -219,7 +219,7 @@ fn killed_writers_cost_only_their_block_in_flight() {
     eprintln!(
         "{kills} kills in {:.1} s, {torn_seen} of them mid-block, {} rows",
         started.elapsed().as_secs_f64(),
-        info.header.shape[0]
+        info.header.shape()[0]
     );
     blocks_of(&path, "the end");
     let mut all: Vec<&Path> = snapshots.iter().map(|p| p.as_path()).collect();
@@ -243,7 +243,7 @@ fn shared_mode_refuses_what_cannot_work() {
         ("delete", shared().delete_if_exists(true)),
     ] {
         match options.open(&path) {
-            Err(Error::IncompatibleOptions { what }) => {
+            Err(Error::IncompatibleOptions { what, .. }) => {
                 assert!(what.contains("shared mode"), "{name}: {what}")
             }
             other => panic!("{name}: expected IncompatibleOptions, got {other:?}"),
@@ -259,7 +259,7 @@ fn shared_mode_refuses_what_cannot_work() {
         Err(Error::IncompatibleOptions { .. })
     ));
     array.close().unwrap();
-    assert_eq!(inspect(&path).unwrap().header.shape, vec![2, 2]);
+    assert_eq!(inspect(&path).unwrap().header.shape(), [2, 2]);
 }
 
 #[test]
@@ -314,7 +314,7 @@ fn waits_for_the_lock_are_bounded_by_the_timeout() {
     drop(b_holder);
     early.append(&[3u64, 4], &[1, 2]).unwrap();
     early.close().unwrap();
-    assert_eq!(inspect(&other).unwrap().header.shape, vec![2, 2]);
+    assert_eq!(inspect(&other).unwrap().header.shape(), [2, 2]);
 
     // Waiting writers get the lock when the holder lets go: an exclusive one with a bound,
     // a shared one with the default (forever).
