@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use super::open_file::MARK_WINDOW;
 use super::{
     AppendOptions, BlockTarget, Durability, OpenFile, Order, check_block, check_data_len,
     open_existing,
@@ -135,11 +136,6 @@ pub struct Collective {
     /// (0 before the first mark): steps that end within it need no new mark.
     marked_end: u64,
 }
-
-/// How far past a step's end [`Collective::begin_step`] marks the file: the following steps
-/// that end within it are written without a new mark, and so without the wait for it. Shared
-/// mode marks as far past a block ([`OpenFile::mark_in_flight`]), for the same reason.
-pub(super) const MARK_WINDOW: u64 = 16 << 20;
 
 impl Collective {
     /// The root's side: opens `path` as [`AppendArray::open_with`](crate::AppendArray::open_with)

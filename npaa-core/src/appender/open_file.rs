@@ -15,8 +15,13 @@ use crate::layout::Order;
 use crate::sys::{self, DataMap, HeaderMap};
 
 use super::block::{BlockTarget, Prepared};
-use super::collective::MARK_WINDOW;
 use super::{AppendOptions, Durability};
+
+/// How far past the end of what it writes a writer marks the file as not data: a collective
+/// step ([`Collective::begin_step`](super::Collective::begin_step)) or a shared-mode block
+/// ([`OpenFile::mark_in_flight`]). The steps or blocks that follow and end within it are
+/// written without a new mark (for a collective step, without the wait for it).
+pub(super) const MARK_WINDOW: u64 = 16 << 20;
 
 /// Header updates done with `pwrite` before the header is memory-mapped. Keeps short-lived
 /// handles (open, append, close) from paying for a mapping they barely use.
