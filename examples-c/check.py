@@ -96,7 +96,10 @@ def check_wrapper(directory):
         np.save(saved, expected)
         with open(f"{directory}/{name}.npy", "rb") as f:
             assert f.read() == saved.getvalue(), f"{name}: bytes differ from np.save"
-    return f"{directory}: 12 typed files, rows.npy, fortran.npy, ordered_f.npy, ordered_c.npy"
+    shared = load(f"{directory}/shared.npy")
+    assert np.array_equal(shared, np.arange(12.0).reshape(6, 2)), shared
+    return (f"{directory}: 12 typed files, rows.npy, fortran.npy, ordered_f.npy, ordered_c.npy, "
+            "shared.npy")
 
 
 def check_shared(path, workers, blocks):

@@ -70,10 +70,12 @@ pub enum Error {
         reason: String,
     },
 
-    /// Another writer holds the file's exclusive lock.
+    /// Another writer holds the file's exclusive lock (and the wait for it, if any, ran out:
+    /// [`AppendOptions::lock_timeout`](crate::AppendOptions::lock_timeout)).
     #[error(
         "{path}: locked by another writer (another process or handle is appending to it); \
-         only one writer may append to a file at a time: try again when it has finished",
+         one writer appends at a time: try again when it has finished, or wait for the lock \
+         (a lock timeout, or shared mode, whose appends take turns)",
         path = .path.display()
     )]
     #[non_exhaustive]
