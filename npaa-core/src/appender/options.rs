@@ -266,8 +266,13 @@ impl AppendOptions {
     /// the header and lets go. Blocks land whole, in the order their appends took the lock,
     /// never interleaved; the dtype, shape and order rules are those of one writer. A
     /// handle opened before the file exists creates it with its first append, or appends to
-    /// the file another writer created first (also when they race to create it: the file
-    /// appears complete under the lock of its creator, see below).
+    /// the file another writer created first. When several race to create it, one wins: its
+    /// header is written to an unnamed file (`O_TMPFILE`), locked, and linked into place
+    /// complete; the others find the name taken, open that file and wait for its lock. Where
+    /// unnamed files are not available, the winner creates the name empty and then locks and
+    /// writes it: a shared writer that finds an empty file under the lock writes the header
+    /// for its own block there (an empty file holds nothing), and the creator, once it has
+    /// the lock, appends to it as to a file that existed.
     ///
     /// A writer killed at any moment costs at most the block it was writing: before writing a
     /// block, its extent is marked as not data (the mark mapped mode uses, see

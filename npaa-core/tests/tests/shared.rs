@@ -375,3 +375,26 @@ fn a_header_in_another_spelling_is_read_and_then_rewritten() {
     let text = String::from_utf8_lossy(&fs::read(&path).unwrap()[10..70]).into_owned();
     assert!(text.starts_with("{'descr': '<u8', 'fortran_order': False, 'shape': (4, 2), }"));
 }
+
+#[test]
+fn an_empty_file_is_created_over_by_a_shared_writer() {
+    // What a plain creation (no O_TMPFILE) leaves for an instant, or for good if its writer
+    // was killed then: an empty file. A shared writer writes the header for its block there.
+    let dir = tempdir();
+    let path = dir.path().join("empty.npy");
+    fs::write(&path, b"").unwrap();
+    let array = AppendOptions::new().shared(true).open(&path).unwrap();
+    assert_eq!(array.shape(), None);
+    let other = AppendOptions::new().shared(true).open(&path).unwrap();
+    array.append(&[1u64, 2, 3, 4], &[2, 2]).unwrap();
+    other.append(&[5u64, 6], &[1, 2]).unwrap();
+    array.close().unwrap();
+    other.close().unwrap();
+    npaa_testutil::assert_numpy_loads(&path, "np.arange(1, 7, dtype='<u8').reshape(3, 2)");
+    // An exclusive writer still refuses an empty file: it is not a .npy file.
+    fs::write(&path, b"").unwrap();
+    assert!(matches!(
+        AppendArray::open(&path),
+        Err(Error::Format { .. })
+    ));
+}
