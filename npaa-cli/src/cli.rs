@@ -82,8 +82,7 @@ JSON fields (stable; one object per file and line, in this order):
   data_bytes_expected         bytes the shape announces
   appendable                  the header has room for a growth dimension of any length
   needs_recovery              the data does not match the header (npaa recover FILE)
-  reserved_tail               bytes past the data reserved by a killed mapped-mode writer, or
-                              a block a shared-mode writer was writing (marked, not data)
+  reserved_tail               marked bytes past the data (killed mapped or shared writer)
   placeholder                 the shape is the '****' placeholder of an unfinished writer
   exceeds_numpy_header_limit  the header is longer than np.load reads by default
 For a file that cannot be read, the object is {\"path\": ..., \"error\": \"<message>\"},
