@@ -188,7 +188,7 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         E::ShapeMismatch { .. } => NPAA_SHAPE_MISMATCH,
         E::ScalarFile { .. } => NPAA_SCALAR_FILE,
         E::ZeroDimensional { .. } => NPAA_ZERO_DIMENSIONAL,
-        // The C API computes the byte length from the shape itself, so this means a bug.
+        // npaa_append_sized(): the caller's length is not the block's.
         E::DataLength { .. } => NPAA_INVALID_ARGUMENT,
         E::ObjectDtype { .. } => NPAA_OBJECT_DTYPE,
         E::Cast { .. } => NPAA_CAST,
@@ -201,7 +201,6 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         // savepoint of another file, a sync interval of 0, a collective call out of turn,
         // options that cannot be combined (shared mode without header rewrites, ...).
         E::TooManyDimensions { .. }
-        | E::Closed { .. }
         | E::BadSavepoint { .. }
         | E::ZeroSyncInterval { .. }
         | E::UnknownName { .. }
@@ -209,7 +208,12 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         | E::NotAFileName { .. }
         | E::SourceIsDestination { .. }
         | E::Collective { .. }
+        | E::NoSources { .. }
         | E::IncompatibleOptions { .. } => NPAA_INVALID_ARGUMENT,
+        // npaa_append_files(): the status of what went wrong; an undo that failed leaves
+        // the destination needing recovery.
+        E::UndoFailed { .. } => NPAA_NEEDS_RECOVERY,
+        E::InSource { .. } | E::Undone { .. } => status_of(error.innermost()),
         // `Error` is #[non_exhaustive]: variants added to the core later land here until
         // they get a code of their own.
         _ => NPAA_UNKNOWN,
