@@ -131,7 +131,7 @@ impl RegionWrite {
             Some(file) => (file, false),
             None => {
                 let order = options.order.unwrap_or(Order::C);
-                let file = OpenFile::create(path, dtype, shape, order)?;
+                let file = OpenFile::create(path, dtype, shape, order, options.lock_wait())?;
                 (Box::new(file), true)
             }
         };
