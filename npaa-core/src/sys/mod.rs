@@ -5,12 +5,25 @@
 //! copies, and the two facts about the process that tell whether closing a locked file must
 //! release its lock explicitly ([`single_threaded`], [`fork_generation`]).
 //! All `unsafe` of the crate lives here.
+//!
+//! The rest of the crate calls only the functions and types of this module, which never name
+//! an operating system to their callers. Each function dispatches by `cfg` to the platform's
+//! own code, the way std splits `sys/unix` and `sys/windows`:
+//! - `unix`: POSIX, shared by Linux, macOS and FreeBSD (positional I/O, file metadata);
+//! - `linux`: mechanisms only Linux has (`fallocate`, `O_TMPFILE`, `copy_file_range`, `statx`,
+//!   the `user.npaa.reserved` extended attribute, glibc's single-thread flag and fork
+//!   handlers), each an optimisation or a feature whose fallback is written here, beside its
+//!   dispatch.
 
 #![expect(
     unsafe_code,
-    reason = "mapping a file needs memmap2's unsafe constructor; reading glibc's \
-              single-thread flag and registering a fork handler are foreign calls"
+    reason = "mapping a file needs memmap2's unsafe constructor"
 )]
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod linux;
+#[cfg(unix)]
+mod unix;
 
 use std::fs::File;
 use std::io;
@@ -164,10 +177,6 @@ impl DataMap {
     }
 }
 
-/// The extended attribute that marks reserved space: its value is the file length, in decimal,
-/// that the reservation gave the file. See [`is_reserved`].
-const RESERVED_XATTR: &str = "user.npaa.reserved";
-
 /// Allocates the blocks of the `len` bytes at `offset` of `file` without changing its length
 /// (`fallocate(FALLOC_FL_KEEP_SIZE)`), as `ndarray.tofile` does before a large write: the
 /// write that follows then finds its blocks allocated instead of reserving and mapping them
@@ -175,8 +184,7 @@ const RESERVED_XATTR: &str = "user.npaa.reserved";
 pub(crate) fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, offset, len)?;
-        Ok(())
+        linux::preallocate(file, offset, len)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -195,8 +203,7 @@ pub(crate) fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> 
 pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        use rustix::fs::FallocateFlags;
-        rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, from, to - from)?;
+        linux::preallocate(file, from, to - from)?;
         set_reserved_mark(file, to)?;
         file.set_len(to)
     }
@@ -215,10 +222,7 @@ pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<()> {
 pub(crate) fn set_reserved_mark(file: &File, to: u64) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let mut buf = [0u8; 20];
-        let value = crate::fmt::digits(to, &mut buf);
-        rustix::fs::fsetxattr(file, RESERVED_XATTR, value, rustix::fs::XattrFlags::empty())
-            .map_err(io::Error::from)
+        linux::set_reserved_mark(file, to)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -242,9 +246,7 @@ pub(crate) fn is_reserved(file: &File, counted_end: u64, file_len: u64) -> bool 
 fn reserved_mark(file: &File) -> Option<u64> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let mut buf = [0u8; 24];
-        let n = rustix::fs::fgetxattr(file, RESERVED_XATTR, &mut buf).ok()?;
-        std::str::from_utf8(buf.get(..n)?).ok()?.parse().ok()
+        linux::reserved_mark(file)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -268,10 +270,7 @@ pub(crate) fn unreserve(file: &File, end: u64) -> io::Result<()> {
 pub(crate) fn clear_reserved_mark(file: &File) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        match rustix::fs::fremovexattr(file, RESERVED_XATTR) {
-            Err(e) if e == rustix::io::Errno::NODATA || e == rustix::io::Errno::NOTSUP => Ok(()),
-            other => other.map_err(io::Error::from),
-        }
+        linux::clear_reserved_mark(file)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -286,15 +285,7 @@ pub(crate) fn clear_reserved_mark(file: &File) -> io::Result<()> {
 pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        use rustix::fs::{CWD, Mode, OFlags};
-        rustix::fs::openat(
-            CWD,
-            dir,
-            OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o666),
-        )
-        .ok()
-        .map(File::from)
+        linux::create_unnamed(dir)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -309,11 +300,7 @@ pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
 pub(crate) fn link_unnamed(file: &File, path: &std::path::Path) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        use rustix::fs::{AtFlags, CWD};
-        use std::os::fd::AsRawFd;
-        let fd_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-        rustix::fs::linkat(CWD, fd_path.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW)
-            .map_err(io::Error::from)
+        linux::link_unnamed(file, path)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -333,13 +320,8 @@ pub(crate) fn open_rw(path: &std::path::Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true);
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let noatime = rustix::fs::OFlags::NOATIME.bits() as i32;
-        match options.clone().custom_flags(noatime).open(path) {
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => {}
-            result => return result,
-        }
+    if let Some(result) = linux::open_noatime(&options, path) {
+        return result;
     }
     options.open(path)
 }
@@ -367,14 +349,10 @@ pub(crate) fn file_len(file: &File) -> io::Result<u64> {
 /// an extra inode update on the next open-append-close cycle.
 pub(crate) fn link_count(file: &File) -> io::Result<u64> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::fs::{AtFlags, StatxFlags};
-        if let Ok(st) = rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, StatxFlags::NLINK) {
-            return Ok(u64::from(st.stx_nlink));
-        }
+    if let Some(n) = linux::link_count(file) {
+        return Ok(n);
     }
-    use std::os::unix::fs::MetadataExt;
-    Ok(file.metadata()?.nlink())
+    unix::link_count(file)
 }
 
 /// A [`std::io::Read`] over positional reads of a file from offset 0: reading does not depend
@@ -394,8 +372,7 @@ impl<'a> ReadAt<'a> {
 
 impl io::Read for ReadAt<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let n = self.file.read_at(buf, self.pos)?;
+        let n = unix::read_at(self.file, buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -408,8 +385,7 @@ impl io::Read for ReadAt<'_> {
 pub(crate) fn insert_front(file: &File, len: u64) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        rustix::fs::fallocate(file, rustix::fs::FallocateFlags::INSERT_RANGE, 0, len)
-            .map_err(io::Error::from)
+        linux::insert_front(file, len)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -420,8 +396,7 @@ pub(crate) fn insert_front(file: &File, len: u64) -> io::Result<()> {
 
 /// The file system's preferred block size for `file` (the unit of [`insert_front`]).
 pub(crate) fn block_size(file: &File) -> io::Result<u64> {
-    use std::os::unix::fs::MetadataExt;
-    Ok(file.metadata()?.blksize().max(512))
+    Ok(unix::block_size(file)?.max(512))
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off` inside the kernel where the
@@ -435,32 +410,12 @@ pub(crate) fn copy_range(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
-    const STEP: u64 = 64 << 20;
-    let mut done = 0u64;
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        while done < len {
-            let mut s = src_off + done;
-            let mut d = dst_off + done;
-            let want = usize::try_from((len - done).min(STEP)).unwrap_or(usize::MAX);
-            match rustix::fs::copy_file_range(src, Some(&mut s), dst, Some(&mut d), want) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "source ended before the copy was complete",
-                    ));
-                }
-                Ok(n) => {
-                    done += n as u64;
-                    progress(done);
-                }
-                Err(e) if done == 0 && is_copy_unsupported(e) => break,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if done == len {
-            return Ok(());
-        }
+    let done = linux::copy_file_range(src, src_off, dst, dst_off, len, progress)?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let done = 0;
+    if done == len {
+        return Ok(());
     }
     copy_buffered(
         src,
@@ -472,12 +427,6 @@ pub(crate) fn copy_range(
     )
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn is_copy_unsupported(e: rustix::io::Errno) -> bool {
-    use rustix::io::Errno;
-    e == Errno::XDEV || e == Errno::NOSYS || e == Errno::OPNOTSUPP || e == Errno::INVAL
-}
-
 /// Copies with positional reads and writes through one bounded buffer (8 MiB).
 pub(crate) fn copy_buffered(
     src: &File,
@@ -487,14 +436,13 @@ pub(crate) fn copy_buffered(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
     const BUF: u64 = 8 << 20;
     let mut buf = vec![0u8; len.min(BUF) as usize];
     let mut done = 0u64;
     while done < len {
         let n = (len - done).min(BUF) as usize;
-        src.read_exact_at(&mut buf[..n], src_off + done)?;
-        dst.write_all_at(&buf[..n], dst_off + done)?;
+        unix::read_exact_at(src, &mut buf[..n], src_off + done)?;
+        unix::write_all_at(dst, &buf[..n], dst_off + done)?;
         done += n as u64;
         progress(done);
     }
@@ -510,7 +458,6 @@ pub(crate) fn move_up(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
     const BUF: u64 = 8 << 20;
     debug_assert!(to >= from);
     let mut buf = vec![0u8; len.min(BUF) as usize];
@@ -519,116 +466,21 @@ pub(crate) fn move_up(
         let n = remaining.min(BUF);
         let start = remaining - n;
         let chunk = &mut buf[..n as usize];
-        file.read_exact_at(chunk, from + start)?;
-        file.write_all_at(chunk, to + start)?;
+        unix::read_exact_at(file, chunk, from + start)?;
+        unix::write_all_at(file, chunk, to + start)?;
         remaining = start;
         progress(len - remaining);
     }
     Ok(())
 }
 
-/// True when the process is known to have a single thread: glibc's `__libc_single_threaded`
-/// flag (glibc 2.32 and later, `<sys/single_threaded.h>`) is set. False whenever that cannot be
-/// known: the flag is missing (older glibc, a statically linked program where it cannot be
-/// looked up), or the C library is not glibc or the system not Linux.
-///
-/// Closing a locked file uses it ([`crate::file::Locked`]): with one thread, no other
-/// thread can be starting a child process (`fork`, `posix_spawn`) at the moment of closing, and
-/// such a child is the only thing besides a fork of our own thread (see [`fork_generation`])
-/// that can share the open file and keep its lock held after we close our descriptor. The
-/// glibc manual documents the flag for exactly this kind of optimisation: doing less work
-/// while the process is known to be single-threaded.
-///
-/// glibc sets the flag to false when the first thread is created (`pthread_create`, hence
-/// every `std::thread::spawn`), and possibly on other occasions (the manual names `dlopen`);
-/// glibc 2.36 never sets it back to true in a process that had threads, even after they all
-/// exited. A future glibc that did so would still be right for this purpose: the flag would
-/// say that no other thread exists now, which is what matters at the moment of closing.
-///
-/// Limits: a thread created by a raw `clone` system call that bypasses glibc does not clear
-/// the flag, and is not seen.
-///
-/// The symbol's address is looked up at run time, once (`dlsym`), rather than linked: the
-/// crate still links and runs against glibc older than 2.32, where this returns false.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub(crate) fn single_threaded() -> bool {
-    use std::sync::OnceLock;
-    /// The address of `__libc_single_threaded`, or 0 when the symbol does not exist.
-    static FLAG: OnceLock<usize> = OnceLock::new();
-    let address = *FLAG.get_or_init(|| {
-        // SAFETY: `dlsym` is given the pseudo-handle `RTLD_DEFAULT` (search the global scope)
-        // and a NUL-terminated C string literal that lives for the whole program; it returns
-        // the symbol's address or null, and reads nothing else of ours. It only looks the
-        // symbol up: nothing is dereferenced here.
-        let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__libc_single_threaded".as_ptr()) };
-        symbol as usize
-    });
-    if address == 0 {
-        return false;
-    }
-    // SAFETY: a non-null `address` is glibc's `char __libc_single_threaded`, a one-byte
-    // variable in libc's data that exists for the whole life of the process, so the read is
-    // in bounds and aligned. There is no data race in practice: glibc writes the byte only in
-    // the thread that creates the first thread, before that thread exists (pthread_create
-    // tests the flag and writes false only while it is still true), and glibc 2.36 never
-    // writes it back; so while another thread exists that could read it concurrently, nobody
-    // writes it. The read is volatile so that it is made each time and not folded with an
-    // earlier one.
-    let flag = unsafe { std::ptr::read_volatile(address as *const libc::c_char) };
-    flag != 0
-}
+pub(crate) use linux::{fork_generation, single_threaded};
 
 /// [`single_threaded`] where glibc's flag does not exist: never known.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub(crate) fn single_threaded() -> bool {
     false
-}
-
-/// How many times the process has forked through glibc's `fork` since npaa first asked, or
-/// `None` when forks cannot be counted here (then a caller must assume one happened).
-///
-/// The first call registers a prepare handler with `pthread_atfork`, once for the process,
-/// and reads the count after registering: every `fork` from then on, from any thread, runs the
-/// handler before the child is created and increments the count, so that a value read before
-/// a fork is always different from one read after it. A child made by `fork` without `exec`
-/// (a worker process, say) shares every open file of its parent, and with it the parent's
-/// `flock` locks, which belong to the open file: [`crate::file::Locked`] compares the count
-/// at opening and at closing to know whether such a child may still hold its file.
-///
-/// Not counted, and not needed: `posix_spawn` and `vfork` (glibc's `system` and `popen`, and
-/// `std::process::Command`, use them) run no fork handlers, but the thread that calls them is
-/// suspended until the child executes its program or exits; the child then closes its copy
-/// of npaa's files, which are opened close-on-exec, so it holds none afterwards. Where
-/// `Command` falls back to `fork`, the handler counts it (a harmless over-count).
-///
-/// Limits: forks that bypass glibc's `fork` are not counted (a raw `clone` or `fork` system
-/// call, glibc's `_Fork`), nor is a fork made by a signal handler that runs between a caller's
-/// check and its `close`.
-///
-/// `None` where `pthread_atfork` failed (out of memory) or on other systems than Linux with
-/// glibc.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub(crate) fn fork_generation() -> Option<u64> {
-    use std::sync::OnceLock;
-    use std::sync::atomic::AtomicU64;
-    /// Forks counted since the handler was registered.
-    static FORKS: AtomicU64 = AtomicU64::new(0);
-    /// Whether the handler is registered (set once, by the first call).
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    /// The prepare handler: runs in the forking thread just before the child is created.
-    extern "C" fn count_fork() {
-        FORKS.fetch_add(1, Ordering::SeqCst);
-    }
-    let registered = *REGISTERED.get_or_init(|| {
-        // SAFETY: `count_fork` is a function with the C ABI and no arguments, as
-        // `pthread_atfork` expects, and it lives for the whole program (glibc's wrapper
-        // unregisters it if this library is unloaded). It is registered once (`OnceLock`). It
-        // only does an atomic add on a static, which is async-signal-safe, so it is sound
-        // wherever glibc calls it: in any thread that forks, even from a signal handler, and
-        // while other threads hold locks.
-        unsafe { libc::pthread_atfork(Some(count_fork), None, None) == 0 }
-    });
-    registered.then(|| FORKS.load(Ordering::SeqCst))
 }
 
 /// [`fork_generation`] where forks cannot be counted: `None`, "assume a fork happened".
