@@ -312,7 +312,7 @@ pub unsafe extern "C" fn npaa_collective_step_needs_mark(
 
 /// For a step that npaa_collective_step_needs_mark(), before any writer writes the step's
 /// `bytes` (all writers' together). On the root: creates the file if it does not exist yet,
-/// then marks past the step's end (the file's user.npaa.reserved attribute, 16 MiB beyond it)
+/// then marks past the step's end (a 24-byte mark ending the file, 16 MiB beyond it)
 /// so that a crash during the writes leaves bytes that npaa_recover() and the next open cut
 /// instead of counting. The other ranks call it once the root's call succeeded, to know the
 /// mark. Errors: NPAA_IO, NPAA_LOCKED (another writer created the file first); nothing was

@@ -35,7 +35,9 @@ pub struct FileInfo {
     pub needs_recovery: bool,
     /// Bytes past the data that a writer in mapped mode
     /// ([`AppendOptions::mapped_window`](crate::AppendOptions::mapped_window)) reserved and
-    /// was killed before giving back: not data (the file's `user.npaa.reserved` mark says so).
+    /// was killed before giving back: not data (the mark that ends the file says so; see
+    /// [`AppendOptions::mapped_window`](crate::AppendOptions::mapped_window)). It includes the
+    /// mark's 24 bytes.
     /// `needs_recovery` is set; `recover` and the next open for appending cut them.
     pub reserved_tail: u64,
     /// True when the shape is a `****` placeholder of an unfinished streaming writer.

@@ -169,10 +169,6 @@ pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<R
     if options.dry_run {
         return Ok(report);
     }
-    // A reservation mark that did not apply (the file had grown past it) would be stale
-    // after the repair: removed first, so that a failure leaves the bytes as they were.
-    sys::clear_reserved_mark(file)
-        .map_err(|e| Error::io(path, "removing a stale reservation mark", e))?;
     let new_len = parsed.header_len + new_data_len;
     // At every step the header counts no more bytes than the file holds.
     if new_len > file_len {

@@ -18,14 +18,14 @@
 //!
 //! # Mapped mode
 //! With [`AppendOptions::mapped_window`], small appends cost no system call at all: space is
-//! reserved past the data (allocated, then marked in the file's `user.npaa.reserved` extended
-//! attribute, then added to the file's length in one step), mapped into memory, and each append
-//! copies its bytes into the mapping before storing the header digits that count them. Closing
-//! cuts the unused reserved space and removes the mark. A file left behind by a killed process
-//! keeps its reserved space, which NumPy ignores (it reads only what the header counts); the
-//! mark, which applies while the file is no longer than the length it records, tells
-//! [`recover`](crate::recover()) and the next [`AppendArray::open`] that those bytes are not
-//! data, and they cut them.
+//! reserved past the data (ended by a 24-byte mark, the file's last bytes, then allocated),
+//! mapped into memory, and each append copies its bytes into the mapping before storing the
+//! header digits that count them. Closing cuts the unused reserved space, and the mark with
+//! it. A file left behind by a killed process keeps its reserved space, which NumPy ignores
+//! (it reads only what the header counts); the mark, which applies while it ends the file and
+//! records the file's length, tells [`recover`](crate::recover()) and the next
+//! [`AppendArray::open`] that those bytes are not data, and they cut them. The mark needs
+//! nothing of the file system (no extended attribute) and travels with the file's bytes.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -545,7 +545,7 @@ impl AppendArray {
                     let file = sys::open_rw(&self.path)
                         .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
                     let file = lock(file, &self.path, forks)?;
-                    OpenFile::existing(file, &self.path, &self.options)?
+                    OpenFile::existing(file, &self.path)?
                 }
                 created => created?,
             };

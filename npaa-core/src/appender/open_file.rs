@@ -45,7 +45,8 @@ pub(super) struct OpenFile {
     /// Mapped mode: the mapping of the reserved space that small appends are copied into.
     pub(super) window: Option<DataMap>,
     /// The file's length as this handle made it: `data_end`, or more while space is reserved
-    /// past the data (mapped mode; the file's reservation mark then holds this value).
+    /// past the data (mapped mode; the reservation mark then ends the file, see
+    /// `sys::set_reserved_mark`).
     pub(super) alloc_end: u64,
     /// Set when reserving or mapping failed: the handle writes with `pwrite` from then on.
     pub(super) mapping_failed: bool,
@@ -71,7 +72,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opti
                     .map_err(|e| Error::io(path, "deleting the existing file", e))?;
                 Ok(None)
             } else {
-                Ok(Some(Box::new(OpenFile::existing(file, path, options)?)))
+                Ok(Some(Box::new(OpenFile::existing(file, path)?)))
             }
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -103,9 +104,8 @@ pub(super) fn check_still_linked(file: &File, path: &Path) -> Result<()> {
 }
 
 impl OpenFile {
-    /// Reads and checks the header of an existing file, locked by the caller, for a handle
-    /// with `options`.
-    pub(super) fn existing(file: Locked, path: &Path, options: &AppendOptions) -> Result<Self> {
+    /// Reads and checks the header of an existing file, locked by the caller.
+    pub(super) fn existing(file: Locked, path: &Path) -> Result<Self> {
         let len = sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         let (parsed, template) = read_header_of(&file, path, Leniency::Strict, len)?;
         // The header on disk is the template's rendering when the template comes from its text.
@@ -140,13 +140,6 @@ impl OpenFile {
                     present,
                 });
             }
-        }
-        if !options.header_counts_every_append() {
-            // A stale reservation mark (its writer killed between cutting the space and
-            // removing the mark) must not make this handle's uncounted bytes look reserved
-            // after a crash. Best effort: only a file system that cannot remove attributes
-            // fails here, and it cannot set them either.
-            let _ = sys::clear_reserved_mark(&file);
         }
         let disk_digits = disk_is_template.then(|| crate::fmt::decimal_len(header.growth_len()));
         Ok(OpenFile {
@@ -282,21 +275,30 @@ impl OpenFile {
         }
     }
 
+    /// Before `len` bytes are written at `at` other than through the mapping (a block too
+    /// large for it, a kernel-side copy): if they would reach the mark that ends reserved space,
+    /// gives the reservation back first (the file is cut to `at`), so that the mark is never
+    /// overwritten by data. Writes inside the reserved space leave it as it is.
+    pub(super) fn clear_way(&mut self, at: u64, len: u64) -> io::Result<()> {
+        if self.alloc_end > self.data_end && at.saturating_add(len) > self.alloc_end - sys::MARK_LEN
+        {
+            self.window = None;
+            sys::unreserve(&self.file, at)?;
+            self.alloc_end = self.data_end;
+        }
+        Ok(())
+    }
+
     /// Replaces the window with one of `window` bytes from `at`, newly reserved.
     fn remap(&mut self, at: u64, window: usize) -> io::Result<&mut DataMap> {
-        // The old window goes first: the file may not shrink below a live mapping.
+        // The old window goes first: the file may not shrink below a live mapping. Unused
+        // space of the previous reservation becomes part of the new one, whose mark is
+        // written before the file is cut to it: the file ends with a mark at every moment.
         self.window = None;
-        // Unused space of the previous reservation is cut before the next is marked: the mark
-        // must equal the file's length whenever space is reserved.
-        if self.alloc_end > at {
-            self.file.set_len(at)?;
-            self.alloc_end = at;
-        }
         let end = at
             .checked_add(window as u64)
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-        sys::reserve(&self.file, self.alloc_end, end)?;
-        self.alloc_end = end;
+        self.alloc_end = sys::reserve(&self.file, at, end)?;
         Ok(self.window.insert(DataMap::new(&self.file, at, window)?))
     }
 

@@ -1,48 +1,18 @@
 //! Mechanisms only Linux has, each behind a platform-neutral function of [`super`] that
 //! dispatches here and holds the fallback other systems take: `fallocate` (preallocation,
 //! inserting blocks at the front), `O_TMPFILE` + `linkat`, `O_NOATIME`, `statx`,
-//! `copy_file_range`, the `user.npaa.reserved` extended attribute, and glibc's single-thread
-//! flag and fork handlers.
+//! `copy_file_range`, and glibc's single-thread flag and fork handlers.
 
 use std::fs::File;
 use std::io;
 #[cfg(target_env = "gnu")]
 use std::sync::atomic::Ordering;
 
-/// The extended attribute that marks reserved space: its value is the file length, in decimal,
-/// that the reservation gave the file. See [`super::is_reserved`].
-const RESERVED_XATTR: &str = "user.npaa.reserved";
-
 /// `fallocate(FALLOC_FL_KEEP_SIZE)`: allocates the blocks of the `len` bytes at `offset`
 /// without changing the file's length. See [`super::preallocate`], [`super::reserve`].
 pub(super) fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, offset, len)?;
     Ok(())
-}
-
-/// Stores `to`, in decimal, in `file`'s `user.npaa.reserved` attribute. See
-/// [`super::set_reserved_mark`].
-pub(super) fn set_reserved_mark(file: &File, to: u64) -> io::Result<()> {
-    let mut buf = [0u8; 20];
-    let value = crate::fmt::digits(to, &mut buf);
-    rustix::fs::fsetxattr(file, RESERVED_XATTR, value, rustix::fs::XattrFlags::empty())
-        .map_err(io::Error::from)
-}
-
-/// The length recorded in `file`'s `user.npaa.reserved` attribute, if it has one.
-pub(super) fn reserved_mark(file: &File) -> Option<u64> {
-    let mut buf = [0u8; 24];
-    let n = rustix::fs::fgetxattr(file, RESERVED_XATTR, &mut buf).ok()?;
-    std::str::from_utf8(buf.get(..n)?).ok()?.parse().ok()
-}
-
-/// Removes `file`'s `user.npaa.reserved` attribute; no attribute, or a file system without
-/// them, is success. See [`super::clear_reserved_mark`].
-pub(super) fn clear_reserved_mark(file: &File) -> io::Result<()> {
-    match rustix::fs::fremovexattr(file, RESERVED_XATTR) {
-        Err(e) if e == rustix::io::Errno::NODATA || e == rustix::io::Errno::NOTSUP => Ok(()),
-        other => other.map_err(io::Error::from),
-    }
 }
 
 /// `open(O_TMPFILE)` in `dir`. See [`super::create_unnamed`].

@@ -1,6 +1,6 @@
 //! The few operating-system facilities npaa needs beyond `std`: shared memory maps of the header
 //! (to update the shape without a system call) and of space reserved past the data (to append
-//! without one), the extended attribute that marks such space, read-only maps of sources
+//! without one) and the mark that ends such space, read-only maps of sources
 //! converted to the other memory order, inserting blocks at the front of a file, kernel-side
 //! copies, and the two facts about the process that tell whether closing a locked file must
 //! release its lock explicitly ([`single_threaded`], [`fork_generation`]).
@@ -10,17 +10,19 @@
 //! an operating system to their callers. Each function dispatches by `cfg` to the platform's
 //! own code, the way std splits `sys/unix` and `sys/windows`:
 //! - `unix`: POSIX, shared by Linux, macOS and FreeBSD (positional I/O, file metadata);
-//! - `linux`: mechanisms only Linux has (`fallocate`, `O_TMPFILE`, `copy_file_range`, `statx`,
-//!   the `user.npaa.reserved` extended attribute, glibc's single-thread flag and fork
-//!   handlers), each an optimisation or a feature whose fallback is written here, beside its
-//!   dispatch.
+//! - `linux`: mechanisms only Linux has (`fallocate`, `O_TMPFILE`, `O_NOATIME`,
+//!   `copy_file_range`, `statx`, glibc's single-thread flag and fork handlers), each an
+//!   optimisation whose fallback is written here, beside its dispatch.
+//!
+//! Built with `--cfg npaa_portable`, the crate compiles out every Linux-only mechanism and
+//! takes, on Linux, the paths other systems take: that is how those paths are tested.
 
 #![expect(
     unsafe_code,
     reason = "mapping a file needs memmap2's unsafe constructor"
 )]
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
 mod linux;
 #[cfg(unix)]
 mod unix;
@@ -182,112 +184,126 @@ impl DataMap {
 /// write that follows then finds its blocks allocated instead of reserving and mapping them
 /// page by page (ext4's delayed allocation). A hint: the caller ignores its failure.
 pub(crate) fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     {
         linux::preallocate(file, offset, len)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
     {
         let _ = (file, offset, len);
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 }
 
-/// Reserves space past the current end `from` of `file` up to `to`: allocates the blocks first
-/// (so that stores through a mapping cannot fail for lack of space), then records `to` in the
-/// file's `user.npaa.reserved` attribute, then sets the length to `to` in one step.
+/// The mark that ends space reserved past the data: [`MARK_LEN`] bytes, the last of the file,
+/// holding [`MARK_MAGIC`] and then the file's length (little-endian `u64`, the offset just
+/// past the mark). See [`is_reserved`].
 ///
-/// At every moment, a file whose length is larger than `from` carries the mark that says so.
-/// Fails (leaving the length at `from`) where the file system cannot preallocate or store
-/// user extended attributes.
-pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        linux::preallocate(file, from, to - from)?;
-        set_reserved_mark(file, to)?;
-        file.set_len(to)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = (file, from, to);
-        Err(io::Error::from(io::ErrorKind::Unsupported))
-    }
+/// The mark lives in the file's bytes, where every reader already ignores it (NumPy reads
+/// only the bytes the header counts and ignores the rest), not in an extended attribute or a
+/// second file: it needs nothing of the file system, and it goes wherever the file's bytes go
+/// (`cp`, `scp`, a download, another operating system). Nothing goes into the header, which
+/// stays byte for byte what `np.save` writes and what every other `.npy` reader parses.
+pub(crate) const MARK_LEN: u64 = 24;
+
+/// The first 16 bytes of the mark (see [`MARK_LEN`]). Like the `.npy` magic, it opens with
+/// `\x93`, which no text writer produces, and ends with a newline, so that a person looking at
+/// the tail of the file sees what it is.
+const MARK_MAGIC: [u8; 16] = *b"\x93NPAA-reserved\0\n";
+
+/// The mark for reserved space ending at offset `to`: the mark occupies `to..to + MARK_LEN`.
+fn mark_at(to: u64) -> [u8; MARK_LEN as usize] {
+    let mut mark = [0u8; MARK_LEN as usize];
+    mark[..16].copy_from_slice(&MARK_MAGIC);
+    mark[16..].copy_from_slice(&(to + MARK_LEN).to_le_bytes());
+    mark
 }
 
-/// Records `to` in `file`'s `user.npaa.reserved` mark without changing its length: the bytes
-/// past the end of what the header counts, up to `to`, are then not data (see
-/// [`is_reserved`]). [`reserve`] sets it for mapped mode; collective appends set it to the end
-/// of a step before any writer writes it. Fails where the file system cannot store user
-/// extended attributes.
+/// Reserves the space `from..to` of `file`, whose data ends at `from`, for stores through a
+/// mapping: marks it first ([`set_reserved_mark`]: the file is then `to + MARK_LEN` long),
+/// then allocates its blocks, so that stores through a mapping cannot fail for lack of space.
+/// Returns the file's new length.
+///
+/// At every moment, the bytes of `file` past `from` are either absent or end with the mark
+/// that says they are reserved. Fails where the space cannot be allocated (the file is then
+/// cut back to `from`).
+pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<u64> {
+    set_reserved_mark(file, to)?;
+    if let Err(e) = allocate(file, from, to - from) {
+        let _ = file.set_len(from);
+        return Err(e);
+    }
+    Ok(to + MARK_LEN)
+}
+
+/// Writes the mark at `to` and makes it the end of `file` (its length becomes
+/// `to + MARK_LEN`): the bytes past the end of what the header counts, up to `to`, are then
+/// not data (see [`is_reserved`]). [`reserve`] sets it for mapped mode; collective appends set
+/// it past the end of a step before any writer writes it (a hole in between reads as zeros and
+/// takes no space). Bytes between the header's count and `to` may be written afterwards
+/// without touching the mark; never past `to`.
+///
+/// The mark is written before the length is set, so that a file longer than `to + MARK_LEN`
+/// (space reserved before) still ends with a mark at every moment.
 pub(crate) fn set_reserved_mark(file: &File, to: u64) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        linux::set_reserved_mark(file, to)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = (file, to);
-        Err(io::Error::from(io::ErrorKind::Unsupported))
-    }
+    unix::write_all_at(file, &mark_at(to), to)?;
+    file.set_len(to + MARK_LEN)
 }
 
 /// True when the bytes of `file` (`file_len` long) past `counted_end` (the end of what its
-/// header counts) lie in space a mapped-mode writer reserved: zeros, or an append that never
-/// completed, not data. That is when the file carries a mark and is no longer than the length
-/// the mark records (a file cut after its writer was killed still qualifies; one that grew
-/// past the reservation does not).
+/// header counts) lie in space a mapped-mode writer or a collective append reserved: zeros,
+/// or an append or step that never completed, not data. That is when the file ends with the
+/// mark of [`set_reserved_mark`], recording this very length: a file that grew past its mark,
+/// or was cut through it, is not reserved, and its bytes past the count are what `recover`
+/// restores for any other writer.
 ///
-/// Asks the file system only when there are such bytes: no system call otherwise.
+/// Reads the file only when there are such bytes: no system call otherwise.
 pub(crate) fn is_reserved(file: &File, counted_end: u64, file_len: u64) -> bool {
-    file_len > counted_end && reserved_mark(file).is_some_and(|end| file_len <= end)
+    let Some(at) = file_len.checked_sub(MARK_LEN) else {
+        return false;
+    };
+    if at < counted_end {
+        return false;
+    }
+    let mut found = [0u8; MARK_LEN as usize];
+    unix::read_exact_at(file, &mut found, at).is_ok() && found == mark_at(at)
 }
 
-/// The length recorded by [`reserve`] in `file`'s mark, if it has one.
-fn reserved_mark(file: &File) -> Option<u64> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        linux::reserved_mark(file)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = file;
-        None
-    }
-}
-
-/// Gives back reserved space: cuts `file` to `end` (the end of its data), then removes its
-/// reservation mark, in that order, so that reserved bytes are never left unmarked. A writer
-/// killed between the two leaves a stale mark on a file with no reserved bytes; see
-/// [`clear_reserved_mark`].
+/// Gives back reserved space: cuts `file` to `end` (the end of its data), which removes the
+/// mark with the space it ends, in one step.
 pub(crate) fn unreserve(file: &File, end: u64) -> io::Result<()> {
-    file.set_len(end)?;
-    clear_reserved_mark(file)
+    file.set_len(end)
 }
 
-/// Removes `file`'s reservation mark, if any: [`unreserve`] does, and so does opening a file
-/// in a mode whose appended bytes may stay uncounted for a while, so that a stale mark can
-/// never make them look reserved.
-pub(crate) fn clear_reserved_mark(file: &File) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        linux::clear_reserved_mark(file)
+/// Allocates the blocks of the `len` bytes at `offset`, inside `file`'s length, so that stores
+/// to them through a mapping cannot fail for lack of space: `fallocate` on Linux where the
+/// file system has it, zeros written over them elsewhere (which allocates blocks on every
+/// file system: ramfs, vfat, NFSv3 have no `fallocate`).
+fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
+    match linux::preallocate(file, offset, len) {
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+        result => return result,
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = file;
-        Ok(())
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(ZEROS.len() as u64) as usize;
+        unix::write_all_at(file, &ZEROS[..n], offset + done)?;
+        done += n as u64;
     }
+    Ok(())
 }
 
 /// An unnamed regular file in the directory `dir` (`O_TMPFILE`), readable and writable, that
 /// [`link_unnamed`] gives a name once its content is complete. `None` where the kernel or the
 /// file system cannot make one (the caller then creates a named file).
 pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     {
         linux::create_unnamed(dir)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
     {
         let _ = dir;
         None
@@ -298,11 +314,11 @@ pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
 /// `/proc/self/fd`). Fails with `AlreadyExists` if the name is taken: an existing file is never
 /// replaced.
 pub(crate) fn link_unnamed(file: &File, path: &std::path::Path) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     {
         linux::link_unnamed(file, path)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
     {
         let _ = (file, path);
         Err(io::Error::from(io::ErrorKind::Unsupported))
@@ -319,7 +335,7 @@ pub(crate) fn link_unnamed(file: &File, path: &std::path::Path) -> io::Result<()
 pub(crate) fn open_rw(path: &std::path::Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true);
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     if let Some(result) = linux::open_noatime(&options, path) {
         return result;
     }
@@ -348,7 +364,7 @@ pub(crate) fn file_len(file: &File) -> io::Result<u64> {
 /// file's change time (as `fstat` does) makes its next write store a fine-grained timestamp,
 /// an extra inode update on the next open-append-close cycle.
 pub(crate) fn link_count(file: &File) -> io::Result<u64> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     if let Some(n) = linux::link_count(file) {
         return Ok(n);
     }
@@ -383,11 +399,11 @@ impl io::Read for ReadAt<'_> {
 /// block size. Fails with `Unsupported`/`InvalidInput` where the file system cannot do it
 /// (tmpfs, older kernels, unaligned length).
 pub(crate) fn insert_front(file: &File, len: u64) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     {
         linux::insert_front(file, len)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
     {
         let _ = (file, len);
         Err(io::Error::from(io::ErrorKind::Unsupported))
@@ -410,9 +426,9 @@ pub(crate) fn copy_range(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     let done = linux::copy_file_range(src, src_off, dst, dst_off, len, progress)?;
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
     let done = 0;
     if done == len {
         return Ok(());
@@ -474,17 +490,17 @@ pub(crate) fn move_up(
     Ok(())
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(target_os = "linux", target_env = "gnu", not(npaa_portable)))]
 pub(crate) use linux::{fork_generation, single_threaded};
 
 /// [`single_threaded`] where glibc's flag does not exist: never known.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(not(all(target_os = "linux", target_env = "gnu", not(npaa_portable))))]
 pub(crate) fn single_threaded() -> bool {
     false
 }
 
 /// [`fork_generation`] where forks cannot be counted: `None`, "assume a fork happened".
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(not(all(target_os = "linux", target_env = "gnu", not(npaa_portable))))]
 pub(crate) fn fork_generation() -> Option<u64> {
     None
 }
