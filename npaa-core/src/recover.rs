@@ -87,7 +87,6 @@ pub fn recover(path: impl AsRef<Path>) -> Result<RecoverReport> {
 /// [`recover`] with options: zero-filling the last item, a dry run.
 pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<RecoverReport> {
     let path = path.as_ref();
-    let forks = sys::fork_generation();
     let opened = OpenOptions::new()
         .read(true)
         .write(!options.dry_run)
@@ -98,7 +97,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<R
     let file: &File = if options.dry_run {
         &opened
     } else {
-        locked = lock(opened, path, forks)?;
+        locked = lock(opened, path)?;
         &locked
     };
     let (parsed, file_len) = read_parsed_len(file, path, Leniency::AllowPlaceholder)?;

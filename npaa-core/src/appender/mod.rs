@@ -541,10 +541,9 @@ impl AppendArray {
                 // Another writer created the file since this handle was opened: append to it
                 // as if it had existed at open (or report that writer's lock).
                 Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-                    let forks = sys::fork_generation();
                     let file = sys::open_rw(&self.path)
                         .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                    let file = lock(file, &self.path, forks)?;
+                    let file = lock(file, &self.path)?;
                     OpenFile::existing(file, &self.path)?
                 }
                 created => created?,

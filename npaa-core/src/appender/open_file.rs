@@ -63,10 +63,9 @@ pub(super) struct OpenFile {
 /// there is no file (it does not exist, or `delete_if_exists` deleted it): the first append
 /// creates it. The errors of [`AppendArray::open`].
 pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Option<Box<OpenFile>>> {
-    let forks = sys::fork_generation();
     match sys::open_rw(path) {
         Ok(file) => {
-            let file = lock(file, path, forks)?;
+            let file = lock(file, path)?;
             if options.delete_if_exists {
                 std::fs::remove_file(path)
                     .map_err(|e| Error::io(path, "deleting the existing file", e))?;

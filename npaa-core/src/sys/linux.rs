@@ -1,12 +1,10 @@
 //! Mechanisms only Linux has, each behind a platform-neutral function of [`super`] that
 //! dispatches here and holds the fallback other systems take: `fallocate` (preallocation,
 //! inserting blocks at the front), `O_TMPFILE` + `linkat`, `O_NOATIME`, `statx`,
-//! `copy_file_range`, and glibc's single-thread flag and fork handlers.
+//! and `copy_file_range`.
 
 use std::fs::File;
 use std::io;
-#[cfg(target_env = "gnu")]
-use std::sync::atomic::Ordering;
 
 /// `fallocate(FALLOC_FL_KEEP_SIZE)`: allocates the blocks of the `len` bytes at `offset`
 /// without changing the file's length. See [`super::preallocate`], [`super::reserve`].
@@ -107,107 +105,4 @@ pub(super) fn copy_file_range(
 fn is_copy_unsupported(e: rustix::io::Errno) -> bool {
     use rustix::io::Errno;
     e == Errno::XDEV || e == Errno::NOSYS || e == Errno::OPNOTSUPP || e == Errno::INVAL
-}
-
-/// True when the process is known to have a single thread: glibc's `__libc_single_threaded`
-/// flag (glibc 2.32 and later, `<sys/single_threaded.h>`) is set. False whenever that cannot be
-/// known: the flag is missing (older glibc, a statically linked program where it cannot be
-/// looked up), or the C library is not glibc or the system not Linux.
-///
-/// Closing a locked file uses it ([`crate::file::Locked`]): with one thread, no other
-/// thread can be starting a child process (`fork`, `posix_spawn`) at the moment of closing, and
-/// such a child is the only thing besides a fork of our own thread (see [`fork_generation`])
-/// that can share the open file and keep its lock held after we close our descriptor. The
-/// glibc manual documents the flag for exactly this kind of optimisation: doing less work
-/// while the process is known to be single-threaded.
-///
-/// glibc sets the flag to false when the first thread is created (`pthread_create`, hence
-/// every `std::thread::spawn`), and possibly on other occasions (the manual names `dlopen`);
-/// glibc 2.36 never sets it back to true in a process that had threads, even after they all
-/// exited. A future glibc that did so would still be right for this purpose: the flag would
-/// say that no other thread exists now, which is what matters at the moment of closing.
-///
-/// Limits: a thread created by a raw `clone` system call that bypasses glibc does not clear
-/// the flag, and is not seen.
-///
-/// The symbol's address is looked up at run time, once (`dlsym`), rather than linked: the
-/// crate still links and runs against glibc older than 2.32, where this returns false.
-#[cfg(target_env = "gnu")]
-#[expect(
-    unsafe_code,
-    reason = "reading glibc's single-thread flag is a foreign call"
-)]
-pub(crate) fn single_threaded() -> bool {
-    use std::sync::OnceLock;
-    /// The address of `__libc_single_threaded`, or 0 when the symbol does not exist.
-    static FLAG: OnceLock<usize> = OnceLock::new();
-    let address = *FLAG.get_or_init(|| {
-        // SAFETY: `dlsym` is given the pseudo-handle `RTLD_DEFAULT` (search the global scope)
-        // and a NUL-terminated C string literal that lives for the whole program; it returns
-        // the symbol's address or null, and reads nothing else of ours. It only looks the
-        // symbol up: nothing is dereferenced here.
-        let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__libc_single_threaded".as_ptr()) };
-        symbol as usize
-    });
-    if address == 0 {
-        return false;
-    }
-    // SAFETY: a non-null `address` is glibc's `char __libc_single_threaded`, a one-byte
-    // variable in libc's data that exists for the whole life of the process, so the read is
-    // in bounds and aligned. There is no data race in practice: glibc writes the byte only in
-    // the thread that creates the first thread, before that thread exists (pthread_create
-    // tests the flag and writes false only while it is still true), and glibc 2.36 never
-    // writes it back; so while another thread exists that could read it concurrently, nobody
-    // writes it. The read is volatile so that it is made each time and not folded with an
-    // earlier one.
-    let flag = unsafe { std::ptr::read_volatile(address as *const libc::c_char) };
-    flag != 0
-}
-
-/// How many times the process has forked through glibc's `fork` since npaa first asked, or
-/// `None` when forks cannot be counted here (then a caller must assume one happened).
-///
-/// The first call registers a prepare handler with `pthread_atfork`, once for the process,
-/// and reads the count after registering: every `fork` from then on, from any thread, runs the
-/// handler before the child is created and increments the count, so that a value read before
-/// a fork is always different from one read after it. A child made by `fork` without `exec`
-/// (a worker process, say) shares every open file of its parent, and with it the parent's
-/// `flock` locks, which belong to the open file: [`crate::file::Locked`] compares the count
-/// at opening and at closing to know whether such a child may still hold its file.
-///
-/// Not counted, and not needed: `posix_spawn` and `vfork` (glibc's `system` and `popen`, and
-/// `std::process::Command`, use them) run no fork handlers, but the thread that calls them is
-/// suspended until the child executes its program or exits; the child then closes its copy
-/// of npaa's files, which are opened close-on-exec, so it holds none afterwards. Where
-/// `Command` falls back to `fork`, the handler counts it (a harmless over-count).
-///
-/// Limits: forks that bypass glibc's `fork` are not counted (a raw `clone` or `fork` system
-/// call, glibc's `_Fork`), nor is a fork made by a signal handler that runs between a caller's
-/// check and its `close`.
-///
-/// `None` where `pthread_atfork` failed (out of memory) or on other systems than Linux with
-/// glibc.
-#[cfg(target_env = "gnu")]
-#[expect(unsafe_code, reason = "registering a fork handler is a foreign call")]
-pub(crate) fn fork_generation() -> Option<u64> {
-    use std::sync::OnceLock;
-    use std::sync::atomic::AtomicU64;
-    /// Forks counted since the handler was registered.
-    static FORKS: AtomicU64 = AtomicU64::new(0);
-    /// Whether the handler is registered (set once, by the first call).
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    /// The prepare handler: runs in the forking thread just before the child is created.
-    extern "C" fn count_fork() {
-        FORKS.fetch_add(1, Ordering::SeqCst);
-    }
-    let registered = *REGISTERED.get_or_init(|| {
-        // SAFETY: `count_fork` is a function with the C ABI and no arguments, as
-        // `pthread_atfork` expects, and it lives for the whole program (glibc's wrapper
-        // unregisters it if this library is unloaded). It is registered once (`OnceLock`). It
-        // only does an atomic add on a static, which is async-signal-safe, so it is sound
-        // wherever glibc calls it: in any thread that forks, even from a signal handler, and
-        // while other threads hold locks.
-        unsafe { libc::pthread_atfork(Some(count_fork), None, None) == 0 }
-    });
-    registered.then(|| FORKS.load(Ordering::SeqCst))
 }

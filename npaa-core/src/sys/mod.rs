@@ -1,9 +1,8 @@
 //! The few operating-system facilities npaa needs beyond `std`: shared memory maps of the header
 //! (to update the shape without a system call) and of space reserved past the data (to append
 //! without one) and the mark that ends such space, read-only maps of sources
-//! converted to the other memory order, inserting blocks at the front of a file, kernel-side
-//! copies, and the two facts about the process that tell whether closing a locked file must
-//! release its lock explicitly ([`single_threaded`], [`fork_generation`]).
+//! converted to the other memory order, inserting blocks at the front of a file, and
+//! kernel-side copies.
 //! All `unsafe` of the crate lives here.
 //!
 //! The rest of the crate calls only the functions and types of this module, which never name
@@ -11,8 +10,8 @@
 //! own code, the way std splits `sys/unix` and `sys/windows`:
 //! - `unix`: POSIX, shared by Linux, macOS and FreeBSD (positional I/O, file metadata);
 //! - `linux`: mechanisms only Linux has (`fallocate`, `O_TMPFILE`, `O_NOATIME`,
-//!   `copy_file_range`, `statx`, glibc's single-thread flag and fork handlers), each an
-//!   optimisation whose fallback is written here, beside its dispatch.
+//!   `copy_file_range`, `statx`), each an optimisation whose fallback is written here, beside
+//!   its dispatch.
 //!
 //! Built with `--cfg npaa_portable`, the crate compiles out every Linux-only mechanism and
 //! takes, on Linux, the paths other systems take: that is how those paths are tested.
@@ -488,19 +487,4 @@ pub(crate) fn move_up(
         progress(len - remaining);
     }
     Ok(())
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu", not(npaa_portable)))]
-pub(crate) use linux::{fork_generation, single_threaded};
-
-/// [`single_threaded`] where glibc's flag does not exist: never known.
-#[cfg(not(all(target_os = "linux", target_env = "gnu", not(npaa_portable))))]
-pub(crate) fn single_threaded() -> bool {
-    false
-}
-
-/// [`fork_generation`] where forks cannot be counted: `None`, "assume a fork happened".
-#[cfg(not(all(target_os = "linux", target_env = "gnu", not(npaa_portable))))]
-pub(crate) fn fork_generation() -> Option<u64> {
-    None
 }
