@@ -11,7 +11,9 @@
 //! - `unix`: POSIX, shared by Linux, macOS and FreeBSD (positional I/O, file metadata);
 //! - `linux`: mechanisms only Linux has (`fallocate`, `O_TMPFILE`, `O_NOATIME`,
 //!   `copy_file_range`, `statx`), each an optimisation whose fallback is written here, beside
-//!   its dispatch.
+//!   its dispatch;
+//! - `macos`: `F_PREALLOCATE`; `freebsd`: `posix_fallocate` (see there for why each is used
+//!   where it is).
 //!
 //! Built with `--cfg npaa_portable`, the crate compiles out every Linux-only mechanism and
 //! takes, on Linux, the paths other systems take: that is how those paths are tested.
@@ -21,8 +23,12 @@
     reason = "mapping a file needs memmap2's unsafe constructor"
 )]
 
+#[cfg(all(target_os = "freebsd", not(npaa_portable)))]
+mod freebsd;
 #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
 mod linux;
+#[cfg(all(target_vendor = "apple", not(npaa_portable)))]
+mod macos;
 #[cfg(unix)]
 mod unix;
 
@@ -181,13 +187,23 @@ impl DataMap {
 /// Allocates the blocks of the `len` bytes at `offset` of `file` without changing its length
 /// (`fallocate(FALLOC_FL_KEEP_SIZE)`), as `ndarray.tofile` does before a large write: the
 /// write that follows then finds its blocks allocated instead of reserving and mapping them
-/// page by page (ext4's delayed allocation). A hint: the caller ignores its failure.
+/// page by page (ext4's delayed allocation). `offset` is the file's end. A hint: the caller
+/// ignores its failure. macOS allocates past the end with `F_PREALLOCATE`; FreeBSD and
+/// others have no call that keeps the length, and do nothing.
 pub(crate) fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     {
         linux::preallocate(file, offset, len)
     }
-    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
+    #[cfg(all(target_vendor = "apple", not(npaa_portable)))]
+    {
+        let _ = offset;
+        macos::preallocate(file, len)
+    }
+    #[cfg(not(any(
+        all(any(target_os = "linux", target_os = "android"), not(npaa_portable)),
+        all(target_vendor = "apple", not(npaa_portable))
+    )))]
     {
         let _ = (file, offset, len);
         Err(io::Error::from(io::ErrorKind::Unsupported))
@@ -275,14 +291,19 @@ pub(crate) fn unreserve(file: &File, end: u64) -> io::Result<()> {
 }
 
 /// Allocates the blocks of the `len` bytes at `offset`, inside `file`'s length, so that stores
-/// to them through a mapping cannot fail for lack of space: `fallocate` on Linux where the
-/// file system has it, zeros written over them elsewhere (which allocates blocks on every
-/// file system: ramfs, vfat, NFSv3 have no `fallocate`).
+/// to them through a mapping cannot fail for lack of space: `fallocate` on Linux and
+/// `posix_fallocate` on FreeBSD where the file system has them, zeros written over them
+/// elsewhere (which allocates blocks on every file system: ramfs, vfat, NFSv3 and ZFS have
+/// neither call; on macOS, `F_PREALLOCATE` only allocates past the end of a file).
 fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     match linux::preallocate(file, offset, len) {
         Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
         result => return result,
+    }
+    #[cfg(all(target_os = "freebsd", not(npaa_portable)))]
+    if let Some(result) = freebsd::allocate(file, offset, len) {
+        return result;
     }
     static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
     let mut done = 0u64;
