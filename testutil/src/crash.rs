@@ -244,6 +244,13 @@ fn kill_once(mut command: Command, rng: &mut Rng, tally: &mut Tally) -> Duration
             Duration::from_micros(rng.below(15_000))
         }
     };
+    // Under an emulator (qemu-user runs cross-built tests about ten times slower) the child's
+    // run stretches out likewise, and so do the delays that aim at its middle.
+    let delay = if child::runner().is_empty() {
+        delay
+    } else {
+        delay * 10
+    };
     std::thread::sleep(delay);
     child.kill().expect("SIGKILL");
     let status = child.wait().unwrap();
