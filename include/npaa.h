@@ -208,25 +208,6 @@
 typedef struct npaa_array npaa_array;
 
 /**
- * One writer's side of a collective append session (opaque): used by include/npaa_mpi.h,
- * which gives one to every MPI rank. Most programs use npaa_mpi_open() and never see it.
- *
- * Create it with npaa_collective_open(), release it with npaa_collective_close() (exactly
- * once). The root's handle (rank 0's) owns the file's exclusive lock until then.
- *
- * Protocol of one step (what npaa_mpi_append() does): every writer calls
- * npaa_collective_prepare() on its block; if any writer failed, the step ends there on all.
- * Writer r writes its bytes at npaa_collective_data_end() plus the bytes of writers 0..r-1,
- * but only after npaa_collective_begin_step() returned on the root. After the writes (and a
- * data sync if npaa_collective_sync_due() said so), once every writer's data is written,
- * every writer calls npaa_collective_commit(). Messages of failures name the writer
- * ("rank 2: ...").
- *
- * Thread-safety: a handle must not be used by two threads at once.
- */
-typedef struct npaa_collective npaa_collective;
-
-/**
  * The result of every npaa function that can fail: NPAA_OK (0) on success, one of the other
  * NPAA_* status codes otherwise.
  *
@@ -330,6 +311,25 @@ typedef struct npaa_options {
      */
     size_t mapped_window;
 } npaa_options;
+
+/**
+ * What npaa_append_files() did. Plain data, filled by the library.
+ */
+typedef struct npaa_append_files_report {
+    /**
+     * Items appended along the growth axis, all sources together.
+     */
+    uint64_t items;
+    /**
+     * Data bytes of the sources.
+     */
+    uint64_t bytes;
+    /**
+     * True when `dest` was created (or replaced, with options->delete_if_exists) rather
+     * than appended to.
+     */
+    bool created;
+} npaa_append_files_report;
 
 /**
  * What npaa_recover() did (or, with NPAA_RECOVER_DRY_RUN, would do). Plain data, filled by
@@ -628,6 +628,23 @@ npaa_status npaa_append(struct npaa_array *array,
                         const uint64_t *shape);
 
 /**
+ * npaa_append() with the length of `data` in bytes: the library checks that it is
+ * itemsize(descr) * product(shape) (NPAA_INVALID_ARGUMENT otherwise, nothing written), so a
+ * caller holding a buffer of known size (a C++ vector) need not check it itself.
+ *
+ * Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT when `data_len` is not the
+ * block's size. Thread-safety and lifetimes as npaa_append().
+ *
+ * Pointers: as npaa_append(), with `data` NULL or `data_len` readable bytes.
+ */
+npaa_status npaa_append_sized(struct npaa_array *array,
+                              const void *data,
+                              size_t data_len,
+                              const char *descr,
+                              size_t ndim,
+                              const uint64_t *shape);
+
+/**
  * npaa_append() for a block laid out in `order` (NPAA_ORDER_C or NPAA_ORDER_F), which may
  * differ from the file's: a C++ program holding a row-major buffer can feed a Fortran-order
  * file, and the reverse. `shape` is the block's shape, as for npaa_append() (its growth axis
@@ -651,6 +668,23 @@ npaa_status npaa_append_ordered(struct npaa_array *array,
                                 size_t ndim,
                                 const uint64_t *shape,
                                 uint32_t order);
+
+/**
+ * npaa_append_ordered() with the length of `data` in bytes, checked by the library as
+ * npaa_append_sized() does.
+ *
+ * Errors: those of npaa_append_ordered(), and NPAA_INVALID_ARGUMENT when `data_len` is not
+ * the block's size. Thread-safety and lifetimes as npaa_append().
+ *
+ * Pointers: as npaa_append_sized().
+ */
+npaa_status npaa_append_ordered_sized(struct npaa_array *array,
+                                      const void *data,
+                                      size_t data_len,
+                                      const char *descr,
+                                      size_t ndim,
+                                      const uint64_t *shape,
+                                      uint32_t order);
 
 /**
  * Checks that a block of dtype `descr` and shape `shape[0..ndim]` could be appended, without
@@ -783,6 +817,56 @@ npaa_status npaa_is_fortran_order(const struct npaa_array *array, bool *fortran_
 npaa_status npaa_dtype_itemsize(const char *descr, size_t *itemsize_out);
 
 /**
+ * Copies what keeps the file at `path` from loading in NumPy or from being appended to
+ * (npaa-core's FileInfo::problems: needs recovery, not appendable, a header longer than
+ * NumPy reads by default), one per line, each with the C function that fixes it where one
+ * does, NUL-terminated, into `buf`, like npaa_descr(): `*len_out` receives the full length
+ * (call again with `*len_out + 1` bytes if it is >= capacity), `*count_out` the number of
+ * problems (0: the file is fine, and the text is ""). `buf` may be NULL when `capacity` is 0.
+ *
+ * Errors: NPAA_NULL_ARGUMENT; those of npaa_is_appendable() for a file that cannot be read
+ * (NPAA_IO, NPAA_FORMAT). Thread-safe.
+ *
+ * Pointers: `path` NULL or a NUL-terminated string; `buf` NULL or `capacity` writable bytes;
+ * `len_out` and `count_out` NULL or writable size_t.
+ */
+npaa_status npaa_problems(const char *path,
+                          char *buf,
+                          size_t capacity,
+                          size_t *len_out,
+                          size_t *count_out);
+
+/**
+ * Appends the arrays of the .npy files `sources[0..n_sources]`, in order, to the .npy file
+ * `dest`, as one transaction, as `npaa append DEST SRC...` does: every source is checked
+ * (complete, appendable, a shape and dtype `dest` takes) before `dest` is touched; a new
+ * `dest` is built under a temporary name beside it and renamed into place when complete; a
+ * write that fails half-way into an existing `dest` is undone. On any error `dest` is as it
+ * was (except NPAA_NEEDS_RECOVERY after an undo that failed too: run npaa_recover()).
+ *
+ * A missing `dest` is created from the first source's dtype, item shape and memory order.
+ * `options` may be NULL (the defaults); its casting, durability and buffer settings apply,
+ * and delete_if_exists replaces `dest` with the sources only. `report` may be NULL;
+ * otherwise it receives what was done, on success only. (NULL, 0) is a valid empty list of
+ * sources (nothing to do for an existing `dest`; NPAA_INVALID_ARGUMENT for a missing one).
+ *
+ * Errors: NPAA_NULL_ARGUMENT; NPAA_INVALID_ARGUMENT (a source that is `dest` itself, bad
+ * options); for a source: NPAA_IO, NPAA_FORMAT, NPAA_NEEDS_RECOVERY, NPAA_OBJECT_DTYPE,
+ * NPAA_SCALAR_FILE, NPAA_SHAPE_MISMATCH, NPAA_CAST; for `dest`: those of npaa_open(). The
+ * message (npaa_last_error_message()) names the file concerned. Thread-safe.
+ *
+ * Pointers: `dest` must be NULL or a NUL-terminated string; `sources` NULL (with n_sources
+ * 0) or an array of n_sources NUL-terminated strings; `options` NULL or an npaa_options
+ * initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `report` NULL or a writable
+ * npaa_append_files_report.
+ */
+npaa_status npaa_append_files(const char *dest,
+                              const char *const *sources,
+                              size_t n_sources,
+                              const struct npaa_options *options,
+                              struct npaa_append_files_report *report);
+
+/**
  * Makes a file whose data does not match its header loadable and appendable again: a file
  * cut short mid-row (a crash, a full disk, a broken copy), or one with rows its header does
  * not count yet. The number of rows is inferred from the file size; an incomplete last row is
@@ -850,185 +934,6 @@ npaa_status npaa_is_appendable(const char *path, bool *appendable_out);
  * writable bool.
  */
 npaa_status npaa_needs_recovery(const char *path, bool *needs_recovery_out);
-
-/**
- * Opens one writer's side of a collective append session on `path`, for writer `rank` of the
- * group, and stores a new handle in `*out`.
- *
- * Rank 0 is the root: it opens the file exactly as npaa_open() does (same checks and errors:
- * NPAA_LOCKED, NPAA_NEEDS_RECOVERY, NPAA_NOT_APPENDABLE, NPAA_FORMAT, ...; a file that does
- * not exist is created by the first step, from the root's block) and holds its lock. Other
- * ranks do not touch the file: their layout comes from the root through
- * npaa_collective_layout() and npaa_collective_set_layout(). `options` may be NULL for the
- * defaults; the root's options apply to the session, the others' are only checked.
- * mapped_window and buffer_capacity must be 0 (NPAA_INVALID_ARGUMENT otherwise), and the
- * root's file system must store user extended attributes (NPAA_IO otherwise): the
- * reservation mark that keeps a crash from counting unwritten bytes lives there.
- *
- * Ownership: on NPAA_OK, `*out` receives a handle the caller must release with
- * npaa_collective_close(). On failure, `*out` is left unchanged.
- *
- * Pointers: `path` must be NULL or a NUL-terminated string; `options` NULL or an initialized
- * npaa_options; `out` NULL or a writable npaa_collective pointer.
- */
-npaa_status npaa_collective_open(const char *path,
-                                 const struct npaa_options *options,
-                                 uint32_t rank,
-                                 struct npaa_collective **out);
-
-/**
- * Stores in `*bytes` and `*len` the handle's layout (the file's dtype, order, shape, where
- * its data ends, and the root's options), encoded for the MPI layer to broadcast from the
- * root to npaa_collective_set_layout() on the other ranks. The bytes belong to the handle
- * and stay valid until the next call on it.
- *
- * Pointers: `collective` NULL or a live handle; `bytes` and `len` NULL or writable.
- */
-npaa_status npaa_collective_layout(struct npaa_collective *collective,
-                                   const uint8_t **bytes,
-                                   size_t *len);
-
-/**
- * Replaces the handle's layout with the `len` bytes at `bytes`, from the root's
- * npaa_collective_layout(). NPAA_INVALID_ARGUMENT if they are not a layout of this version
- * of npaa.
- *
- * Pointers: `collective` NULL or a live handle; `bytes` NULL or `len` readable bytes.
- */
-npaa_status npaa_collective_set_layout(struct npaa_collective *collective,
-                                       const uint8_t *bytes,
-                                       size_t len);
-
-/**
- * Stores 1 in `*defined` if the file's dtype and shape are known (the file existed, or a
- * block defined it), else 0: the MPI layer then has the root npaa_collective_define() the
- * file from its first block and broadcasts the layout.
- *
- * Pointers: `collective` NULL or a live handle; `defined` NULL or writable.
- */
-npaa_status npaa_collective_is_defined(struct npaa_collective *collective, uint32_t *defined);
-
-/**
- * Defines a file that does not exist yet from a block of dtype `descr` and shape
- * `shape[0..ndim]` (the root's first block): the file gets that dtype, those dimensions but
- * the growth axis, and the order of the root's options. Nothing is written. The other
- * writers' blocks are then checked against it like any append.
- *
- * Pointers: `collective` NULL or a live handle; `descr` NULL or a NUL-terminated string; `shape` NULL
- * or `ndim` readable uint64_t.
- */
-npaa_status npaa_collective_define(struct npaa_collective *collective,
-                                   const char *descr,
-                                   size_t ndim,
-                                   const uint64_t *shape);
-
-/**
- * Validates this writer's block of the step (dtype `descr`, shape `shape[0..ndim]` in the
- * file's memory order, items at `data`, as for npaa_append()) and converts it to the file's
- * dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
- * itself when no conversion is needed, otherwise a buffer of the handle valid until its next
- * call) and `*rows` the block's length along the growth axis (0 is fine).
- *
- * Errors: those of npaa_append() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
- * NPAA_INVALID_DTYPE, ...), with the message naming the rank.
- *
- * Pointers: As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
- * `out`, `bytes` and `rows` NULL or writable.
- */
-npaa_status npaa_collective_prepare(struct npaa_collective *collective,
-                                    const void *data,
-                                    const char *descr,
-                                    size_t ndim,
-                                    const uint64_t *shape,
-                                    const void **out,
-                                    uint64_t *bytes,
-                                    uint64_t *rows);
-
-/**
- * Stores in `*offset` the file offset where the next step's data starts (the end of the
- * committed data). NPAA_INVALID_ARGUMENT before the file is defined.
- *
- * Pointers: `collective` NULL or a live handle; `offset` NULL or writable.
- */
-npaa_status npaa_collective_data_end(struct npaa_collective *collective, uint64_t *offset);
-
-/**
- * Stores 1 in `*needed` if the step of `bytes` (all writers' together) ends past the extent
- * the file's reservation mark covers (always for the first step), else 0: then the root calls
- * npaa_collective_begin_step() before any writer writes, and the others wait for it and call
- * it too. Every writer gets the same answer.
- *
- * Pointers: `collective` NULL or a live handle; `needed` NULL or writable.
- */
-npaa_status npaa_collective_step_needs_mark(struct npaa_collective *collective,
-                                            uint64_t bytes,
-                                            uint32_t *needed);
-
-/**
- * For a step that npaa_collective_step_needs_mark(), before any writer writes the step's
- * `bytes` (all writers' together). On the root: creates the file if it does not exist yet,
- * then marks past the step's end (a 24-byte mark ending the file, 16 MiB beyond it)
- * so that a crash during the writes leaves bytes that npaa_recover() and the next open cut
- * instead of counting. The other ranks call it once the root's call succeeded, to know the
- * mark. Errors: NPAA_IO, NPAA_LOCKED (another writer created the file first); nothing was
- * written.
- *
- * Pointers: `collective` NULL or a live handle.
- */
-npaa_status npaa_collective_begin_step(struct npaa_collective *collective, uint64_t bytes);
-
-/**
- * Stores 1 in `*due` if this step's data (`bytes` in all) must be synced (MPI_File_sync)
- * before its header is written, as npaa_options.durability asks (the root's), else 0. Every
- * writer calls it once per step with the same `bytes` and gets the same answer.
- *
- * Pointers: `collective` NULL or a live handle; `due` NULL or writable.
- */
-npaa_status npaa_collective_sync_due(struct npaa_collective *collective,
-                                     uint64_t bytes,
-                                     uint32_t *due);
-
-/**
- * Stores 1 in `*due` if the data must be synced (MPI_File_sync) before
- * npaa_collective_close() writes the final header (any durability but
- * NPAA_DURABILITY_NONE), else 0.
- *
- * Pointers: `collective` NULL or a live handle; `due` NULL or writable.
- */
-npaa_status npaa_collective_sync_due_at_close(struct npaa_collective *collective, uint32_t *due);
-
-/**
- * Counts a step whose data every writer has written (`rows` along the growth axis and
- * `bytes` in all, summed over the writers; `synced` non-zero if the data was synced as
- * npaa_collective_sync_due() asked). Every writer calls it; on the root it rewrites the
- * header (NPAA_IO if that fails: the step is not counted and its bytes are cut by the next
- * open or npaa_recover()).
- *
- * Pointers: `collective` NULL or a live handle.
- */
-npaa_status npaa_collective_commit(struct npaa_collective *collective,
-                                   uint64_t rows,
-                                   uint64_t bytes,
-                                   uint32_t synced);
-
-/**
- * Ends this writer's session and frees the handle (even on error). On the root: writes the
- * final header (after the MPI layer synced the data if npaa_collective_sync_due_at_close()
- * said so), syncs it as the durability asks, cuts what a failed step left past the data,
- * removes the reservation mark and releases the lock. `collective` may be NULL (no-op).
- *
- * Pointers: `collective` NULL or a live handle, not used again.
- */
-npaa_status npaa_collective_close(struct npaa_collective *collective);
-
-/**
- * Makes `message` the calling thread's npaa_last_error_message() and returns `status`: the
- * MPI layer gives every rank the message of the rank whose failure ended a collective call.
- * A NULL `message` keeps an empty one; NPAA_OK clears it.
- *
- * Pointers: `message` must be NULL or a NUL-terminated string.
- */
-npaa_status npaa_collective_fail(npaa_status status, const char *message);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::file::{self, SourceFile, lock};
 use crate::header::Header;
 use crate::layout::{self, Order, Relayout};
+use crate::recover::RecoverReport;
 use crate::sys::{self, ReadMap};
 
 mod block;
@@ -82,6 +83,7 @@ pub struct AppendArray {
     path: PathBuf,
     options: AppendOptions,
     state: Mutex<State>,
+    recovered: Option<RecoverReport>,
 }
 
 /// A state of a file to return to: see [`AppendArray::savepoint`].
@@ -91,13 +93,9 @@ pub struct Savepoint {
     data_end: u64,
 }
 
-#[derive(Debug)]
-enum State {
-    /// The file does not exist yet: the first append creates it.
-    Pending,
-    Open(Box<OpenFile>),
-    Closed,
-}
+/// The open file; `None` while it does not exist yet (the first append creates it), and once
+/// the handle has finished (only `Drop` runs after that: `close` consumes the handle).
+type State = Option<Box<OpenFile>>;
 
 /// Blocks of at least this many bytes get their file blocks allocated in one call before
 /// they are written ([`sys::preallocate`]), as NumPy's `tofile` does from the same size:
@@ -125,14 +123,13 @@ impl AppendArray {
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         options.durability.check()?;
-        let state = match open_existing(&path, &options)? {
-            Some(file) => State::Open(file),
-            None => State::Pending,
-        };
+        let opened = open_existing(&path, &options)?;
+        let state = opened.file;
         Ok(AppendArray {
             path,
             options,
             state: Mutex::new(state),
+            recovered: opened.recovered,
         })
     }
 
@@ -141,46 +138,77 @@ impl AppendArray {
         &self.path
     }
 
+    /// What [`AppendOptions::recover`] repaired when the file was opened (its
+    /// [`changed`](RecoverReport::changed) is false when nothing needed repair); `None` when
+    /// recovery was not asked for or there was no file to open.
+    ///
+    /// ```
+    /// use npaa_core::{AppendArray, AppendOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("log.npy");
+    /// # let array = AppendArray::open(&path)?;
+    /// # array.append(&[1.0f64, 2.0], &[1, 2])?;
+    /// # array.close()?;
+    /// // A killed writer left half a row behind the last counted one.
+    /// std::fs::OpenOptions::new().append(true).open(&path)?.write_all(&[0u8; 12])?;
+    /// let array = AppendOptions::new().recover(true).open(&path)?;
+    /// assert_eq!(array.recovered().map(|r| r.bytes_cut), Some(12));
+    /// array.append(&[3.0f64, 4.0], &[1, 2])?;
+    /// assert_eq!(array.shape(), Some(vec![2, 2]));
+    /// # use std::io::Write;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recovered(&self) -> Option<&RecoverReport> {
+        self.recovered.as_ref()
+    }
+
     /// The current shape, buffered items included; `None` before the first append created the
     /// file.
     pub fn shape(&self) -> Option<Vec<u64>> {
-        match &*self.lock_state() {
-            State::Open(f) => {
-                let mut shape = f.header.shape.clone();
-                shape[f.axis] += f.buffered_rows;
-                Some(shape)
-            }
-            State::Pending | State::Closed => None,
-        }
+        self.lock_state().as_ref().map(|f| {
+            let mut shape = f.header.shape.clone();
+            shape[f.axis] += f.buffered_rows;
+            shape
+        })
     }
 
     /// The file's header as it stands (dtype, order, and the shape with buffered items
     /// included); `None` before the first append created the file.
     pub fn header(&self) -> Option<Header> {
-        match &*self.lock_state() {
-            State::Open(f) => {
-                let mut header = f.header.clone();
-                header.shape[f.axis] += f.buffered_rows;
-                Some(header)
-            }
-            State::Pending | State::Closed => None,
-        }
+        self.lock_state().as_ref().map(|f| {
+            let mut header = f.header.clone();
+            header.shape[f.axis] += f.buffered_rows;
+            header
+        })
     }
 
     /// The file's dtype; `None` before the first append created the file.
     pub fn dtype(&self) -> Option<Dtype> {
-        match &*self.lock_state() {
-            State::Open(f) => Some(f.header.dtype.clone()),
-            State::Pending | State::Closed => None,
-        }
+        self.lock_state().as_ref().map(|f| f.header.dtype.clone())
     }
 
     /// The file's memory order; `None` before the first append created the file.
     pub fn order(&self) -> Option<Order> {
+        self.lock_state().as_ref().map(|f| f.header.order())
+    }
+
+    /// The memory order a block laid out in `block` order is written in: the file's; before
+    /// the first append created the file, the order that append gives it:
+    /// [`AppendOptions::order`] if set, else `block` (as `np.save` of the block would, and as
+    /// [`append_raw_in_order`](Self::append_raw_in_order) does).
+    ///
+    /// A front end that gathers a non-contiguous block in pieces along the growth axis asks
+    /// this first, to cut the pieces along the axis they will grow.
+    pub fn order_for(&self, block: Order) -> Order {
         match &*self.lock_state() {
-            State::Open(f) => Some(f.header.order()),
-            State::Pending | State::Closed => None,
+            Some(f) => f.header.order(),
+            None => self.new_file_order(Some(block)),
         }
+    }
+
+    /// The order of a file created by an append whose block suggests `hint`.
+    fn new_file_order(&self, hint: Option<Order>) -> Order {
+        self.options.order.or(hint).unwrap_or_default()
     }
 
     /// Appends a block of elements given in the file's memory order.
@@ -331,39 +359,45 @@ impl AppendArray {
         let src = SourceFile::open(source)?;
         let header = src.parsed.header.clone();
         let order = header.order();
-        let rows = header.growth_len();
+        // Items along the file's growth axis, which is the source's unless their orders
+        // differ (a Fortran-order (4, 3) source adds 4 rows to a C-order file, not 3).
+        let mut rows = 0;
         check_block(&header.dtype, &header.shape)?;
         self.append_with(
             &header.dtype,
             &header.shape,
             Some(order),
-            |sink, file_order| match layout::relayout(&header.shape, order, file_order) {
-                Relayout::AsIs => sink.copy_from(
-                    &src.file,
-                    source,
-                    src.parsed.header_len,
-                    src.data_len,
-                    progress,
-                ),
-                Relayout::ReverseAxes => {
-                    let start = src.parsed.header_len as usize;
-                    let end =
-                        usize::try_from(src.parsed.header_len + src.data_len).map_err(|_| {
-                            Error::Overflow {
+            |sink, file_order| {
+                rows = file_order
+                    .growth_axis(header.shape.len())
+                    .map_or(0, |axis| header.shape[axis]);
+                match layout::relayout(&header.shape, order, file_order) {
+                    Relayout::AsIs => sink.copy_from(
+                        &src.file,
+                        source,
+                        src.parsed.header_len,
+                        src.data_len,
+                        progress,
+                    ),
+                    Relayout::ReverseAxes => {
+                        let start = src.parsed.header_len as usize;
+                        let end = usize::try_from(src.parsed.header_len + src.data_len).map_err(
+                            |_| Error::Overflow {
                                 shape: header.shape.clone(),
                                 itemsize: header.dtype.itemsize(),
-                            }
-                        })?;
-                    let map = ReadMap::new(&src.file, end)
-                        .map_err(|e| Error::io(source, "mapping the data", e))?;
-                    let total = src.data_len;
-                    layout::reverse_axes(
-                        &map.bytes()[start..end],
-                        &layout::physical_shape(&header.shape, order),
-                        header.dtype.itemsize(),
-                        &mut |piece| sink.write(piece),
-                        &mut |done| progress(done, total),
-                    )
+                            },
+                        )?;
+                        let map = ReadMap::new(&src.file, end)
+                            .map_err(|e| Error::io(source, "mapping the data", e))?;
+                        let total = src.data_len;
+                        layout::reverse_axes(
+                            &map.bytes()[start..end],
+                            &layout::physical_shape(&header.shape, order),
+                            header.dtype.itemsize(),
+                            &mut |piece| sink.write(piece),
+                            &mut |done| progress(done, total),
+                        )
+                    }
                 }
             },
         )?;
@@ -375,13 +409,12 @@ impl AppendArray {
     pub fn check_append(&self, dtype: &Dtype, shape: &[u64]) -> Result<()> {
         check_block(dtype, shape)?;
         match &mut *self.lock_state() {
-            State::Open(f) => {
+            Some(f) => {
                 let prepared = f.prepare(&self.path, dtype, shape, self.options.casting)?;
                 f.keep_cast(prepared);
                 Ok(())
             }
-            State::Pending => Ok(()),
-            State::Closed => Err(closed()),
+            None => Ok(()),
         }
     }
 
@@ -390,7 +423,7 @@ impl AppendArray {
     /// append created the file.
     pub fn savepoint(&self) -> Result<Option<Savepoint>> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
+        let Some(f) = &mut *state else {
             return Ok(None);
         };
         f.flush_buffer(&self.options)
@@ -410,8 +443,8 @@ impl AppendArray {
     /// lies beyond the current end); [`Error::Io`] if the file cannot be rewritten or cut.
     pub fn rollback_to(&self, savepoint: Savepoint) -> Result<()> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
-            return Err(closed());
+        let Some(f) = &mut *state else {
+            return Err(Error::BadSavepoint);
         };
         if savepoint.data_end > f.data_end
             || savepoint.data_end < f.header_len
@@ -448,7 +481,7 @@ impl AppendArray {
     /// Writes buffered items to the file and, if header rewriting is on, updates the header.
     pub fn flush(&self) -> Result<()> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
+        let Some(f) = &mut *state else {
             return Ok(());
         };
         f.flush_buffer(&self.options)
@@ -459,7 +492,7 @@ impl AppendArray {
     /// that NumPy sees everything appended so far.
     pub fn update_header(&self) -> Result<()> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
+        let Some(f) = &mut *state else {
             return Ok(());
         };
         f.flush_buffer(&self.options)
@@ -472,7 +505,7 @@ impl AppendArray {
     /// then the header that counts it).
     pub fn sync(&self) -> Result<()> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
+        let Some(f) = &mut *state else {
             return Ok(());
         };
         f.sync_all(&self.options)
@@ -492,8 +525,7 @@ impl AppendArray {
 
     fn finish(&self) -> Result<()> {
         let mut state = self.lock_state();
-        let previous = std::mem::replace(&mut *state, State::Closed);
-        let State::Open(mut f) = previous else {
+        let Some(mut f) = state.take() else {
             return Ok(());
         };
         let durable = self.options.durability != Durability::None;
@@ -544,29 +576,33 @@ impl AppendArray {
         fill: impl FnOnce(&mut Sink<'_>, Order) -> Result<()>,
     ) -> Result<()> {
         let mut state = self.lock_state();
-        if matches!(*state, State::Pending) {
-            let order = self.options.order.or(order_hint).unwrap_or_default();
-            let file = match OpenFile::create(&self.path, dtype, shape, order) {
-                // Another writer created the file since this handle was opened: append to it
-                // as if it had existed at open (or report that writer's lock).
-                Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-                    let file = sys::open_rw(&self.path)
-                        .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                    let file = lock(file, &self.path)?;
-                    OpenFile::existing(file, &self.path)?
+        let f = match state.as_mut() {
+            Some(f) => f,
+            None => {
+                let order = self.new_file_order(order_hint);
+                let file = match OpenFile::create(&self.path, dtype, shape, order) {
+                    // Another writer created the file since this handle was opened: append to
+                    // it as if it had existed at open (or report that writer's lock).
+                    Err(Error::Io { source, .. })
+                        if source.kind() == io::ErrorKind::AlreadyExists =>
+                    {
+                        let file = sys::open_rw(&self.path)
+                            .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
+                        let file = lock(file, &self.path)?;
+                        OpenFile::existing(file, &self.path)?
+                    }
+                    created => created?,
+                };
+                let f = state.insert(Box::new(file));
+                if self.options.durability != Durability::None {
+                    // The file's name must survive a power loss as well as its data, and
+                    // syncing the file does not promise that (POSIX): sync the directory too,
+                    // once.
+                    file::sync_parent_dir(&self.path)
+                        .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
                 }
-                created => created?,
-            };
-            *state = State::Open(Box::new(file));
-            if self.options.durability != Durability::None {
-                // The file's name must survive a power loss as well as its data, and syncing
-                // the file does not promise that (POSIX): sync the directory too, once.
-                file::sync_parent_dir(&self.path)
-                    .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
+                f
             }
-        }
-        let State::Open(f) = &mut *state else {
-            return Err(closed());
         };
         let plan = f.prepare(&self.path, dtype, shape, self.options.casting)?;
         let result = self.fill_and_commit(f, &plan, shape, fill);
@@ -647,8 +683,4 @@ impl Drop for AppendArray {
         // Best effort: errors cannot be reported from drop. Call `close` to see them.
         let _ = self.finish();
     }
-}
-
-fn closed() -> Error {
-    Error::Closed
 }

@@ -7,11 +7,13 @@
 //! and fail when run without it (see `npaa_testutil::require`); `scripts/test` runs them.
 
 mod append;
+mod append_files;
 mod dtype_model;
 mod fuzz_regressions;
 mod mapped;
 mod numpy_conformance;
 mod numpy_interop;
+mod recover_on_open;
 mod reliability_bad_calls;
 mod reliability_crash;
 mod reliability_disk_full;
