@@ -10,7 +10,7 @@ mod foreign;
 use std::process::ExitCode;
 
 /// The roles, each with the function that plays it.
-const ROLES: [(&str, fn()); 12] = [
+const ROLES: [(&str, fn()); 13] = [
     ("crash-writer", core::crash_writer),
     ("append-files-writer", core::append_files_writer),
     ("capi-crash-writer", capi::crash_writer),
@@ -23,6 +23,7 @@ const ROLES: [(&str, fn()); 12] = [
     ("placeholder-writer", foreign::placeholder_writer),
     ("shared-writer", core::shared_writer),
     ("shared-staller", core::shared_staller),
+    ("page-size", core::page_size),
 ];
 
 fn main() -> ExitCode {
