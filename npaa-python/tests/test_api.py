@@ -3,6 +3,7 @@ npaa's keyword-only extras."""
 
 import inspect
 import pathlib
+import sys
 import threading
 
 import numpy as np
@@ -34,6 +35,18 @@ def positional_parameters(func):
 )
 def test_signatures_match_the_reference(ours, theirs):
     assert positional_parameters(ours) == positional_parameters(theirs)
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 10),
+    reason="CPython 3.9 hides the native signature (npaa._compat stands in for it there)",
+)
+def test_compat_signature_is_the_native_one():
+    # What Python 3.9 is shown must be what the extension states on every later Python.
+    from npaa import _compat
+
+    expected = inspect.signature(_compat.npy_append_array_signature)
+    assert inspect.signature(npaa.NpyAppendArray) == expected
 
 
 def test_extras_are_keyword_only():

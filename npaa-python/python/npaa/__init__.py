@@ -28,6 +28,7 @@ Errors: every refusal is a ``ValueError`` subclass, ``NpaaError``, with ``Format
 failed system calls are ``OSError`` with ``errno`` and ``filename``.
 """
 
+from . import _compat, _native
 from ._native import (
     CastingError,
     ClosedError,
@@ -48,6 +49,8 @@ from ._native import (
     needs_recovery,
     recover,
 )
+
+_compat.apply(_native)
 
 __all__ = [
     "CastingError",
