@@ -2,20 +2,42 @@
 
 import os
 from types import TracebackType
-from typing import Any, Literal, Optional, Tuple, Type, Union
+from typing import Any, Literal, Optional, Tuple, Type, Union, final
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
+__all__ = [
+    "CastingError",
+    "ClosedError",
+    "DtypeError",
+    "EnsureReport",
+    "FileChangedError",
+    "FormatError",
+    "LockedError",
+    "NeedsRecoveryError",
+    "NotAppendableError",
+    "NpaaError",
+    "NpyAppendArray",
+    "RecoverReport",
+    "ShapeError",
+    "__version__",
+    "ensure_appendable",
+    "is_appendable",
+    "needs_recovery",
+    "recover",
+]
 __version__: str
 
 _Path = Union[str, "os.PathLike[str]"]
 
+@disjoint_base
 class NpyAppendArray:
     """Create and grow a .npy file by appending arrays along the growth axis."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         filename: _Path,
         delete_if_exists: bool = False,
         rewrite_header_on_append: bool = True,
@@ -25,7 +47,7 @@ class NpyAppendArray:
         buffer: int = 0,
         mapped: Union[None, bool, int] = None,
         fortran_order: Optional[bool] = None,
-    ) -> None: ...
+    ) -> "NpyAppendArray": ...
     @property
     def filename(self) -> _Path: ...
     @property
@@ -48,6 +70,7 @@ class NpyAppendArray:
         exc_tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class RecoverReport:
     """What ``recover`` did; always true."""
 
@@ -58,6 +81,7 @@ class RecoverReport:
     changed: bool
     def __bool__(self) -> Literal[True]: ...
 
+@final
 class EnsureReport:
     """What ``ensure_appendable`` did; always true."""
 
