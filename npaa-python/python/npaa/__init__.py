@@ -44,9 +44,11 @@ from ._native import (
     RecoverReport,
     ShapeError,
     __version__,
+    concatenate_files,
     ensure_appendable,
     is_appendable,
     needs_recovery,
+    problems,
     recover,
 )
 
@@ -67,8 +69,10 @@ __all__ = [
     "RecoverReport",
     "ShapeError",
     "__version__",
+    "concatenate_files",
     "ensure_appendable",
     "is_appendable",
     "needs_recovery",
+    "problems",
     "recover",
 ]

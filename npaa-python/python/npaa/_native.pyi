@@ -2,7 +2,7 @@
 
 import os
 from types import TracebackType
-from typing import Any, Literal, Optional, Tuple, Type, Union, final
+from typing import Any, Literal, Optional, Sequence, Tuple, Type, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -23,9 +23,11 @@ __all__ = [
     "RecoverReport",
     "ShapeError",
     "__version__",
+    "concatenate_files",
     "ensure_appendable",
     "is_appendable",
     "needs_recovery",
+    "problems",
     "recover",
 ]
 __version__: str
@@ -97,6 +99,10 @@ def recover(filename: _Path, zerofill_incomplete: bool = False) -> RecoverReport
 def ensure_appendable(filename: _Path, inplace: bool = False) -> EnsureReport: ...
 def is_appendable(filename: _Path) -> bool: ...
 def needs_recovery(filename: _Path) -> bool: ...
+def problems(filename: _Path) -> list[str]: ...
+def concatenate_files(
+    dest: _Path, sources: Sequence[_Path], *, casting: str = "same_kind", delete_if_exists: bool = False
+) -> int: ...
 
 class NpaaError(ValueError): ...
 class FormatError(NpaaError): ...
