@@ -24,6 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVER = os.path.join(ROOT, "target", "release", "compare_driver")
 NPAA = os.path.join(ROOT, "target", "release", "npaa")
 REF_DRIVER = os.path.join(ROOT, "bench", "ref_driver.py")
+SHARED_DRIVER = os.path.join(ROOT, "bench", "shared_driver.py")
+CAPI_DRIVER = os.path.join(ROOT, "target", "bench", "capi_driver")
 NOTES_MARKER = "<!-- notes below are kept when bench/compare rewrites this file -->"
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
@@ -48,6 +50,8 @@ SIZES = {
         large_sync_reps=2,
         append_size=2 * GIB,
         append_reps=3,
+        shared_rows=200_000,
+        shared_reps=3,
     ),
     "quick": dict(
         tiny_n=20_000,
@@ -67,6 +71,8 @@ SIZES = {
         large_sync_reps=1,
         append_size=128 * MIB,
         append_reps=1,
+        shared_rows=20_000,
+        shared_reps=1,
     ),
 }
 
@@ -463,9 +469,30 @@ def python_api(s, d):
 
     small = lambda count: (lambda warmup: max(count // 10, 100) if warmup else count)
     tiny_n, reopen_count = small(n), small(reopen_n)
-    rows += pair("Python API: tiny appends (1×16 f64), header rewrite on",
-                 lambda w: ("tiny", path, tiny_n(w), "rewrite"), s["tiny_reps"],
-                 lambda: check_shape(path, (n + 1, 16), "python tiny"))
+    tiny_rows = pair("Python API: tiny appends (1×16 f64), header rewrite on",
+                     lambda w: ("tiny", path, tiny_n(w), "rewrite"), s["tiny_reps"],
+                     lambda: check_shape(path, (n + 1, 16), "python tiny"))
+    rows += tiny_rows
+    # The same append from Python and through the C ABI (bench/capi_driver.c), mapped mode:
+    # what the Python call itself costs.
+    mapped = "Python API: tiny appends (1×16 f64), mapped mode (1 MiB window)"
+    contenders = {
+        "npaa (Python)": lambda warmup: py_npaa("tiny", path, tiny_n(warmup), "mapped"),
+        "C ABI": lambda warmup: run(
+            [CAPI_DRIVER, "tiny", path, str(tiny_n(warmup)), f"mapped:{MIB}"])[0],
+    }
+
+    def after_mapped(key, warmup):
+        if not warmup:
+            check_shape(path, (n + 1, 16), f"python mapped ({key})")
+        remove(path)
+
+    results = interleaved(contenders, s["tiny_reps"], after_mapped)
+    rows += [row(mapped, c, v, best_op=min(r["best_op_seconds"] for r in v))
+             for c, v in results.items()]
+    reference = next(r for r in tiny_rows if r["contender"] == "reference")
+    rows.append(dict(reference, scenario=mapped,
+                     contender="reference (no mapped mode: its default mode, rewrite on)"))
     rows += pair("Python API: open, append 1 row, close",
                  lambda w: ("reopen", path, reopen_count(w)), s["reopen_reps"],
                  lambda: check_shape(path, (reopen_n + 1, 16), "python reopen"))
@@ -492,6 +519,50 @@ def python_api(s, d):
     return rows
 
 
+SHARED_PROCS = 8
+
+
+def shared(s, d):
+    """Issue 19: SHARED_PROCS processes appending 1×16 f64 rows to one file in shared mode,
+    against one writer process fed through a multiprocessing.Queue by as many producers
+    (what users do today), and against one exclusive writer alone. Returns
+    {contender: report} (the median rep of each)."""
+    path = os.path.join(d, "shared.npy")
+    n = s["shared_rows"]
+
+    def driver(*args):
+        return run([sys.executable, SHARED_DRIVER, *map(str, args)])[0]
+
+    rows = lambda warmup: max(n // 10, 1000) if warmup else n
+    contenders = {
+        "shared": lambda warmup: driver("shared", path, SHARED_PROCS, rows(warmup)),
+        "queue": lambda warmup: driver("queue", path, SHARED_PROCS, rows(warmup)),
+        "single": lambda warmup: driver("single", path, rows(warmup)),
+    }
+    results = interleaved(contenders, s["shared_reps"], after=lambda key, warmup: remove(path))
+    return {k: sorted(v, key=lambda r: r["seconds"])[len(v) // 2] for k, v in results.items()}
+
+
+def shared_report(results, smoke=False):
+    """The shared-mode section: rows per second of each way, and the targets."""
+    rate = {k: r["ops"] / r["seconds"] for k, r in results.items()}
+    names = {
+        "shared": f"{SHARED_PROCS} processes, each NpyAppendArray(shared=True)",
+        "queue": f"{SHARED_PROCS} producers → multiprocessing.Queue → 1 writer process",
+        "single": "1 exclusive writer alone",
+    }
+    out = ["| Way (1×16 f64 rows) | rows/s |", "|---|---|"]
+    out += [f"| {names[k]} | {rate[k]:,.0f} |" for k in ("shared", "queue", "single")]
+    out += ["", "| Target | Measured | Verdict |", "|---|---|---|"]
+    for name, value, goal in (
+        ("shared ≥ 5× the queue", rate["shared"] / rate["queue"], 5),
+        ("shared ≥ 0.5× one exclusive writer", rate["shared"] / rate["single"], 0.5),
+    ):
+        verdict = ("– (smoke run)" if smoke else "**met**" if value >= goal else "**not met**")
+        out.append(f"| {name} | {fmt_ratio(value)} | {verdict} |")
+    return "\n".join(out)
+
+
 def python_targets(rows, smoke=False):
     """The Python-API rows against issue 12's targets; `smoke` (quick mode): figures only, no
     verdicts, as in `targets`."""
@@ -504,6 +575,17 @@ def python_targets(rows, smoke=False):
         return None
 
     out = ["| Target | Measured | Verdict |", "|---|---|---|"]
+    python, capi = (by.get(("Python API: tiny appends (1×16 f64), mapped mode (1 MiB window)", c))
+                    for c in ("npaa", "C ABI"))
+    if python and capi:
+        gap = per_op(python) - per_op(capi)
+        verdict = "– (smoke run)" if smoke else "**met**" if gap <= 0.5e-6 else "**not met**"
+        best_gap = python["best_op"] - capi["best_op"]
+        out.append(f"| a mapped-mode append from Python costs ≤ 0.5 µs more than through the "
+                   f"C ABI | {gap * 1e6:+.2f} µs ({fmt_time(per_op(python))} vs "
+                   f"{fmt_time(per_op(capi))}, medians of whole runs); fastest runs of 5000: "
+                   f"{best_gap * 1e6:+.2f} µs ({fmt_time(python['best_op'])} vs "
+                   f"{fmt_time(capi['best_op'])}) | {verdict} |")
     for name, value, goal in (
         ("tiny appends: ≥ 10× the reference", x("Python API: tiny"), 10),
         ("open, append 1 row, close: ≥ 5× the reference", x("Python API: open"), 5),
@@ -711,7 +793,7 @@ def main():
                    help="where scratch files go (default $TMPDIR or /tmp); use ext4 or XFS")
     p.add_argument("--output", help="also write the report (Markdown) to this file")
     p.add_argument("--only", help="comma-separated scenarios: "
-                   "tiny,large,reopen,ensure,recover,append,python")
+                   "tiny,large,reopen,ensure,recover,append,python,shared")
     p.add_argument("--reopen-reps", type=int,
                    help="rounds of the reopen scenario (default 5; more narrow the ratio down "
                         "on a noisy machine, whose phases move both contenders' times)")
@@ -736,7 +818,14 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
     rows = []
+    shared_results = None
     try:
+
+        def run_shared():
+            nonlocal shared_results
+            shared_results = shared(s, scratch)
+            return []
+
         steps = [
             ("tiny", lambda: tiny(s, scratch)),
             ("reopen", lambda: reopen(s, scratch)),
@@ -745,6 +834,7 @@ def main():
             ("ensure", lambda: ensure(s, scratch, can_drop)),
             ("append", lambda: append_cli(s, scratch, have_cli)),
             ("python", lambda: python_api(s, scratch)),
+            ("shared", run_shared),
         ]
         for name, fn in steps:
             if only and name not in only:
@@ -782,6 +872,9 @@ def main():
         parts += ["## Targets", "", targets(rows, s, can_drop, have_cli), ""]
     if not only or "python" in only:
         parts += ["## Targets of the Python package", "", python_targets(rows, args.quick), ""]
+    if shared_results:
+        parts += ["## Many processes, one file (shared mode)", "",
+                  shared_report(shared_results, args.quick), ""]
     parts += [
         "## Machine",
         "",

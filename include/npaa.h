@@ -55,10 +55,11 @@
  *
  * Fields in declaration order: struct_size, delete_if_exists, rewrite_header_on_append,
  * fortran_order, casting, durability, reserved, durability_bytes, buffer_capacity,
- * mapped_window.
+ * mapped_window, shared, lock_wait, lock_timeout_ms.
  */
 #define NPAA_OPTIONS_INIT \
-    { sizeof(npaa_options), 0u, 1u, 0u, NPAA_CASTING_SAME_KIND, NPAA_DURABILITY_NONE, 0u, 0u, 0u, 0u }
+    { sizeof(npaa_options), 0u, 1u, 0u, NPAA_CASTING_SAME_KIND, NPAA_DURABILITY_NONE, 0u, 0u, 0u, 0u, \
+      0u, NPAA_LOCK_WAIT_DEFAULT, 0u }
 
 /**
  * Major version of the npaa library this header belongs to (semantic versioning).
@@ -129,6 +130,23 @@
  * were appended since the last time; the header only counts data that is on disk.
  */
 #define NPAA_DURABILITY_EVERY_BYTES 3
+
+/**
+ * npaa_options.lock_wait: the mode's default: wait as long as it takes in shared mode, not at
+ * all otherwise (NPAA_LOCKED at once if another writer holds the file). The default.
+ */
+#define NPAA_LOCK_WAIT_DEFAULT 0
+
+/**
+ * npaa_options.lock_wait: wait for the file's lock as long as it takes.
+ */
+#define NPAA_LOCK_WAIT_FOREVER 1
+
+/**
+ * npaa_options.lock_wait: wait for the file's lock at most npaa_options.lock_timeout_ms
+ * milliseconds (0: not at all), then fail with NPAA_LOCKED, changing nothing.
+ */
+#define NPAA_LOCK_WAIT_TIMEOUT 2
 
 /**
  * NumPy's limit on the number of dimensions of an array: npaa_append() refuses larger ndim
@@ -206,25 +224,6 @@
  * threads first.
  */
 typedef struct npaa_array npaa_array;
-
-/**
- * One writer's side of a collective append session (opaque): used by include/npaa_mpi.h,
- * which gives one to every MPI rank. Most programs use npaa_mpi_open() and never see it.
- *
- * Create it with npaa_collective_open(), release it with npaa_collective_close() (exactly
- * once). The root's handle (rank 0's) owns the file's exclusive lock until then.
- *
- * Protocol of one step (what npaa_mpi_append() does): every writer calls
- * npaa_collective_prepare() on its block; if any writer failed, the step ends there on all.
- * Writer r writes its bytes at npaa_collective_data_end() plus the bytes of writers 0..r-1,
- * but only after npaa_collective_begin_step() returned on the root. After the writes (and a
- * data sync if npaa_collective_sync_due() said so), once every writer's data is written,
- * every writer calls npaa_collective_commit(). Messages of failures name the writer
- * ("rank 2: ...").
- *
- * Thread-safety: a handle must not be used by two threads at once.
- */
-typedef struct npaa_collective npaa_collective;
 
 /**
  * The result of every npaa function that can fail: NPAA_OK (0) on success, one of the other
@@ -329,6 +328,29 @@ typedef struct npaa_options {
      * without this field get 0.
      */
     size_t mapped_window;
+    /**
+     * Non-zero: shared mode. Any number of writers (processes, or handles in one process)
+     * keep the file open and append at once: each append takes the file's lock for its own
+     * duration (waiting for its turn, see lock_wait), appends after what the others
+     * committed, counts itself in the header and lets go. Blocks land whole, never
+     * interleaved; a writer killed at any moment costs at most its block in flight, which
+     * is marked so that neither the next append nor npaa_recover() counts it; once every
+     * writer has closed, the file is clean. Refused (NPAA_INVALID_ARGUMENT) with
+     * delete_if_exists, rewrite_header_on_append = 0, NPAA_DURABILITY_EVERY_BYTES,
+     * buffer_capacity or mapped_window. Default 0: one writer holds the file's lock from
+     * npaa_open() to npaa_close(). Programs built against a header without this field get 0.
+     */
+    uint32_t shared;
+    /**
+     * How long to wait for the file's lock: one of the NPAA_LOCK_WAIT_* constants. Default
+     * NPAA_LOCK_WAIT_DEFAULT (shared mode: as long as it takes; otherwise: not at all).
+     */
+    uint32_t lock_wait;
+    /**
+     * For NPAA_LOCK_WAIT_TIMEOUT: the longest wait for the lock, in milliseconds. Ignored
+     * otherwise. Default 0.
+     */
+    uint64_t lock_timeout_ms;
 } npaa_options;
 
 /**
@@ -566,7 +588,8 @@ const char *npaa_last_error_message(void);
 /**
  * Fills `*options` with the defaults (and sets struct_size): keep an existing file, update
  * the header on every append, C order for new files, NPAA_CASTING_SAME_KIND,
- * NPAA_DURABILITY_NONE, no buffering, no mapped mode. Equivalent to NPAA_OPTIONS_INIT.
+ * NPAA_DURABILITY_NONE, no buffering, no mapped mode, not shared, NPAA_LOCK_WAIT_DEFAULT.
+ * Equivalent to NPAA_OPTIONS_INIT.
  *
  * Errors: NPAA_NULL_ARGUMENT if `options` is NULL. Thread-safe.
  *
@@ -953,185 +976,6 @@ npaa_status npaa_is_appendable(const char *path, bool *appendable_out);
  * writable bool.
  */
 npaa_status npaa_needs_recovery(const char *path, bool *needs_recovery_out);
-
-/**
- * Opens one writer's side of a collective append session on `path`, for writer `rank` of the
- * group, and stores a new handle in `*out`.
- *
- * Rank 0 is the root: it opens the file exactly as npaa_open() does (same checks and errors:
- * NPAA_LOCKED, NPAA_NEEDS_RECOVERY, NPAA_NOT_APPENDABLE, NPAA_FORMAT, ...; a file that does
- * not exist is created by the first step, from the root's block) and holds its lock. Other
- * ranks do not touch the file: their layout comes from the root through
- * npaa_collective_layout() and npaa_collective_set_layout(). `options` may be NULL for the
- * defaults; the root's options apply to the session, the others' are only checked.
- * mapped_window and buffer_capacity must be 0 (NPAA_INVALID_ARGUMENT otherwise), and the
- * root's file system must store user extended attributes (NPAA_IO otherwise): the
- * reservation mark that keeps a crash from counting unwritten bytes lives there.
- *
- * Ownership: on NPAA_OK, `*out` receives a handle the caller must release with
- * npaa_collective_close(). On failure, `*out` is left unchanged.
- *
- * Pointers: `path` must be NULL or a NUL-terminated string; `options` NULL or an initialized
- * npaa_options; `out` NULL or a writable npaa_collective pointer.
- */
-npaa_status npaa_collective_open(const char *path,
-                                 const struct npaa_options *options,
-                                 uint32_t rank,
-                                 struct npaa_collective **out);
-
-/**
- * Stores in `*bytes` and `*len` the handle's layout (the file's dtype, order, shape, where
- * its data ends, and the root's options), encoded for the MPI layer to broadcast from the
- * root to npaa_collective_set_layout() on the other ranks. The bytes belong to the handle
- * and stay valid until the next call on it.
- *
- * Pointers: `collective` NULL or a live handle; `bytes` and `len` NULL or writable.
- */
-npaa_status npaa_collective_layout(struct npaa_collective *collective,
-                                   const uint8_t **bytes,
-                                   size_t *len);
-
-/**
- * Replaces the handle's layout with the `len` bytes at `bytes`, from the root's
- * npaa_collective_layout(). NPAA_INVALID_ARGUMENT if they are not a layout of this version
- * of npaa.
- *
- * Pointers: `collective` NULL or a live handle; `bytes` NULL or `len` readable bytes.
- */
-npaa_status npaa_collective_set_layout(struct npaa_collective *collective,
-                                       const uint8_t *bytes,
-                                       size_t len);
-
-/**
- * 1 if the file's dtype and shape are known (the file existed, or a block defined it), else
- * 0 (also for a NULL handle): the MPI layer then has the root npaa_collective_define() the
- * file from its first block and broadcasts the layout. Cannot fail.
- *
- * Pointers: `collective` NULL or a live handle.
- */
-uint32_t npaa_collective_is_defined(struct npaa_collective *collective);
-
-/**
- * Defines a file that does not exist yet from a block of dtype `descr` and shape
- * `shape[0..ndim]` (the root's first block): the file gets that dtype, those dimensions but
- * the growth axis, and the order of the root's options. Nothing is written. The other
- * writers' blocks are then checked against it like any append.
- *
- * Pointers: `collective` NULL or a live handle; `descr` NULL or a NUL-terminated string; `shape` NULL
- * or `ndim` readable uint64_t.
- */
-npaa_status npaa_collective_define(struct npaa_collective *collective,
-                                   const char *descr,
-                                   size_t ndim,
-                                   const uint64_t *shape);
-
-/**
- * Validates this writer's block of the step (dtype `descr`, shape `shape[0..ndim]` in the
- * file's memory order, `data_len` bytes of items at `data`, as for npaa_append_sized(); a
- * `data_len` of SIZE_MAX means itemsize(descr) * product(shape), as for npaa_append()) and
- * converts it to the file's dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
- * itself when no conversion is needed, otherwise a buffer of the handle valid until its next
- * call) and `*rows` the block's length along the growth axis (0 is fine).
- *
- * Errors: those of npaa_append_sized() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
- * NPAA_INVALID_DTYPE, NPAA_INVALID_ARGUMENT for a `data_len` that is not the block's size,
- * ...), with the message naming the rank.
- *
- * Pointers: As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
- * `out`, `bytes` and `rows` NULL or writable.
- */
-npaa_status npaa_collective_prepare(struct npaa_collective *collective,
-                                    const void *data,
-                                    size_t data_len,
-                                    const char *descr,
-                                    size_t ndim,
-                                    const uint64_t *shape,
-                                    const void **out,
-                                    uint64_t *bytes,
-                                    uint64_t *rows);
-
-/**
- * The file offset where the next step's data starts (the end of the committed data); 0
- * before the file is defined (and for a NULL handle). Cannot fail.
- *
- * Pointers: `collective` NULL or a live handle.
- */
-uint64_t npaa_collective_data_end(struct npaa_collective *collective);
-
-/**
- * 1 if the step of `bytes` (all writers' together) ends past the extent the file's
- * reservation mark covers (always for the first step, and for a NULL handle), else 0: then
- * the root calls npaa_collective_begin_step() before any writer writes, and the others wait
- * for it and call it too. Every writer gets the same answer. Cannot fail.
- *
- * Pointers: `collective` NULL or a live handle.
- */
-uint32_t npaa_collective_step_needs_mark(struct npaa_collective *collective, uint64_t bytes);
-
-/**
- * For a step that npaa_collective_step_needs_mark(), before any writer writes the step's
- * `bytes` (all writers' together). On the root: creates the file if it does not exist yet,
- * then marks past the step's end (the file's user.npaa.reserved attribute, 16 MiB beyond it)
- * so that a crash during the writes leaves bytes that npaa_recover() and the next open cut
- * instead of counting. The other ranks call it once the root's call succeeded, to know the
- * mark. Errors: NPAA_IO, NPAA_LOCKED (another writer created the file first); nothing was
- * written.
- *
- * Pointers: `collective` NULL or a live handle.
- */
-npaa_status npaa_collective_begin_step(struct npaa_collective *collective, uint64_t bytes);
-
-/**
- * 1 if this step's data (`bytes` in all) must be synced (MPI_File_sync) before its header
- * is written, as npaa_options.durability asks (the root's), else 0 (also for a NULL handle).
- * Every writer calls it once per step with the same `bytes` and gets the same answer. Cannot
- * fail.
- *
- * Pointers: `collective` NULL or a live handle.
- */
-uint32_t npaa_collective_sync_due(struct npaa_collective *collective, uint64_t bytes);
-
-/**
- * 1 if the data must be synced (MPI_File_sync) before npaa_collective_close() writes the
- * final header (any durability but NPAA_DURABILITY_NONE), else 0 (also for a NULL handle).
- * Cannot fail.
- *
- * Pointers: `collective` NULL or a live handle.
- */
-uint32_t npaa_collective_sync_due_at_close(struct npaa_collective *collective);
-
-/**
- * Counts a step whose data every writer has written (`rows` along the growth axis and
- * `bytes` in all, summed over the writers; `synced` non-zero if the data was synced as
- * npaa_collective_sync_due() asked). Every writer calls it; on the root it rewrites the
- * header (NPAA_IO if that fails: the step is not counted and its bytes are cut by the next
- * open or npaa_recover()).
- *
- * Pointers: `collective` NULL or a live handle.
- */
-npaa_status npaa_collective_commit(struct npaa_collective *collective,
-                                   uint64_t rows,
-                                   uint64_t bytes,
-                                   uint32_t synced);
-
-/**
- * Ends this writer's session and frees the handle (even on error). On the root: writes the
- * final header (after the MPI layer synced the data if npaa_collective_sync_due_at_close()
- * said so), syncs it as the durability asks, cuts what a failed step left past the data,
- * removes the reservation mark and releases the lock. `collective` may be NULL (no-op).
- *
- * Pointers: `collective` NULL or a live handle, not used again.
- */
-npaa_status npaa_collective_close(struct npaa_collective *collective);
-
-/**
- * Makes `message` the calling thread's npaa_last_error_message() and returns `status`: the
- * MPI layer gives every rank the message of the rank whose failure ended a collective call.
- * A NULL `message` keeps an empty one; NPAA_OK clears it.
- *
- * Pointers: `message` must be NULL or a NUL-terminated string.
- */
-npaa_status npaa_collective_fail(npaa_status status, const char *message);
 
 #ifdef __cplusplus
 }  // extern "C"

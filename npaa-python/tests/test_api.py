@@ -4,7 +4,6 @@ npaa's keyword-only extras."""
 import inspect
 import io
 import pathlib
-import sys
 import threading
 
 import numpy as np
@@ -38,30 +37,12 @@ def test_signatures_match_the_reference(ours, theirs):
     assert positional_parameters(ours) == positional_parameters(theirs)
 
 
-@pytest.mark.skipif(
-    sys.version_info < (3, 10),
-    reason="CPython 3.9 hides the native signature (npaa._compat stands in for it there)",
-)
-def test_compat_signature_is_the_native_one():
-    # What Python 3.9 is shown must be what the extension states on every later Python.
-    from npaa import _compat
-
-    expected = inspect.signature(_compat.npy_append_array_signature)
-    assert inspect.signature(npaa.NpyAppendArray) == expected
-
-
-def test_a_subclass_shows_its_own_signature():
-    # On 3.9 the stand-in signature belongs to NpyAppendArray alone, not to its subclasses.
-    class Sub(npaa.NpyAppendArray):
-        def __init__(self, filename, extra=1, **kwargs):
-            pass
-
-    assert list(inspect.signature(Sub).parameters) == ["filename", "extra", "kwargs"]
-
-
 def test_extras_are_keyword_only():
     params = inspect.signature(npaa.NpyAppendArray).parameters
-    extras = {"casting", "durability", "buffer", "mapped", "fortran_order"}
+    extras = {
+        "casting", "durability", "buffer", "mapped", "fortran_order", "recover", "shared",
+        "timeout",
+    }
     assert {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY} == extras
     with pytest.raises(TypeError):
         npaa.NpyAppendArray("x.npy", False, True, "unsafe")

@@ -11,4 +11,5 @@ mod conformance;
 mod info_check;
 mod raw;
 mod repair;
+mod shared;
 mod show;

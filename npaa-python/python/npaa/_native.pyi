@@ -5,7 +5,6 @@ from types import TracebackType
 from typing import Any, Literal, Optional, Sequence, Tuple, Type, Union, final
 
 import numpy as np
-import numpy.typing as npt
 from typing_extensions import disjoint_base
 
 __all__ = [
@@ -49,6 +48,9 @@ class NpyAppendArray:
         buffer: int = 0,
         mapped: Union[None, bool, int] = None,
         fortran_order: Optional[bool] = None,
+        recover: bool = False,
+        shared: bool = False,
+        timeout: Optional[float] = None,
     ) -> "NpyAppendArray": ...
     @property
     def filename(self) -> _Path: ...
@@ -58,7 +60,11 @@ class NpyAppendArray:
     def dtype(self) -> Optional[np.dtype[Any]]: ...
     @property
     def fortran_order(self) -> Optional[bool]: ...
-    def append(self, arr: npt.ArrayLike) -> None: ...
+    @property
+    def recovered(self) -> Optional["RecoverReport"]: ...
+    def append(self, arr: Any) -> None:
+        """Appends an ndarray, or any array in: ``__dlpack__`` (PyTorch, JAX, CuPy; device
+        arrays are copied to host memory), ``__array__``, the buffer protocol, nested lists."""
     def update_header(self) -> None: ...
     def flush(self) -> None: ...
     def sync(self) -> None: ...

@@ -10,8 +10,9 @@ mod foreign;
 use std::process::ExitCode;
 
 /// The roles, each with the function that plays it.
-const ROLES: [(&str, fn()); 9] = [
+const ROLES: [(&str, fn()); 12] = [
     ("crash-writer", core::crash_writer),
+    ("append-files-writer", core::append_files_writer),
     ("capi-crash-writer", capi::crash_writer),
     ("mapped-writer", core::mapped_writer),
     ("durability", core::durability),
@@ -20,6 +21,8 @@ const ROLES: [(&str, fn()); 9] = [
     ("lock-contender", core::lock_contender),
     ("permission", core::permission),
     ("placeholder-writer", foreign::placeholder_writer),
+    ("shared-writer", core::shared_writer),
+    ("shared-staller", core::shared_staller),
 ];
 
 fn main() -> ExitCode {
