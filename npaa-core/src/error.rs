@@ -225,6 +225,17 @@ pub enum Error {
         written: u64,
     },
 
+    /// The index of a ragged pair ([`RaggedAppendArray`](crate::RaggedAppendArray)) does not
+    /// describe its data file: it is not a 1-D `<i8` array of record ends that never
+    /// decrease, or it is missing beside a data file that holds rows.
+    #[error("{path}: {what}", path = .path.display())]
+    BadIndex {
+        /// The index file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
+
     /// The requested combination of arguments is invalid.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -421,6 +432,7 @@ impl Error {
             | Error::ShapeMismatch { path, .. }
             | Error::ScalarFile { path }
             | Error::FileChanged { path, .. }
+            | Error::BadIndex { path, .. }
             | Error::ShortBlock { path, .. } => Some(path),
             Error::ObjectDtype { path, .. }
             | Error::Cast { path, .. }

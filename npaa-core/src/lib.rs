@@ -41,6 +41,9 @@
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`Collective`]: many writers (MPI ranks) appending to one file in steps.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
+//! - [`RaggedAppendArray`], [`RaggedReader`], [`recover_ragged`]: records of any length with an
+//!   index beside the data, committed together.
+//! - [`Reader`]: the rows committed so far of a file a writer is growing, mapped read-only.
 //! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
 //!   and moving it into place, holding the writer lock, for front ends that replace files.
 //! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it.
@@ -80,6 +83,8 @@ mod inspect;
 mod layout;
 mod literal;
 mod progress;
+mod ragged;
+mod reader;
 mod recover;
 mod sys;
 
@@ -98,4 +103,9 @@ pub use fmt::{fmt_shape, repr_bytes, repr_str};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, inspect, inspect_source, is_appendable, needs_recovery};
 pub use layout::{Order, Relayout, relayout, same_bytes_in_both_orders};
+pub use ragged::{
+    INDEX_SUFFIX, RaggedAppendArray, RaggedInfo, RaggedReader, RaggedRecoverReport, RaggedView,
+    index_from_lengths, index_path, inspect_ragged, read_lengths, recover_ragged,
+};
+pub use reader::{Follow, Reader, Rows};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

@@ -436,6 +436,26 @@ impl AppendArray {
         Ok(())
     }
 
+    /// Cuts the file back to its first `growth` items along the growth axis, buffered items
+    /// dropped: [`rollback_to`](Self::rollback_to) a savepoint at that count. The ragged
+    /// pair's repair and its undo of a record whose index entry failed use it.
+    pub(crate) fn cut_to(&self, growth: u64) -> Result<()> {
+        let savepoint = {
+            let state = self.lock_state();
+            let State::Open(f) = &*state else {
+                return Err(closed());
+            };
+            let data_end = f
+                .header
+                .row_len()
+                .and_then(|row| row.checked_mul(growth))
+                .and_then(|len| len.checked_add(f.header_len))
+                .ok_or_else(|| Error::InvalidArgument("the cut lies beyond any file".into()))?;
+            Savepoint { growth, data_end }
+        };
+        self.rollback_to(savepoint)
+    }
+
     /// Writes buffered items to the file and, if header rewriting is on, updates the header.
     pub fn flush(&self) -> Result<()> {
         let mut state = self.lock_state();

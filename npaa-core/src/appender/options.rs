@@ -49,13 +49,13 @@ pub enum Durability {
 /// ```
 #[derive(Clone, Debug)]
 pub struct AppendOptions {
-    pub(super) delete_if_exists: bool,
-    pub(super) rewrite_header_on_append: bool,
-    pub(super) order: Option<Order>,
-    pub(super) casting: Casting,
-    pub(super) durability: Durability,
-    pub(super) buffer_capacity: usize,
-    pub(super) mapped_window: usize,
+    pub(crate) delete_if_exists: bool,
+    pub(crate) rewrite_header_on_append: bool,
+    pub(crate) order: Option<Order>,
+    pub(crate) casting: Casting,
+    pub(crate) durability: Durability,
+    pub(crate) buffer_capacity: usize,
+    pub(crate) mapped_window: usize,
 }
 
 impl Default for AppendOptions {

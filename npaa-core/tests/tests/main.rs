@@ -14,6 +14,7 @@ mod fuzz_regressions;
 mod mapped;
 mod numpy_conformance;
 mod numpy_interop;
+mod ragged;
 mod reliability_bad_calls;
 mod reliability_crash;
 mod reliability_disk_full;
