@@ -596,8 +596,9 @@ impl IndexFile {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RaggedInfo {
-    /// The data file, as [`inspect`](crate::inspect()) describes it.
-    pub data: FileInfo,
+    /// The data file, as [`inspect`](crate::inspect()) describes it; `None` when there is
+    /// none (a new pair before its first record).
+    pub data: Option<FileInfo>,
     /// The index file, as [`inspect`](crate::inspect()) describes it.
     pub index: FileInfo,
     /// Complete records: index entries whose rows the data counts.
@@ -630,15 +631,22 @@ pub fn inspect_ragged(path: impl AsRef<Path>) -> Result<RaggedInfo> {
     let path = path.as_ref();
     let idx = index_path(path);
     let index = crate::inspect(&idx)?;
-    let data = crate::inspect(path)?;
+    let data = match crate::inspect(path) {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+        other => Some(other?),
+    };
     let entries = check_index(
         &idx,
         Some(index.header.dtype.clone()),
         Some(index.header.shape.clone()),
     )?;
-    let rows = data.header.growth_len();
+    let rows = data.as_ref().map_or(0, |d| d.header.growth_len());
     let mut problems = Vec::new();
-    for (info, what) in [(&data, "the data file"), (&index, "the index")] {
+    for (info, what) in [
+        (data.as_ref(), "the data file"),
+        (Some(&index), "the index"),
+    ] {
+        let Some(info) = info else { continue };
         if info.needs_recovery {
             problems.push(format!(
                 "{what} holds {} bytes of data where its header counts {}",

@@ -316,3 +316,13 @@ fn a_lengths_file_builds_the_index_of_a_feature_dump() {
         &[&path, &index_path(&path)],
     );
 }
+
+/// Ragged writers killed with SIGKILL at random moments, in every durability mode (and with a
+/// write buffer, in mapped mode, with the header rewrite off, in Fortran order): a reader of
+/// the pair left behind sees only complete records, each exact; `recover_ragged` keeps every
+/// record that was appended and indexed, cuts a half-appended one, and NumPy loads the data
+/// and the index. `NPAA_CRASH_KILLS` changes the number of kills (default 240).
+#[test]
+fn killed_ragged_writers_leave_every_indexed_record_exact() {
+    npaa_testutil::ragged::run(240, 64, std::time::Duration::from_secs(40));
+}

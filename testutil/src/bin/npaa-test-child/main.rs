@@ -10,7 +10,7 @@ mod foreign;
 use std::process::ExitCode;
 
 /// The roles, each with the function that plays it.
-const ROLES: [(&str, fn()); 9] = [
+const ROLES: [(&str, fn()); 10] = [
     ("crash-writer", core::crash_writer),
     ("capi-crash-writer", capi::crash_writer),
     ("mapped-writer", core::mapped_writer),
@@ -20,6 +20,7 @@ const ROLES: [(&str, fn()); 9] = [
     ("lock-contender", core::lock_contender),
     ("permission", core::permission),
     ("placeholder-writer", foreign::placeholder_writer),
+    ("ragged-crash-writer", core::ragged_crash_writer),
 ];
 
 fn main() -> ExitCode {
