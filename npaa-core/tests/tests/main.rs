@@ -15,6 +15,7 @@ mod mapped;
 mod numpy_conformance;
 mod numpy_interop;
 mod ragged;
+mod reader;
 mod reliability_bad_calls;
 mod reliability_crash;
 mod reliability_disk_full;
