@@ -76,7 +76,7 @@ fn write_rows_from(array: &AppendArray, start: u64, total: u64, seed: u64) {
             .append(&rows(next, n), &[n, ROW_WORDS as u64])
             .unwrap();
         next += n;
-        if next % 97 == 0 {
+        if next.is_multiple_of(97) {
             std::thread::yield_now();
         }
     }
