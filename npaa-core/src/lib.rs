@@ -105,7 +105,7 @@ pub use inspect::{FileInfo, inspect, inspect_source, is_appendable, needs_recove
 pub use layout::{Order, Relayout, relayout, same_bytes_in_both_orders};
 pub use ragged::{
     INDEX_SUFFIX, RaggedAppendArray, RaggedInfo, RaggedReader, RaggedRecoverReport, RaggedView,
-    index_from_lengths, index_path, inspect_ragged, read_lengths, recover_ragged,
+    index_dtype, index_from_lengths, index_path, inspect_ragged, read_lengths, recover_ragged,
 };
 pub use reader::{Follow, Reader, Rows};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

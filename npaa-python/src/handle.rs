@@ -386,7 +386,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// `durability=`: `None` or `"none"`, `"close"`, `"append"`, or a positive int N (sync every N
 /// bytes).
-fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
+pub(crate) fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
     let Some(value) = value else {
         return Ok(Durability::None);
     };
@@ -412,7 +412,7 @@ fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
 }
 
 /// `mapped=`: `None`/`False`/0 (off), `True` (a 1 MiB window) or a window size in bytes.
-fn parse_mapped(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+pub(crate) fn parse_mapped(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
     let Some(value) = value else {
         return Ok(0);
     };

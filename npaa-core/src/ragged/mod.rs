@@ -64,6 +64,11 @@ pub fn index_path(data: impl AsRef<Path>) -> PathBuf {
     data.with_file_name(format!("{stem}{INDEX_SUFFIX}"))
 }
 
+/// The dtype of a ragged index: `<i8` (record ends, little-endian 64-bit integers).
+pub fn index_dtype() -> Dtype {
+    i64::dtype()
+}
+
 /// The data file and the index of a ragged pair, each open for appending.
 #[derive(Debug)]
 struct Pair {
@@ -234,6 +239,19 @@ impl RaggedAppendArray {
         self.append_records(records, |array, (data, shape)| {
             array.append_raw(&dtype, shape, bytemuck::cast_slice(data))?;
             Ok(std::mem::size_of_val(data) as u64)
+        })
+    }
+
+    /// Appends several records given as raw bytes, each `(dtype, shape, order, data)` as for
+    /// [`append_raw_in_order`](Self::append_raw_in_order), with one index update for all of
+    /// them, as [`extend`](Self::extend) does.
+    pub fn extend_raw<'a>(
+        &self,
+        records: impl IntoIterator<Item = (&'a Dtype, &'a [u64], Order, &'a [u8])>,
+    ) -> Result<()> {
+        self.append_records(records, |array, (dtype, shape, order, data)| {
+            array.append_raw_in_order(dtype, shape, order, data)?;
+            Ok(data.len() as u64)
         })
     }
 
@@ -533,7 +551,7 @@ fn open_pair(path: &Path, options: &AppendOptions) -> Result<(Pair, RaggedRecove
 /// Refuses an index that is not a 1-D C-order `<i8` array; returns its number of entries.
 fn check_index(path: &Path, dtype: Option<Dtype>, shape: Option<Vec<u64>>) -> Result<u64> {
     match (dtype, shape.as_deref()) {
-        (Some(d), Some(&[n])) if d == i64::dtype() => Ok(n),
+        (Some(d), Some(&[n])) if d == index_dtype() => Ok(n),
         (dtype, shape) => Err(Error::BadIndex {
             path: path.to_path_buf(),
             what: format!(

@@ -3,7 +3,6 @@
 use std::ops::Range;
 use std::path::Path;
 
-use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::reader::{Reader, Rows};
 
@@ -99,7 +98,7 @@ impl RaggedReader {
         let path = path.as_ref();
         let idx = index_path(path);
         let index = Reader::open(&idx)?;
-        if index.dtype() != &i64::dtype() || index.shape().len() != 1 {
+        if index.dtype() != &super::index_dtype() || index.shape().len() != 1 {
             return Err(Error::BadIndex {
                 path: idx,
                 what: format!(

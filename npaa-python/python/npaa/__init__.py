@@ -22,6 +22,12 @@ Keyword-only extras of ``NpyAppendArray``: ``casting``, ``durability`` (``None``
 bytes), ``mapped`` (``True`` or a window in bytes), ``fortran_order`` (order of a new file);
 methods ``flush()`` and ``sync()``.
 
+Ragged records: ``RaggedAppendArray(filename, ...)`` appends records of any length with an index
+beside the data (``feats.npy`` + ``feats.idx.npy``), committed together; ``load_ragged`` reads
+them back (``RaggedArray``), ``recover_ragged`` repairs a pair a crash left, and
+``ragged_index_from_lengths`` builds the index of a fairseq-style dump. ``Reader`` and
+``RaggedReader`` follow a file while a writer grows it.
+
 Errors: every refusal is a ``ValueError`` subclass, ``NpaaError``, with ``FormatError``,
 ``NotAppendableError``, ``NeedsRecoveryError``, ``LockedError``, ``ShapeError``,
 ``DtypeError`` (and its ``CastingError``), ``ClosedError`` and ``FileChangedError`` below it;
@@ -40,14 +46,20 @@ from ._native import (
     NotAppendableError,
     NpaaError,
     NpyAppendArray,
+    RaggedAppendArray,
+    RaggedRecoverReport,
     RecoverReport,
     ShapeError,
     __version__,
     ensure_appendable,
     is_appendable,
     needs_recovery,
+    ragged_index_from_lengths,
     recover,
+    recover_ragged,
 )
+from .ragged import RaggedArray, load_ragged
+from .reader import RaggedReader, Reader
 
 __all__ = [
     "CastingError",
@@ -61,11 +73,19 @@ __all__ = [
     "NotAppendableError",
     "NpaaError",
     "NpyAppendArray",
+    "RaggedAppendArray",
+    "RaggedArray",
+    "RaggedReader",
+    "RaggedRecoverReport",
+    "Reader",
     "RecoverReport",
     "ShapeError",
     "__version__",
     "ensure_appendable",
     "is_appendable",
+    "load_ragged",
     "needs_recovery",
+    "ragged_index_from_lengths",
     "recover",
+    "recover_ragged",
 ]
