@@ -115,6 +115,15 @@ impl Rows {
         prefix
     }
 
+    /// The last `rows` of these rows (all of them if there are fewer).
+    pub fn suffix(&self, rows: u64) -> Rows {
+        let rows = rows.min(self.rows());
+        let mut suffix = self.prefix(rows);
+        suffix.start = self.start + self.len - suffix.len;
+        suffix.first_row = self.first_row + self.rows() - rows;
+        suffix
+    }
+
     /// The number of rows here (the growth dimension of [`shape`](Self::shape)).
     pub fn rows(&self) -> u64 {
         self.order
