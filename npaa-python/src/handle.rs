@@ -93,17 +93,17 @@ impl NpyAppendArray {
         fortran_order: Option<bool>,
     ) -> PyResult<Self> {
         let path: PathBuf = filename.extract()?;
-        let mut options = AppendOptions::new()
-            .delete_if_exists(delete_if_exists)
-            .rewrite_header_on_append(rewrite_header_on_append)
-            .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
-            .durability(parse_durability(durability.as_ref())?)
-            .buffer_capacity(buffer)
-            .mapped_window(parse_mapped(mapped.as_ref())?);
         let order_given = fortran_order.map(|f| if f { Order::Fortran } else { Order::C });
-        if let Some(order) = order_given {
-            options = options.order(order);
-        }
+        let options = append_options(
+            py,
+            delete_if_exists,
+            rewrite_header_on_append,
+            casting,
+            durability.as_ref(),
+            buffer,
+            mapped.as_ref(),
+            order_given,
+        )?;
         let core = py
             .detach(|| options.open(&path))
             .map_err(|e| errors::to_py(py, e))?;
@@ -384,9 +384,38 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The core's options from the keyword arguments `NpyAppendArray` and `RaggedAppendArray`
+/// share.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the Python signature's arguments"
+)]
+pub(crate) fn append_options(
+    py: Python<'_>,
+    delete_if_exists: bool,
+    rewrite_header_on_append: bool,
+    casting: &str,
+    durability: Option<&Bound<'_, PyAny>>,
+    buffer: usize,
+    mapped: Option<&Bound<'_, PyAny>>,
+    order: Option<Order>,
+) -> PyResult<AppendOptions> {
+    let options = AppendOptions::new()
+        .delete_if_exists(delete_if_exists)
+        .rewrite_header_on_append(rewrite_header_on_append)
+        .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
+        .durability(parse_durability(durability)?)
+        .buffer_capacity(buffer)
+        .mapped_window(parse_mapped(mapped)?);
+    Ok(match order {
+        Some(order) => options.order(order),
+        None => options,
+    })
+}
+
 /// `durability=`: `None` or `"none"`, `"close"`, `"append"`, or a positive int N (sync every N
 /// bytes).
-pub(crate) fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
+fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
     let Some(value) = value else {
         return Ok(Durability::None);
     };
@@ -412,7 +441,7 @@ pub(crate) fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Dur
 }
 
 /// `mapped=`: `None`/`False`/0 (off), `True` (a 1 MiB window) or a window size in bytes.
-pub(crate) fn parse_mapped(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+fn parse_mapped(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
     let Some(value) = value else {
         return Ok(0);
     };

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 
-use npaa_core::{AppendOptions, Dtype, Order};
+use npaa_core::{Dtype, Order};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -47,16 +47,16 @@ impl RaggedAppendArray {
         fortran_order: Option<bool>,
     ) -> PyResult<Self> {
         let path: PathBuf = filename.extract()?;
-        let mut options = AppendOptions::new()
-            .delete_if_exists(delete_if_exists)
-            .rewrite_header_on_append(rewrite_header_on_append)
-            .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
-            .durability(handle::parse_durability(durability.as_ref())?)
-            .buffer_capacity(buffer)
-            .mapped_window(handle::parse_mapped(mapped.as_ref())?);
-        if let Some(f) = fortran_order {
-            options = options.order(if f { Order::Fortran } else { Order::C });
-        }
+        let options = handle::append_options(
+            py,
+            delete_if_exists,
+            rewrite_header_on_append,
+            casting,
+            durability.as_ref(),
+            buffer,
+            mapped.as_ref(),
+            fortran_order.map(|f| if f { Order::Fortran } else { Order::C }),
+        )?;
         let core = py
             .detach(|| options.open_ragged(&path))
             .map_err(|e| errors::to_py(py, e))?;

@@ -122,11 +122,7 @@ impl AppendArray {
     /// Opens `path` for appending with `options`; see [`open`](Self::open).
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Durability::EveryBytes(0) = options.durability {
-            return Err(Error::InvalidArgument(
-                "Durability::EveryBytes needs a positive byte count".into(),
-            ));
-        }
+        options.check()?;
         let state = match open_existing(&path, &options)? {
             Some(file) => State::Open(file),
             None => State::Pending,

@@ -171,6 +171,16 @@ impl AppendOptions {
         self.rewrite_header_on_append && !matches!(self.durability, Durability::EveryBytes(_))
     }
 
+    /// Refuses options that cannot work together (`EveryBytes(0)`), before anything is opened.
+    pub(crate) fn check(&self) -> Result<()> {
+        if let Durability::EveryBytes(0) = self.durability {
+            return Err(crate::Error::InvalidArgument(
+                "Durability::EveryBytes needs a positive byte count".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Opens `path` with these options: see [`AppendArray::open_with`].
     pub fn open(self, path: impl AsRef<Path>) -> Result<AppendArray> {
         AppendArray::open_with(path, self)

@@ -143,11 +143,7 @@ impl RaggedAppendArray {
     /// opens as an empty pair).
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Durability::EveryBytes(0) = options.durability {
-            return Err(Error::InvalidArgument(
-                "Durability::EveryBytes needs a positive byte count".into(),
-            ));
-        }
+        options.check()?;
         let deferred = match options.durability {
             Durability::EveryBytes(n) => Some((n, true)),
             _ if options.buffer_capacity > 0 => Some((options.buffer_capacity as u64, false)),
