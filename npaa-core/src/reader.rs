@@ -199,18 +199,21 @@ impl Reader {
         self.uncounted
     }
 
-    /// Reads the header again and returns every row committed so far, mapped read-only.
+    /// Reads the header again and returns every row committed so far, mapped read-only. They
+    /// count as returned: [`next_block`](Self::next_block) goes on after them.
     ///
     /// # Errors
     /// [`Error::FileChanged`] if the file was cut below the rows already seen, or its header
     /// now describes another dtype or shape; [`Error::Io`].
     pub fn refresh(&mut self) -> Result<Rows> {
         self.update()?;
+        self.returned = self.rows;
         Ok(self.rows_between(0, self.rows))
     }
 
-    /// Refreshes, then returns the rows committed since the last call (since opening, for the
-    /// first), or `None` when there are none.
+    /// Refreshes, then returns the rows committed since they were last returned (by this or
+    /// [`refresh`](Self::refresh); all of them, the first time), or `None` when there are
+    /// none.
     pub fn next_block(&mut self) -> Result<Option<Rows>> {
         self.update()?;
         if self.rows == self.returned {
@@ -223,7 +226,8 @@ impl Reader {
 
     /// Follows the file like `tail -f`: an endless iterator of the blocks
     /// [`next_block`](Self::next_block) returns, sleeping `poll` whenever there is none. The
-    /// first block holds whatever was committed and not yet returned.
+    /// first block holds whatever was committed and not yet returned (by
+    /// [`refresh`](Self::refresh) or [`next_block`](Self::next_block)).
     pub fn follow(&mut self, poll: Duration) -> Follow<'_> {
         Follow { reader: self, poll }
     }

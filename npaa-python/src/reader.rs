@@ -114,7 +114,8 @@ impl Reader {
         self.lock().uncounted_rows()
     }
 
-    /// Every row committed so far, as a read-only array over the file's mapping.
+    /// Every row committed so far, as a read-only array over the file's mapping; `next_block`
+    /// and `follow` go on after them.
     fn refresh<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let rows = py
             .detach(|| self.lock().refresh())
@@ -122,7 +123,8 @@ impl Reader {
         to_ndarray(py, rows, self.dtype.bind(py))
     }
 
-    /// The rows committed since the last call (since opening, for the first), or None.
+    /// The rows committed since rows were last returned (by this or `refresh`; all of them,
+    /// the first time), or None.
     fn next_block<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let rows = py
             .detach(|| self.lock().next_block())

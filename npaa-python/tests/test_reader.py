@@ -127,3 +127,15 @@ def test_uncounted_rows_are_reported(tmp_path):
     assert reader.refresh().shape == (2, COLS) and reader.uncounted_rows == 5
     w.close()
     assert reader.refresh().shape == (7, COLS) and reader.uncounted_rows == 0
+
+
+def test_follow_goes_on_after_what_refresh_returned(tmp_path):
+    path = str(tmp_path / "r.npy")
+    w = npaa.NpyAppendArray(path)
+    w.append(rows(0, 3))
+    reader = npaa.Reader(path)
+    assert reader.refresh().shape == (3, COLS)
+    assert reader.next_block() is None
+    w.append(rows(3, 2))
+    np.testing.assert_array_equal(next(reader.follow(poll=0.001)), rows(3, 2))
+    w.close()

@@ -17,9 +17,8 @@ pub fn run(args: &TailArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     if args.rows > 0 {
         print(&reader, &first.suffix(args.rows), out)?;
     }
+    // What was printed (or skipped) counts as returned: --follow goes on after it.
     let mut uncounted = report_uncounted(&reader, 0);
-    // What was printed (or skipped) is not printed again.
-    let _ = reader.next_block().map_err(|e| core_error(path, e))?;
     if !args.follow {
         return Ok(Status::Ok);
     }

@@ -121,11 +121,19 @@ impl RaggedReader {
         &self.data
     }
 
-    /// Reads both files again and returns the complete records so far.
+    /// Reads both files again and returns the complete records so far. They count as
+    /// returned: [`next_records`](Self::next_records) goes on after them.
     ///
     /// # Errors
     /// The errors of [`Reader::refresh`].
     pub fn refresh(&mut self) -> Result<RaggedView> {
+        let view = self.view()?;
+        self.returned = view.len();
+        Ok(view)
+    }
+
+    /// The complete records as the files are now.
+    fn view(&mut self) -> Result<RaggedView> {
         // The index first: every end it counts was counted by the data before.
         let index = self.index.refresh()?;
         let data = self.data.refresh()?;
@@ -149,10 +157,10 @@ impl RaggedReader {
         })
     }
 
-    /// Refreshes, then returns the view and the records completed since the last call (all
-    /// of them, for the first), or `None` when there are none.
+    /// Reads both files again, then returns the view and the records completed since they
+    /// were last returned (all of them, the first time), or `None` when there are none.
     pub fn next_records(&mut self) -> Result<Option<(Range<u64>, RaggedView)>> {
-        let view = self.refresh()?;
+        let view = self.view()?;
         if view.len() <= self.returned {
             return Ok(None);
         }

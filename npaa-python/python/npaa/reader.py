@@ -14,7 +14,7 @@ class Reader(_native.Reader):
     ``refresh()`` returns the rows committed so far as a read-only array over a memory
     mapping (no copy): never a partial row, a shape that never shrinks, remapped as the file
     grows. ``follow(poll=0.1)`` yields each new block as it lands, starting with what was
-    committed and not yet returned. Works with writers in every mode (default, ``mapped``,
+    committed and not yet returned (by ``refresh()`` or an earlier ``follow()``). Works with writers in every mode (default, ``mapped``,
     ``buffer``); a writer with ``rewrite_header_on_append=False`` is seen as far as its header
     counts, and ``uncounted_rows`` says how many rows lie past that.
     """
