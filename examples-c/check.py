@@ -4,6 +4,7 @@ Usage: check.py append FILE STEPS
        check.py simulation FILE THREADS STEPS
        check.py recover FILE
        check.py wrapper DIR
+       check.py ragged FILE RECORDS
 Every file is opened the way users open it: np.load(..., mmap_mode="r").
 """
 
@@ -98,6 +99,20 @@ def check_wrapper(directory):
     return f"{directory}: 12 typed files, rows.npy, fortran.npy, ordered_f.npy, ordered_c.npy"
 
 
+def check_ragged(path, records):
+    """ragged.c: record r has r % 7 rows [r, j, r + j, -1]; the index holds the record ends."""
+    a = load(path)
+    ends = load(path[: -len(".npy")] + ".idx.npy")
+    lengths = np.arange(records) % 7
+    assert ends.dtype == np.dtype("<i8") and np.array_equal(ends, np.cumsum(lengths)), ends
+    assert a.dtype == np.dtype("<f4") and a.shape == (int(lengths.sum()), 4), (a.dtype, a.shape)
+    r = np.repeat(np.arange(records), lengths).astype("<f4")
+    j = np.concatenate([np.arange(n) for n in lengths]).astype("<f4")
+    expected = np.stack([r, j, r + j, np.full(len(r), -1.0, "<f4")], axis=1)
+    assert np.array_equal(a, expected), "values differ"
+    return f"{path}: {records} records, {a.shape} {a.dtype}"
+
+
 def main(argv):
     kind, path, *rest = argv
     if kind == "append":
@@ -108,6 +123,8 @@ def main(argv):
         message = check_recover(path)
     elif kind == "wrapper":
         message = check_wrapper(path)
+    elif kind == "ragged":
+        message = check_ragged(path, int(rest[0]))
     else:
         raise SystemExit(f"unknown check {kind!r}")
     print(f"check.py: ok: {message}")
