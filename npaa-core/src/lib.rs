@@ -41,8 +41,8 @@
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`Collective`]: many writers (MPI ranks) appending to one file in steps.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
-//! - [`RaggedAppendArray`], [`RaggedReader`], [`recover_ragged`]: records of any length with an
-//!   index beside the data, committed together.
+//! - [`ragged`]: records of any length with an index beside the data, committed together
+//!   ([`RaggedAppendArray`], [`RaggedReader`], [`recover_ragged`]).
 //! - [`Reader`]: the rows committed so far of a file a writer is growing, mapped read-only.
 //! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
 //!   and moving it into place, holding the writer lock, for front ends that replace files.
@@ -83,7 +83,7 @@ mod inspect;
 mod layout;
 mod literal;
 mod progress;
-mod ragged;
+pub mod ragged;
 mod reader;
 mod recover;
 mod sys;
