@@ -319,7 +319,7 @@ impl Reader {
                     return Err(self.changed(format!(
                         "its header now describes {} {}, not the array it was opened with",
                         header.dtype.descr(),
-                        crate::fmt_shape(&header.shape),
+                        crate::repr::fmt_shape(&header.shape),
                     )));
                 }
                 return Ok(Some(count));

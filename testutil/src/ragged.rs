@@ -227,7 +227,7 @@ fn check_outcome(
     let (whole, partial) = check_rows_prefix(&bytes[data.header_len as usize..], what);
     assert_eq!((whole, partial), (report.rows, 0), "{what}: {report:?}");
     assert_eq!(
-        data.header.fortran_order,
+        data.header.order() == Order::Fortran,
         fortran && report.rows > 1,
         "{what}"
     );

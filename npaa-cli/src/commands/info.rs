@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use npaa_core::repr::fmt_shape;
 use npaa_core::{FileInfo, Order};
 use serde::Serialize;
 
@@ -96,11 +97,7 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
 }
 
 fn order(info: &FileInfo) -> Order {
-    if info.header.fortran_order {
-        Order::Fortran
-    } else {
-        Order::C
-    }
+    info.header.order()
 }
 
 fn to_json(info: &FileInfo, ragged_records: Option<u64>) -> InfoJson<'_> {
@@ -110,9 +107,9 @@ fn to_json(info: &FileInfo, ragged_records: Option<u64>) -> InfoJson<'_> {
         version: info.version.to_string(),
         header_len: info.header_len,
         spare: info.spare,
-        descr: header.dtype.descr(),
-        dtype: header.dtype.readable(),
-        shape: &header.shape,
+        descr: header.dtype().descr(),
+        dtype: header.dtype().readable(),
+        shape: header.shape(),
         order: match order(info) {
             Order::Fortran => "F",
             Order::C => "C",
@@ -172,7 +169,7 @@ fn write_text(info: &FileInfo, records: Option<u64>, out: &mut dyn Write) -> std
         ),
         (
             "dtype",
-            format!("{} ({})", header.dtype.descr(), header.dtype.readable()),
+            format!("{} ({})", header.dtype().descr(), header.dtype().readable()),
         ),
         ("shape", shape),
         ("order", order),
@@ -204,12 +201,12 @@ fn write_text(info: &FileInfo, records: Option<u64>, out: &mut dyn Write) -> std
 
 /// The shape as a Python tuple, with `?` for the growth dimension of a placeholder header.
 fn shape_text(info: &FileInfo) -> String {
-    let shape = npaa_core::fmt_shape(&info.header.shape);
+    let shape = fmt_shape(info.header.shape());
     match (info.placeholder, info.header.growth_axis()) {
         (true, Some(axis)) => {
             let parts: Vec<String> = info
                 .header
-                .shape
+                .shape()
                 .iter()
                 .enumerate()
                 .map(|(i, d)| {

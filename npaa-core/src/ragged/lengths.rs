@@ -11,8 +11,8 @@ use super::index_path;
 /// line; blank lines are skipped.
 ///
 /// # Errors
-/// [`Error::Io`] if it cannot be read; [`Error::InvalidArgument`] naming the first line that
-/// is not a length.
+/// [`Error::Io`] if it cannot be read; [`Error::BadLengths`] naming the first line that is
+/// not a length.
 pub fn read_lengths(path: impl AsRef<Path>) -> Result<Vec<u64>> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "reading", e))?;
@@ -20,13 +20,13 @@ pub fn read_lengths(path: impl AsRef<Path>) -> Result<Vec<u64>> {
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(n, line)| {
-            line.trim().parse::<u64>().map_err(|_| {
-                Error::InvalidArgument(format!(
-                    "{}: line {}: {:?} is not a record length (a non-negative integer)",
-                    path.display(),
+            line.trim().parse::<u64>().map_err(|_| Error::BadLengths {
+                path: path.to_path_buf(),
+                what: format!(
+                    "line {}: {:?} is not a record length (a non-negative integer)",
                     n + 1,
                     line.trim()
-                ))
+                ),
             })
         })
         .collect()
@@ -37,7 +37,7 @@ pub fn read_lengths(path: impl AsRef<Path>) -> Result<Vec<u64>> {
 /// index ([`index_path`]) appears complete or not at all; returns the number of records.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] unless the lengths add up to the data's rows; [`Error::Io`]
+/// [`Error::BadLengths`] unless the lengths add up to the data's rows; [`Error::Io`]
 /// (kind `AlreadyExists`) if the index exists; [`Error::Locked`] while a writer has the data
 /// open; [`Error::NeedsRecovery`] if the data does not match its header.
 pub fn index_from_lengths(path: impl AsRef<Path>, lengths: &[u64]) -> Result<u64> {
@@ -60,11 +60,13 @@ pub fn index_from_lengths(path: impl AsRef<Path>, lengths: &[u64]) -> Result<u64
         ends.push(i64::try_from(total).unwrap_or(i64::MAX));
     }
     if total != rows {
-        return Err(Error::InvalidArgument(format!(
-            "{}: the {} lengths add up to {total} rows, but the data holds {rows}",
-            path.display(),
-            lengths.len()
-        )));
+        return Err(Error::BadLengths {
+            path: path.to_path_buf(),
+            what: format!(
+                "the {} lengths add up to {total} rows, but the data holds {rows}",
+                lengths.len()
+            ),
+        });
     }
     let idx = index_path(path);
     if idx.exists() {

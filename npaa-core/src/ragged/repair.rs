@@ -167,7 +167,7 @@ pub(super) fn check_index(
                 "not a ragged index: a ragged index is a 1-D '<i8' array of record ends, this \
                  is {} of shape {}",
                 dtype.map_or_else(|| "?".to_owned(), |d| d.descr()),
-                shape.map_or_else(|| "?".to_owned(), crate::fmt_shape),
+                shape.map_or_else(|| "?".to_owned(), crate::repr::fmt_shape),
             ),
         }),
     }

@@ -71,7 +71,7 @@ impl RaggedAppendArray {
     /// opens as an empty pair).
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        options.check()?;
+        options.durability.check()?;
         let deferred = match options.durability {
             Durability::EveryBytes(n) => Some((n, true)),
             _ if options.buffer_capacity > 0 => Some((options.buffer_capacity as u64, false)),
@@ -288,5 +288,5 @@ impl Drop for RaggedAppendArray {
 }
 
 fn closed() -> Error {
-    Error::InvalidArgument("the ragged array was closed".into())
+    Error::Closed
 }

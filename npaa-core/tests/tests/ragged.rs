@@ -290,7 +290,7 @@ fn a_lengths_file_builds_the_index_of_a_feature_dump() {
     assert_eq!(lengths, [4, 0, 6]);
     assert!(matches!(
         index_from_lengths(&path, &[4, 5]),
-        Err(Error::InvalidArgument(m)) if m.contains("add up to 9")
+        Err(Error::BadLengths { what, .. }) if what.contains("add up to 9")
     ));
     assert!(!index_path(&path).exists());
     assert_eq!(index_from_lengths(&path, &lengths).unwrap(), 3);
@@ -299,7 +299,7 @@ fn a_lengths_file_builds_the_index_of_a_feature_dump() {
     fs::write(&lengths_path, "4\nfour\n").unwrap();
     assert!(matches!(
         read_lengths(&lengths_path),
-        Err(Error::InvalidArgument(m)) if m.contains("line 2")
+        Err(Error::BadLengths { what, .. }) if what.contains("line 2")
     ));
     let pair = RaggedAppendArray::open(&path).unwrap();
     pair.append(&rows(10, 2), &[2, 3]).unwrap();
