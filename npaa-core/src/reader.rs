@@ -259,7 +259,11 @@ impl Reader {
             )));
         }
         let counted = self.counted_rows(file_len)?.unwrap_or(self.rows);
-        let present = (file_len - self.header_len) / self.row_len.max(1);
+        // Rows of no bytes (a dimension of 0 beside the growth axis) are all present.
+        let present = match self.row_len {
+            0 => counted,
+            row_len => (file_len - self.header_len) / row_len,
+        };
         // Never more than the file holds (a header whose data a power loss lost), never fewer
         // than before.
         let rows = counted.min(present).max(self.rows);

@@ -57,12 +57,13 @@ impl RaggedView {
             .collect()
     }
 
-    /// The rows of the data that record `i` spans, `None` past the last record.
+    /// The rows of the data that record `i` spans, `None` past the last record. (An index
+    /// whose ends decrease, which no npaa writer leaves, gives such a record no rows.)
     pub fn record_rows(&self, i: u64) -> Option<Range<u64>> {
         let end = self.end(i)?;
         let start = match i {
             0 => 0,
-            _ => entry(self.index.bytes(), i - 1),
+            _ => entry(self.index.bytes(), i - 1).min(end),
         };
         Some(start..end)
     }

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use npaa_core::{AppendArray, AppendOptions, Durability, Error, RaggedReader, Reader, Rows};
@@ -48,15 +48,22 @@ fn a_follower_thread_sees_exact_prefixes_in_every_writer_mode() {
         array.append(&rows(0, 1), &[1, 3]).unwrap();
         array.update_header().unwrap();
         let done = Arc::new(AtomicBool::new(false));
+        let refreshed = Arc::new(AtomicU64::new(0));
         let follower = {
-            let (path, done) = (path.clone(), Arc::clone(&done));
-            std::thread::spawn(move || follow_until_done(&path, &done, name))
+            let (path, done, refreshed) = (path.clone(), Arc::clone(&done), Arc::clone(&refreshed));
+            std::thread::spawn(move || follow_until_done(&path, &done, &refreshed, name))
         };
-        write_rows_from(&array, 1, TOTAL, k as u64 + 1);
+        // Half the rows, then a pause until the follower has refreshed at least twice: the
+        // two run at once whatever the scheduler does.
+        write_rows_from(&array, 1, TOTAL / 2, k as u64 + 1);
+        while refreshed.load(Ordering::Acquire) < 2 {
+            std::thread::yield_now();
+        }
+        write_rows_from(&array, TOTAL / 2, TOTAL, k as u64 + 100);
         array.close().unwrap();
         done.store(true, Ordering::Release);
         let (refreshes, blocks_rows) = follower.join().unwrap();
-        assert!(refreshes > 1, "{name}");
+        assert!(refreshes > 2, "{name}");
         assert_eq!(blocks_rows, TOTAL, "{name}");
     }
 }
@@ -85,7 +92,12 @@ fn write_rows_from(array: &AppendArray, start: u64, total: u64, seed: u64) {
 /// Refreshes `path` until `done` and one more time: every view an exact prefix that never
 /// shrinks, and the blocks of `next_block` (on a second reader) adding up to it. Returns the
 /// number of refreshes and the rows the blocks held.
-fn follow_until_done(path: &Path, done: &AtomicBool, what: &str) -> (u64, u64) {
+fn follow_until_done(
+    path: &Path,
+    done: &AtomicBool,
+    refreshed: &AtomicU64,
+    what: &str,
+) -> (u64, u64) {
     let mut reader = Reader::open(path).unwrap();
     let mut blocks = Reader::open(path).unwrap();
     let (mut seen, mut refreshes, mut block_rows) = (0, 0, 0);
@@ -94,6 +106,7 @@ fn follow_until_done(path: &Path, done: &AtomicBool, what: &str) -> (u64, u64) {
         let view = reader.refresh().unwrap();
         seen = check_view(&view, seen, what);
         refreshes += 1;
+        refreshed.store(refreshes, Ordering::Release);
         while let Some(block) = blocks.next_block().unwrap() {
             assert_eq!(block.first_row(), block_rows, "{what}");
             let bytes = block.bytes();
@@ -247,4 +260,18 @@ fn a_ragged_follower_sees_each_record_whole() {
         got = new.end;
     }
     writer.join().unwrap();
+}
+
+#[test]
+fn rows_of_no_bytes_are_counted() {
+    let dir = tempdir();
+    let path = dir.path().join("z.npy");
+    let array = AppendArray::open(&path).unwrap();
+    array.append::<u64>(&[], &[5, 0]).unwrap();
+    let mut reader = Reader::open(&path).unwrap();
+    assert_eq!(reader.refresh().unwrap().shape(), [5, 0]);
+    array.append::<u64>(&[], &[2, 0]).unwrap();
+    let block = reader.next_block().unwrap().unwrap();
+    assert_eq!((block.first_row(), block.shape()), (5, &[2, 0][..]));
+    array.close().unwrap();
 }
