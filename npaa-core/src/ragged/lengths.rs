@@ -42,7 +42,7 @@ pub fn read_lengths(path: impl AsRef<Path>) -> Result<Vec<u64>> {
 /// open; [`Error::NeedsRecovery`] if the data does not match its header.
 pub fn index_from_lengths(path: impl AsRef<Path>, lengths: &[u64]) -> Result<u64> {
     let path = path.as_ref();
-    let _lock = crate::WriterLock::acquire(path)?;
+    let _lock = crate::file::WriterLock::acquire(path)?;
     let data = crate::inspect(path)?;
     if data.needs_recovery {
         return Err(Error::NeedsRecovery {
@@ -76,7 +76,7 @@ pub fn index_from_lengths(path: impl AsRef<Path>, lengths: &[u64]) -> Result<u64
             std::io::Error::from(std::io::ErrorKind::AlreadyExists),
         ));
     }
-    let staged = crate::StagedFile::beside(&idx)?;
+    let staged = crate::file::StagedFile::beside(&idx)?;
     let index = AppendOptions::new()
         .durability(Durability::OnClose)
         .open(staged.path())?;

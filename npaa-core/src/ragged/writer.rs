@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::appender::{AppendArray, AppendOptions, Durability};
 use crate::dtype::Dtype;
 use crate::element::Element;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::layout::Order;
 
 use super::index_path;
@@ -50,7 +50,7 @@ pub struct RaggedAppendArray {
     /// name is counted: a write buffer (flushed at `threshold` bytes) or `EveryBytes`
     /// (synced at `threshold` bytes, `sync` true).
     deferred: Option<(u64, bool)>,
-    pair: Mutex<Option<Pair>>,
+    pair: Mutex<Pair>,
 }
 
 impl RaggedAppendArray {
@@ -82,7 +82,7 @@ impl RaggedAppendArray {
             index_path: index_path(&path),
             path,
             deferred,
-            pair: Mutex::new(Some(pair)),
+            pair: Mutex::new(pair),
         })
     }
 
@@ -96,10 +96,9 @@ impl RaggedAppendArray {
         &self.index_path
     }
 
-    /// Records appended so far (those whose index entries are still held back included); 0
-    /// after close.
+    /// Records appended so far (those whose index entries are still held back included).
     pub fn len(&self) -> u64 {
-        self.lock_pair().as_ref().map_or(0, |p| p.records)
+        self.lock_pair().records
     }
 
     /// True when no record has been appended.
@@ -107,19 +106,19 @@ impl RaggedAppendArray {
         self.len() == 0
     }
 
-    /// The data file's shape (`None` before the first record created it, or after close).
+    /// The data file's shape (`None` before the first record created it).
     pub fn shape(&self) -> Option<Vec<u64>> {
-        self.lock_pair().as_ref().and_then(|p| p.data.shape())
+        self.lock_pair().data.shape()
     }
 
-    /// The data file's dtype (`None` before the first record created it, or after close).
+    /// The data file's dtype (`None` before the first record created it).
     pub fn dtype(&self) -> Option<Dtype> {
-        self.lock_pair().as_ref().and_then(|p| p.data.dtype())
+        self.lock_pair().data.dtype()
     }
 
     /// The data file's memory order (`None` before the first record created it).
     pub fn order(&self) -> Option<Order> {
-        self.lock_pair().as_ref().and_then(|p| p.data.order())
+        self.lock_pair().data.order()
     }
 
     /// Appends one record given in the file's memory order: `shape` as for
@@ -187,9 +186,7 @@ impl RaggedAppendArray {
         mut append: impl FnMut(&AppendArray, R) -> Result<u64>,
     ) -> Result<()> {
         let mut guard = self.lock_pair();
-        let Some(pair) = guard.as_mut() else {
-            return Err(closed());
-        };
+        let pair = &mut *guard;
         let first = pair.pending.len();
         let mut result = Ok(());
         for record in records {
@@ -221,16 +218,15 @@ impl RaggedAppendArray {
     /// Writes records held back (a write buffer, `EveryBytes`) to the data, then their index
     /// entries.
     pub fn flush(&self) -> Result<()> {
-        self.with_pair(|pair| pair.commit_pending(false))
+        self.lock_pair().commit_pending(false)
     }
 
     /// Writes everything and forces it to stable storage: the data (and its header) first,
     /// then the index.
     pub fn sync(&self) -> Result<()> {
-        self.with_pair(|pair| {
-            pair.commit_pending(true)?;
-            pair.index.sync()
-        })
+        let mut pair = self.lock_pair();
+        pair.commit_pending(true)?;
+        pair.index.sync()
     }
 
     /// Closes the pair: the data file first (flushed, counted, synced as the durability
@@ -240,33 +236,21 @@ impl RaggedAppendArray {
         self.finish()
     }
 
+    /// Closes both files, the data's first; a second call (`drop` after `close`) finds them
+    /// closed and nothing held back.
     fn finish(&self) -> Result<()> {
-        let Some(pair) = self.lock_pair().take() else {
-            return Ok(());
-        };
-        let Pair {
-            index,
-            data,
-            pending,
-            ..
-        } = pair;
+        let mut pair = self.lock_pair();
+        let pending = std::mem::take(&mut pair.pending);
         // Closing the data publishes it (and syncs it, as the durability setting asks); only
         // then may the index count it.
-        data.close()?;
+        pair.data.finish()?;
         if !pending.is_empty() {
-            index.append(&pending, &[pending.len() as u64])?;
+            pair.index.append(&pending, &[pending.len() as u64])?;
         }
-        index.close()
+        pair.index.finish()
     }
 
-    fn with_pair(&self, op: impl FnOnce(&mut Pair) -> Result<()>) -> Result<()> {
-        match self.lock_pair().as_mut() {
-            Some(pair) => op(pair),
-            None => Ok(()),
-        }
-    }
-
-    fn lock_pair(&self) -> MutexGuard<'_, Option<Pair>> {
+    fn lock_pair(&self) -> MutexGuard<'_, Pair> {
         // Every mutation of a pair happens after the write it describes succeeded.
         self.pair.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -285,8 +269,4 @@ impl Drop for RaggedAppendArray {
         // Best effort: errors cannot be reported from drop. Call `close` to see them.
         let _ = self.finish();
     }
-}
-
-fn closed() -> Error {
-    Error::Closed
 }
