@@ -226,11 +226,11 @@ fn check_outcome(
     let bytes = fs::read(path).unwrap();
     let (whole, partial) = check_rows_prefix(&bytes[data.header_len as usize..], what);
     assert_eq!((whole, partial), (report.rows, 0), "{what}: {report:?}");
-    assert_eq!(
-        data.header.order() == Order::Fortran,
-        fortran && report.rows > 1,
-        "{what}"
-    );
+    // A file of one row or none has the same bytes in both orders: its header may say either
+    // (npaa-core's rule for new files).
+    if report.rows > 1 {
+        assert_eq!(data.header.order() == Order::Fortran, fortran, "{what}");
+    }
     assert_eq!(
         bytes.len(),
         data.header_len as usize + report.rows as usize * ROW_BYTES,
