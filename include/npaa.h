@@ -232,7 +232,7 @@ typedef struct npaa_collective npaa_collective;
  *
  * The index of "feats.npy" is "feats.idx.npy" (a path not ending in ".npy" gets ".idx.npy"
  * added): a 1-D "<i8" .npy file of record ends, so that record i is rows
- * ends[i-1]..ends[i] of the data (0..ends[0] for the first). NumPy loads both files.
+ * `ends[i-1]..ends[i]` of the data (`0..ends[0]` for the first). NumPy loads both files.
  *
  * Each record is appended to the data first (written, then counted by its header), then its
  * end to the index: a process killed at any moment never leaves an index that names rows the

@@ -59,9 +59,11 @@ impl RaggedAppendArray {
     /// by the first record.
     ///
     /// # Errors
-    /// [`Error::Locked`] if another writer has the pair open; [`Error::BadIndex`] if the index
-    /// is not a ragged index, or is missing beside a data file that holds rows (build one with
-    /// [`index_from_lengths`](super::index_from_lengths)); the errors of [`AppendArray::open`] for either file.
+    /// [`Error::Locked`](crate::Error::Locked) if another writer has the pair open;
+    /// [`Error::BadIndex`](crate::Error::BadIndex) if the index is not a ragged index, or is
+    /// missing beside a data file that holds rows (build one with
+    /// [`index_from_lengths`](super::index_from_lengths)); the errors of
+    /// [`AppendArray::open`] for either file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(path, AppendOptions::default())
     }
