@@ -145,7 +145,7 @@ impl Reader {
         let len = sys::file_len(&file).map_err(|e| Error::io(&path, "reading file metadata", e))?;
         let (parsed, _) = read_header_of(&file, &path, Leniency::Strict, len)?;
         let axis = growth_axis_of(&path, &parsed.header)?;
-        let row_len = parsed.header.row_len().ok_or_else(|| Error::Overflow {
+        let row_len = parsed.header.item_len().ok_or_else(|| Error::Overflow {
             shape: parsed.header.shape.clone(),
             itemsize: parsed.header.dtype.itemsize(),
         })?;

@@ -8,7 +8,7 @@ use npaa_core::{Dtype, Order};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use crate::array::{self, ArrayView};
+use crate::array::{self, Block};
 use crate::{errors, handle};
 
 /// Append records of any length (0 included) along the growth axis of a .npy data file, with
@@ -45,10 +45,9 @@ impl RaggedAppendArray {
         buffer: usize,
         mapped: Option<Bound<'_, PyAny>>,
         fortran_order: Option<bool>,
-    ) -> PyResult<Self> {
+    ) -> errors::Result<Self> {
         let path: PathBuf = filename.extract()?;
         let options = handle::append_options(
-            py,
             delete_if_exists,
             rewrite_header_on_append,
             casting,
@@ -57,9 +56,7 @@ impl RaggedAppendArray {
             mapped.as_ref(),
             fortran_order.map(|f| if f { Order::Fortran } else { Order::C }),
         )?;
-        let core = py
-            .detach(|| options.open_ragged(&path))
-            .map_err(|e| errors::to_py(py, e))?;
+        let core = py.detach(|| options.open_ragged(&path))?;
         Ok(RaggedAppendArray {
             filename: filename.unbind(),
             path,
@@ -81,16 +78,16 @@ impl RaggedAppendArray {
 
     /// The data file's shape, `None` before the first record created it or after close.
     #[getter]
-    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn shape<'py>(&self, py: Python<'py>) -> errors::Result<Option<Bound<'py, PyTuple>>> {
         let shape = self.read().as_ref().and_then(|c| c.shape());
-        shape.map(|s| PyTuple::new(py, s)).transpose()
+        Ok(shape.map(|s| PyTuple::new(py, s)).transpose()?)
     }
 
     /// The data file's dtype, `None` before the first record created it or after close.
     #[getter]
-    fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn dtype<'py>(&self, py: Python<'py>) -> errors::Result<Option<Bound<'py, PyAny>>> {
         let dtype = self.read().as_ref().and_then(|c| c.dtype());
-        dtype.map(|d| array::to_numpy_dtype(py, &d)).transpose()
+        Ok(dtype.map(|d| array::to_numpy_dtype(py, &d)).transpose()?)
     }
 
     /// Records appended (0 after close).
@@ -100,10 +97,10 @@ impl RaggedAppendArray {
 
     /// Appends one record: an array (or anything `np.asarray` takes) of any length along the
     /// growth axis, 0 included. Nothing is written if it is refused.
-    fn append(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<()> {
-        let record = Record::read(record)?;
-        let (dtype, view) = (&record.dtype, &record.view);
-        let (shape, order, data) = record_parts(view)?;
+    fn append(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> errors::Result<()> {
+        let block = read_record(record)?;
+        let (shape, order, data) = record_parts(&block)?;
+        let dtype = &block.dtype;
         self.with_core(py, |core| {
             core.append_raw_in_order(dtype, shape, order, data)
         })
@@ -111,38 +108,38 @@ impl RaggedAppendArray {
 
     /// Appends several records (an iterable of arrays) with one index update for all of them.
     /// A record that is refused stops the call; the records before it stay appended.
-    fn extend(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<()> {
-        let records: Vec<Record<'_>> = records
+    fn extend(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> errors::Result<()> {
+        let blocks: Vec<Block<'_>> = records
             .try_iter()?
-            .map(|r| Record::read(&r?))
-            .collect::<PyResult<_>>()?;
-        let parts: Vec<(&Dtype, &[u64], Order, &[u8])> = records
+            .map(|r| read_record(&r?))
+            .collect::<errors::Result<_>>()?;
+        let parts: Vec<(&Dtype, &[u64], Order, &[u8])> = blocks
             .iter()
-            .map(|r| record_parts(&r.view).map(|(s, o, d)| (&r.dtype, s, o, d)))
-            .collect::<PyResult<_>>()?;
+            .map(|b| record_parts(b).map(|(s, o, d)| (&b.dtype, s, o, d)))
+            .collect::<errors::Result<_>>()?;
         self.with_core(py, |core| core.extend_raw(parts))
     }
 
     /// Writes records held back (`buffer=`, an int `durability=`) and their index entries.
-    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+    fn flush(&self, py: Python<'_>) -> errors::Result<()> {
         self.with_core(py, npaa_core::RaggedAppendArray::flush)
     }
 
     /// Writes everything and forces it to stable storage, the data before the index.
-    fn sync(&self, py: Python<'_>) -> PyResult<()> {
+    fn sync(&self, py: Python<'_>) -> errors::Result<()> {
         self.with_core(py, npaa_core::RaggedAppendArray::sync)
     }
 
     /// Closes the pair (the data, then the index). Closing twice is harmless; appending after
     /// closing raises `ClosedError`.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
+    fn close(&self, py: Python<'_>) -> errors::Result<()> {
         let core = self
             .core
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         match core {
-            Some(core) => py.detach(|| core.close()).map_err(|e| errors::to_py(py, e)),
+            Some(core) => Ok(py.detach(|| core.close())?),
             None => Ok(()),
         }
     }
@@ -152,12 +149,12 @@ impl RaggedAppendArray {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> errors::Result<bool> {
         self.close(py)?;
         Ok(false)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+    fn __repr__(&self, py: Python<'_>) -> errors::Result<String> {
         let filename = self.filename.bind(py).repr()?;
         Ok(format!(
             "RaggedAppendArray({filename}, records={})",
@@ -166,44 +163,24 @@ impl RaggedAppendArray {
     }
 }
 
-/// A record being appended: its array (kept alive), dtype and view.
-struct Record<'py> {
-    _array: Bound<'py, PyAny>,
-    dtype: Dtype,
-    view: ArrayView<'py>,
-}
-
-impl<'py> Record<'py> {
-    /// Reads `record`, made contiguous first (a copy) if it is not.
-    fn read(record: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let py = record.py();
-        let mut arr = array::as_ndarray(record)?;
-        let dtype =
-            array::parse_dtype(&arr.getattr("dtype")?)?.map_err(|e| errors::to_py(py, e))?;
-        let mut view = ArrayView::read(&arr)?;
-        if view.bytes_in(Order::C).is_none() && view.bytes_in(Order::Fortran).is_none() {
-            arr = py
-                .import("numpy")?
-                .getattr("ascontiguousarray")?
-                .call1((arr,))?;
-            view = ArrayView::read(&arr)?;
-        }
-        Ok(Record {
-            _array: arr,
-            dtype,
-            view,
-        })
+/// A record read in place, made contiguous first (a copy) if it is not.
+fn read_record<'py>(record: &Bound<'py, PyAny>) -> errors::Result<Block<'py>> {
+    let block = Block::of(record)?;
+    if block.bytes().is_some() {
+        return Ok(block);
     }
+    let py = record.py();
+    let contiguous = py
+        .import("numpy")?
+        .getattr("ascontiguousarray")?
+        .call1((record,))?;
+    Block::of(&contiguous)
 }
 
-/// The shape, the layout (its own: Fortran if it is Fortran-contiguous only) and the bytes of
-/// a contiguous record.
-fn record_parts<'a>(view: &'a ArrayView<'_>) -> PyResult<(&'a [u64], Order, &'a [u8])> {
-    let order = view.natural_order();
-    let data = view
-        .bytes_in(order)
-        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("the record is not contiguous"))?;
-    Ok((&view.shape, order, data))
+/// The shape, the layout and the bytes of a contiguous record.
+fn record_parts<'a>(block: &'a Block<'_>) -> errors::Result<(&'a [u64], Order, &'a [u8])> {
+    let data = block.bytes().ok_or_else(array::not_contiguous)?;
+    Ok((&block.shape, block.layout.unwrap_or_default(), data))
 }
 
 impl RaggedAppendArray {
@@ -215,10 +192,10 @@ impl RaggedAppendArray {
         &self,
         py: Python<'_>,
         op: impl FnOnce(&npaa_core::RaggedAppendArray) -> npaa_core::Result<T> + Send,
-    ) -> PyResult<T> {
+    ) -> errors::Result<T> {
         match py.detach(|| self.read().as_ref().map(op)) {
-            Some(r) => r.map_err(|e| errors::to_py(py, e)),
-            None => Err(errors::closed_as(py, &self.path, "RaggedAppendArray")),
+            Some(r) => Ok(r?),
+            None => Err(errors::closed_as(py, &self.path, "RaggedAppendArray").into()),
         }
     }
 }
@@ -260,10 +237,11 @@ impl RaggedRecoverReport {
 /// Restores a consistent ragged pair after a crash, under its lock: every record that was
 /// appended and indexed survives exactly; a half-appended record is cut.
 #[pyfunction]
-pub(crate) fn recover_ragged(py: Python<'_>, filename: PathBuf) -> PyResult<RaggedRecoverReport> {
-    let r = py
-        .detach(|| npaa_core::recover_ragged(&filename))
-        .map_err(|e| errors::to_py(py, e))?;
+pub(crate) fn recover_ragged(
+    py: Python<'_>,
+    filename: PathBuf,
+) -> errors::Result<RaggedRecoverReport> {
+    let r = py.detach(|| npaa_core::recover_ragged(&filename))?;
     Ok(RaggedRecoverReport {
         records: r.records,
         rows: r.rows,
@@ -281,13 +259,10 @@ pub(crate) fn ragged_index_from_lengths(
     py: Python<'_>,
     filename: PathBuf,
     lengths: &Bound<'_, PyAny>,
-) -> PyResult<u64> {
+) -> errors::Result<u64> {
     let lengths: Vec<u64> = match lengths.extract::<PathBuf>() {
-        Ok(file) => py
-            .detach(|| npaa_core::read_lengths(&file))
-            .map_err(|e| errors::to_py(py, e))?,
+        Ok(file) => py.detach(|| npaa_core::read_lengths(&file))?,
         Err(_) => lengths.extract()?,
     };
-    py.detach(|| npaa_core::index_from_lengths(&filename, &lengths))
-        .map_err(|e| errors::to_py(py, e))
+    Ok(py.detach(|| npaa_core::index_from_lengths(&filename, &lengths))?)
 }

@@ -22,7 +22,7 @@ struct Mapped {
 impl Mapped {
     /// The bytes as a 1-D read-only `|u1` array interface.
     #[getter]
-    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> errors::Result<Bound<'py, PyDict>> {
         let bytes = self.rows.bytes();
         let d = PyDict::new(py);
         d.set_item("version", 3)?;
@@ -40,7 +40,7 @@ pub(crate) fn to_ndarray<'py>(
     py: Python<'py>,
     rows: Rows,
     dtype: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> errors::Result<Bound<'py, PyAny>> {
     let asarray = ASARRAY.get_or_try_init(py, || {
         py.import("numpy")?.getattr("asarray").map(Bound::unbind)
     })?;
@@ -55,7 +55,7 @@ pub(crate) fn to_ndarray<'py>(
     let typed = raw.call_method1("view", (dtype,))?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("order", order)?;
-    typed.call_method("reshape", (shape,), Some(&kwargs))
+    Ok(typed.call_method("reshape", (shape,), Some(&kwargs))?)
 }
 
 /// Reads a .npy file while a writer grows it. `refresh()` returns the rows committed so far
@@ -76,11 +76,9 @@ pub(crate) struct Reader {
 #[pymethods]
 impl Reader {
     #[new]
-    fn new(py: Python<'_>, filename: Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(py: Python<'_>, filename: Bound<'_, PyAny>) -> errors::Result<Self> {
         let path: PathBuf = filename.extract()?;
-        let core = py
-            .detach(|| npaa_core::Reader::open(&path))
-            .map_err(|e| errors::to_py(py, e))?;
+        let core = py.detach(|| npaa_core::Reader::open(&path))?;
         let dtype = array::to_numpy_dtype(py, core.dtype())?.unbind();
         Ok(Reader {
             filename: filename.unbind(),
@@ -103,8 +101,8 @@ impl Reader {
 
     /// The shape at the last refresh.
     #[getter]
-    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.lock().shape())
+    fn shape<'py>(&self, py: Python<'py>) -> errors::Result<Bound<'py, PyTuple>> {
+        Ok(PyTuple::new(py, self.lock().shape())?)
     }
 
     /// Whole rows past the counted ones at the last refresh (a writer with the header
@@ -116,19 +114,15 @@ impl Reader {
 
     /// Every row committed so far, as a read-only array over the file's mapping; `next_block`
     /// and `follow` go on after them.
-    fn refresh<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let rows = py
-            .detach(|| self.lock().refresh())
-            .map_err(|e| errors::to_py(py, e))?;
+    fn refresh<'py>(&self, py: Python<'py>) -> errors::Result<Bound<'py, PyAny>> {
+        let rows = py.detach(|| self.lock().refresh())?;
         to_ndarray(py, rows, self.dtype.bind(py))
     }
 
     /// The rows committed since rows were last returned (by this or `refresh`; all of them,
     /// the first time), or None.
-    fn next_block<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let rows = py
-            .detach(|| self.lock().next_block())
-            .map_err(|e| errors::to_py(py, e))?;
+    fn next_block<'py>(&self, py: Python<'py>) -> errors::Result<Option<Bound<'py, PyAny>>> {
+        let rows = py.detach(|| self.lock().next_block())?;
         rows.map(|r| to_ndarray(py, r, self.dtype.bind(py)))
             .transpose()
     }
@@ -154,11 +148,9 @@ pub(crate) struct RaggedReader {
 #[pymethods]
 impl RaggedReader {
     #[new]
-    fn new(py: Python<'_>, filename: Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(py: Python<'_>, filename: Bound<'_, PyAny>) -> errors::Result<Self> {
         let path: PathBuf = filename.extract()?;
-        let core = py
-            .detach(|| npaa_core::RaggedReader::open(&path))
-            .map_err(|e| errors::to_py(py, e))?;
+        let core = py.detach(|| npaa_core::RaggedReader::open(&path))?;
         let dtype = array::to_numpy_dtype(py, core.data().dtype())?.unbind();
         let ends_dtype = array::to_numpy_dtype(py, &npaa_core::index_dtype())?.unbind();
         Ok(RaggedReader {
@@ -183,10 +175,11 @@ impl RaggedReader {
     }
 
     /// `(data, ends)` of the complete records so far.
-    fn _refresh<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-        let view = py
-            .detach(|| self.lock().refresh())
-            .map_err(|e| errors::to_py(py, e))?;
+    fn _refresh<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> errors::Result<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let view = py.detach(|| self.lock().refresh())?;
         self.arrays(py, view)
     }
 
@@ -196,10 +189,8 @@ impl RaggedReader {
     fn _next_records<'py>(
         &self,
         py: Python<'py>,
-    ) -> PyResult<Option<(u64, u64, Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
-        let next = py
-            .detach(|| self.lock().next_records())
-            .map_err(|e| errors::to_py(py, e))?;
+    ) -> errors::Result<Option<(u64, u64, Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+        let next = py.detach(|| self.lock().next_records())?;
         let Some((new, view)) = next else {
             return Ok(None);
         };
@@ -217,7 +208,7 @@ impl RaggedReader {
         &self,
         py: Python<'py>,
         view: npaa_core::RaggedView,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    ) -> errors::Result<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let data = to_ndarray(py, view.data().clone(), self.dtype.bind(py))?;
         let ends = to_ndarray(py, view.index().clone(), self.ends_dtype.bind(py))?;
         Ok((data, ends))

@@ -17,6 +17,7 @@ mod numpy_conformance;
 mod numpy_interop;
 mod ragged;
 mod reader;
+mod recover_on_open;
 mod reliability_bad_calls;
 mod reliability_crash;
 mod reliability_disk_full;
