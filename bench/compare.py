@@ -24,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVER = os.path.join(ROOT, "target", "release", "compare_driver")
 NPAA = os.path.join(ROOT, "target", "release", "npaa")
 REF_DRIVER = os.path.join(ROOT, "bench", "ref_driver.py")
+SHARED_DRIVER = os.path.join(ROOT, "bench", "shared_driver.py")
 CAPI_DRIVER = os.path.join(ROOT, "target", "bench", "capi_driver")
 NOTES_MARKER = "<!-- notes below are kept when bench/compare rewrites this file -->"
 
@@ -53,6 +54,8 @@ SIZES = {
         ragged_reps=5,
         refresh_rows=(10**5, 10**6, 10**7),
         refresh_reps=20_000,
+        shared_rows=200_000,
+        shared_reps=3,
     ),
     "quick": dict(
         tiny_n=20_000,
@@ -76,6 +79,8 @@ SIZES = {
         ragged_reps=1,
         refresh_rows=(10**3, 10**4, 10**5),
         refresh_reps=1000,
+        shared_rows=20_000,
+        shared_reps=1,
     ),
 }
 
@@ -564,6 +569,48 @@ def reader(s, d):
                          contender="npaa (Python)", seconds=r["growing"],
                          all_seconds=[r["growing"]], ops=r["ops"], bytes=None))
     return rows
+SHARED_PROCS = 8
+
+
+def shared(s, d):
+    """Issue 19: SHARED_PROCS processes appending 1×16 f64 rows to one file in shared mode,
+    against one writer process fed through a multiprocessing.Queue by as many producers
+    (what users do today), and against one exclusive writer alone. Returns
+    {contender: report} (the median rep of each)."""
+    path = os.path.join(d, "shared.npy")
+    n = s["shared_rows"]
+
+    def driver(*args):
+        return run([sys.executable, SHARED_DRIVER, *map(str, args)])[0]
+
+    rows = lambda warmup: max(n // 10, 1000) if warmup else n
+    contenders = {
+        "shared": lambda warmup: driver("shared", path, SHARED_PROCS, rows(warmup)),
+        "queue": lambda warmup: driver("queue", path, SHARED_PROCS, rows(warmup)),
+        "single": lambda warmup: driver("single", path, rows(warmup)),
+    }
+    results = interleaved(contenders, s["shared_reps"], after=lambda key, warmup: remove(path))
+    return {k: sorted(v, key=lambda r: r["seconds"])[len(v) // 2] for k, v in results.items()}
+
+
+def shared_report(results, smoke=False):
+    """The shared-mode section: rows per second of each way, and the targets."""
+    rate = {k: r["ops"] / r["seconds"] for k, r in results.items()}
+    names = {
+        "shared": f"{SHARED_PROCS} processes, each NpyAppendArray(shared=True)",
+        "queue": f"{SHARED_PROCS} producers → multiprocessing.Queue → 1 writer process",
+        "single": "1 exclusive writer alone",
+    }
+    out = ["| Way (1×16 f64 rows) | rows/s |", "|---|---|"]
+    out += [f"| {names[k]} | {rate[k]:,.0f} |" for k in ("shared", "queue", "single")]
+    out += ["", "| Target | Measured | Verdict |", "|---|---|---|"]
+    for name, value, goal in (
+        ("shared ≥ 5× the queue", rate["shared"] / rate["queue"], 5),
+        ("shared ≥ 0.5× one exclusive writer", rate["shared"] / rate["single"], 0.5),
+    ):
+        verdict = ("– (smoke run)" if smoke else "**met**" if value >= goal else "**not met**")
+        out.append(f"| {name} | {fmt_ratio(value)} | {verdict} |")
+    return "\n".join(out)
 
 
 def python_targets(rows, smoke=False):
@@ -807,7 +854,7 @@ def main():
                    help="where scratch files go (default $TMPDIR or /tmp); use ext4 or XFS")
     p.add_argument("--output", help="also write the report (Markdown) to this file")
     p.add_argument("--only", help="comma-separated scenarios: "
-                   "tiny,large,reopen,ensure,recover,append,python,ragged,reader")
+                   "tiny,large,reopen,ensure,recover,append,python,ragged,reader,shared")
     p.add_argument("--reopen-reps", type=int,
                    help="rounds of the reopen scenario (default 5; more narrow the ratio down "
                         "on a noisy machine, whose phases move both contenders' times)")
@@ -832,7 +879,14 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
     rows = []
+    shared_results = None
     try:
+
+        def run_shared():
+            nonlocal shared_results
+            shared_results = shared(s, scratch)
+            return []
+
         steps = [
             ("tiny", lambda: tiny(s, scratch)),
             ("reopen", lambda: reopen(s, scratch)),
@@ -843,6 +897,7 @@ def main():
             ("python", lambda: python_api(s, scratch)),
             ("ragged", lambda: ragged(s, scratch)),
             ("reader", lambda: reader(s, scratch)),
+            ("shared", run_shared),
         ]
         for name, fn in steps:
             if only and name not in only:
@@ -880,6 +935,9 @@ def main():
         parts += ["## Targets", "", targets(rows, s, can_drop, have_cli), ""]
     if not only or {"python", "ragged"} & only:
         parts += ["## Targets of the Python package", "", python_targets(rows, args.quick), ""]
+    if shared_results:
+        parts += ["## Many processes, one file (shared mode)", "",
+                  shared_report(shared_results, args.quick), ""]
     parts += [
         "## Machine",
         "",

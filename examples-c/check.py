@@ -5,6 +5,7 @@ Usage: check.py append FILE STEPS
        check.py recover FILE
        check.py wrapper DIR
        check.py ragged FILE RECORDS
+       check.py shared FILE WORKERS BLOCKS
 Every file is opened the way users open it: np.load(..., mmap_mode="r").
 """
 
@@ -96,7 +97,28 @@ def check_wrapper(directory):
         np.save(saved, expected)
         with open(f"{directory}/{name}.npy", "rb") as f:
             assert f.read() == saved.getvalue(), f"{name}: bytes differ from np.save"
-    return f"{directory}: 12 typed files, rows.npy, fortran.npy, ordered_f.npy, ordered_c.npy"
+    shared = load(f"{directory}/shared.npy")
+    assert np.array_equal(shared, np.arange(12.0).reshape(6, 2)), shared
+    return (f"{directory}: 12 typed files, rows.npy, fortran.npy, ordered_f.npy, ordered_c.npy, "
+            "shared.npy")
+
+
+def check_shared(path, workers, blocks):
+    """shared.c: every worker's blocks whole, each worker's in order, none missing."""
+    a = np.asarray(load(path))
+    assert a.dtype == np.dtype("<u8") and a.ndim == 2 and a.shape[1] == 4, (a.dtype, a.shape)
+    nxt = [0] * workers
+    i = 0
+    while i < len(a):
+        w, b, k, n = (int(v) for v in a[i])
+        block = a[i : i + n]
+        assert k == 0 and b == nxt[w] and len(block) == n, (i, a[i])
+        assert (block[:, :2] == [w, b]).all() and (block[:, 2] == np.arange(n)).all(), i
+        assert (block[:, 3] == n).all(), i
+        nxt[w] += 1
+        i += n
+    assert nxt == [blocks] * workers, nxt
+    return f"{path}: {a.shape}, {workers} x {blocks} whole blocks"
 
 
 def check_ragged(path, records):
@@ -125,6 +147,8 @@ def main(argv):
         message = check_wrapper(path)
     elif kind == "ragged":
         message = check_ragged(path, int(rest[0]))
+    elif kind == "shared":
+        message = check_shared(path, int(rest[0]), int(rest[1]))
     else:
         raise SystemExit(f"unknown check {kind!r}")
     print(f"check.py: ok: {message}")

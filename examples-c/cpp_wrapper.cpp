@@ -6,6 +6,7 @@
 #include <npaa.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -124,6 +125,27 @@ int main(int argc, char **argv) {
         to_c.append_ordered(std::vector<double>{0, 4, 1, 5, 2, 6, 3, 7}, {2, 4}, NPAA_ORDER_F);
         to_c.append_ordered(std::vector<double>{8, 9, 10, 11}, {1, 4}, NPAA_ORDER_F);
         to_c.close();
+
+        // Shared mode: two writers hold one file open and their appends land whole, in turn;
+        // an exclusive writer gets in between, and a shared open that waits at most 50 ms
+        // for it gives up with NPAA_LOCKED.
+        const std::string shared = dir + "/shared.npy";
+        std::remove(shared.c_str());  // shared writers never delete a file: start afresh
+        npaa::Array first(shared, npaa::Options().shared(true));
+        npaa::Array second(shared, npaa::Options().shared(true).wait_for_lock());
+        first.append(std::vector<double>{0, 1}, {1, 2});
+        second.append(std::vector<double>{2, 3, 4, 5}, {2, 2});
+        first.append(std::vector<double>{6, 7}, {1, 2});
+        {
+            npaa::Array exclusive(shared);
+            expect_error([&] { npaa::Array late(shared, npaa::Options().shared(true).lock_timeout_ms(50)); },
+                         NPAA_LOCKED, "locked", "a shared open that waits at most 50 ms");
+            exclusive.append(std::vector<double>{8, 9}, {1, 2});
+        }
+        second.append(std::vector<double>{10, 11}, {1, 2});
+        expect(second.shape() == std::vector<std::uint64_t>({6, 2}), "shape seen by a shared writer");
+        first.close();
+        second.close();
     } catch (const npaa::Error &e) {
         std::cerr << "FAIL: unexpected npaa::Error " << e.status_str() << ": " << e.what() << "\n";
         return 1;

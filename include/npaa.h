@@ -55,10 +55,11 @@
  *
  * Fields in declaration order: struct_size, delete_if_exists, rewrite_header_on_append,
  * fortran_order, casting, durability, reserved, durability_bytes, buffer_capacity,
- * mapped_window.
+ * mapped_window, shared, lock_wait, lock_timeout_ms.
  */
 #define NPAA_OPTIONS_INIT \
-    { sizeof(npaa_options), 0u, 1u, 0u, NPAA_CASTING_SAME_KIND, NPAA_DURABILITY_NONE, 0u, 0u, 0u, 0u }
+    { sizeof(npaa_options), 0u, 1u, 0u, NPAA_CASTING_SAME_KIND, NPAA_DURABILITY_NONE, 0u, 0u, 0u, 0u, \
+      0u, NPAA_LOCK_WAIT_DEFAULT, 0u }
 
 /**
  * Major version of the npaa library this header belongs to (semantic versioning).
@@ -129,6 +130,23 @@
  * were appended since the last time; the header only counts data that is on disk.
  */
 #define NPAA_DURABILITY_EVERY_BYTES 3
+
+/**
+ * npaa_options.lock_wait: the mode's default: wait as long as it takes in shared mode, not at
+ * all otherwise (NPAA_LOCKED at once if another writer holds the file). The default.
+ */
+#define NPAA_LOCK_WAIT_DEFAULT 0
+
+/**
+ * npaa_options.lock_wait: wait for the file's lock as long as it takes.
+ */
+#define NPAA_LOCK_WAIT_FOREVER 1
+
+/**
+ * npaa_options.lock_wait: wait for the file's lock at most npaa_options.lock_timeout_ms
+ * milliseconds (0: not at all), then fail with NPAA_LOCKED, changing nothing.
+ */
+#define NPAA_LOCK_WAIT_TIMEOUT 2
 
 /**
  * NumPy's limit on the number of dimensions of an array: npaa_append() refuses larger ndim
@@ -330,6 +348,29 @@ typedef struct npaa_options {
      * without this field get 0.
      */
     size_t mapped_window;
+    /**
+     * Non-zero: shared mode. Any number of writers (processes, or handles in one process)
+     * keep the file open and append at once: each append takes the file's lock for its own
+     * duration (waiting for its turn, see lock_wait), appends after what the others
+     * committed, counts itself in the header and lets go. Blocks land whole, never
+     * interleaved; a writer killed at any moment costs at most its block in flight, which
+     * is marked so that neither the next append nor npaa_recover() counts it; once every
+     * writer has closed, the file is clean. Refused (NPAA_INVALID_ARGUMENT) with
+     * delete_if_exists, rewrite_header_on_append = 0, NPAA_DURABILITY_EVERY_BYTES,
+     * buffer_capacity or mapped_window. Default 0: one writer holds the file's lock from
+     * npaa_open() to npaa_close(). Programs built against a header without this field get 0.
+     */
+    uint32_t shared;
+    /**
+     * How long to wait for the file's lock: one of the NPAA_LOCK_WAIT_* constants. Default
+     * NPAA_LOCK_WAIT_DEFAULT (shared mode: as long as it takes; otherwise: not at all).
+     */
+    uint32_t lock_wait;
+    /**
+     * For NPAA_LOCK_WAIT_TIMEOUT: the longest wait for the lock, in milliseconds. Ignored
+     * otherwise. Default 0.
+     */
+    uint64_t lock_timeout_ms;
 } npaa_options;
 
 /**
@@ -568,7 +609,8 @@ const char *npaa_last_error_message(void);
 /**
  * Fills `*options` with the defaults (and sets struct_size): keep an existing file, update
  * the header on every append, C order for new files, NPAA_CASTING_SAME_KIND,
- * NPAA_DURABILITY_NONE, no buffering, no mapped mode. Equivalent to NPAA_OPTIONS_INIT.
+ * NPAA_DURABILITY_NONE, no buffering, no mapped mode, not shared, NPAA_LOCK_WAIT_DEFAULT.
+ * Equivalent to NPAA_OPTIONS_INIT.
  *
  * Errors: NPAA_NULL_ARGUMENT if `options` is NULL. Thread-safe.
  *

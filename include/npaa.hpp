@@ -143,6 +143,21 @@ public:
         raw_.mapped_window = bytes;
         return *this;
     }
+    /// Shared mode: many writers append at once, each append in its own turn under the
+    /// file's lock. See npaa_options.shared.
+    Options &shared(bool yes) noexcept { raw_.shared = yes; return *this; }
+    /// Wait at most `ms` milliseconds for the file's lock (0: not at all), then fail with
+    /// NPAA_LOCKED. See npaa_options.lock_wait.
+    Options &lock_timeout_ms(std::uint64_t ms) noexcept {
+        raw_.lock_wait = NPAA_LOCK_WAIT_TIMEOUT;
+        raw_.lock_timeout_ms = ms;
+        return *this;
+    }
+    /// Wait for the file's lock as long as it takes.
+    Options &wait_for_lock() noexcept {
+        raw_.lock_wait = NPAA_LOCK_WAIT_FOREVER;
+        return *this;
+    }
 
     /// The C struct, for npaa_open().
     const npaa_options *get() const noexcept { return &raw_; }

@@ -1,6 +1,7 @@
 //! `npaa_options`: how npaa_open() opens a file.
 
 use std::mem::size_of;
+use std::time::Duration;
 
 use npaa_core::{AppendOptions, Casting, Durability, Order};
 
@@ -35,6 +36,15 @@ pub const NPAA_DURABILITY_EVERY_APPEND: u32 = 2;
 /// npaa_options.durability: force data to disk whenever npaa_options.durability_bytes bytes
 /// were appended since the last time; the header only counts data that is on disk.
 pub const NPAA_DURABILITY_EVERY_BYTES: u32 = 3;
+
+/// npaa_options.lock_wait: the mode's default: wait as long as it takes in shared mode, not at
+/// all otherwise (NPAA_LOCKED at once if another writer holds the file). The default.
+pub const NPAA_LOCK_WAIT_DEFAULT: u32 = 0;
+/// npaa_options.lock_wait: wait for the file's lock as long as it takes.
+pub const NPAA_LOCK_WAIT_FOREVER: u32 = 1;
+/// npaa_options.lock_wait: wait for the file's lock at most npaa_options.lock_timeout_ms
+/// milliseconds (0: not at all), then fail with NPAA_LOCKED, changing nothing.
+pub const NPAA_LOCK_WAIT_TIMEOUT: u32 = 2;
 
 /// How npaa_open() opens a file.
 ///
@@ -108,6 +118,23 @@ pub struct npaa_options {
     /// the header does not count yet must stay recoverable). Programs built against a header
     /// without this field get 0.
     pub mapped_window: usize,
+    /// Non-zero: shared mode. Any number of writers (processes, or handles in one process)
+    /// keep the file open and append at once: each append takes the file's lock for its own
+    /// duration (waiting for its turn, see lock_wait), appends after what the others
+    /// committed, counts itself in the header and lets go. Blocks land whole, never
+    /// interleaved; a writer killed at any moment costs at most its block in flight, which
+    /// is marked so that neither the next append nor npaa_recover() counts it; once every
+    /// writer has closed, the file is clean. Refused (NPAA_INVALID_ARGUMENT) with
+    /// delete_if_exists, rewrite_header_on_append = 0, NPAA_DURABILITY_EVERY_BYTES,
+    /// buffer_capacity or mapped_window. Default 0: one writer holds the file's lock from
+    /// npaa_open() to npaa_close(). Programs built against a header without this field get 0.
+    pub shared: u32,
+    /// How long to wait for the file's lock: one of the NPAA_LOCK_WAIT_* constants. Default
+    /// NPAA_LOCK_WAIT_DEFAULT (shared mode: as long as it takes; otherwise: not at all).
+    pub lock_wait: u32,
+    /// For NPAA_LOCK_WAIT_TIMEOUT: the longest wait for the lock, in milliseconds. Ignored
+    /// otherwise. Default 0.
+    pub lock_timeout_ms: u64,
 }
 
 /// Larger `struct_size` values are refused as garbage (an uninitialized struct) rather than
@@ -131,6 +158,9 @@ impl npaa_options {
         durability_bytes: 0,
         buffer_capacity: 0,
         mapped_window: 0,
+        shared: 0,
+        lock_wait: NPAA_LOCK_WAIT_DEFAULT,
+        lock_timeout_ms: 0,
     };
 
     /// The caller's options, or the defaults when `ptr` is NULL.
@@ -237,20 +267,35 @@ impl npaa_options {
         } else {
             Order::C
         };
-        Ok(AppendOptions::new()
+        let options = AppendOptions::new()
             .delete_if_exists(self.delete_if_exists != 0)
             .rewrite_header_on_append(self.rewrite_header_on_append != 0)
             .order(order)
             .casting(casting)
             .durability(durability)
             .buffer_capacity(self.buffer_capacity)
-            .mapped_window(self.mapped_window))
+            .mapped_window(self.mapped_window)
+            .shared(self.shared != 0);
+        Ok(match self.lock_wait {
+            NPAA_LOCK_WAIT_DEFAULT => options,
+            NPAA_LOCK_WAIT_FOREVER => options.lock_timeout(None),
+            NPAA_LOCK_WAIT_TIMEOUT => {
+                options.lock_timeout(Some(Duration::from_millis(self.lock_timeout_ms)))
+            }
+            other => {
+                return Err(Failure::invalid(format!(
+                    "options->lock_wait is {other}; use one of the NPAA_LOCK_WAIT_* constants \
+                     (0 to 2)"
+                )));
+            }
+        })
     }
 }
 
 /// Fills `*options` with the defaults (and sets struct_size): keep an existing file, update
 /// the header on every append, C order for new files, NPAA_CASTING_SAME_KIND,
-/// NPAA_DURABILITY_NONE, no buffering, no mapped mode. Equivalent to NPAA_OPTIONS_INIT.
+/// NPAA_DURABILITY_NONE, no buffering, no mapped mode, not shared, NPAA_LOCK_WAIT_DEFAULT.
+/// Equivalent to NPAA_OPTIONS_INIT.
 ///
 /// Errors: NPAA_NULL_ARGUMENT if `options` is NULL. Thread-safe.
 ///
@@ -271,10 +316,10 @@ mod tests {
 
     #[test]
     fn the_layout_has_no_hidden_padding() {
-        // struct_size + 6 × u32 + u64 + 2 × usize; see `reserved`.
+        // struct_size + 6 × u32 + u64 + 2 × usize; see `reserved`. Then 2 × u32 + u64.
         assert_eq!(
             size_of::<npaa_options>(),
-            3 * size_of::<usize>() + 6 * 4 + 8
+            3 * size_of::<usize>() + 6 * 4 + 8 + 2 * 4 + 8
         );
     }
 
@@ -306,6 +351,34 @@ mod tests {
             ..npaa_options::DEFAULT
         };
         assert!(bad.to_core().is_err());
+    }
+
+    #[test]
+    fn shared_mode_and_lock_waits_reach_the_core() {
+        let core = |o: npaa_options| format!("{:?}", o.to_core().unwrap());
+        let default = core(npaa_options::DEFAULT);
+        assert!(default.contains("shared: false") && default.contains("lock_timeout: None"));
+        let shared = npaa_options {
+            shared: 1,
+            ..npaa_options::DEFAULT
+        };
+        assert!(core(shared).contains("shared: true"));
+        let forever = npaa_options {
+            lock_wait: NPAA_LOCK_WAIT_FOREVER,
+            ..npaa_options::DEFAULT
+        };
+        assert!(core(forever).contains("lock_timeout: Some(None)"));
+        let bounded = npaa_options {
+            lock_wait: NPAA_LOCK_WAIT_TIMEOUT,
+            lock_timeout_ms: 1500,
+            ..npaa_options::DEFAULT
+        };
+        assert!(core(bounded).contains("lock_timeout: Some(Some(1.5s))"));
+        let bad = npaa_options {
+            lock_wait: 3,
+            ..npaa_options::DEFAULT
+        };
+        assert!(bad.to_core().unwrap_err().message.contains("lock_wait"));
     }
 
     #[test]

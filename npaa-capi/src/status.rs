@@ -199,7 +199,8 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         // The data handed over for a block ended early: the caller's argument was short.
         E::ShortBlock { .. } => NPAA_INVALID_ARGUMENT,
         // Calls the caller got wrong: more than NPAA_MAX_DIMS dimensions, a closed handle, a
-        // savepoint of another file, a sync interval of 0, a collective call out of turn.
+        // savepoint of another file, a sync interval of 0, a collective call out of turn,
+        // options that cannot be combined (shared mode without header rewrites, ...).
         E::TooManyDimensions { .. }
         | E::BadSavepoint { .. }
         | E::ZeroSyncInterval { .. }
@@ -208,7 +209,8 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         | E::NotAFileName { .. }
         | E::SourceIsDestination { .. }
         | E::Collective { .. }
-        | E::NoSources { .. } => NPAA_INVALID_ARGUMENT,
+        | E::NoSources { .. }
+        | E::IncompatibleOptions { .. } => NPAA_INVALID_ARGUMENT,
         // npaa_append_files(): the status of what went wrong; an undo that failed leaves
         // the destination needing recovery.
         E::UndoFailed { .. } => NPAA_NEEDS_RECOVERY,

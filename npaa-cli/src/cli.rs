@@ -84,7 +84,7 @@ JSON fields (stable; one object per file and line, in this order):
   data_bytes_expected         bytes the shape announces
   appendable                  the header has room for a growth dimension of any length
   needs_recovery              the data does not match the header (npaa recover FILE)
-  reserved_tail               bytes past the data reserved by a killed mapped-mode writer
+  reserved_tail               marked bytes past the data (killed mapped or shared writer)
   placeholder                 the shape is the '****' placeholder of an unfinished writer
   exceeds_numpy_header_limit  the header is longer than np.load reads by default
   ragged_records              records of the ragged pair (index FILE.idx.npy beside it), or null
@@ -228,6 +228,37 @@ pub struct AppendArgs {
     /// after a crash of npaa itself the file always loads as a prefix of what was appended.
     #[arg(long, value_name = "MODE", default_value = "none")]
     pub durability: Durability,
+
+    /// Shared mode: other writers (other `npaa append --shared`, programs with npaa's shared
+    /// mode) may append to DEST at the same time. Each append takes DEST's lock for its own
+    /// duration, waiting for its turn, and lands whole after what the others appended. Each
+    /// SRC file is one append: if one fails, the ones before it stay appended. A missing
+    /// DEST is created by the first append, whoever makes it. Not with --delete-if-exists or
+    /// --buffer.
+    #[arg(long)]
+    pub shared: bool,
+
+    /// Seconds to wait for DEST's lock (`inf`: as long as it takes) before failing as
+    /// locked, changing nothing. Default: as long as it takes with --shared; without it, not
+    /// at all.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
+}
+
+/// `--timeout`: a wait for the lock, `None` for as long as it takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timeout(pub Option<std::time::Duration>);
+
+fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if seconds == f64::INFINITY {
+        return Ok(Timeout(None));
+    }
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map(|d| Timeout(Some(d)))
+        .map_err(|_| format!("{text:?}: expected a number of seconds >= 0, or inf"))
 }
 
 /// The two forms of `npaa append`, shown in usage errors too: SRC files and --raw exclude
@@ -241,6 +272,7 @@ Examples:
   npaa append all.npy day1.npy day2.npy day3.npy
   npaa append --delete-if-exists --casting unsafe out.npy a.npy b.npy
   sensor-dump | npaa append log.npy --raw - --dtype '<f4' --item-shape 3 --buffer 1M
+  npaa append --shared --timeout 60 results.npy part-17.npy   (from many jobs at once)
   npaa append frames.npy --raw frames.bin --dtype u1 --item-shape 480,640";
 
 /// Print the items of a .npy file as NumPy's `print` does.

@@ -16,6 +16,11 @@
 //! 4. Appending to an existing destination happens under its lock, after rule 2. If writing
 //!    fails half-way (a full disk), the destination is returned to its savepoint (header, then
 //!    length) while still locked ([`Error::Undone`], or [`Error::UndoFailed`]).
+//! 5. In shared mode ([`AppendOptions::shared`]) other writers append to the destination
+//!    between these appends: it is opened as it is (a missing one is created by the first
+//!    append, whoever makes it: never built beside it, since the others must see it), each
+//!    source is one append that lands whole in its own turn, and a failure leaves the
+//!    sources before it appended: there is no savepoint to return to. Rules 1 and 2 hold.
 
 use std::fs::Metadata;
 use std::io;
@@ -121,6 +126,9 @@ pub fn append_files<P: AsRef<Path>>(
         mut progress,
     } = options;
     match dest_meta {
+        _ if append.shared => {
+            into_shared(dest, dest_meta.is_none(), &sources, append, &mut progress)
+        }
         Some(_) if !append.delete_if_exists => into_existing(dest, &sources, append, &mut progress),
         _ => into_new(dest, dest_meta.is_some(), &sources, append, &mut progress),
     }
@@ -181,6 +189,30 @@ fn into_existing(
             undo: Box::new(undo),
         },
     })
+}
+
+/// Rules 2 and 5: appending in shared mode, each source in its own turn; `missing`: the
+/// destination did not exist when the call began.
+fn into_shared(
+    dest: &Path,
+    missing: bool,
+    sources: &[FileInfo],
+    options: AppendOptions,
+    progress: &mut Progress<'_>,
+) -> Result<AppendFilesReport> {
+    if missing && sources.is_empty() {
+        return Err(Error::NoSources {
+            path: dest.to_path_buf(),
+        });
+    }
+    let array = options.open(dest)?;
+    check_all(&array, sources)?;
+    let copied = copy_all(&array, sources, progress);
+    let header = array.header();
+    let closed = array.close();
+    let items = copied?;
+    closed?;
+    report(dest, header, items, sources, missing)
 }
 
 /// Rules 2 and 3: building a new destination beside it, moved into place when complete.

@@ -70,10 +70,12 @@ pub enum Error {
         reason: String,
     },
 
-    /// Another writer holds the file's exclusive lock.
+    /// Another writer holds the file's exclusive lock (and the wait for it, if any, ran out:
+    /// [`AppendOptions::lock_timeout`](crate::AppendOptions::lock_timeout)).
     #[error(
         "{path}: locked by another writer (another process or handle is appending to it); \
-         only one writer may append to a file at a time: try again when it has finished",
+         one writer appends at a time: try again when it has finished, or wait for the lock \
+         (a lock timeout, or shared mode, whose appends take turns)",
         path = .path.display()
     )]
     #[non_exhaustive]
@@ -244,6 +246,15 @@ pub enum Error {
         expected: u64,
         /// Bytes provided.
         written: u64,
+    },
+
+    /// Two options were set that cannot work together (e.g. shared mode with a header that
+    /// is not rewritten on every append); nothing was opened or written.
+    #[error("these options cannot be combined: {what}")]
+    #[non_exhaustive]
+    IncompatibleOptions {
+        /// Which options, and why they conflict.
+        what: &'static str,
     },
 
     /// A savepoint that does not come from this handle's file: it lies beyond the file's

@@ -12,6 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template};
@@ -24,7 +25,17 @@ use crate::sys;
 /// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place.
 /// Where the file system cannot do that, the file is created and then written, and only a
 /// crash between the two leaves an empty file.
-pub(crate) fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
+///
+/// `wait` bounds the wait for the lock of a file created the plain way ([`lock_waiting`]):
+/// another writer may have opened it between its creation and the lock. If such a writer
+/// wrote a header into it meanwhile (a shared-mode writer adopts an empty file it finds
+/// under the lock), this fails with an [`Error::Io`] of kind `AlreadyExists`, as when the
+/// file existed before, and the caller opens the existing file.
+pub(crate) fn create_with_header(
+    path: &Path,
+    header: &[u8],
+    wait: Option<Duration>,
+) -> Result<Locked> {
     let forks = sys::fork_generation();
     if let Some(file) = sys::create_unnamed(parent_dir(path)) {
         // Nobody else can open an unnamed file: this only takes the lock early.
@@ -46,7 +57,14 @@ pub(crate) fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io(path, "creating", e))?;
-    let file = lock(file, path, forks)?;
+    let file = lock_waiting(file, path, forks, wait)?;
+    if sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))? != 0 {
+        return Err(Error::io(
+            path,
+            "creating",
+            io::Error::from(io::ErrorKind::AlreadyExists),
+        ));
+    }
     if let Err(e) = file.write_all_at(header, 0) {
         // Nothing of the user's is in the file yet: do not leave an empty file behind.
         let _ = std::fs::remove_file(path);
@@ -63,12 +81,62 @@ pub(crate) fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
 /// it would miss a fork in between, whose child shares the open file and so the lock, which
 /// belongs to the open file, not to the descriptor.
 pub(crate) fn lock(file: File, path: &Path, forks: Option<u64>) -> Result<Locked> {
-    match file.try_lock() {
-        Ok(()) => Ok(Locked { file, forks }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
-            path: path.to_path_buf(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking", e)),
+    lock_waiting(file, path, forks, NO_WAIT)
+}
+
+/// A wait for a lock ([`acquire`]) that fails at once if another writer holds it.
+pub(crate) const NO_WAIT: Option<Duration> = Some(Duration::ZERO);
+
+/// [`lock`], waiting for the lock as [`acquire`] does.
+pub(crate) fn lock_waiting(
+    file: File,
+    path: &Path,
+    forks: Option<u64>,
+    wait: Option<Duration>,
+) -> Result<Locked> {
+    acquire(&file, path, wait)?;
+    Ok(Locked { file, forks })
+}
+
+/// The longest pause between two attempts of a bounded wait for a lock ([`acquire`]).
+const MAX_PAUSE: Duration = Duration::from_millis(10);
+
+/// Takes the exclusive advisory lock on `file`, waiting for it: forever when `wait` is
+/// `None`, else at most that long ([`Error::Locked`] when it runs out; `Some(ZERO)` fails at
+/// once if another writer holds it).
+///
+/// An unbounded wait sleeps in the kernel (a blocking `flock`), which wakes it when the lock
+/// is released: no polling. A bounded wait cannot use it (a blocked `flock` can only be
+/// interrupted by a signal, which a library must not send to its caller's threads), so it
+/// polls: an attempt, then a pause that starts at 50 µs and doubles up to 10 ms. That costs
+/// at most about a hundred attempts a second, no busy spinning, and reacts within 10 ms to a
+/// lock held long; a lock held for microseconds (an append) is usually free at the next try.
+pub(crate) fn acquire(file: &File, path: &Path, wait: Option<Duration>) -> Result<()> {
+    let Some(limit) = wait else {
+        loop {
+            match file.lock() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(path, "locking", e)),
+            }
+        }
+    };
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, "locking", e)),
+        }
+        let waited = start.elapsed();
+        if waited >= limit {
+            return Err(Error::Locked {
+                path: path.to_path_buf(),
+            });
+        }
+        std::thread::sleep(pause.min(limit - waited));
+        pause = (pause * 2).min(MAX_PAUSE);
     }
 }
 
@@ -95,6 +163,19 @@ pub(crate) struct Locked {
     file: File,
     /// [`sys::fork_generation`] before the file was opened; `None`: forks are not counted.
     forks: Option<u64>,
+}
+
+impl Locked {
+    /// An open file that a shared-mode writer locks only for each of its operations
+    /// ([`acquire`], [`Locked::release`]).
+    pub(crate) fn unlocked(file: File, forks: Option<u64>) -> Self {
+        Locked { file, forks }
+    }
+
+    /// Releases the lock now (a shared-mode writer, between its operations).
+    pub(crate) fn release(&self) -> io::Result<()> {
+        self.file.unlock()
+    }
 }
 
 impl std::ops::Deref for Locked {

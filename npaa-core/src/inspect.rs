@@ -37,8 +37,11 @@ pub struct FileInfo {
     pub needs_recovery: bool,
     /// Bytes past the data that a writer in mapped mode
     /// ([`AppendOptions::mapped_window`](crate::AppendOptions::mapped_window)) reserved and
-    /// was killed before giving back: not data (the file's `user.npaa.reserved` mark says so).
-    /// `needs_recovery` is set; `recover` and the next open for appending cut them.
+    /// was killed before giving back, or that a shared-mode writer
+    /// ([`AppendOptions::shared`](crate::AppendOptions::shared)) was writing when it was
+    /// killed (or a shared writer is writing now): not data (the file's `user.npaa.reserved`
+    /// mark says so). `needs_recovery` is set; `recover` and the next open for appending cut
+    /// them.
     pub reserved_tail: u64,
     /// True when the shape is a `****` placeholder of an unfinished streaming writer.
     pub placeholder: bool,

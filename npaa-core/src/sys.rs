@@ -42,6 +42,12 @@ impl HeaderMap {
         Ok(HeaderMap { map })
     }
 
+    /// The header as it is in the page cache: what every process's stores and writes left
+    /// there (a shared-mode writer reads the count here, under the file's lock).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
     /// Stores `new` over the bytes at `offset`, from the last byte to the first, each with a
     /// release store.
     ///

@@ -57,7 +57,12 @@ enum Slot {
 /// appends coalesced in memory, 0 = off); `mapped` (True or a window size in bytes: small
 /// appends copied into mapped space); `fortran_order` (the order of a new file; by default
 /// the first array's); `recover` (repair what a crash left, under the lock, before
-/// appending: `recovered` tells what was repaired).
+/// appending: `recovered` tells what was repaired); `shared` (many processes append to the
+/// file at once, each append taking the file's lock for its own duration and landing whole
+/// after the others'; not with `delete_if_exists`, `rewrite_header_on_append=False`,
+/// `buffer` or `mapped`); `timeout` (seconds to wait for the file's lock before raising
+/// `LockedError`; None: the mode's default, forever in shared mode and not at all
+/// otherwise; `math.inf`: forever).
 ///
 /// Raises `npaa.NpaaError` subclasses (ValueError) for files and blocks npaa refuses and
 /// `OSError` for failed system calls.
@@ -76,6 +81,8 @@ pub(crate) struct NpyAppendArray {
     slot: Mutex<Slot>,
     /// What `recover=True` repaired when the file was opened.
     recovered: Option<Py<RecoverReport>>,
+    /// As opened: shared mode (a block must reach the core as one append).
+    shared: bool,
     /// The file's dtype as a NumPy dtype, once asked for (it never changes).
     numpy_dtype: OnceLock<Py<PyAny>>,
 }
@@ -86,7 +93,7 @@ impl NpyAppendArray {
     #[pyo3(signature = (
         filename, delete_if_exists=false, rewrite_header_on_append=true, *,
         casting="same_kind", durability=None, buffer=0, mapped=None, fortran_order=None,
-        recover=false
+        recover=false, shared=false, timeout=None
     ))]
     #[expect(clippy::too_many_arguments, reason = "the Python signature")]
     fn new(
@@ -100,6 +107,8 @@ impl NpyAppendArray {
         mapped: Option<Bound<'_, PyAny>>,
         fortran_order: Option<bool>,
         recover: bool,
+        shared: bool,
+        timeout: Option<f64>,
     ) -> errors::Result<Self> {
         let path: PathBuf = filename.extract()?;
         let durability = parse_durability(durability.as_ref())?;
@@ -110,7 +119,11 @@ impl NpyAppendArray {
             .durability(durability)
             .buffer_capacity(buffer)
             .mapped_window(parse_mapped(mapped.as_ref())?)
-            .recover(recover);
+            .recover(recover)
+            .shared(shared);
+        if let Some(seconds) = timeout {
+            options = options.lock_timeout(parse_timeout(seconds)?);
+        }
         if let Some(fortran) = fortran_order {
             options = options.order(Order::from_fortran(fortran));
         }
@@ -127,6 +140,7 @@ impl NpyAppendArray {
             quick_appends,
             slot: Mutex::new(Slot::Open(core)),
             recovered,
+            shared,
             numpy_dtype: OnceLock::new(),
         })
     }
@@ -328,7 +342,12 @@ impl NpyAppendArray {
                 .filter(|&(i, _)| i != axis)
                 .map(|(_, &d)| d)
                 .product::<u64>();
-        let step = (SLAB_BYTES / item_bytes.max(1)).max(1);
+        // In shared mode a block lands whole only as one append: one slab.
+        let step = if self.shared {
+            shape[axis].max(1)
+        } else {
+            (SLAB_BYTES / item_bytes.max(1)).max(1)
+        };
         let mut start = 0;
         while start < shape[axis] {
             let end = (start + step).min(shape[axis]);
@@ -398,6 +417,20 @@ fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
     Err(PyTypeError::new_err(
         "durability must be None, \"none\", \"close\", \"append\" or a positive int (bytes)",
     ))
+}
+
+/// `timeout=` seconds: `math.inf` waits forever (`None`), else at most that long.
+fn parse_timeout(seconds: f64) -> PyResult<Option<std::time::Duration>> {
+    if seconds == f64::INFINITY {
+        return Ok(None);
+    }
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map(Some)
+        .map_err(|_| {
+            PyValueError::new_err(format!(
+                "timeout={seconds}: expected None, a number of seconds >= 0, or math.inf"
+            ))
+        })
 }
 
 /// `mapped=`: `None`/`False`/0 (off), `True` (a 1 MiB window) or a window size in bytes.

@@ -7,6 +7,7 @@
 //! builds the helper with the Cargo, target directory and profile of the running test (a no-op
 //! when it is up to date, as it is after `cargo test --workspace --all-features`).
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -107,5 +108,21 @@ pub fn durability(mode: &str) -> npaa_core::Durability {
         "every-append" => Durability::EveryAppend,
         "every-bytes" => Durability::EveryBytes(8 * crate::rows::ROW_BYTES as u64),
         _ => panic!("unknown durability mode {mode}"),
+    }
+}
+
+/// Reads a child's output `out` up to the `count`-th line saying `marker` (less if it ends
+/// first): what a parent does to kill a child at a moment the child announced.
+pub fn wait_for(out: &mut impl BufRead, marker: &str, count: u64) {
+    let mut line = String::new();
+    let mut seen = 0;
+    while seen < count {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.trim() == marker {
+            seen += 1;
+        }
     }
 }

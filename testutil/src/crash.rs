@@ -3,7 +3,7 @@
 //! moments, and the checks of every file they leave behind.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -217,19 +217,7 @@ pub(crate) fn kill_once(mut command: Command, rng: &mut Rng, tally: &mut Tally) 
     // the array, anywhere in its run. The pipe stays open until the child is dead: it must
     // not die of a broken pipe.
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut wait_for = |marker: &str, count: u64| {
-        let mut line = String::new();
-        let mut seen = 0;
-        while seen < count {
-            line.clear();
-            if stdout.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            if line.trim() == marker {
-                seen += 1;
-            }
-        }
-    };
+    let mut wait_for = |marker: &str, count: u64| child::wait_for(&mut stdout, marker, count);
     let delay = match rng.below(8) {
         0 => Duration::from_micros(rng.below(3_000)),
         1 | 2 => {

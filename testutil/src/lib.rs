@@ -9,7 +9,8 @@
 //! - [`crash`]: the kill campaign shared by the crash tests of the Rust API and of the C ABI;
 //! - [`fuzz`]: what the fuzz targets do, for libFuzzer (`fuzz/`) and the regression replay;
 //! - [`mount`]: small file systems made for one test (root only);
-//! - [`require`]: root and system tools, which a required test must have.
+//! - [`require`]: root and system tools, which a required test must have;
+//! - [`shared`]: blocks that say who appended them, for many writers on one file.
 
 pub mod child;
 pub mod crash;
@@ -18,6 +19,7 @@ pub mod mount;
 pub mod ragged;
 pub mod require;
 pub mod rows;
+pub mod shared;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

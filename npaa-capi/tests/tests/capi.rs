@@ -68,6 +68,9 @@ fn open_new(path: &Path) -> *mut npaa_array {
         durability_bytes: 0,
         buffer_capacity: 0,
         mapped_window: 0,
+        shared: 0,
+        lock_wait: 0,
+        lock_timeout_ms: 0,
     };
     // SAFETY: a valid, writable npaa_options.
     expect(unsafe { npaa_options_default(&mut options) }, NPAA_OK);

@@ -13,7 +13,7 @@ use npaa_core::repr::fmt_shape;
 use npaa_core::{AppendOptions, Dtype, Header, Order};
 
 use super::{Ctx, Status};
-use crate::cli::AppendArgs;
+use crate::cli::{AppendArgs, Timeout};
 use crate::report::{core_error, warning};
 
 /// Upper bound of one read (and of memory use, unless one item is larger).
@@ -21,10 +21,15 @@ const CHUNK_BYTES: usize = 8 << 20;
 
 /// The append options the command line asks for (casting, buffer, durability).
 pub fn append_options(args: &AppendArgs) -> AppendOptions {
-    AppendOptions::new()
+    let options = AppendOptions::new()
         .casting(args.casting)
         .durability(args.durability)
         .buffer_capacity(usize::try_from(args.buffer).unwrap_or(usize::MAX))
+        .shared(args.shared);
+    match args.timeout {
+        Some(Timeout(wait)) => options.lock_timeout(wait),
+        None => options,
+    }
 }
 
 pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<Status> {

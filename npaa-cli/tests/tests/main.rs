@@ -12,4 +12,5 @@ mod info_check;
 mod ragged_tail;
 mod raw;
 mod repair;
+mod shared;
 mod show;

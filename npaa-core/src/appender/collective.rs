@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use super::open_file::MARK_WINDOW;
 use super::{
     AppendOptions, BlockTarget, Durability, OpenFile, Order, check_block, check_data_len,
     open_existing,
@@ -135,10 +136,6 @@ pub struct Collective {
     /// (0 before the first mark): steps that end within it need no new mark.
     marked_end: u64,
 }
-
-/// How far past a step's end [`Collective::begin_step`] marks the file: the following steps
-/// that end within it are written without a new mark, and so without the wait for it.
-const MARK_WINDOW: u64 = 16 << 20;
 
 impl Collective {
     /// The root's side: opens `path` as [`AppendArray::open_with`](crate::AppendArray::open_with)
@@ -351,6 +348,7 @@ impl Collective {
                     &layout.header.dtype,
                     &layout.header.shape,
                     layout.header.order,
+                    file::NO_WAIT,
                 )?;
                 if self.layout.durability != Durability::None {
                     file::sync_parent_dir(&path)
@@ -472,6 +470,12 @@ fn check_options(options: &AppendOptions) -> Result<()> {
             "mapped_window",
             "the data is written by every writer through parallel I/O, not through one \
              writer's memory mapping",
+        );
+    }
+    if options.shared {
+        return unsupported(
+            "shared",
+            "a collective step is already every writer's append at once, in rank order",
         );
     }
     if options.buffer_capacity != 0 {
@@ -705,6 +709,7 @@ mod tests {
         for options in [
             AppendOptions::new().mapped_window(1 << 20),
             AppendOptions::new().buffer_capacity(4096),
+            AppendOptions::new().shared(true),
         ] {
             let err = Collective::open_peer("peer.npy", &options).unwrap_err();
             assert!(matches!(err, Error::Collective(_)), "{err}");

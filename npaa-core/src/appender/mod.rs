@@ -16,6 +16,16 @@
 //! number of digits changes (at 10, 100, 1000, ... items) the header is rewritten with one
 //! `pwrite`.
 //!
+//! # Shared mode
+//! With [`AppendOptions::shared`], a handle holds the file open without its lock, and every
+//! operation that writes is a *turn*: take the lock (waiting as the options say), re-read the
+//! count from the header (one `pread`: the digits, checked against the template's rendering),
+//! cut a block a killed writer left in flight, mark the extent of the block about to be
+//! written as not data (the mark mapped mode uses, set ahead so that most appends find it
+//! set), write, count it in the header, release. A crash between the write and the count
+//! leaves marked bytes that the next turn, [`AppendArray::open`] and
+//! [`recover`](crate::recover()) cut; closing removes the mark.
+//!
 //! # Mapped mode
 //! With [`AppendOptions::mapped_window`], small appends cost no system call at all: space is
 //! reserved past the data (allocated, then marked in the file's `user.npaa.reserved` extended
@@ -28,13 +38,14 @@
 //! data, and they cut them.
 
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::file::{self, SourceFile, lock};
+use crate::file::{self, SourceFile, lock_waiting};
 use crate::header::Header;
 use crate::layout::{self, Order, Relayout};
 use crate::recover::RecoverReport;
@@ -61,8 +72,10 @@ pub(crate) use sink::Sink;
 /// not wait for each other.
 ///
 /// Only one writer may have a file open: the handle holds an exclusive advisory lock
-/// (`flock`) on it, and a second open fails with [`Error::Locked`]. Readers (NumPy) are not
-/// affected.
+/// (`flock`) on it, and a second open fails with [`Error::Locked`] (or waits for it, see
+/// [`AppendOptions::lock_timeout`]). Readers (NumPy) are not affected. In shared mode
+/// ([`AppendOptions::shared`]) any number of writers hold the file open at once, each append
+/// taking the lock for its own duration.
 ///
 /// Call [`close`](Self::close) to see errors of the final header update; dropping the handle
 /// closes it too, ignoring errors.
@@ -122,7 +135,7 @@ impl AppendArray {
     /// Opens `path` for appending with `options`; see [`open`](Self::open).
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        options.durability.check()?;
+        options.validate()?;
         let opened = open_existing(&path, &options)?;
         let state = opened.file;
         Ok(AppendArray {
@@ -442,6 +455,12 @@ impl AppendArray {
     /// [`Error::BadSavepoint`] if `savepoint` does not come from this handle's file (it
     /// lies beyond the current end); [`Error::Io`] if the file cannot be rewritten or cut.
     pub fn rollback_to(&self, savepoint: Savepoint) -> Result<()> {
+        if self.options.shared {
+            return Err(Error::IncompatibleOptions {
+                what: "rollback_to in shared mode: other writers may have appended after the \
+                       savepoint",
+            });
+        }
         let mut state = self.lock_state();
         let Some(f) = &mut *state else {
             return Err(Error::BadSavepoint);
@@ -515,9 +534,11 @@ impl AppendArray {
         let Some(f) = &mut *state else {
             return Ok(());
         };
-        f.flush_buffer(&self.options)
-            .and_then(|()| f.publish(false))
-            .map_err(|e| Error::io(&self.path, "updating the header", e))?;
+        self.in_turn(f, Turn::Check, |f| {
+            f.flush_buffer(&self.options)
+                .and_then(|()| f.publish(false))
+                .map_err(|e| Error::io(&self.path, "updating the header", e))
+        })?;
         check_still_linked(&f.file, &self.path)
     }
 
@@ -528,8 +549,10 @@ impl AppendArray {
         let Some(f) = &mut *state else {
             return Ok(());
         };
-        f.sync_all(&self.options)
-            .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))?;
+        self.in_turn(f, Turn::Check, |f| {
+            f.sync_all(&self.options)
+                .map_err(|e| Error::io(&self.path, "syncing to stable storage", e))
+        })?;
         check_still_linked(&f.file, &self.path)
     }
 
@@ -551,32 +574,39 @@ impl AppendArray {
         let Some(mut f) = state.take() else {
             return Ok(());
         };
-        let durable = self.options.durability != Durability::None;
-        let result = if durable {
-            f.sync_all(&self.options)
-        } else {
-            f.flush_buffer(&self.options).and_then(|()| {
-                if self.options.rewrite_header_on_append {
-                    Ok(())
-                } else {
-                    f.publish(false)
-                }
-            })
-        };
-        // Reserved space is given back even if the steps above failed (the first error is
-        // reported): it is past the data either way.
-        let reserved = f.alloc_end != f.data_end;
-        let released = f.release_reservation();
-        result
-            .and(released)
-            .and_then(|()| {
-                if durable && reserved {
-                    f.file.sync_data()
-                } else {
-                    Ok(())
-                }
-            })
-            .map_err(|e| Error::io(&self.path, "closing", e))?;
+        self.in_turn(&mut f, Turn::Check, |f| {
+            let durable = self.options.durability != Durability::None;
+            let result = if durable {
+                f.sync_all(&self.options)
+            } else {
+                f.flush_buffer(&self.options).and_then(|()| {
+                    if self.options.rewrite_header_on_append {
+                        Ok(())
+                    } else {
+                        f.publish(false)
+                    }
+                })
+            };
+            // Reserved space is given back even if the steps above failed (the first error is
+            // reported): it is past the data either way.
+            let reserved = f.alloc_end != f.data_end;
+            let released = f.release_reservation();
+            result
+                .and(released)
+                .and_then(|()| {
+                    if durable && reserved {
+                        f.file.sync_data()
+                    } else {
+                        Ok(())
+                    }
+                })
+                .map_err(|e| Error::io(&self.path, "closing", e))?;
+            if self.options.shared {
+                // The turn cut what killed writers left in flight; no block is in flight now.
+                f.clear_mark(&self.path)?;
+            }
+            Ok(())
+        })?;
         check_still_linked(&f.file, &self.path)
     }
 
@@ -599,42 +629,89 @@ impl AppendArray {
         fill: impl FnOnce(&mut Sink<'_>, Order) -> Result<()>,
     ) -> Result<()> {
         let mut state = self.lock_state();
+        // Whether the lock is held already: by the creation of the file (or the opening of
+        // the one another writer created first), which is this append's turn in shared mode.
+        let held = state.is_none();
         let f = match state.as_mut() {
             Some(f) => f,
-            None => {
-                let order = self.new_file_order(order_hint);
-                let file = match OpenFile::create(&self.path, dtype, shape, order) {
-                    // Another writer created the file since this handle was opened: append to
-                    // it as if it had existed at open (or report that writer's lock).
-                    Err(Error::Io { source, .. })
-                        if source.kind() == io::ErrorKind::AlreadyExists =>
-                    {
-                        let forks = sys::fork_generation();
-                        let file = sys::open_rw(&self.path)
-                            .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                        let file = lock(file, &self.path, forks)?;
-                        OpenFile::existing(file, &self.path, &self.options)?
-                    }
-                    created => created?,
-                };
-                let f = state.insert(Box::new(file));
-                if self.options.durability != Durability::None {
-                    // The file's name must survive a power loss as well as its data, and
-                    // syncing the file does not promise that (POSIX): sync the directory too,
-                    // once.
-                    file::sync_parent_dir(&self.path)
-                        .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
-                }
-                f
-            }
+            None => state.insert(Box::new(self.create_or_join(dtype, shape, order_hint)?)),
         };
-        let plan = f.prepare(&self.path, dtype, shape, self.options.casting)?;
-        let result = self.fill_and_commit(f, &plan, shape, fill);
-        f.keep_cast(plan);
-        // Rebuilding `Ok(())` rather than returning `result` saves moving the whole (large)
-        // error type on the success path, measurable on tiny buffered appends.
-        result?;
-        Ok(())
+        let turn = if held { Turn::Held } else { Turn::Append };
+        self.in_turn(f, turn, |f| {
+            if held && self.options.durability != Durability::None {
+                // The file's name must survive a power loss as well as its data, and syncing
+                // the file does not promise that (POSIX): sync the directory too, once.
+                file::sync_parent_dir(&self.path)
+                    .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
+            }
+            let plan = f.prepare(&self.path, dtype, shape, self.options.casting)?;
+            let result = self.fill_and_commit(f, &plan, shape, fill);
+            f.keep_cast(plan);
+            // Rebuilding `Ok(())` rather than returning `result` saves moving the whole
+            // (large) error type on the success path, measurable on tiny buffered appends.
+            result?;
+            Ok(())
+        })
+    }
+
+    /// Creates the file for a first block of `dtype` and `shape`, locked; or, if another
+    /// writer created it since this handle was opened, opens and locks that file, as if it
+    /// had existed at open (waiting for that writer's lock as the options say).
+    fn create_or_join(
+        &self,
+        dtype: &Dtype,
+        shape: &[u64],
+        order_hint: Option<Order>,
+    ) -> Result<OpenFile> {
+        let order = self.new_file_order(order_hint);
+        let wait = self.options.lock_wait();
+        match OpenFile::create(&self.path, dtype, shape, order, wait) {
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
+                let forks = sys::fork_generation();
+                let file = sys::open_rw(&self.path)
+                    .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
+                let file = lock_waiting(file, &self.path, forks, wait)?;
+                let empty = sys::file_len(&file)
+                    .map_err(|e| Error::io(&self.path, "reading file metadata", e))?
+                    == 0;
+                if self.options.shared && empty {
+                    // Created the plain way by a writer that has not locked it yet.
+                    return OpenFile::adopt_empty(file, &self.path, dtype, shape, order);
+                }
+                OpenFile::existing(file, &self.path, &self.options)
+            }
+            created => created,
+        }
+    }
+
+    /// Runs `op` on the open file. In shared mode, in a `turn`: with the file's lock, the
+    /// handle brought up to date with what the other writers committed, and the lock released
+    /// afterwards, whatever `op` did (a panic included). Otherwise, as it is: an exclusive
+    /// handle holds the lock throughout.
+    fn in_turn<R>(
+        &self,
+        f: &mut OpenFile,
+        turn: Turn,
+        op: impl FnOnce(&mut OpenFile) -> Result<R>,
+    ) -> Result<R> {
+        if !self.options.shared {
+            return op(f);
+        }
+        match turn {
+            Turn::Held => {}
+            Turn::Append => f.take_turn(&self.path, self.options.lock_wait(), false)?,
+            Turn::Check => f.take_turn(&self.path, self.options.lock_wait(), true)?,
+        }
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| op(&mut *f)));
+        let released = f.release(&self.path);
+        match outcome {
+            Ok(result) => {
+                let value = result?;
+                released?;
+                Ok(value)
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     /// [`append_with`](Self::append_with) once the block is validated.
@@ -662,6 +739,9 @@ impl AppendArray {
             // Best effort (a hint): where the file system cannot, or the disk is full, the
             // writes below go ahead, or fail, as they would have.
             let _ = sys::preallocate(&f.file, f.data_end, dst_len);
+        }
+        if self.options.shared {
+            f.mark_in_flight(&self.path, dst_len)?;
         }
         let buffer_start = f.buffer.len();
         let mut sink = Sink {
@@ -707,4 +787,16 @@ impl Drop for AppendArray {
         // Best effort: errors cannot be reported from drop. Call `close` to see them.
         let _ = self.finish();
     }
+}
+
+/// What a shared-mode operation does to get its turn ([`AppendArray::in_turn`]).
+#[derive(Clone, Copy, Debug)]
+enum Turn {
+    /// Nothing: the caller holds the lock already (it created or opened the file).
+    Held,
+    /// An append: take the lock, read the count (see `OpenFile::refresh`).
+    Append,
+    /// Take the lock, read the count and check the file's length, cutting a block a killed
+    /// writer left in flight (closing, syncing, updating the header).
+    Check,
 }

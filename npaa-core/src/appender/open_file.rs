@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
-use crate::file::{self, Locked, create_with_header, lock, parent_dir, read_header_of};
+use crate::file::{self, Locked, create_with_header, lock_waiting, parent_dir, read_header_of};
 use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
 use crate::recover::{RecoverOptions, RecoverReport, recover_file};
@@ -17,6 +17,12 @@ use crate::sys::{self, DataMap, HeaderMap};
 
 use super::block::{BlockTarget, Prepared};
 use super::{AppendOptions, Durability};
+
+/// How far past the end of what it writes a writer marks the file as not data: a collective
+/// step ([`Collective::begin_step`](super::Collective::begin_step)) or a shared-mode block
+/// ([`OpenFile::mark_in_flight`]). The steps or blocks that follow and end within it are
+/// written without a new mark (for a collective step, without the wait for it).
+pub(super) const MARK_WINDOW: u64 = 16 << 20;
 
 /// Header updates done with `pwrite` before the header is memory-mapped. Keeps short-lived
 /// handles (open, append, close) from paying for a mapping they barely use.
@@ -54,6 +60,9 @@ pub(super) struct OpenFile {
     pub(super) buffered_rows: u64,
     pub(super) unsynced: u64,
     pub(super) scratch: Vec<u8>,
+    /// The process that opened `file` (shared mode: a child forked since shares the open
+    /// file, and with it the lock, and must open its own).
+    pub(super) opened_by: Opener,
     /// Declared last so that it is dropped (unlocked where needed, and closed) after the
     /// mappings above, which hold the open file too.
     pub(super) file: Locked,
@@ -80,7 +89,29 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Open
     };
     match sys::open_rw(path) {
         Ok(file) => {
-            let file = lock(file, path, forks)?;
+            let file = lock_waiting(file, path, forks, options.lock_wait())?;
+            if options.shared {
+                // Checked and brought up to date under the lock, which is then released: the
+                // others append between this handle's operations.
+                let len = sys::file_len(&file)
+                    .map_err(|e| Error::io(path, "reading file metadata", e))?;
+                if len == 0 {
+                    // A file another writer is creating the plain way (no O_TMPFILE): the
+                    // first append writes its header ([`OpenFile::adopt_empty`]).
+                    return Ok(nothing);
+                }
+                let recovered = if options.recover {
+                    Some(recover_file(&file, path, RecoverOptions::new())?)
+                } else {
+                    None
+                };
+                let f = Box::new(OpenFile::existing(file, path, options)?);
+                f.release(path)?;
+                return Ok(Opened {
+                    file: Some(f),
+                    recovered,
+                });
+            }
             if options.delete_if_exists {
                 std::fs::remove_file(path)
                     .map_err(|e| Error::io(path, "deleting the existing file", e))?;
@@ -120,6 +151,46 @@ fn check_directory(path: &Path) -> Result<()> {
         }),
         Err(e) => Err(Error::io(dir, "reading the directory", e)),
     }
+}
+
+/// The process that opened a file, and the count of its forks then.
+#[derive(Debug)]
+pub(super) struct Opener {
+    pid: u32,
+    forks: Option<u64>,
+}
+
+impl Opener {
+    /// The calling process.
+    fn current() -> Self {
+        Opener {
+            pid: std::process::id(),
+            forks: sys::fork_generation(),
+        }
+    }
+
+    /// Whether the calling process is the opener. Costs no system call while the process has
+    /// not forked since ([`sys::fork_generation`] unchanged); after a fork, one `getpid`, and
+    /// in the opener (the parent) the new count is kept.
+    fn is_current(&mut self) -> bool {
+        let forks = sys::fork_generation();
+        if forks.is_some() && forks == self.forks {
+            return true;
+        }
+        if std::process::id() != self.pid {
+            return false;
+        }
+        self.forks = forks;
+        true
+    }
+}
+
+/// The header of a new file for a first block of `dtype` and `shape` in `order`
+/// ([`Header::for_new_file`]), and its bytes.
+fn new_header(dtype: &Dtype, shape: &[u64], order: Order) -> Result<(Header, Vec<u8>)> {
+    let header = Header::for_new_file(dtype.clone(), order, shape)?;
+    let bytes = header.to_npy_bytes();
+    Ok((header, bytes))
 }
 
 /// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
@@ -211,15 +282,44 @@ impl OpenFile {
             buffered_rows: 0,
             unsynced: 0,
             scratch: Vec::new(),
+            opened_by: Opener::current(),
             header,
         })
     }
 
-    pub(super) fn create(path: &Path, dtype: &Dtype, shape: &[u64], order: Order) -> Result<Self> {
-        let header = Header::for_new_file(dtype.clone(), order, shape)?;
+    /// Creates the file at `path` for a first block of `dtype` and `shape` in `order`, locked
+    /// (waiting `wait` for the lock, see [`create_with_header`]).
+    pub(super) fn create(
+        path: &Path,
+        dtype: &Dtype,
+        shape: &[u64],
+        order: Order,
+        wait: Option<std::time::Duration>,
+    ) -> Result<Self> {
+        let (header, bytes) = new_header(dtype, shape, order)?;
+        let file = create_with_header(path, &bytes, wait)?;
+        Ok(Self::created(file, header, &bytes))
+    }
+
+    /// Shared mode: writes the header for a first block of `dtype` and `shape` in `order` into
+    /// `file`, an empty file found under the lock: another writer created it the plain way
+    /// and has not locked it yet; it will find the header and append after this block.
+    pub(super) fn adopt_empty(
+        file: Locked,
+        path: &Path,
+        dtype: &Dtype,
+        shape: &[u64],
+        order: Order,
+    ) -> Result<Self> {
+        let (header, bytes) = new_header(dtype, shape, order)?;
+        file.write_all_at(&bytes, 0)
+            .map_err(|e| Error::io(path, "writing the header", e))?;
+        Ok(Self::created(file, header, &bytes))
+    }
+
+    /// The state of `file`, holding just `bytes`, the rendering of `header`.
+    fn created(file: Locked, header: Header, bytes: &[u8]) -> Self {
         let axis = header.growth_axis().unwrap_or(0);
-        let bytes = header.to_npy_bytes();
-        let file = create_with_header(path, &bytes)?;
         let parsed_len = bytes.len() as u64;
         let version = match bytes[6] {
             1 => Version::V1,
@@ -227,7 +327,7 @@ impl OpenFile {
             _ => Version::V3,
         };
         let template = header.template();
-        Ok(OpenFile {
+        OpenFile {
             file,
             version,
             header_len: parsed_len,
@@ -246,8 +346,167 @@ impl OpenFile {
             buffered_rows: 0,
             unsynced: 0,
             scratch: Vec::new(),
+            opened_by: Opener::current(),
             header,
+        }
+    }
+
+    /// Shared mode: takes the file's lock (waiting at most `wait`) and brings this handle up
+    /// to date with what the other writers committed ([`refresh`](Self::refresh); with
+    /// `check_length`, the file's length is checked too, and a block a killed writer left in
+    /// flight is cut). Release it with [`release`](Self::release).
+    pub(super) fn take_turn(
+        &mut self,
+        path: &Path,
+        wait: Option<std::time::Duration>,
+        check_length: bool,
+    ) -> Result<()> {
+        if !self.opened_by.is_current() {
+            // A child forked since the file was opened shares the open file, and the lock is
+            // the open file's: parent and child would both hold it. The child opens its own.
+            let forks = sys::fork_generation();
+            let file =
+                sys::open_rw(path).map_err(|e| Error::io(path, "opening for appending", e))?;
+            self.window = None;
+            self.map = None;
+            self.file = Locked::unlocked(file, forks);
+            self.opened_by = Opener::current();
+        }
+        file::acquire(&self.file, path, wait)?;
+        let refreshed = self.refresh(path, check_length);
+        if refreshed.is_err() {
+            let _ = self.file.release();
+        }
+        refreshed
+    }
+
+    /// Releases the lock taken by [`take_turn`](Self::take_turn).
+    pub(super) fn release(&self, path: &Path) -> Result<()> {
+        self.file
+            .release()
+            .map_err(|e| Error::io(path, "releasing the lock", e))
+    }
+
+    /// Shared mode, under the lock: re-reads the count the writers committed. The file must
+    /// still be the one this handle opened: same dtype, order, other dimensions and header
+    /// length ([`Error::FileChanged`] otherwise).
+    ///
+    /// With `check_length`, or when the header is not the template's rendering, the file's
+    /// length is checked against the count too, and a block a killed writer left in flight
+    /// (marked as not data by [`mark_in_flight`](Self::mark_in_flight)) is cut. An append's
+    /// turn skips that (a system call): it writes over such a block from its start, and
+    /// whatever of the block lies past the append stays marked, for the next open, `recover`
+    /// or close to cut. Bytes past the count are never counted either way: every append
+    /// writes its own before counting them.
+    fn refresh(&mut self, path: &Path, check_length: bool) -> Result<()> {
+        let counted = match self.count_on_disk() {
+            Some(growth) if !check_length => Some((growth, true, None)),
+            _ => None,
+        };
+        let (growth, in_template, len) = match counted {
+            Some(counted) => counted,
+            None => {
+                let len = sys::file_len(&self.file)
+                    .map_err(|e| Error::io(path, "reading file metadata", e))?;
+                let (growth, in_template) = self.parse_count(path, len)?;
+                (growth, in_template, Some(len))
+            }
+        };
+        let mut ours = self.header.clone();
+        ours.shape[self.axis] = growth;
+        let data_end = ours.data_len().map_err(|kind| Error::format(path, kind))? + self.header_len;
+        match len {
+            Some(len) if len > data_end && sys::is_reserved(&self.file, data_end, len) => {
+                self.file
+                    .set_len(data_end)
+                    .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
+            }
+            Some(len) if len != data_end => {
+                return Err(Error::NeedsRecovery {
+                    path: path.to_path_buf(),
+                    expected: data_end - self.header_len,
+                    present: len.saturating_sub(self.header_len),
+                });
+            }
+            _ => {}
+        }
+        self.header.shape[self.axis] = growth;
+        self.data_end = data_end;
+        self.alloc_end = data_end;
+        self.disk_digits = in_template.then(|| crate::fmt::decimal_len(growth));
+        Ok(())
+    }
+
+    /// The growth count of the header on disk when it is this handle's template rendered for
+    /// some count (what every npaa writer leaves): its digits are read at the template's
+    /// offset and the header is rendered for them and compared, byte for byte. Read from the
+    /// header's mapping once there is one (no system call), else with one `pread`; no
+    /// parsing. `None` for any other header, or if it cannot be read (then
+    /// [`parse_count`](Self::parse_count) decides, or says what is wrong).
+    fn count_on_disk(&self) -> Option<u64> {
+        let total = usize::try_from(self.header_len).ok()?;
+        with_header_buffer(total, |buffer, rendered| {
+            let disk = match &self.map {
+                Some(map) => map.bytes(),
+                None => {
+                    self.file.read_exact_at(buffer, 0).ok()?;
+                    buffer
+                }
+            };
+            let digits = disk
+                .get(self.digits_offset..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .try_fold(0u64, |n, &d| {
+                    n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+                });
+            digits.filter(|&growth| {
+                self.template.render_into(growth, self.version, rendered) && rendered == disk
+            })
         })
+    }
+
+    /// The growth count of the header on disk, parsed, when it is not this handle's template
+    /// (written in another spelling): the header must still describe this handle's array
+    /// ([`Error::FileChanged`] otherwise). Also tells whether it is the template's rendering.
+    fn parse_count(&self, path: &Path, len: u64) -> Result<(u64, bool)> {
+        let (parsed, template) = read_header_of(&self.file, path, Leniency::Strict, len)?;
+        let growth = parsed.header.shape.get(self.axis).copied().unwrap_or(0);
+        let mut ours = self.header.clone();
+        ours.shape[self.axis] = growth;
+        if parsed.header != ours || parsed.header_len != self.header_len {
+            return Err(Error::FileChanged {
+                path: path.to_path_buf(),
+                what: format!(
+                    "its header now describes another array (dtype {}, shape {}), not the one \
+                     this shared writer opened",
+                    parsed.header.dtype.descr(),
+                    crate::fmt::fmt_shape(&parsed.header.shape)
+                ),
+            });
+        }
+        Ok((growth, template.is_some()))
+    }
+
+    /// Shared mode, under the lock, before writing a block of `bytes` at the end of the data:
+    /// marks its extent as not data, so that if this process is killed while writing it, the
+    /// rows that reached the file are cut, not counted. The mark reaches [`MARK_WINDOW`] past
+    /// the block: the next appends find their extent marked and cost no system call for it.
+    pub(super) fn mark_in_flight(&self, path: &Path, bytes: u64) -> Result<()> {
+        let end = self.data_end + bytes;
+        if sys::is_reserved(&self.file, self.data_end, end) {
+            return Ok(());
+        }
+        sys::set_reserved_mark(&self.file, end.saturating_add(MARK_WINDOW))
+            .map_err(|e| Error::io(path, "marking the block in flight", e))
+    }
+
+    /// Shared mode, under the lock, when the handle closes: no block is in flight (the lock
+    /// is held), so the mark goes; the next shared append sets it again.
+    pub(super) fn clear_mark(&self, path: &Path) -> Result<()> {
+        sys::clear_reserved_mark(&self.file)
+            .map_err(|e| Error::io(path, "removing the in-flight mark", e))
     }
 
     /// Validates a block against the file at `path`. Give the plan back with
@@ -478,23 +737,30 @@ impl OpenFile {
 
     /// Renders the header for `growth` and writes it over the one on disk.
     fn write_whole_header(&self, growth: u64) -> io::Result<()> {
-        /// Headers up to this long (`np.save` writes 128 bytes for most arrays) are rendered
-        /// on the stack.
-        const ON_STACK: usize = 512;
         let no_room = || io::Error::other("the new shape no longer fits in the header");
         let total = usize::try_from(self.header_len).map_err(|_| no_room())?;
-        let mut stack = [0u8; ON_STACK];
-        let mut heap = Vec::new();
-        let bytes = match stack.get_mut(..total) {
-            Some(bytes) => bytes,
-            None => {
-                heap.resize(total, 0);
-                &mut heap[..]
+        with_header_buffer(total, |bytes, _| {
+            if !self.template.render_into(growth, self.version, bytes) {
+                return Err(no_room());
             }
-        };
-        if !self.template.render_into(growth, self.version, bytes) {
-            return Err(no_room());
+            self.file.write_all_at(bytes, 0)
+        })
+    }
+}
+
+/// Runs `f` with two zeroed buffers of `total` bytes each, for a header: on the stack for
+/// headers up to 512 bytes (`np.save` writes 128 bytes for most arrays), else on the heap.
+fn with_header_buffer<R>(total: usize, f: impl FnOnce(&mut [u8], &mut [u8]) -> R) -> R {
+    const ON_STACK: usize = 512;
+    let mut stack = [[0u8; ON_STACK]; 2];
+    let mut heap = Vec::new();
+    let [first, second] = &mut stack;
+    match (first.get_mut(..total), second.get_mut(..total)) {
+        (Some(a), Some(b)) => f(a, b),
+        _ => {
+            heap.resize(2 * total, 0);
+            let (a, b) = heap.split_at_mut(total);
+            f(a, b)
         }
-        self.file.write_all_at(bytes, 0)
     }
 }

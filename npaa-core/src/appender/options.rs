@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::cast::Casting;
 use crate::error::{Error, Result};
@@ -153,6 +154,9 @@ pub struct AppendOptions {
     pub(crate) durability: Durability,
     pub(crate) buffer_capacity: usize,
     pub(crate) mapped_window: usize,
+    pub(crate) shared: bool,
+    /// `None`: the mode's default; `Some(None)`: wait forever; `Some(Some(d))`: at most `d`.
+    pub(crate) lock_timeout: Option<Option<Duration>>,
     pub(crate) recover: bool,
 }
 
@@ -166,6 +170,8 @@ impl Default for AppendOptions {
             durability: Durability::None,
             buffer_capacity: 0,
             mapped_window: 0,
+            shared: false,
+            lock_timeout: None,
             recover: false,
         }
     }
@@ -250,6 +256,101 @@ impl AppendOptions {
     pub fn mapped_window(mut self, bytes: usize) -> Self {
         self.mapped_window = bytes;
         self
+    }
+
+    /// Shared mode (default false): any number of writers (processes, or handles in one
+    /// process) hold the file open for appending at once.
+    ///
+    /// A shared handle does not keep the file's lock. Each operation that writes (an append,
+    /// [`sync`](AppendArray::sync), [`close`](AppendArray::close)) takes it for its own
+    /// duration, waiting for its turn (see [`lock_timeout`](Self::lock_timeout)), re-reads
+    /// the header that the others committed, writes its block after their data, counts it in
+    /// the header and lets go. Blocks land whole, in the order their appends took the lock,
+    /// never interleaved; the dtype, shape and order rules are those of one writer. A
+    /// handle opened before the file exists creates it with its first append, or appends to
+    /// the file another writer created first. When several race to create it, one wins: its
+    /// header is written to an unnamed file (`O_TMPFILE`), locked, and linked into place
+    /// complete; the others find the name taken, open that file and wait for its lock. Where
+    /// unnamed files are not available, the winner creates the name empty and then locks and
+    /// writes it: a shared writer that finds an empty file under the lock writes the header
+    /// for its own block there (an empty file holds nothing), and the creator, once it has
+    /// the lock, appends to it as to a file that existed.
+    ///
+    /// A writer killed at any moment costs at most the block it was writing: before writing a
+    /// block, its extent is marked as not data (the mark mapped mode uses, see
+    /// [`mapped_window`](Self::mapped_window)), so that the rows of a torn block are cut, not
+    /// counted, by the next shared append, the next [`AppendArray::open`] and
+    /// [`recover`](crate::recover()). [`close`](AppendArray::close) cuts what killed writers
+    /// left and removes the mark: once every writer has closed, the file is clean.
+    ///
+    /// [`AppendArray::shape`] is the shape as of this handle's last operation: other writers
+    /// may have appended since.
+    ///
+    /// # Refused combinations
+    /// [`open`](AppendArray::open_with) fails with [`Error::IncompatibleOptions`] when shared
+    /// mode is combined with:
+    /// - [`rewrite_header_on_append(false)`](Self::rewrite_header_on_append) or
+    ///   [`Durability::EveryBytes`]: the others would not see the rows, and would write over
+    ///   them;
+    /// - [`buffer_capacity`](Self::buffer_capacity): buffered rows would be counted after
+    ///   other writers' later appends, and would be lost without notice to them;
+    /// - [`mapped_window`](Self::mapped_window): space reserved past the data cannot be held
+    ///   by one writer while others append after it;
+    /// - [`delete_if_exists`](Self::delete_if_exists): a writer that opens later would delete
+    ///   what the others appended; delete the file before starting the writers.
+    ///
+    /// [`AppendArray::rollback_to`] is refused in shared mode (others may have appended after
+    /// the savepoint).
+    pub fn shared(mut self, yes: bool) -> Self {
+        self.shared = yes;
+        self
+    }
+
+    /// How long to wait for the file's lock: `None` waits as long as it takes, `Some(d)` at
+    /// most `d` (`Some(Duration::ZERO)`: not at all). A wait that runs out fails with
+    /// [`Error::Locked`] and changes nothing.
+    ///
+    /// In shared mode, every operation that writes waits for its turn; the default is to wait
+    /// forever. An exclusive writer waits when it opens (and when its first append creates
+    /// the file, if another writer created it first); the default is to fail at once, as
+    /// before this option existed.
+    pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// The wait for the lock: `None` forever, else at most that long.
+    pub(super) fn lock_wait(&self) -> Option<Duration> {
+        match self.lock_timeout {
+            Some(timeout) => timeout,
+            None if self.shared => None,
+            None => crate::file::NO_WAIT,
+        }
+    }
+
+    /// Refuses options that cannot work together: see [`shared`](Self::shared).
+    pub(super) fn validate(&self) -> Result<()> {
+        self.durability.check()?;
+        if !self.shared {
+            return Ok(());
+        }
+        let what = if !self.header_counts_every_append() {
+            "shared mode needs the header rewritten on every append (rewrite_header_on_append \
+             true, and no Durability::EveryBytes): the other writers read the count from it"
+        } else if self.buffer_capacity > 0 {
+            "shared mode does not buffer appends (buffer_capacity must be 0): buffered rows \
+             would land after other writers' later appends"
+        } else if self.mapped_window > 0 {
+            "shared mode does not use mapped mode (mapped_window must be 0): one writer cannot \
+             reserve space past the data while others append after it"
+        } else if self.delete_if_exists {
+            "shared mode does not delete an existing file (delete_if_exists must be false): a \
+             writer that opens later would delete what the others appended; delete the file \
+             before starting the writers"
+        } else {
+            return Ok(());
+        };
+        Err(Error::IncompatibleOptions { what })
     }
 
     /// Repair what a crash left before appending (default false): an existing file whose data

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::appender::{AppendArray, AppendOptions, Durability};
 use crate::dtype::Dtype;
 use crate::element::Element;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::Order;
 
 use super::index_path;
@@ -74,6 +74,11 @@ impl RaggedAppendArray {
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         options.durability.check()?;
+        if options.shared {
+            return Err(Error::IncompatibleOptions {
+                what: "a ragged pair has one writer at a time: shared mode does not apply to it",
+            });
+        }
         let deferred = match options.durability {
             Durability::EveryBytes(n) => Some((n, true)),
             _ if options.buffer_capacity > 0 => Some((options.buffer_capacity as u64, false)),

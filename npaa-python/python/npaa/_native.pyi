@@ -25,6 +25,8 @@ class NpyAppendArray:
         mapped: Union[None, bool, int] = None,
         fortran_order: Optional[bool] = None,
         recover: bool = False,
+        shared: bool = False,
+        timeout: Optional[float] = None,
     ) -> None: ...
     @property
     def filename(self) -> _Path: ...

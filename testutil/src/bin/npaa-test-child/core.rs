@@ -225,3 +225,23 @@ pub fn permission() {
     // Reading is allowed.
     check("inspect", inspect(&ro_file).map(drop));
 }
+
+/// `shared`'s writer: appends `NPAA_SHARED_BLOCKS` blocks as writer `NPAA_SHARED_WRITER` to
+/// `NPAA_SHARED_PATH` in shared mode (see `npaa_testutil::shared::child_writes`).
+pub fn shared_writer() {
+    npaa_testutil::shared::child_writes(
+        &PathBuf::from(arg("NPAA_SHARED_PATH")),
+        arg("NPAA_SHARED_WRITER").parse().unwrap(),
+        arg("NPAA_SHARED_BLOCKS").parse().unwrap(),
+        arg("NPAA_SHARED_SEED").parse().unwrap(),
+    );
+}
+
+/// `shared`'s writer killed mid-block: see `npaa_testutil::shared::child_stalls`.
+pub fn shared_staller() {
+    npaa_testutil::shared::child_stalls(
+        &PathBuf::from(arg("NPAA_SHARED_PATH")),
+        &PathBuf::from(arg("NPAA_SHARED_SOURCE")),
+        arg("NPAA_SHARED_WRITER").parse().unwrap(),
+    );
+}

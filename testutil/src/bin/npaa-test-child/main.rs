@@ -10,7 +10,7 @@ mod foreign;
 use std::process::ExitCode;
 
 /// The roles, each with the function that plays it.
-const ROLES: [(&str, fn()); 11] = [
+const ROLES: [(&str, fn()); 13] = [
     ("crash-writer", core::crash_writer),
     ("append-files-writer", core::append_files_writer),
     ("capi-crash-writer", capi::crash_writer),
@@ -22,6 +22,8 @@ const ROLES: [(&str, fn()); 11] = [
     ("permission", core::permission),
     ("placeholder-writer", foreign::placeholder_writer),
     ("ragged-crash-writer", core::ragged_crash_writer),
+    ("shared-writer", core::shared_writer),
+    ("shared-staller", core::shared_staller),
 ];
 
 fn main() -> ExitCode {
