@@ -129,13 +129,12 @@ pub fn ensure_appendable_with(
     } = options;
     let progress = &mut |done, total| progress.report(done, total);
     let path = path.as_ref();
-    let forks = sys::fork_generation();
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, "opening", e))?;
-    let file = lock(file, path, forks)?;
+    let file = lock(file, path)?;
     let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
     let header = &parsed.header;
     growth_axis_of(path, header)?;

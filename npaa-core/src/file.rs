@@ -36,10 +36,9 @@ pub(crate) fn create_with_header(
     header: &[u8],
     wait: Option<Duration>,
 ) -> Result<Locked> {
-    let forks = sys::fork_generation();
     if let Some(file) = sys::create_unnamed(parent_dir(path)) {
         // Nobody else can open an unnamed file: this only takes the lock early.
-        let file = lock(file, path, forks)?;
+        let file = lock(file, path)?;
         file.write_all_at(header, 0)
             .map_err(|e| Error::io(path, "writing the header", e))?;
         match sys::link_unnamed(&file, path) {
@@ -57,7 +56,7 @@ pub(crate) fn create_with_header(
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io(path, "creating", e))?;
-    let file = lock_waiting(file, path, forks, wait)?;
+    let file = lock_waiting(file, path, wait)?;
     if sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))? != 0 {
         return Err(Error::io(
             path,
@@ -74,28 +73,17 @@ pub(crate) fn create_with_header(
 }
 
 /// Takes the exclusive advisory lock on `file`, failing at once if another writer holds it.
-///
-/// `forks` is [`sys::fork_generation`] read before `file` was opened: the returned [`Locked`]
-/// compares it with the count at closing to know whether a child forked meanwhile may share
-/// the open file (see there). Read any later (after the opening, or after the lock is taken),
-/// it would miss a fork in between, whose child shares the open file and so the lock, which
-/// belongs to the open file, not to the descriptor.
-pub(crate) fn lock(file: File, path: &Path, forks: Option<u64>) -> Result<Locked> {
-    lock_waiting(file, path, forks, NO_WAIT)
+pub(crate) fn lock(file: File, path: &Path) -> Result<Locked> {
+    lock_waiting(file, path, NO_WAIT)
 }
 
 /// A wait for a lock ([`acquire`]) that fails at once if another writer holds it.
 pub(crate) const NO_WAIT: Option<Duration> = Some(Duration::ZERO);
 
 /// [`lock`], waiting for the lock as [`acquire`] does.
-pub(crate) fn lock_waiting(
-    file: File,
-    path: &Path,
-    forks: Option<u64>,
-    wait: Option<Duration>,
-) -> Result<Locked> {
+pub(crate) fn lock_waiting(file: File, path: &Path, wait: Option<Duration>) -> Result<Locked> {
     acquire(&file, path, wait)?;
-    Ok(Locked { file, forks })
+    Ok(Locked { file })
 }
 
 /// The longest pause between two attempts of a bounded wait for a lock ([`acquire`]).
@@ -142,34 +130,24 @@ pub(crate) fn acquire(file: &File, path: &Path, wait: Option<Duration>) -> Resul
 
 /// A file under npaa's exclusive advisory lock ([`lock`]).
 ///
-/// Dropping it closes the file, which releases the lock once no other reference to the open
-/// file remains. Before closing, it releases the lock explicitly (`flock(LOCK_UN)`) unless
-/// nothing else can hold such a reference: the process has a single thread now
-/// ([`sys::single_threaded`]) and has not forked since the file was opened (the count of
-/// [`sys::fork_generation`] is unchanged, and known). Otherwise closing alone is not enough:
-/// a child process that another thread is starting at that moment shares the open file until
-/// it executes its program, and a child forked without executing one shares it until it
-/// exits; the lock, which belongs to the open file, would stay held through the child's copy
-/// for that while, so that the next open failed with [`Error::Locked`]. With one thread and no
-/// fork, the only children that can have shared the file are those our own thread started
-/// with `posix_spawn` or `vfork` (`std::process::Command`, `system`, `popen`), which had
-/// executed their program (closing their copy: npaa opens files close-on-exec) or exited
-/// before that call returned. Skipping the unlock saves one system call per close. Not seen:
-/// threads and processes created by system calls that bypass glibc's `pthread_create` and
-/// `fork` (a raw `clone`, glibc's `_Fork`), and a fork by a signal handler between the check
-/// and the close.
+/// Dropping it releases the lock explicitly (`flock(LOCK_UN)`), then closes the file. Closing
+/// alone releases the lock only once no other reference to the open file remains: a child
+/// process that another thread is starting at that moment shares the open file until it
+/// executes its program, and a child forked without executing one shares it until it exits;
+/// the lock, which belongs to the open file, would stay held through the child's copy for that
+/// while, so that the next open failed with [`Error::Locked`]. The unlock costs one system call
+/// per close, within the noise of an open-append-close cycle (measured in
+/// `bench/RESULTS.md`, issue 21).
 #[derive(Debug)]
 pub(crate) struct Locked {
     file: File,
-    /// [`sys::fork_generation`] before the file was opened; `None`: forks are not counted.
-    forks: Option<u64>,
 }
 
 impl Locked {
     /// An open file that a shared-mode writer locks only for each of its operations
     /// ([`acquire`], [`Locked::release`]).
-    pub(crate) fn unlocked(file: File, forks: Option<u64>) -> Self {
-        Locked { file, forks }
+    pub(crate) fn unlocked(file: File) -> Self {
+        Locked { file }
     }
 
     /// Releases the lock now (a shared-mode writer, between its operations).
@@ -188,12 +166,8 @@ impl std::ops::Deref for Locked {
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        let unshared =
-            self.forks.is_some() && sys::single_threaded() && sys::fork_generation() == self.forks;
-        if !unshared {
-            // Best effort: closing the file releases the lock too, once no child holds it.
-            let _ = self.file.unlock();
-        }
+        // Best effort: closing the file releases the lock too, once no child holds it.
+        let _ = self.file.unlock();
     }
 }
 
@@ -345,7 +319,6 @@ impl WriterLock {
     /// if the file cannot be opened for reading.
     pub(crate) fn acquire(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let forks = sys::fork_generation();
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
         // A directory opens for reading, and can be locked: not a file npaa writes.
         if file.metadata().is_ok_and(|m| m.is_dir()) {
@@ -354,7 +327,7 @@ impl WriterLock {
             });
         }
         Ok(WriterLock {
-            _file: lock(file, path, forks)?,
+            _file: lock(file, path)?,
         })
     }
 }

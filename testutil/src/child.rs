@@ -4,8 +4,11 @@
 //! passes paths and modes through environment variables, which the child reads with [`arg`].
 //!
 //! Cargo gives integration tests the path of their own package's binaries only, so [`exe`]
-//! builds the helper with the Cargo, target directory and profile of the running test (a no-op
-//! when it is up to date, as it is after `cargo test --workspace --all-features`).
+//! builds the helper with the Cargo, target directory, target and profile of the running test
+//! (a no-op when it is up to date, as it is after `cargo test --workspace --all-features`).
+//! Tests cross-built for another target (`--target aarch64-unknown-linux-gnu`, run under
+//! qemu-user) get a helper built for that target, run through the same runner as the tests
+//! (`CARGO_TARGET_<TRIPLE>_RUNNER`, as `assert_cmd` does for the crates' own binaries).
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -24,15 +27,24 @@ pub fn exe() -> &'static Path {
     EXE.get_or_init(build)
 }
 
+/// The target the tests (and so this library) are built for.
+const TARGET: &str = env!("NPAA_TESTUTIL_TARGET");
+
 /// Builds the helper next to the running test binary (`<target>/<profile>/deps/<test>` puts
-/// it at `<target>/<profile>/npaa-test-child`) and returns its path.
+/// it at `<target>/<profile>/npaa-test-child`; `<target>/<triple>/<profile>/deps/<test>`, a
+/// build with `--target <triple>`, at `<target>/<triple>/<profile>/npaa-test-child`) and
+/// returns its path.
 fn build() -> PathBuf {
     let test_exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = test_exe
         .parent()
         .and_then(Path::parent)
         .expect("a test binary lives in <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("the target directory");
+    let mut target_dir = profile_dir.parent().expect("the target directory");
+    let explicit_target = target_dir.file_name().and_then(|n| n.to_str()) == Some(TARGET);
+    if explicit_target {
+        target_dir = target_dir.parent().expect("the target directory");
+    }
     let profile = profile_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -51,6 +63,9 @@ fn build() -> PathBuf {
         .arg(crate::workspace_root().join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
+    if explicit_target {
+        cargo.args(["--target", TARGET]);
+    }
     // The `test` and `dev` profiles both build into `debug`.
     if profile != "debug" {
         cargo.args(["--profile", profile]);
@@ -67,9 +82,35 @@ fn build() -> PathBuf {
     exe
 }
 
-/// A command that runs the helper binary in `role`, with no standard input.
+/// The runner of the tests' target (`CARGO_TARGET_<TRIPLE>_RUNNER`, such as
+/// `qemu-aarch64 -p 65536`), split at spaces: empty when the tests run natively.
+pub fn runner() -> Vec<String> {
+    let var = format!(
+        "CARGO_TARGET_{}_RUNNER",
+        TARGET.replace('-', "_").to_uppercase()
+    );
+    std::env::var(var)
+        .map(|r| r.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// A command that runs `program`, a binary built for the tests' target, through the target's
+/// runner if the tests have one (as Cargo runs the tests themselves).
+pub fn target_command(program: &Path) -> Command {
+    match runner().as_slice() {
+        [runner, args @ ..] => {
+            let mut cmd = Command::new(runner);
+            cmd.args(args).arg(program);
+            cmd
+        }
+        [] => Command::new(program),
+    }
+}
+
+/// A command that runs the helper binary in `role`, with no standard input (through the
+/// target's runner, if the tests have one).
 pub fn command(role: &str) -> Command {
-    let mut cmd = Command::new(exe());
+    let mut cmd = target_command(exe());
     cmd.arg(role)
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null());

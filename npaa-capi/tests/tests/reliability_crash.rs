@@ -23,7 +23,9 @@ fn modes() -> Vec<Mode> {
 
 #[test]
 fn killed_c_writers_leave_loadable_prefixes() {
+    let dir = npaa_testutil::tempdir();
     let tally = crash::run_children(
+        dir.path(),
         250,
         75,
         Duration::from_secs(30),

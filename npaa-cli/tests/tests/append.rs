@@ -344,7 +344,8 @@ save('big.npy', np.ones((50, 100)))
     for dest in ["dest.npy", "new.npy"] {
         // Ignore SIGXFSZ so that writing past the limit fails with EFBIG instead of killing.
         let script = format!(
-            "trap '' XFSZ; ulimit -f 20; exec '{}' append {dest} small.npy big.npy",
+            "trap '' XFSZ; ulimit -f 20; exec {} '{}' append {dest} small.npy big.npy",
+            npaa_testutil::child::runner().join(" "),
             npaa_path().display()
         );
         let out = std::process::Command::new("bash")

@@ -222,10 +222,11 @@ save('dest.npy', np.zeros((2, 3)))
         let mut cmd = if npaa_testutil::require::is_root() {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .args(npaa_testutil::child::runner())
                 .arg(npaa_path());
             c
         } else {
-            Command::new(npaa_path())
+            npaa_std()
         };
         cmd.current_dir(d)
             .args(args)

@@ -28,14 +28,14 @@
 //!
 //! # Mapped mode
 //! With [`AppendOptions::mapped_window`], small appends cost no system call at all: space is
-//! reserved past the data (allocated, then marked in the file's `user.npaa.reserved` extended
-//! attribute, then added to the file's length in one step), mapped into memory, and each append
-//! copies its bytes into the mapping before storing the header digits that count them. Closing
-//! cuts the unused reserved space and removes the mark. A file left behind by a killed process
-//! keeps its reserved space, which NumPy ignores (it reads only what the header counts); the
-//! mark, which applies while the file is no longer than the length it records, tells
-//! [`recover`](crate::recover()) and the next [`AppendArray::open`] that those bytes are not
-//! data, and they cut them.
+//! reserved past the data (ended by a 24-byte mark, the file's last bytes, then allocated),
+//! mapped into memory, and each append copies its bytes into the mapping before storing the
+//! header digits that count them. Closing cuts the unused reserved space, and the mark with
+//! it. A file left behind by a killed process keeps its reserved space, which NumPy ignores
+//! (it reads only what the header counts); the mark, which applies while it ends the file and
+//! records the file's length, tells [`recover`](crate::recover()) and the next
+//! [`AppendArray::open`] that those bytes are not data, and they cut them. The mark needs
+//! nothing of the file system (no extended attribute) and travels with the file's bytes.
 
 use std::io;
 use std::panic::AssertUnwindSafe;
@@ -667,10 +667,9 @@ impl AppendArray {
         let wait = self.options.lock_wait();
         match OpenFile::create(&self.path, dtype, shape, order, wait) {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-                let forks = sys::fork_generation();
                 let file = sys::open_rw(&self.path)
                     .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                let file = lock_waiting(file, &self.path, forks, wait)?;
+                let file = lock_waiting(file, &self.path, wait)?;
                 let empty = sys::file_len(&file)
                     .map_err(|e| Error::io(&self.path, "reading file metadata", e))?
                     == 0;
@@ -678,7 +677,7 @@ impl AppendArray {
                     // Created the plain way by a writer that has not locked it yet.
                     return OpenFile::adopt_empty(file, &self.path, dtype, shape, order);
                 }
-                OpenFile::existing(file, &self.path, &self.options)
+                OpenFile::existing(file, &self.path)
             }
             created => created,
         }

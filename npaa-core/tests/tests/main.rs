@@ -5,8 +5,6 @@
 //! A new area is a file `tests/tests/<area>.rs` and a `mod <area>;` line here. Shared support
 //! lives in the `npaa-testutil` crate. Tests that need root or a system tool are `#[ignore]`d
 //! and fail when run without it (see `npaa_testutil::require`); `scripts/test` runs them.
-//!
-//! `lock_single_thread` stays a binary of its own: it must run on the process's only thread.
 
 mod append;
 mod append_files;

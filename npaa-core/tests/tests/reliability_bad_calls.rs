@@ -368,7 +368,8 @@ fn permission_denied_changes_nothing() {
     let copy = dir.path().join("child-binary");
     let mut command = if require::is_root() {
         fs::copy(child::exe(), &copy).unwrap();
-        let mut c = Command::new(&copy);
+        // Through the target's runner (qemu) when the tests are cross-built.
+        let mut c = child::target_command(&copy);
         c.arg("permission").uid(65534).gid(65534);
         c
     } else {

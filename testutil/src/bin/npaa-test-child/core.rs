@@ -245,3 +245,11 @@ pub fn shared_staller() {
         arg("NPAA_SHARED_WRITER").parse().unwrap(),
     );
 }
+
+/// `page-size`: prints the size of a memory page, as the process sees it (under
+/// `qemu-aarch64 -p 65536`, 65536: scripts/aarch64-tests checks that its runs had such pages).
+pub fn page_size() {
+    // SAFETY: sysconf takes an integer and touches no memory of ours.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    println!("{size}");
+}

@@ -24,6 +24,7 @@ const ROLES: [(&str, fn()); 13] = [
     ("ragged-crash-writer", core::ragged_crash_writer),
     ("shared-writer", core::shared_writer),
     ("shared-staller", core::shared_staller),
+    ("page-size", core::page_size),
 ];
 
 fn main() -> ExitCode {
