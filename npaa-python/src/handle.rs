@@ -374,6 +374,30 @@ impl NpyAppendArray {
     }
 }
 
+/// The core's options from the keyword arguments `NpyAppendArray` and `RaggedAppendArray`
+/// share.
+pub(crate) fn append_options(
+    delete_if_exists: bool,
+    rewrite_header_on_append: bool,
+    casting: &str,
+    durability: Option<&Bound<'_, PyAny>>,
+    buffer: usize,
+    mapped: Option<&Bound<'_, PyAny>>,
+    order: Option<Order>,
+) -> errors::Result<AppendOptions> {
+    let options = AppendOptions::new()
+        .delete_if_exists(delete_if_exists)
+        .rewrite_header_on_append(rewrite_header_on_append)
+        .casting(casting.parse()?)
+        .durability(parse_durability(durability)?)
+        .buffer_capacity(buffer)
+        .mapped_window(parse_mapped(mapped)?);
+    Ok(match order {
+        Some(order) => options.order(order),
+        None => options,
+    })
+}
+
 /// `durability=`: `None`, a name the core reads (`"none"`, `"close"`, `"append"`,
 /// `"every:BYTES"`), or a positive int N (sync every N bytes; the core refuses 0 at open).
 fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {

@@ -11,6 +11,8 @@ mod array;
 mod errors;
 mod functions;
 mod handle;
+mod ragged;
+mod reader;
 
 use pyo3::prelude::*;
 
@@ -20,6 +22,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::NpyAppendArray>()?;
     m.add_class::<functions::RecoverReport>()?;
     m.add_class::<functions::EnsureReport>()?;
+    m.add_class::<ragged::RaggedAppendArray>()?;
+    m.add_class::<ragged::RaggedRecoverReport>()?;
+    m.add_class::<reader::Reader>()?;
+    m.add_class::<reader::RaggedReader>()?;
+    m.add_function(wrap_pyfunction!(ragged::recover_ragged, m)?)?;
+    m.add_function(wrap_pyfunction!(ragged::ragged_index_from_lengths, m)?)?;
     m.add_function(wrap_pyfunction!(functions::recover, m)?)?;
     m.add_function(wrap_pyfunction!(functions::ensure_appendable, m)?)?;
     m.add_function(wrap_pyfunction!(functions::is_appendable, m)?)?;

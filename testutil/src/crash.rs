@@ -207,7 +207,7 @@ pub fn run(
 }
 
 /// Starts a writer and kills it after a random delay. Returns the delay (for messages).
-fn kill_once(mut command: Command, rng: &mut Rng, tally: &mut Tally) -> Duration {
+pub(crate) fn kill_once(mut command: Command, rng: &mut Rng, tally: &mut Tally) -> Duration {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -16,6 +16,7 @@ pub mod child;
 pub mod crash;
 pub mod fuzz;
 pub mod mount;
+pub mod ragged;
 pub mod require;
 pub mod rows;
 pub mod shared;

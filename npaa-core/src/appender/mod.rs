@@ -497,6 +497,26 @@ impl AppendArray {
         Ok(())
     }
 
+    /// Cuts the file back to its first `growth` items along the growth axis, buffered items
+    /// dropped: [`rollback_to`](Self::rollback_to) a savepoint at that count. The ragged
+    /// pair's repair and its undo of a record whose index entry failed use it.
+    pub(crate) fn cut_to(&self, growth: u64) -> Result<()> {
+        let savepoint = {
+            let state = self.lock_state();
+            let Some(f) = &*state else {
+                return Err(Error::BadSavepoint);
+            };
+            let data_end = f
+                .header
+                .item_len()
+                .and_then(|row| row.checked_mul(growth))
+                .and_then(|len| len.checked_add(f.header_len))
+                .ok_or(Error::BadSavepoint)?;
+            Savepoint { growth, data_end }
+        };
+        self.rollback_to(savepoint)
+    }
+
     /// Writes buffered items to the file and, if header rewriting is on, updates the header.
     pub fn flush(&self) -> Result<()> {
         let mut state = self.lock_state();
@@ -546,7 +566,10 @@ impl AppendArray {
         self.finish()
     }
 
-    fn finish(&self) -> Result<()> {
+    /// [`close`](Self::close) without giving up the handle (for `drop`, and for the ragged
+    /// pair, whose files close in order); a closed handle's state is that of a file not
+    /// created yet, and closing it again does nothing.
+    pub(crate) fn finish(&self) -> Result<()> {
         let mut state = self.lock_state();
         let Some(mut f) = state.take() else {
             return Ok(());

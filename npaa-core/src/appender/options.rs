@@ -148,16 +148,16 @@ pub fn parse_byte_count(s: &str) -> Result<u64> {
 #[derive(Clone, Debug)]
 pub struct AppendOptions {
     pub(crate) delete_if_exists: bool,
-    pub(super) rewrite_header_on_append: bool,
-    pub(super) order: Option<Order>,
-    pub(super) casting: Casting,
+    pub(crate) rewrite_header_on_append: bool,
+    pub(crate) order: Option<Order>,
+    pub(crate) casting: Casting,
     pub(crate) durability: Durability,
-    pub(super) buffer_capacity: usize,
-    pub(super) mapped_window: usize,
+    pub(crate) buffer_capacity: usize,
+    pub(crate) mapped_window: usize,
     pub(crate) shared: bool,
     /// `None`: the mode's default; `Some(None)`: wait forever; `Some(Some(d))`: at most `d`.
-    pub(super) lock_timeout: Option<Option<Duration>>,
-    pub(super) recover: bool,
+    pub(crate) lock_timeout: Option<Option<Duration>>,
+    pub(crate) recover: bool,
 }
 
 impl Default for AppendOptions {

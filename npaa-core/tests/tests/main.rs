@@ -13,6 +13,8 @@ mod fuzz_regressions;
 mod mapped;
 mod numpy_conformance;
 mod numpy_interop;
+mod ragged;
+mod reader;
 mod recover_on_open;
 mod reliability_bad_calls;
 mod reliability_crash;

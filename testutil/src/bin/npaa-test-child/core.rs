@@ -56,6 +56,16 @@ pub fn crash_writer() {
     println!("DONE");
 }
 
+/// The ragged crash campaign's writer (`ragged`): appends records to the pair at
+/// `NPAA_CRASH_PATH` in `NPAA_CRASH_MODE` until killed (see `npaa_testutil::ragged`).
+pub fn ragged_crash_writer() {
+    npaa_testutil::ragged::child_writes(
+        &PathBuf::from(arg("NPAA_CRASH_PATH")),
+        &arg("NPAA_CRASH_MODE"),
+        arg("NPAA_CRASH_SEED").parse().unwrap(),
+    );
+}
+
 /// `mapped`'s killed writer: appends 1000 rows to `NPAA_MAPPED_PATH` in mapped mode (a 4 KiB
 /// window), says READY and waits to be killed.
 pub fn mapped_writer() {

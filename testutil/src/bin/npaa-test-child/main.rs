@@ -21,6 +21,7 @@ const ROLES: [(&str, fn()); 13] = [
     ("lock-contender", core::lock_contender),
     ("permission", core::permission),
     ("placeholder-writer", foreign::placeholder_writer),
+    ("ragged-crash-writer", core::ragged_crash_writer),
     ("shared-writer", core::shared_writer),
     ("shared-staller", core::shared_staller),
     ("page-size", core::page_size),
