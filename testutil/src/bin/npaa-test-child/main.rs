@@ -10,7 +10,7 @@ mod foreign;
 use std::process::ExitCode;
 
 /// The roles, each with the function that plays it.
-const ROLES: [(&str, fn()); 13] = [
+const ROLES: [(&str, fn()); 14] = [
     ("crash-writer", core::crash_writer),
     ("append-files-writer", core::append_files_writer),
     ("capi-crash-writer", capi::crash_writer),
