@@ -2,19 +2,43 @@
 
 import os
 from types import TracebackType
-from typing import Any, Iterable, Literal, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Iterable, Literal, Optional, Sequence, Tuple, Type, Union, final
 
 import numpy as np
+from typing_extensions import disjoint_base
 
+__all__ = [
+    "CastingError",
+    "ClosedError",
+    "DtypeError",
+    "EnsureReport",
+    "FileChangedError",
+    "FormatError",
+    "LockedError",
+    "NeedsRecoveryError",
+    "NotAppendableError",
+    "NpaaError",
+    "NpyAppendArray",
+    "RecoverReport",
+    "ShapeError",
+    "__version__",
+    "concatenate_files",
+    "ensure_appendable",
+    "is_appendable",
+    "needs_recovery",
+    "problems",
+    "recover",
+]
 __version__: str
 
 _Path = Union[str, "os.PathLike[str]"]
 
+@disjoint_base
 class NpyAppendArray:
     """Create and grow a .npy file by appending arrays along the growth axis."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         filename: _Path,
         delete_if_exists: bool = False,
         rewrite_header_on_append: bool = True,
@@ -27,7 +51,7 @@ class NpyAppendArray:
         recover: bool = False,
         shared: bool = False,
         timeout: Optional[float] = None,
-    ) -> None: ...
+    ) -> "NpyAppendArray": ...
     @property
     def filename(self) -> _Path: ...
     @property
@@ -54,6 +78,7 @@ class NpyAppendArray:
         exc_tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class RecoverReport:
     """What ``recover`` did; always true."""
 
@@ -64,6 +89,7 @@ class RecoverReport:
     changed: bool
     def __bool__(self) -> Literal[True]: ...
 
+@final
 class EnsureReport:
     """What ``ensure_appendable`` did; always true."""
 
