@@ -501,20 +501,12 @@ impl AppendArray {
     /// dropped: [`rollback_to`](Self::rollback_to) a savepoint at that count. The ragged
     /// pair's repair and its undo of a record whose index entry failed use it.
     pub(crate) fn cut_to(&self, growth: u64) -> Result<()> {
-        let savepoint = {
-            let state = self.lock_state();
-            let Some(f) = &*state else {
-                return Err(Error::BadSavepoint);
-            };
-            let data_end = f
-                .header
-                .item_len()
-                .and_then(|row| row.checked_mul(growth))
-                .and_then(|len| len.checked_add(f.header_len))
-                .ok_or(Error::BadSavepoint)?;
-            Savepoint { growth, data_end }
-        };
-        self.rollback_to(savepoint)
+        let data_end = self.lock_state().as_ref().and_then(|f| {
+            let len = f.header.item_len()?.checked_mul(growth)?;
+            len.checked_add(f.header_len)
+        });
+        let data_end = data_end.ok_or(Error::BadSavepoint)?;
+        self.rollback_to(Savepoint { growth, data_end })
     }
 
     /// Writes buffered items to the file and, if header rewriting is on, updates the header.
