@@ -5,6 +5,7 @@ from types import TracebackType
 from typing import Any, Iterable, Literal, Optional, Sequence, Tuple, Type, Union, final
 
 import numpy as np
+import numpy.typing as npt
 from typing_extensions import disjoint_base
 
 __all__ = [
@@ -19,15 +20,21 @@ __all__ = [
     "NotAppendableError",
     "NpaaError",
     "NpyAppendArray",
+    "RaggedAppendArray",
+    "RaggedRecoverReport",
+    "Reader",
     "RecoverReport",
     "ShapeError",
+    "_RaggedReader",
     "__version__",
     "concatenate_files",
     "ensure_appendable",
     "is_appendable",
     "needs_recovery",
     "problems",
+    "ragged_index_from_lengths",
     "recover",
+    "recover_ragged",
 ]
 __version__: str
 
@@ -101,11 +108,12 @@ class EnsureReport:
     def changed(self) -> bool: ...
     def __bool__(self) -> Literal[True]: ...
 
+@disjoint_base
 class RaggedAppendArray:
     """Append records of any length with an index beside the data, committed together."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         filename: _Path,
         delete_if_exists: bool = False,
         rewrite_header_on_append: bool = True,
@@ -115,7 +123,7 @@ class RaggedAppendArray:
         buffer: int = 0,
         mapped: Union[None, bool, int] = None,
         fortran_order: Optional[bool] = None,
-    ) -> None: ...
+    ) -> "RaggedAppendArray": ...
     @property
     def filename(self) -> _Path: ...
     @property
@@ -138,6 +146,7 @@ class RaggedAppendArray:
         exc_tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class RaggedRecoverReport:
     """What ``recover_ragged`` did; always true."""
 
@@ -148,10 +157,11 @@ class RaggedRecoverReport:
     changed: bool
     def __bool__(self) -> Literal[True]: ...
 
+@disjoint_base
 class Reader:
     """Reads a .npy file while a writer grows it."""
 
-    def __init__(self, filename: _Path) -> None: ...
+    def __new__(cls, filename: _Path) -> "Reader": ...
     @property
     def filename(self) -> _Path: ...
     @property
@@ -163,8 +173,9 @@ class Reader:
     def refresh(self) -> npt.NDArray[Any]: ...
     def next_block(self) -> Optional[npt.NDArray[Any]]: ...
 
+@disjoint_base
 class _RaggedReader:
-    def __init__(self, filename: _Path) -> None: ...
+    def __new__(cls, filename: _Path) -> "_RaggedReader": ...
     @property
     def filename(self) -> _Path: ...
     @property
