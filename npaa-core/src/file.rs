@@ -10,12 +10,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template};
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 /// Creates `path` holding `header` (an empty array), locked for writing.
 ///
@@ -63,7 +62,7 @@ pub(crate) fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
 /// it would miss a fork in between, whose child shares the open file and so the lock, which
 /// belongs to the open file, not to the descriptor.
 pub(crate) fn lock(file: File, path: &Path, forks: Option<u64>) -> Result<Locked> {
-    match file.try_lock() {
+    match sys::try_lock(&file) {
         Ok(()) => Ok(Locked { file, forks }),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
             path: path.to_path_buf(),
@@ -111,7 +110,7 @@ impl Drop for Locked {
             self.forks.is_some() && sys::single_threaded() && sys::fork_generation() == self.forks;
         if !unshared {
             // Best effort: closing the file releases the lock too, once no child holds it.
-            let _ = self.file.unlock();
+            let _ = sys::unlock(&self.file);
         }
     }
 }
@@ -228,20 +227,21 @@ pub fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Makes the directory entry of `path` durable (`fsync` of its directory). File systems that
-/// cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync.
+/// True when the paths `a` and `b` name the same file (through hard links, symbolic links or
+/// different spellings): the same device and inode on Unix, the same volume and file index on
+/// Windows. For a front end that must refuse to append a file to itself.
+///
+/// # Errors
+/// The error of opening or asking about either path (`NotFound` when one does not exist).
+pub fn same_file(a: impl AsRef<Path>, b: impl AsRef<Path>) -> io::Result<bool> {
+    sys::same_file(a.as_ref(), b.as_ref())
+}
+
+/// Makes the directory entry of `path` durable (`fsync` of its directory; nothing on
+/// Windows, see [`sys::sync_dir`]). File systems that cannot sync a directory are taken to
+/// need no such sync.
 pub(crate) fn sync_parent_dir(path: &Path) -> io::Result<()> {
-    match File::open(parent_dir(path)).and_then(|d| d.sync_all()) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            ) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
+    sys::sync_dir(parent_dir(path))
 }
 
 /// npaa's exclusive writer lock on an existing file, held without appending: while it is held,

@@ -93,7 +93,7 @@ pub use ensure::{
     EnsureMethod, EnsureOptions, EnsureReport, ensure_appendable, ensure_appendable_with,
 };
 pub use error::{Error, FormatError, Remedy, Result};
-pub use file::{StagedFile, WriterLock, parent_dir};
+pub use file::{StagedFile, WriterLock, parent_dir, same_file};
 pub use fmt::{fmt_shape, repr_bytes, repr_str};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, inspect, inspect_source, is_appendable, needs_recovery};

@@ -17,7 +17,6 @@
 //!    still locked.
 
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
@@ -52,10 +51,10 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     let mut sources = Vec::with_capacity(args.sources.len());
     for path in &args.sources {
         let info = npaa_core::inspect_source(path).map_err(|e| core_error(path, e))?;
-        if let Some(dm) = &dest_meta {
-            let sm = std::fs::metadata(path)
+        if dest_meta.is_some() {
+            let same = npaa_core::same_file(path, dest)
                 .with_context(|| format!("{}: reading metadata", path.display()))?;
-            if (sm.dev(), sm.ino()) == (dm.dev(), dm.ino()) {
+            if same {
                 bail!(
                     "{}: is DEST itself; copy it first to append a file to itself",
                     path.display()

@@ -8,8 +8,7 @@
 //! strided reads (one item per read where the items lie more than a page apart).
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use anyhow::{anyhow, bail};
@@ -236,7 +235,8 @@ impl Reader<'_> {
             }
             self.block.resize((read_end - offset) as usize, 0);
             self.file
-                .read_exact_at(&mut self.block, offset)
+                .seek(SeekFrom::Start(offset))
+                .and_then(|_| self.file.read_exact(&mut self.block))
                 .map_err(|e| {
                     io::Error::new(
                         e.kind(),

@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::cast::{CastPlan, Casting};
@@ -12,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::file::{self, Locked, create_with_header, lock, read_header_of};
 use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
-use crate::sys::{self, DataMap, HeaderMap};
+use crate::sys::{self, DataMap, HeaderMap, PositionalIo};
 
 use super::block::{BlockTarget, Prepared};
 use super::{AppendOptions, Durability};
@@ -67,7 +66,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opti
         Ok(file) => {
             let file = lock(file, path, forks)?;
             if options.delete_if_exists {
-                std::fs::remove_file(path)
+                sys::remove_open(path)
                     .map_err(|e| Error::io(path, "deleting the existing file", e))?;
                 Ok(None)
             } else {
@@ -82,18 +81,18 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opti
 /// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
 /// replaced it (renamed another file over its path) while this handle was appending. The
 /// appends then went to a file that no name reaches; a file now at the path is never touched.
-/// Checked on update_header, sync and close (one `statx` of the open file), not on every
-/// append.
+/// Checked on update_header, sync and close (one `statx` of the open file on Linux), not on
+/// every append.
 pub(super) fn check_still_linked(file: &File, path: &Path) -> Result<()> {
-    match sys::link_count(file) {
-        Ok(0) => Err(Error::FileChanged {
+    match sys::still_named(file, path) {
+        Ok(false) => Err(Error::FileChanged {
             path: path.to_path_buf(),
             what: "the file was deleted or replaced while open: what was appended went to the \
                    old file, which no name reaches any more, and a file now at this path was \
                    not touched"
                 .to_owned(),
         }),
-        Ok(_) => Ok(()),
+        Ok(true) => Ok(()),
         Err(e) => Err(Error::io(
             path,
             "checking that the file still has a name",

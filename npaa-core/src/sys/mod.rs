@@ -13,7 +13,9 @@
 //! - `linux`: mechanisms only Linux has (`fallocate`, `O_TMPFILE`, `copy_file_range`, `statx`,
 //!   the `user.npaa.reserved` extended attribute, glibc's single-thread flag and fork
 //!   handlers), each an optimisation or a feature whose fallback is written here, beside its
-//!   dispatch.
+//!   dispatch;
+//! - `windows`: positional I/O, the writer lock (a byte-range lock far past the end of the
+//!   file, which readers never meet), file identity, deleting an open file.
 
 #![expect(
     unsafe_code,
@@ -24,9 +26,18 @@
 mod linux;
 #[cfg(unix)]
 mod unix;
+#[cfg(windows)]
+mod windows;
 
-use std::fs::File;
+/// The platform family's own module, for what every family provides under the same names.
+#[cfg(unix)]
+use unix as family;
+#[cfg(windows)]
+use windows as family;
+
+use std::fs::{File, TryLockError};
 use std::io;
+use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering, fence};
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
@@ -44,7 +55,15 @@ pub(crate) struct HeaderMap {
 impl HeaderMap {
     /// Maps the first `len` bytes of `file`, which must be at least that long and open for
     /// reading and writing.
+    ///
+    /// Fails with `Unsupported` on Windows, where the caller writes the header with positional
+    /// writes instead: there, a mapping made by memmap2 is backed by a section as long as the
+    /// whole file, and Windows refuses to cut a file below a live section (`SetEndOfFile`
+    /// fails), which rollback and giving back reserved space need.
     pub(crate) fn new(file: &File, len: usize) -> io::Result<Self> {
+        if cfg!(windows) {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
         // SAFETY: the mapping covers the header only, which npaa never shrinks while the file
         // is open. The file is held under an exclusive advisory lock (see `lock`), so
         // cooperating processes do not truncate it; a process that ignores the lock and
@@ -341,18 +360,137 @@ pub(crate) fn file_len(file: &File) -> io::Result<u64> {
     }
 }
 
-/// How many names (hard links) the open `file` has: 0 once it was deleted, or replaced by
-/// renaming another file over its path, while open.
+/// True while `path` still names the open `file`: false once the file was deleted, or
+/// replaced by renaming another file over its path, while open.
 ///
-/// Asks for nothing else (`statx` with `STATX_NLINK` only): on Linux 6.13 and later, reading a
-/// file's change time (as `fstat` does) makes its next write store a fine-grained timestamp,
-/// an extra inode update on the next open-append-close cycle.
-pub(crate) fn link_count(file: &File) -> io::Result<u64> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Some(n) = linux::link_count(file) {
-        return Ok(n);
+/// On Unix, the file's link count is 0 then. It is asked with nothing else (`statx` with
+/// `STATX_NLINK` only): on Linux 6.13 and later, reading a file's change time (as `fstat`
+/// does) makes its next write store a fine-grained timestamp, an extra inode update on the
+/// next open-append-close cycle. On Windows, the link count of a file deleted while open does
+/// not drop until its handles are closed: the file's identity (volume and file index) is
+/// compared with that of the file at `path`, and a pending deletion counts as deleted.
+pub(crate) fn still_named(file: &File, path: &Path) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        let _ = path;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Some(n) = linux::link_count(file) {
+            return Ok(n > 0);
+        }
+        Ok(unix::link_count(file)? > 0)
     }
-    unix::link_count(file)
+    #[cfg(windows)]
+    {
+        windows::still_named(file, path)
+    }
+}
+
+/// True when the paths `a` and `b` name the same file: the same device and inode on Unix,
+/// the same volume and file index on Windows. Fails if either cannot be opened or asked.
+pub(crate) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (a, b) = (std::fs::metadata(a)?, std::fs::metadata(b)?);
+        Ok((a.dev(), a.ino()) == (b.dev(), b.ino()))
+    }
+    #[cfg(windows)]
+    {
+        windows::same_file(a, b)
+    }
+}
+
+/// Positional I/O on a file (`pread`/`pwrite` on Unix, `ReadFile`/`WriteFile` at an offset on
+/// Windows): the offset is named by every call; the file offset is never relied on (Windows
+/// moves it, Unix does not).
+pub(crate) trait PositionalIo {
+    /// Fills `buf` from offset `offset`, or fails with `UnexpectedEof`.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Writes all of `buf` at offset `offset`, extending the file if needed.
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+}
+
+impl PositionalIo for File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        family::read_exact_at(self, buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        family::write_all_at(self, buf, offset)
+    }
+}
+
+/// Takes npaa's exclusive writer lock on `file` without waiting; `WouldBlock` while another
+/// open file (any process, any handle) holds it. Readers are never kept out:
+/// - on Unix, an advisory `flock` on the whole file (std's `File::try_lock`), which only other
+///   lockers see;
+/// - on Windows, a lock on one byte far past the end of the file: Windows byte-range locks
+///   are mandatory, and one no reader ever reads stops nobody but other lockers (SQLite's
+///   way). std's `File::try_lock` would lock the whole file there, and `np.load` in another
+///   process would fail while a writer is open.
+pub(crate) fn try_lock(file: &File) -> Result<(), TryLockError> {
+    #[cfg(unix)]
+    {
+        file.try_lock()
+    }
+    #[cfg(windows)]
+    {
+        windows::try_lock(file)
+    }
+}
+
+/// Releases the lock [`try_lock`] took.
+pub(crate) fn unlock(file: &File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        file.unlock()
+    }
+    #[cfg(windows)]
+    {
+        windows::unlock(file)
+    }
+}
+
+/// Deletes the file at `path`, which the caller holds open (and locked), so that a new file
+/// can be created there at once. On Windows, with POSIX semantics where the file system has
+/// them: the name goes at once even while readers keep the old file open; elsewhere on
+/// Windows (FAT, network shares, before Windows 10 1709), the name stays until the last
+/// handle is closed, and creating the new file fails until then.
+pub(crate) fn remove_open(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(path)
+    }
+    #[cfg(windows)]
+    {
+        windows::remove_open(path)
+    }
+}
+
+/// Makes the entries of the directory `dir` durable (`fsync` of the directory). File systems
+/// that cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync; so is
+/// Windows, which cannot open a directory to flush it and makes a file's name durable with
+/// the file system's own journal (NTFS logs every change of a directory).
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        match File::open(dir).and_then(|d| d.sync_all()) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+                ) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+    #[cfg(windows)]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 /// A [`std::io::Read`] over positional reads of a file from offset 0: reading does not depend
@@ -372,7 +510,7 @@ impl<'a> ReadAt<'a> {
 
 impl io::Read for ReadAt<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = unix::read_at(self.file, buf, self.pos)?;
+        let n = family::read_at(self.file, buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -394,9 +532,19 @@ pub(crate) fn insert_front(file: &File, len: u64) -> io::Result<()> {
     }
 }
 
-/// The file system's preferred block size for `file` (the unit of [`insert_front`]).
+/// The file system's preferred block size for `file` (the unit of [`insert_front`]). On
+/// Windows, which has no [`insert_front`], 4096 (NTFS's usual cluster): only the size of a
+/// request that then fails.
 pub(crate) fn block_size(file: &File) -> io::Result<u64> {
-    Ok(unix::block_size(file)?.max(512))
+    #[cfg(unix)]
+    {
+        Ok(unix::block_size(file)?.max(512))
+    }
+    #[cfg(windows)]
+    {
+        let _ = file;
+        Ok(4096)
+    }
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off` inside the kernel where the
@@ -441,8 +589,8 @@ pub(crate) fn copy_buffered(
     let mut done = 0u64;
     while done < len {
         let n = (len - done).min(BUF) as usize;
-        unix::read_exact_at(src, &mut buf[..n], src_off + done)?;
-        unix::write_all_at(dst, &buf[..n], dst_off + done)?;
+        family::read_exact_at(src, &mut buf[..n], src_off + done)?;
+        family::write_all_at(dst, &buf[..n], dst_off + done)?;
         done += n as u64;
         progress(done);
     }
@@ -466,8 +614,8 @@ pub(crate) fn move_up(
         let n = remaining.min(BUF);
         let start = remaining - n;
         let chunk = &mut buf[..n as usize];
-        unix::read_exact_at(file, chunk, from + start)?;
-        unix::write_all_at(file, chunk, to + start)?;
+        family::read_exact_at(file, chunk, from + start)?;
+        family::write_all_at(file, chunk, to + start)?;
         remaining = start;
         progress(len - remaining);
     }

@@ -1,0 +1,244 @@
+//! Windows: positional I/O, the writer lock, file identity and deleting an open file, with the
+//! semantics Windows users expect of a file other programs (NumPy) read while npaa writes it.
+//!
+//! - The writer lock is a byte-range lock ([`LOCK_OFFSET`]) far past the end of any file,
+//!   as SQLite's `os_win.c` locks bytes no reader ever reads: Windows byte-range locks are
+//!   mandatory, so a lock on the whole file (std's `File::lock`) would make `np.load` in
+//!   another process fail with a sharing violation while a writer is open.
+//! - A deleted or replaced file is detected by comparing the open handle's file identity
+//!   (volume serial number and file index) with the one at its path.
+//! - Deleting an open file uses POSIX semantics (its name goes at once, open handles keep
+//!   working) where the file system has them (NTFS on Windows 10 1709 and later), else the
+//!   classic delete, whose name stays until the last handle is closed.
+//!
+//! Paths and file handles come from std (`OpenOptions`, which opens files sharing read, write
+//! and delete access, so that readers and renames are never refused by npaa's own handles).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io;
+use std::os::windows::fs::{FileExt, OpenOptionsExt};
+use std::os::windows::io::AsRawHandle;
+use std::path::Path;
+
+use windows_sys::Win32::Foundation::{ERROR_LOCK_VIOLATION, HANDLE};
+use windows_sys::Win32::Storage::FileSystem::{
+    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_DISPOSITION_FLAG_DELETE,
+    FILE_DISPOSITION_FLAG_POSIX_SEMANTICS, FILE_DISPOSITION_INFO_EX, FILE_FLAG_BACKUP_SEMANTICS,
+    FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_STANDARD_INFO,
+    FileDispositionInfoEx, FileStandardInfo, GetFileInformationByHandle,
+    GetFileInformationByHandleEx, LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY, LockFileEx,
+    SetFileInformationByHandle, UnlockFileEx,
+};
+use windows_sys::Win32::System::IO::OVERLAPPED;
+
+/// Reads into `buf` from `file` at `offset` (`ReadFile` at an offset); returns the bytes read.
+/// Moves the file pointer, which npaa never uses (all its I/O names an offset).
+pub(super) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    file.seek_read(buf, offset)
+}
+
+/// Fills `buf` from `file` at `offset`, or fails with `UnexpectedEof`.
+pub(super) fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "failed to fill whole buffer",
+                ));
+            }
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes all of `buf` to `file` at `offset` (`WriteFile` at an offset, repeated). Writing
+/// past the end extends the file, with zeros in between, as `pwrite` does.
+pub(super) fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match file.seek_write(buf, offset) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => {
+                buf = &buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The byte the writer lock locks: 2^62, far past the end of any file (NTFS files end below
+/// 2^44), so that no reader's `ReadFile` or mapping ever touches it, and below 2^63, the
+/// largest offset every file system accepts in a lock request.
+const LOCK_OFFSET: u64 = 1 << 62;
+
+/// An `OVERLAPPED` naming [`LOCK_OFFSET`], as `LockFileEx` and `UnlockFileEx` take it.
+fn lock_position() -> OVERLAPPED {
+    let mut position = OVERLAPPED::default();
+    position.Anonymous.Anonymous.Offset = LOCK_OFFSET as u32;
+    position.Anonymous.Anonymous.OffsetHigh = (LOCK_OFFSET >> 32) as u32;
+    position
+}
+
+/// Takes npaa's exclusive writer lock on `file` without waiting: an exclusive lock on the
+/// byte at [`LOCK_OFFSET`]. Another handle holding it, in any process or this one, gives
+/// `WouldBlock`. Readers are not affected: nothing reads that byte.
+pub(super) fn try_lock(file: &File) -> Result<(), TryLockError> {
+    let mut position = lock_position();
+    // SAFETY: the handle is `file`'s, open for the duration of the call; `position` is a valid
+    // OVERLAPPED that lives across the call, and the handle is synchronous (std opens files
+    // without FILE_FLAG_OVERLAPPED), so the call completes before returning and keeps no
+    // pointer to it.
+    let locked = unsafe {
+        LockFileEx(
+            handle(file),
+            LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY,
+            0,
+            1,
+            0,
+            &mut position,
+        )
+    };
+    if locked != 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    if error.raw_os_error() == Some(ERROR_LOCK_VIOLATION as i32) {
+        Err(TryLockError::WouldBlock)
+    } else {
+        Err(TryLockError::Error(error))
+    }
+}
+
+/// Releases the lock [`try_lock`] took. Windows releases a handle's locks when it is closed
+/// too, but only "when resources allow", so npaa always unlocks first.
+pub(super) fn unlock(file: &File) -> io::Result<()> {
+    let mut position = lock_position();
+    // SAFETY: as in `try_lock`: a live handle, and an OVERLAPPED that outlives the synchronous
+    // call.
+    let unlocked = unsafe { UnlockFileEx(handle(file), 0, 1, 0, &mut position) };
+    if unlocked != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The raw handle of `file`, as windows-sys takes it.
+fn handle(file: &File) -> HANDLE {
+    file.as_raw_handle()
+}
+
+/// What identifies a file on Windows, and how many names it has.
+struct Identity {
+    /// The volume's serial number and the file's index on it: equal for two handles of one
+    /// file, different for two files.
+    id: (u32, u32, u32),
+    links: u32,
+}
+
+/// `GetFileInformationByHandle` of an open file.
+fn identity(file: &File) -> io::Result<Identity> {
+    let mut info = BY_HANDLE_FILE_INFORMATION::default();
+    // SAFETY: a live handle and a pointer to a writable BY_HANDLE_FILE_INFORMATION, which the
+    // call fills and does not keep.
+    if unsafe { GetFileInformationByHandle(handle(file), &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Identity {
+        id: (
+            info.dwVolumeSerialNumber,
+            info.nFileIndexHigh,
+            info.nFileIndexLow,
+        ),
+        links: info.nNumberOfLinks,
+    })
+}
+
+/// Opens `path` only to ask about the file (no read or write access, every kind of sharing),
+/// whatever it is, a directory included.
+fn open_to_ask(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .access_mode(FILE_READ_ATTRIBUTES)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(path)
+}
+
+/// True while `path` still names the open `file`: false once it was deleted (even if the
+/// deletion waits for handles to close), or when another file was put at its path.
+pub(super) fn still_named(file: &File, path: &Path) -> io::Result<bool> {
+    if identity(file)?.links == 0 || delete_pending(file)? {
+        return Ok(false);
+    }
+    let at_path = match open_to_ask(path) {
+        Ok(at_path) => at_path,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    Ok(identity(&at_path)?.id == identity(file)?.id)
+}
+
+/// True when `file` is deleted but the deletion waits for its handles to close (the classic
+/// delete); its name still exists meanwhile but cannot be opened.
+fn delete_pending(file: &File) -> io::Result<bool> {
+    let mut info = FILE_STANDARD_INFO::default();
+    // SAFETY: a live handle, the FileStandardInfo class with a pointer to a writable
+    // FILE_STANDARD_INFO and its exact size; the call fills it and does not keep it.
+    let ok = unsafe {
+        GetFileInformationByHandleEx(
+            handle(file),
+            FileStandardInfo,
+            std::ptr::from_mut(&mut info).cast(),
+            size_of::<FILE_STANDARD_INFO>() as u32,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(info.DeletePending)
+}
+
+/// True when the paths `a` and `b` name the same file (or directory).
+pub(super) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
+    Ok(identity(&open_to_ask(a)?)?.id == identity(&open_to_ask(b)?)?.id)
+}
+
+/// Deletes the file at `path`, which npaa holds open (and locked): with POSIX semantics where
+/// the file system has them, so that the name is free at once for the new file that takes its
+/// place, however many readers still have the old one open; else as `DeleteFileW` does, and the
+/// name is free when the last handle is closed.
+pub(super) fn remove_open(path: &Path) -> io::Result<()> {
+    let deleter = OpenOptions::new()
+        .access_mode(DELETE)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .open(path)?;
+    let info = FILE_DISPOSITION_INFO_EX {
+        Flags: FILE_DISPOSITION_FLAG_DELETE | FILE_DISPOSITION_FLAG_POSIX_SEMANTICS,
+    };
+    // SAFETY: a live handle opened with DELETE access, the FileDispositionInfoEx class with a
+    // pointer to a FILE_DISPOSITION_INFO_EX and its exact size; the call reads it and does not
+    // keep it.
+    let posix = unsafe {
+        SetFileInformationByHandle(
+            handle(&deleter),
+            FileDispositionInfoEx,
+            std::ptr::from_ref(&info).cast(),
+            size_of::<FILE_DISPOSITION_INFO_EX>() as u32,
+        )
+    };
+    drop(deleter);
+    if posix != 0 {
+        return Ok(());
+    }
+    // No POSIX semantics here (FAT, a network share, Windows before 10 1709).
+    std::fs::remove_file(path)
+}
