@@ -57,7 +57,7 @@ pub fn run_python<S: AsRef<OsStr>>(code: &str, args: &[S]) -> String {
     let out = Command::new(python())
         .arg("-c")
         .arg(code)
-        .args(args)
+        .args(args.iter().map(|a| python_arg(a.as_ref())))
         .output()
         .expect("starting python");
     assert!(
@@ -67,6 +67,22 @@ pub fn run_python<S: AsRef<OsStr>>(code: &str, args: &[S]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("python printed UTF-8")
+}
+
+/// `arg` as the venv's Python takes it. A Windows test binary runs under Wine here
+/// (`scripts/wine-tests`), and its venv is the Linux one, which Wine starts as a Unix program:
+/// a path on Wine's `Z:` drive, which is the Unix root, is given as the Unix path it is (the
+/// script puts the temporary directory there). Other arguments, and every argument on Unix, are
+/// passed as they are.
+fn python_arg(arg: &OsStr) -> std::ffi::OsString {
+    #[cfg(windows)]
+    if let Some(rest) = arg
+        .to_str()
+        .and_then(|s| s.strip_prefix("Z:\\").or_else(|| s.strip_prefix("z:\\")))
+    {
+        return format!("/{}", rest.replace('\\', "/")).into();
+    }
+    arg.to_owned()
 }
 
 /// Writes `expr` (a Python expression using `np`) to `path` with `np.save`.

@@ -400,6 +400,14 @@ pub(crate) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
     }
 }
 
+/// True when `error`, from an operation on `path`, says that `path` is a directory where a file
+/// was expected: `EISDIR` on Unix; on Windows, which refuses to open a directory as a file with
+/// "access denied", that error on a path that is a directory (asked only then).
+pub(crate) fn is_directory_error(error: &io::Error, path: &Path) -> bool {
+    error.kind() == io::ErrorKind::IsADirectory
+        || (cfg!(windows) && error.kind() == io::ErrorKind::PermissionDenied && path.is_dir())
+}
+
 /// Positional I/O on a file (`pread`/`pwrite` on Unix, `ReadFile`/`WriteFile` at an offset on
 /// Windows): the offset is named by every call; the file offset is never relied on (Windows
 /// moves it, Unix does not).
@@ -452,10 +460,9 @@ pub(crate) fn unlock(file: &File) -> io::Result<()> {
 }
 
 /// Deletes the file at `path`, which the caller holds open (and locked), so that a new file
-/// can be created there at once. On Windows, with POSIX semantics where the file system has
-/// them: the name goes at once even while readers keep the old file open; elsewhere on
-/// Windows (FAT, network shares, before Windows 10 1709), the name stays until the last
-/// handle is closed, and creating the new file fails until then.
+/// can be created there at once while other handles keep the old one open. On Windows, where
+/// a deletion without POSIX semantics keeps the name until the last handle is closed, the file
+/// is renamed away first (see `windows::remove_open`).
 pub(crate) fn remove_open(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {

@@ -7,9 +7,8 @@
 //!   another process fail with a sharing violation while a writer is open.
 //! - A deleted or replaced file is detected by comparing the open handle's file identity
 //!   (volume serial number and file index) with the one at its path.
-//! - Deleting an open file uses POSIX semantics (its name goes at once, open handles keep
-//!   working) where the file system has them (NTFS on Windows 10 1709 and later), else the
-//!   classic delete, whose name stays until the last handle is closed.
+//! - Deleting an open file frees its name at once, as on Unix, whether or not the file system
+//!   deletes with POSIX semantics: the file is renamed away first ([`remove_open`]).
 //!
 //! Paths and file handles come from std (`OpenOptions`, which opens files sharing read, write
 //! and delete access, so that readers and renames are never refused by npaa's own handles).
@@ -22,12 +21,10 @@ use std::path::Path;
 
 use windows_sys::Win32::Foundation::{ERROR_LOCK_VIOLATION, HANDLE};
 use windows_sys::Win32::Storage::FileSystem::{
-    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_DISPOSITION_FLAG_DELETE,
-    FILE_DISPOSITION_FLAG_POSIX_SEMANTICS, FILE_DISPOSITION_INFO_EX, FILE_FLAG_BACKUP_SEMANTICS,
-    FILE_READ_ATTRIBUTES, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_STANDARD_INFO,
-    FileDispositionInfoEx, FileStandardInfo, GetFileInformationByHandle,
-    GetFileInformationByHandleEx, LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY, LockFileEx,
-    SetFileInformationByHandle, UnlockFileEx,
+    BY_HANDLE_FILE_INFORMATION, FILE_FLAG_BACKUP_SEMANTICS, FILE_READ_ATTRIBUTES,
+    FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_STANDARD_INFO, FileStandardInfo,
+    GetFileInformationByHandle, GetFileInformationByHandleEx, LOCKFILE_EXCLUSIVE_LOCK,
+    LOCKFILE_FAIL_IMMEDIATELY, LockFileEx, UnlockFileEx,
 };
 use windows_sys::Win32::System::IO::OVERLAPPED;
 
@@ -212,33 +209,32 @@ pub(super) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
     Ok(identity(&open_to_ask(a)?)?.id == identity(&open_to_ask(b)?)?.id)
 }
 
-/// Deletes the file at `path`, which npaa holds open (and locked): with POSIX semantics where
-/// the file system has them, so that the name is free at once for the new file that takes its
-/// place, however many readers still have the old one open; else as `DeleteFileW` does, and the
-/// name is free when the last handle is closed.
+/// Deletes the file at `path`, which npaa holds open (and locked), so that its name is free at
+/// once for the new file that takes its place, however many handles still have the old one
+/// open: renames it to a hidden name in its directory (`.NAME.XXXXXX.deleted`), then deletes it
+/// under that name. A Windows deletion without POSIX semantics (FAT, network shares, Windows
+/// before 10 1709, Wine) leaves the name taken until the last handle is closed, and the new
+/// file could not be created meanwhile; the rename frees it everywhere. Both steps need every
+/// open handle to share delete access (std's and npaa's do; a program that opened the file
+/// without it makes this fail with "access denied", and nothing changes).
+///
+/// Killed between the two steps, the old file stays under its hidden name.
 pub(super) fn remove_open(path: &Path) -> io::Result<()> {
-    let deleter = OpenOptions::new()
-        .access_mode(DELETE)
-        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
-        .open(path)?;
-    let info = FILE_DISPOSITION_INFO_EX {
-        Flags: FILE_DISPOSITION_FLAG_DELETE | FILE_DISPOSITION_FLAG_POSIX_SEMANTICS,
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     };
-    // SAFETY: a live handle opened with DELETE access, the FileDispositionInfoEx class with a
-    // pointer to a FILE_DISPOSITION_INFO_EX and its exact size; the call reads it and does not
-    // keep it.
-    let posix = unsafe {
-        SetFileInformationByHandle(
-            handle(&deleter),
-            FileDispositionInfoEx,
-            std::ptr::from_ref(&info).cast(),
-            size_of::<FILE_DISPOSITION_INFO_EX>() as u32,
-        )
-    };
-    drop(deleter);
-    if posix != 0 {
-        return Ok(());
-    }
-    // No POSIX semantics here (FAT, a network share, Windows before 10 1709).
-    std::fs::remove_file(path)
+    let hidden = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(".deleted")
+        .make_in(dir, |candidate| {
+            if std::fs::symlink_metadata(candidate).is_ok() {
+                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+            }
+            std::fs::rename(path, candidate)
+        })?;
+    hidden.into_temp_path().close()
 }

@@ -22,3 +22,4 @@ mod reliability_lock;
 mod reliability_placeholder;
 mod reliability_stress;
 mod repair;
+mod sharing;
