@@ -357,7 +357,7 @@ impl StagedFile {
     /// the temporary file is removed then.
     pub fn persist(self, replace: bool) -> Result<()> {
         let placed = if replace {
-            std::fs::rename(&self.temp, &self.dest)
+            sys::replace(&self.temp, &self.dest)
         } else {
             std::fs::hard_link(&self.temp, &self.dest)
         };

@@ -90,6 +90,15 @@ pub fn arg(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("the parent did not set {name}"))
 }
 
+/// How a child ended by [`std::process::Child::kill`] is described ([`describe`]): SIGKILL on
+/// Unix; on Windows, `TerminateProcess` with exit code 1 (std's), which the helper never exits
+/// with by itself (a panic exits with 101).
+pub const KILLED: &str = if cfg!(windows) {
+    "exit code 1"
+} else {
+    "signal 9"
+};
+
 /// Describes how a child ended: `exit code N` or `signal N`.
 pub fn describe(status: ExitStatus) -> String {
     #[cfg(unix)]

@@ -249,7 +249,11 @@ fn kill_once(mut command: Command, rng: &mut Rng, tally: &mut Tally) -> Duration
     if status.success() {
         tally.finished += 1;
     } else {
-        assert_eq!(describe(status), "signal 9", "the child failed by itself");
+        assert_eq!(
+            describe(status),
+            child::KILLED,
+            "the child failed by itself"
+        );
     }
     tally.kills += 1;
     delay

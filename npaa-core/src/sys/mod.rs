@@ -474,6 +474,22 @@ pub(crate) fn remove_open(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Moves the file `from` to `to` in one step, replacing the file there, even one that npaa
+/// or a reader holds open (`rename`). On Windows, std renames with POSIX semantics where the
+/// file system has them; elsewhere there (FAT, older Windows, Wine) a file at `to` that is open
+/// is first renamed away (see `windows::replace`), and readers may find no file at `to` for the
+/// moment between the two renames.
+pub(crate) fn replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::rename(from, to)
+    }
+    #[cfg(windows)]
+    {
+        windows::replace(from, to)
+    }
+}
+
 /// Makes the entries of the directory `dir` durable (`fsync` of the directory). File systems
 /// that cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync; so is
 /// Windows, which cannot open a directory to flush it and makes a file's name durable with

@@ -211,15 +211,45 @@ pub(super) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
 
 /// Deletes the file at `path`, which npaa holds open (and locked), so that its name is free at
 /// once for the new file that takes its place, however many handles still have the old one
-/// open: renames it to a hidden name in its directory (`.NAME.XXXXXX.deleted`), then deletes it
-/// under that name. A Windows deletion without POSIX semantics (FAT, network shares, Windows
-/// before 10 1709, Wine) leaves the name taken until the last handle is closed, and the new
-/// file could not be created meanwhile; the rename frees it everywhere. Both steps need every
-/// open handle to share delete access (std's and npaa's do; a program that opened the file
-/// without it makes this fail with "access denied", and nothing changes).
-///
-/// Killed between the two steps, the old file stays under its hidden name.
+/// open: renames it away ([`rename_away`]), then deletes it under its hidden name. A Windows
+/// deletion without POSIX semantics (FAT, network shares, Windows before 10 1709, Wine) leaves
+/// the name taken until the last handle is closed, and the new file could not be created
+/// meanwhile; the rename frees it everywhere.
 pub(super) fn remove_open(path: &Path) -> io::Result<()> {
+    std::fs::remove_file(rename_away(path)?)
+}
+
+/// Moves `from` to `to`, replacing the file there, which npaa may hold open (and locked):
+/// `std::fs::rename`, which on Windows 10 1709 and later (NTFS) renames with POSIX semantics,
+/// in one step, even over a file that is open. Where that is refused because the file at `to`
+/// is open (no POSIX semantics: FAT, network shares, older Windows, Wine), the file at `to` is
+/// renamed away first ([`rename_away`]), `from` takes its name, and the old file is deleted:
+/// readers that open `to` in between find no file (for the microseconds between two renames),
+/// and a process killed in between leaves the old file under its hidden name and the new one
+/// under `from`, nothing lost. If `from` cannot take the name, the old file is put back.
+pub(super) fn replace(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let old = rename_away(to).map_err(|_| e)?;
+            if let Err(e) = std::fs::rename(from, to) {
+                // Best effort: if even this fails, the old file stays under its hidden name.
+                let _ = std::fs::rename(&old, to);
+                return Err(e);
+            }
+            // The new file is in place; an old file that cannot be deleted now goes when its
+            // last handle is closed, or stays under its hidden name.
+            let _ = std::fs::remove_file(&old);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Renames the file at `path` to a hidden name in its directory, `.NAME.XXXXXX.old`, one not
+/// in use when chosen, and returns that name. Renaming needs
+/// every handle open on the file to share delete access: std's and npaa's do; a program that
+/// opened it without makes this fail with "access denied", and nothing changes.
+fn rename_away(path: &Path) -> io::Result<std::path::PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -229,12 +259,12 @@ pub(super) fn remove_open(path: &Path) -> io::Result<()> {
     };
     let hidden = tempfile::Builder::new()
         .prefix(&format!(".{}.", name.to_string_lossy()))
-        .suffix(".deleted")
+        .suffix(".old")
         .make_in(dir, |candidate| {
             if std::fs::symlink_metadata(candidate).is_ok() {
                 return Err(io::Error::from(io::ErrorKind::AlreadyExists));
             }
             std::fs::rename(path, candidate)
         })?;
-    hidden.into_temp_path().close()
+    Ok(hidden.into_temp_path().keep()?)
 }

@@ -16,6 +16,8 @@ mod numpy_conformance;
 mod numpy_interop;
 mod reliability_bad_calls;
 mod reliability_crash;
+// File-size limits, tmpfs and loop devices: Unix only.
+#[cfg(unix)]
 mod reliability_disk_full;
 mod reliability_durability;
 mod reliability_lock;

@@ -76,7 +76,7 @@ fn crashed_file(dir: &Path, writer: Writer) -> PathBuf {
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(describe(status), "signal 9");
+    assert_eq!(describe(status), child::KILLED);
     path
 }
 
