@@ -20,9 +20,11 @@ use crate::sys::{self, PositionalIo};
 ///
 /// The file appears complete or not at all: a process killed at any moment leaves either no
 /// file or one NumPy loads, never an empty file (which NumPy, `open` and `recover` all refuse).
-/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place.
-/// Where the file system cannot do that, the file is created and then written, and only a
-/// crash between the two leaves an empty file.
+/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place (on
+/// Windows, a file under a hidden temporary name, renamed into place through its handle; a
+/// crash before the rename leaves that hidden file, not one at `path`). Where the file system
+/// cannot do that, the file is created and then written, and only a crash between the two
+/// leaves an empty file.
 pub(crate) fn create_with_header(path: &Path, header: &[u8]) -> Result<Locked> {
     let forks = sys::fork_generation();
     if let Some(file) = sys::create_unnamed(parent_dir(path)) {

@@ -3,31 +3,17 @@
 Wine starts Linux programs but gives the Windows program that starts them no handle to wait
 for them or read their output, so npaa_testutil::run_python sends its script here instead
 (NPAA_PYTHON_BRIDGE=127.0.0.1:PORT; protocol in testutil/src/lib.rs): a sequence of
-length-prefixed strings, the code then its arguments. Arguments that are Windows paths on
-Wine's drives are given as the Linux paths they are (C: is $WINEPREFIX/drive_c, Z: is /).
-The answer is the status ("" for success), stdout and stderr, length-prefixed alike.
+length-prefixed strings, the code then its arguments (paths already given as Linux paths by
+npaa_testutil::python_path). The answer is the status ("" for success), stdout and stderr,
+length-prefixed alike.
 
 Usage: python-bridge.py PORTFILE  (binds a free port on 127.0.0.1 and writes it to PORTFILE;
 runs until killed). Started and stopped by scripts/wine-tests.
 """
-import os
-import re
 import socketserver
 import struct
 import subprocess
 import sys
-
-PREFIX = os.environ["WINEPREFIX"]
-DRIVE = re.compile(r"^([A-Za-z]):\\")
-
-
-def unix_path(arg):
-    m = DRIVE.match(arg)
-    if not m:
-        return arg
-    letter = m.group(1).lower()
-    root = "/" if letter == "z" else os.path.join(PREFIX, "drive_" + letter) + "/"
-    return root + arg[3:].replace("\\", "/")
 
 
 def items(data):
@@ -41,7 +27,7 @@ class Handler(socketserver.StreamRequestHandler):
     def handle(self):
         code, *args = items(self.rfile.read())
         out = subprocess.run(
-            [sys.executable, "-c", code, *map(unix_path, args)],
+            [sys.executable, "-c", code, *args],
             capture_output=True,
             stdin=subprocess.DEVNULL,
         )

@@ -55,12 +55,15 @@ pub fn python() -> PathBuf {
 /// If Python fails; the message holds its standard error.
 pub fn run_python<S: AsRef<OsStr>>(code: &str, args: &[S]) -> String {
     let (status, stdout, stderr) = match std::env::var(PYTHON_BRIDGE_ENV) {
-        Ok(address) => python_bridge::run(&address, code, args),
+        Ok(address) => {
+            let args: Vec<_> = args.iter().map(|a| python_arg(a.as_ref())).collect();
+            python_bridge::run(&address, code, &args)
+        }
         Err(_) => {
             let out = Command::new(python())
                 .arg("-c")
                 .arg(code)
-                .args(args)
+                .args(args.iter().map(|a| python_arg(a.as_ref())))
                 .output()
                 .expect("starting python");
             let status = if out.status.success() {
@@ -79,11 +82,44 @@ pub fn run_python<S: AsRef<OsStr>>(code: &str, args: &[S]) -> String {
     String::from_utf8(stdout).expect("python printed UTF-8")
 }
 
+/// `path` as the venv's Python must be given it, in an argument or in a file it reads (a
+/// manifest of files to check): as it is, except in a Windows test binary under Wine
+/// (`scripts/wine-tests`), whose venv is the Linux one: a path on one of Wine's drives is then
+/// the Linux path it is (`Z:` is `/`, `C:` is `$WINEPREFIX/drive_c`).
+pub fn python_path(path: impl AsRef<Path>) -> String {
+    let text = path.as_ref().to_string_lossy();
+    wine_unix_path(&text).unwrap_or_else(|| text.into_owned())
+}
+
+/// An argument for the venv's Python: a path translated as [`python_path`] does, anything else
+/// as it is.
+fn python_arg(arg: &OsStr) -> std::ffi::OsString {
+    arg.to_str()
+        .and_then(wine_unix_path)
+        .map_or_else(|| arg.to_owned(), Into::into)
+}
+
+/// The Linux path of `path` when it is a path on a drive of Wine (`X:\...`) and this is a
+/// Windows program under Wine (which passes `WINEPREFIX` on to it); otherwise `None`.
+fn wine_unix_path(path: &str) -> Option<String> {
+    if !cfg!(windows) {
+        return None;
+    }
+    let prefix = std::env::var("WINEPREFIX").ok()?;
+    let drive = path.chars().next().filter(char::is_ascii_alphabetic)?;
+    let rest = path.get(1..)?.strip_prefix(":\\")?.replace('\\', "/");
+    Some(match drive.to_ascii_lowercase() {
+        'z' => format!("/{rest}"),
+        d => format!("{prefix}/drive_{d}/{rest}"),
+    })
+}
+
 /// The environment variable naming the address (`127.0.0.1:PORT`) of a Python bridge
 /// (`scripts/wine/python-bridge.py`) that runs [`run_python`]'s scripts. A Windows test binary
 /// runs under Wine here (`scripts/wine-tests`), and the venv it checks against is the Linux
 /// one: Wine starts a Linux program but gives the Windows program no handle to wait for it or
-/// read its output, so the script's bridge runs it instead and translates Windows paths.
+/// read its output, so the script's bridge runs it instead (paths translated by
+/// [`python_path`]).
 pub const PYTHON_BRIDGE_ENV: &str = "NPAA_PYTHON_BRIDGE";
 
 /// The client of the Python bridge ([`PYTHON_BRIDGE_ENV`]).

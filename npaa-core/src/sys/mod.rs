@@ -299,14 +299,19 @@ pub(crate) fn clear_reserved_mark(file: &File) -> io::Result<()> {
 }
 
 /// An unnamed regular file in the directory `dir` (`O_TMPFILE`), readable and writable, that
-/// [`link_unnamed`] gives a name once its content is complete. `None` where the kernel or the
-/// file system cannot make one (the caller then creates a named file).
+/// [`link_unnamed`] gives a name once its content is complete. On Windows, a file under a
+/// hidden temporary name, renamed by handle (see `windows::create_unnamed`). `None` where the
+/// kernel or the file system cannot make one (the caller then creates a named file).
 pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         linux::create_unnamed(dir)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(windows)]
+    {
+        windows::create_unnamed(dir)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
     {
         let _ = dir;
         None
@@ -314,14 +319,18 @@ pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
 }
 
 /// Gives a file made by [`create_unnamed`] the name `path` (`linkat` through
-/// `/proc/self/fd`). Fails with `AlreadyExists` if the name is taken: an existing file is never
-/// replaced.
+/// `/proc/self/fd`; on Windows, a rename through its handle). Fails with `AlreadyExists` if the
+/// name is taken: an existing file is never replaced.
 pub(crate) fn link_unnamed(file: &File, path: &std::path::Path) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         linux::link_unnamed(file, path)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(windows)]
+    {
+        windows::link_unnamed(file, path)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
     {
         let _ = (file, path);
         Err(io::Error::from(io::ErrorKind::Unsupported))

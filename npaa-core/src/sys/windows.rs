@@ -19,12 +19,13 @@ use std::os::windows::fs::{FileExt, OpenOptionsExt};
 use std::os::windows::io::AsRawHandle;
 use std::path::Path;
 
-use windows_sys::Win32::Foundation::{ERROR_LOCK_VIOLATION, HANDLE};
+use windows_sys::Win32::Foundation::{ERROR_LOCK_VIOLATION, GENERIC_READ, GENERIC_WRITE, HANDLE};
 use windows_sys::Win32::Storage::FileSystem::{
-    BY_HANDLE_FILE_INFORMATION, FILE_FLAG_BACKUP_SEMANTICS, FILE_READ_ATTRIBUTES,
-    FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE, FILE_STANDARD_INFO, FileStandardInfo,
+    BY_HANDLE_FILE_INFORMATION, DELETE, FILE_DISPOSITION_INFO, FILE_FLAG_BACKUP_SEMANTICS,
+    FILE_READ_ATTRIBUTES, FILE_RENAME_INFO, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
+    FILE_STANDARD_INFO, FileDispositionInfo, FileRenameInfo, FileStandardInfo,
     GetFileInformationByHandle, GetFileInformationByHandleEx, LOCKFILE_EXCLUSIVE_LOCK,
-    LOCKFILE_FAIL_IMMEDIATELY, LockFileEx, UnlockFileEx,
+    LOCKFILE_FAIL_IMMEDIATELY, LockFileEx, SetFileInformationByHandle, UnlockFileEx,
 };
 use windows_sys::Win32::System::IO::OVERLAPPED;
 
@@ -165,7 +166,7 @@ fn identity(file: &File) -> io::Result<Identity> {
 fn open_to_ask(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .access_mode(FILE_READ_ATTRIBUTES)
-        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        .share_mode(SHARE_ALL)
         .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
         .open(path)
 }
@@ -267,4 +268,112 @@ fn rename_away(path: &Path) -> io::Result<std::path::PathBuf> {
             std::fs::rename(path, candidate)
         })?;
     Ok(hidden.into_temp_path().keep()?)
+}
+
+/// `path` in the form `FileRenameInfo` takes it, which the system passes on unconverted: a
+/// full path in the NT namespace, as UTF-16 (`\??\C:\dir\name`,
+/// `\??\UNC\server\share\name`).
+fn nt_path(path: &Path) -> io::Result<Vec<u16>> {
+    use std::os::windows::ffi::OsStrExt;
+    let full: Vec<u16> = std::path::absolute(path)?
+        .as_os_str()
+        .encode_wide()
+        .collect();
+    let wide = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
+    let mut nt = wide(r"\??\");
+    if let Some(verbatim) = full.strip_prefix(wide(r"\\?\").as_slice()) {
+        nt.extend_from_slice(verbatim);
+    } else if let Some(share) = full.strip_prefix(wide(r"\\").as_slice()) {
+        nt.extend(wide(r"UNC\"));
+        nt.extend_from_slice(share);
+    } else {
+        nt.extend_from_slice(&full);
+    }
+    Ok(nt)
+}
+
+/// Every sharing mode: npaa's handles never keep other programs from reading, writing, renaming
+/// or deleting the file (std opens files this way too).
+const SHARE_ALL: u32 = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+
+/// A new, empty file in `dir` under a hidden temporary name (`.npaa-XXXXXX.tmp`), open for
+/// reading, writing and renaming, that [`link_unnamed`] gives its name once its content is
+/// complete: Windows' way to what `O_TMPFILE` gives Linux, a file that appears at its name
+/// complete or not at all. Unlike an unnamed file, a process killed before the rename leaves
+/// the temporary name behind (hidden, never at the destination). `None` where it cannot be
+/// created (the caller then creates the file at its name).
+pub(super) fn create_unnamed(dir: &Path) -> Option<File> {
+    let temp = tempfile::Builder::new()
+        .prefix(".npaa-")
+        .suffix(".tmp")
+        .make_in(dir, |candidate| {
+            // std wants `write` for creating; `access_mode` then sets the access rights.
+            OpenOptions::new()
+                .write(true)
+                .access_mode(GENERIC_READ | GENERIC_WRITE | DELETE)
+                .share_mode(SHARE_ALL)
+                .create_new(true)
+                .open(candidate)
+        })
+        .ok()?;
+    temp.keep().ok().map(|(file, _)| file)
+}
+
+/// Gives a file made by [`create_unnamed`] the name `path` by renaming it through its handle
+/// (`FileRenameInfo`, not replacing), so that it takes the name with the content and the lock
+/// it has. Fails with `AlreadyExists` if the name is taken: an existing file is never replaced.
+/// On failure, the file is marked for deletion: its temporary name goes when it is closed.
+pub(super) fn link_unnamed(file: &File, path: &Path) -> io::Result<()> {
+    let renamed = rename_by_handle(file, path);
+    if renamed.is_err() {
+        let info = FILE_DISPOSITION_INFO { DeleteFile: true };
+        // SAFETY: a live handle opened with DELETE access, the FileDispositionInfo class with a
+        // pointer to a FILE_DISPOSITION_INFO and its exact size, read during the call only.
+        // Best effort: a file that cannot be marked stays under its hidden temporary name.
+        let _ = unsafe {
+            SetFileInformationByHandle(
+                handle(file),
+                FileDispositionInfo,
+                std::ptr::from_ref(&info).cast(),
+                size_of::<FILE_DISPOSITION_INFO>() as u32,
+            )
+        };
+    }
+    renamed
+}
+
+/// Renames the open `file` to `path` without replacing a file there.
+fn rename_by_handle(file: &File, path: &Path) -> io::Result<()> {
+    let name = nt_path(path)?;
+    let name_bytes = name.len() * size_of::<u16>();
+    let header = std::mem::offset_of!(FILE_RENAME_INFO, FileName);
+    // The name is counted, not terminated; a terminating NUL follows it all the same, for
+    // implementations that read up to one (Wine 8 does).
+    let size = (header + name_bytes + size_of::<u16>()).max(size_of::<FILE_RENAME_INFO>());
+    // A buffer of u64 is aligned for FILE_RENAME_INFO (8 bytes: it holds a HANDLE).
+    let mut buffer = vec![0u64; size.div_ceil(size_of::<u64>())];
+    let info = buffer.as_mut_ptr().cast::<FILE_RENAME_INFO>();
+    // SAFETY: `buffer` is zeroed, aligned for FILE_RENAME_INFO and at least `size` bytes long:
+    // the struct's fixed fields, then room for the whole name and a NUL from its `FileName`
+    // field on.
+    // Zero is a valid value of every field (ReplaceIfExists false, no root directory). The
+    // writes stay inside the buffer, which lives until the end of the function.
+    unsafe {
+        (*info).FileNameLength = name_bytes as u32;
+        std::ptr::copy_nonoverlapping(
+            name.as_ptr(),
+            std::ptr::addr_of_mut!((*info).FileName).cast::<u16>(),
+            name.len(),
+        );
+    }
+    // SAFETY: a live handle opened with DELETE access (see `create_unnamed`), the FileRenameInfo
+    // class with a pointer to a valid FILE_RENAME_INFO and the size of the buffer holding it
+    // with its name; the call reads it and does not keep it.
+    let ok = unsafe {
+        SetFileInformationByHandle(handle(file), FileRenameInfo, info.cast(), size as u32)
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
