@@ -298,7 +298,7 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
         t.partial_item += 1;
     }
     let f = u8::from(fortran);
-    manifest.push_str(&format!("{} {f} {counted} {counted}\n", python_path(&path)));
+    manifest.push_str(&format!("{} {f} {counted} {counted}\n", python_path(path)));
 
     // recover: exactly the whole rows present.
     let rec = path.with_extension("rec.npy");
@@ -376,5 +376,5 @@ fn check_reserved_tail(
         fs::metadata(path).unwrap().len(),
         after.header_len + counted_len as u64
     );
-    manifest.push_str(&format!("{} {f} {counted} {counted}\n", python_path(&path)));
+    manifest.push_str(&format!("{} {f} {counted} {counted}\n", python_path(path)));
 }

@@ -178,7 +178,7 @@ fn threads_and_handles_at_once() {
     }
     for path in &solo {
         check_file(path, 1, SOLO_ROWS);
-        manifest.push_str(&format!("{} 1 {SOLO_ROWS}\n", python_path(&path)));
+        manifest.push_str(&format!("{} 1 {SOLO_ROWS}\n", python_path(path)));
     }
     let manifest_path = dir.path().join("manifest.txt");
     fs::write(&manifest_path, manifest).unwrap();
