@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::path::Path;
 use std::rc::Rc;
 
-use npaa_core::{AppendArray, Dtype, Error, Order};
+use npaa_core::{AppendArray, Dtype, Order};
 
 use crate::boundary::{self, Out, guard, handle};
 use crate::dtype;
@@ -15,6 +15,9 @@ use crate::status::{NPAA_INVALID_ARGUMENT, NPAA_IO, NPAA_OVERFLOW, npaa_status};
 /// NumPy's limit on the number of dimensions of an array: npaa_append() refuses larger ndim
 /// values with NPAA_INVALID_ARGUMENT.
 pub const NPAA_MAX_DIMS: usize = 64;
+
+// The limit is the core's (`npaa_core::MAX_DIMS`); cbindgen needs the literal above.
+const _: () = assert!(NPAA_MAX_DIMS == npaa_core::MAX_DIMS);
 
 /// A .npy file open for appending (opaque).
 ///
@@ -292,27 +295,15 @@ pub(crate) unsafe fn block<'a>(
 ) -> Result<(Rc<Dtype>, &'a [u64]), Failure> {
     // SAFETY: forwarded contract.
     let dtype = unsafe { dtype::parse(descr, "descr")? };
-    if ndim == 0 {
-        return Err(Error::ZeroDimensional.into());
-    }
     // SAFETY: forwarded contract.
     let shape = unsafe { boundary::shape(shape, ndim, "shape")? };
     Ok((dtype, shape))
 }
 
-/// The block's size in bytes, which must fit in memory.
+/// The block's size in bytes (the core's checks of a block: 0-d, dimensions, overflow...),
+/// which must fit in memory.
 pub(crate) fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<usize, Failure> {
-    let overflow = || -> Failure {
-        Error::Overflow {
-            shape: shape.to_vec(),
-            itemsize: dtype.itemsize(),
-        }
-        .into()
-    };
-    let len = shape
-        .iter()
-        .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(overflow)?;
+    let len = npaa_core::check_block(dtype, shape)?;
     match usize::try_from(len) {
         Ok(len) if len <= isize::MAX as usize => Ok(len),
         _ => Err(Failure::new(

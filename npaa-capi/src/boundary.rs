@@ -7,7 +7,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::ptr::NonNull;
 
-use crate::array::NPAA_MAX_DIMS as MAX_DIMS;
 use crate::error::{self, Failure};
 use crate::status::{NPAA_OK, NPAA_PANIC, npaa_status};
 
@@ -145,11 +144,8 @@ pub(crate) unsafe fn shape<'a>(
     if ndim == 0 {
         return Ok(&[]);
     }
-    if ndim > MAX_DIMS {
-        return Err(Failure::invalid(format!(
-            "ndim is {ndim}, but NumPy arrays have at most {MAX_DIMS} dimensions"
-        )));
-    }
+    // The core's limit, checked before `ptr` is read: a huge ndim must not size a slice.
+    npaa_core::check_ndim(ndim)?;
     if ptr.is_null() {
         return Err(Failure::null(
             name,

@@ -128,46 +128,63 @@ pub(crate) fn last_message() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use npaa_core::{Casting, Error};
+    use npaa_core::{AppendArray, AppendOptions, Casting};
 
-    fn message(error: Error) -> String {
+    /// The message of a real core error (only the core builds them).
+    fn message(error: npaa_core::Error) -> String {
         Failure::from(error).message
     }
 
     #[test]
     fn remedies_name_the_c_functions_and_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run.npy");
+        let array = AppendArray::open(&run).unwrap();
+        array.append(&[1.0f64; 10], &[10]).unwrap();
+        array.close().unwrap();
+        let header_len = npaa_core::inspect(&run).unwrap().header_len;
+        let file = std::fs::OpenOptions::new().write(true).open(&run).unwrap();
+        file.set_len(header_len + 72).unwrap();
         assert_eq!(
-            message(Error::NeedsRecovery {
-                path: "run.npy".into(),
-                expected: 80,
-                present: 72,
-            }),
-            "run.npy: needs recovery: the header announces 80 data bytes but 72 are present (an \
-             interrupted write or download): call npaa_recover() on it first"
+            message(AppendArray::open(&run).unwrap_err()),
+            format!(
+                "{}: needs recovery: the header announces 80 data bytes but 72 are present (an \
+                 interrupted write or download): call npaa_recover() on it first",
+                run.display()
+            )
         );
+
+        // A legacy header (16-byte alignment, no room to grow), as cnpy writes.
+        let old = dir.path().join("old.npy");
+        let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }";
+        let text = format!("{dict}{}\n", " ".repeat(80 - 10 - dict.len() - 1));
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.extend_from_slice(&[0; 8]);
+        std::fs::write(&old, bytes).unwrap();
         assert_eq!(
-            message(Error::NotAppendable {
-                path: "old.npy".into(),
-                needed: 128,
-                available: 80,
-            }),
-            "old.npy: header is not appendable (its 80 bytes cannot hold a shape of any length; \
-             128 are needed): call npaa_ensure_appendable() on it first"
+            message(AppendArray::open(&old).unwrap_err()),
+            format!(
+                "{}: header is not appendable (its 80 bytes cannot hold a shape of any length; \
+                 88 are needed): call npaa_ensure_appendable() on it first",
+                old.display()
+            )
         );
-        let cast = |casting| Error::Cast {
-            from: "<f8".into(),
-            to: "<i4".into(),
-            casting,
-            path: Some("data.npy".into()),
-        };
+
+        let data = dir.path().join("data.npy");
+        let array = AppendOptions::new()
+            .casting(Casting::SameKind)
+            .open(&data)
+            .unwrap();
+        array.append(&[1i32], &[1]).unwrap();
         assert_eq!(
-            message(cast(Casting::SameKind)),
-            "cannot cast <f8 to <i4, the dtype of data.npy, under the same_kind casting rule; \
-             set npaa_options.casting to NPAA_CASTING_UNSAFE to force it"
-        );
-        assert_eq!(
-            message(cast(Casting::Unsafe)),
-            "cannot cast <f8 to <i4, the dtype of data.npy, under the unsafe casting rule"
+            message(array.append(&[0.5f64], &[1]).unwrap_err()),
+            format!(
+                "cannot cast <f8 to <i4, the dtype of {}, under the same_kind casting rule; \
+                 set npaa_options.casting to NPAA_CASTING_UNSAFE to force it",
+                data.display()
+            )
         );
     }
 }

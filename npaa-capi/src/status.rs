@@ -179,7 +179,7 @@ pub(crate) fn status_text(status: u32) -> &'static CStr {
 pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
     use npaa_core::Error as E;
     match error {
-        E::Io { .. } | E::IsDirectory { .. } => NPAA_IO,
+        E::Io { .. } | E::IsDirectory { .. } | E::NoSuchDirectory { .. } => NPAA_IO,
         E::Format { .. } => NPAA_FORMAT,
         E::InvalidDtype { .. } => NPAA_INVALID_DTYPE,
         E::Locked { .. } => NPAA_LOCKED,
@@ -187,7 +187,7 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         E::NeedsRecovery { .. } => NPAA_NEEDS_RECOVERY,
         E::ShapeMismatch { .. } => NPAA_SHAPE_MISMATCH,
         E::ScalarFile { .. } => NPAA_SCALAR_FILE,
-        E::ZeroDimensional => NPAA_ZERO_DIMENSIONAL,
+        E::ZeroDimensional { .. } => NPAA_ZERO_DIMENSIONAL,
         // The C API computes the byte length from the shape itself, so this means a bug.
         E::DataLength { .. } => NPAA_INVALID_ARGUMENT,
         E::ObjectDtype { .. } => NPAA_OBJECT_DTYPE,
@@ -197,7 +197,17 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         E::FileChanged { .. } => NPAA_FILE_CHANGED,
         // The data handed over for a block ended early: the caller's argument was short.
         E::ShortBlock { .. } => NPAA_INVALID_ARGUMENT,
-        E::InvalidArgument(_) => NPAA_INVALID_ARGUMENT,
+        // Calls the caller got wrong: more than NPAA_MAX_DIMS dimensions, a closed handle, a
+        // savepoint of another file, a sync interval of 0, a collective call out of turn.
+        E::TooManyDimensions { .. }
+        | E::Closed { .. }
+        | E::BadSavepoint { .. }
+        | E::ZeroSyncInterval { .. }
+        | E::UnknownName { .. }
+        | E::PartialItem { .. }
+        | E::NotAFileName { .. }
+        | E::SourceIsDestination { .. }
+        | E::Collective { .. } => NPAA_INVALID_ARGUMENT,
         // `Error` is #[non_exhaustive]: variants added to the core later land here until
         // they get a code of their own.
         _ => NPAA_UNKNOWN,

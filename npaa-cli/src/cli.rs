@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use npaa_core::Casting;
+use npaa_core::{Casting, Durability};
 
 /// Exit codes, shown at the end of `npaa --help` (and copied to the README).
 const EXIT_CODES: &str = "\
@@ -223,8 +223,8 @@ pub struct AppendArgs {
     /// (once at the end), `append` (after every append: slow), or `every:BYTES` (whenever
     /// BYTES were appended since the last sync). Only matters for a crash of the machine;
     /// after a crash of npaa itself the file always loads as a prefix of what was appended.
-    #[arg(long, value_name = "MODE", value_parser = parse_durability, default_value = "none")]
-    pub durability: DurabilityArg,
+    #[arg(long, value_name = "MODE", default_value = "none")]
+    pub durability: Durability,
 }
 
 /// The two forms of `npaa append`, shown in usage errors too: SRC files and --raw exclude
@@ -302,15 +302,6 @@ fn casting_parser() -> impl clap::builder::TypedValueParser<Value = Casting> {
         .try_map(|name| name.parse::<Casting>())
 }
 
-/// `--durability` as given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DurabilityArg {
-    None,
-    Close,
-    Append,
-    Every(u64),
-}
-
 /// `--item-shape` as given (possibly empty: scalar items).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ItemShape(pub Vec<u64>);
@@ -380,45 +371,9 @@ fn parse_item_shape(s: &str) -> Result<ItemShape, String> {
         .map(ItemShape)
 }
 
-/// Parses a byte count: `4096`, `64K`, `8M`, `1G` (powers of 1024; a trailing `B`, `iB` is
-/// accepted).
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let upper = t.to_ascii_uppercase();
-    let upper = upper
-        .strip_suffix("IB")
-        .or_else(|| upper.strip_suffix('B'))
-        .unwrap_or(&upper);
-    let (digits, shift) = match upper.chars().last() {
-        Some('K') => (&upper[..upper.len() - 1], 10),
-        Some('M') => (&upper[..upper.len() - 1], 20),
-        Some('G') => (&upper[..upper.len() - 1], 30),
-        Some('T') => (&upper[..upper.len() - 1], 40),
-        _ => (upper, 0),
-    };
-    let n: u64 = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a byte count (e.g. 4096, 64K, 8M, 1G)"))?;
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("{s:?} is too large"))
-}
-
-fn parse_durability(s: &str) -> Result<DurabilityArg, String> {
-    match s.trim() {
-        "none" => Ok(DurabilityArg::None),
-        "close" => Ok(DurabilityArg::Close),
-        "append" => Ok(DurabilityArg::Append),
-        other => match other.strip_prefix("every:") {
-            Some(bytes) => match parse_bytes(bytes)? {
-                0 => Err("every:BYTES needs a positive byte count".to_owned()),
-                n => Ok(DurabilityArg::Every(n)),
-            },
-            None => Err(format!(
-                "{s:?} is not a durability mode: use none, close, append or every:BYTES"
-            )),
-        },
-    }
+/// `--buffer`: a byte count as npaa-core reads one ([`npaa_core::parse_byte_count`]).
+fn parse_bytes(s: &str) -> Result<u64, npaa_core::Error> {
+    npaa_core::parse_byte_count(s)
 }
 
 fn parse_rows(s: &str) -> Result<Rows, String> {
@@ -469,24 +424,33 @@ mod tests {
     }
 
     #[test]
-    fn byte_counts() {
-        assert_eq!(parse_bytes("4096"), Ok(4096));
-        assert_eq!(parse_bytes("64K"), Ok(65536));
-        assert_eq!(parse_bytes("8m"), Ok(8 << 20));
-        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
-        assert!(parse_bytes("lots").is_err());
-        assert!(parse_bytes("99999999999T").is_err());
-    }
-
-    #[test]
-    fn durability_modes() {
-        assert_eq!(parse_durability("none"), Ok(DurabilityArg::None));
-        assert_eq!(
-            parse_durability("every:1M"),
-            Ok(DurabilityArg::Every(1 << 20))
+    fn byte_counts_and_durability_are_the_cores() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args.iter().copied());
+        let cli = parse(&["npaa", "append", "d.npy", "s.npy", "--buffer", "64K"]).unwrap();
+        assert!(matches!(cli.command, Command::Append(a) if a.buffer == 65536));
+        let cli = parse(&[
+            "npaa",
+            "append",
+            "d.npy",
+            "s.npy",
+            "--durability",
+            "every:1M",
+        ]);
+        assert!(
+            matches!(cli.unwrap().command, Command::Append(a) if a.durability == Durability::EveryBytes(1 << 20))
         );
-        assert!(parse_durability("every:0").is_err());
-        assert!(parse_durability("sometimes").is_err());
+        assert!(
+            parse(&[
+                "npaa",
+                "append",
+                "d.npy",
+                "s.npy",
+                "--durability",
+                "every:0"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["npaa", "append", "d.npy", "s.npy", "--buffer", "lots"]).is_err());
     }
 
     #[test]

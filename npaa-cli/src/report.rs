@@ -36,34 +36,6 @@ pub fn core_error(path: &Path, err: Error) -> anyhow::Error {
     anyhow::Error::new(err).context(path.display().to_string())
 }
 
-/// Fails with npaa-core's `NeedsRecovery` error when `info` shows data missing (or a
-/// placeholder shape). Extra bytes after the data are fine: NumPy ignores them.
-pub fn require_complete(path: &Path, info: &npaa_core::FileInfo) -> anyhow::Result<()> {
-    if info.placeholder || info.data_present < info.data_expected {
-        let err = Error::NeedsRecovery {
-            path: path.to_path_buf(),
-            expected: info.data_expected,
-            present: info.data_present,
-        };
-        return Err(core_error(path, err));
-    }
-    Ok(())
-}
-
-/// Opens `path` for reading, reporting a failure like npaa-core would.
-pub fn open_for_reading(path: &Path) -> anyhow::Result<std::fs::File> {
-    std::fs::File::open(path).map_err(|e| {
-        core_error(
-            path,
-            Error::Io {
-                path: path.to_path_buf(),
-                op: "opening",
-                source: e,
-            },
-        )
-    })
-}
-
 /// The one-line message for an error chain: contexts and causes joined by `: `, stopping at
 /// the first npaa-core error (whose message already includes its causes).
 pub fn render(err: &anyhow::Error) -> String {
@@ -134,26 +106,27 @@ pub fn shell_quote(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+
+    // The core's errors are only built by the core: these tests get real ones.
 
     #[test]
     fn core_errors_name_the_file_once() {
-        let err = Error::Io {
-            path: PathBuf::from("a.npy"),
-            op: "opening",
-            source: io::Error::from(io::ErrorKind::NotFound),
-        };
-        let rendered = render(&core_error(Path::new("a.npy"), err));
+        let path = Path::new("no-such-dir/a.npy");
+        let err = npaa_core::inspect(path).unwrap_err();
+        let rendered = render(&core_error(path, err));
         assert_eq!(rendered.matches("a.npy").count(), 1, "{rendered}");
-        assert!(rendered.starts_with("a.npy: opening: "), "{rendered}");
+        assert!(
+            rendered.starts_with("no-such-dir/a.npy: opening: "),
+            "{rendered}"
+        );
     }
 
     #[test]
     fn errors_without_a_path_get_one() {
-        let err = Error::ObjectDtype {
-            descr: "|O".into(),
-            path: None,
-        };
+        let dir = tempfile::tempdir().unwrap();
+        let array = npaa_core::AppendArray::open(dir.path().join("never.npy")).unwrap();
+        let object = npaa_core::Dtype::parse("|O").unwrap();
+        let err = array.check_append(&object, &[1]).unwrap_err();
         let rendered = render(&core_error(Path::new("b.npy"), err));
         assert!(
             rendered.starts_with("b.npy: dtype |O holds Python objects"),
@@ -163,16 +136,24 @@ mod tests {
 
     #[test]
     fn hints_are_commands() {
-        let err = Error::NeedsRecovery {
-            path: PathBuf::from("my file.npy"),
-            expected: 80,
-            present: 72,
-        };
-        let rendered = render(&core_error(Path::new("my file.npy"), err));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("my file.npy");
+        let array = npaa_core::AppendArray::open(&path).unwrap();
+        array.append(&[1.0f64; 10], &[10]).unwrap();
+        array.close().unwrap();
+        let info = npaa_core::inspect(&path).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(info.header_len + 72).unwrap();
+        let err = npaa_core::inspect(&path)
+            .unwrap()
+            .require_complete()
+            .unwrap_err();
+        let rendered = render(&core_error(&path, err));
         assert!(
-            rendered.ends_with("run `npaa recover 'my file.npy'` first"),
+            rendered.ends_with(&format!("run `npaa recover {}` first", shell_quote(&path))),
             "{rendered}"
         );
+        assert!(shell_quote(&path).starts_with('\''), "{rendered}");
         assert_eq!(rendered.matches("my file.npy").count(), 2, "{rendered}");
     }
 

@@ -14,13 +14,14 @@
 //! complex64/128, `S`, `U`, `V`, datetime64, timedelta64 and structured dtypes. A summarised
 //! array's formats come from its printed items only, as NumPy's do. Long doubles are read as
 //! x87 extended precision and printed as the float64 they round to. `S`, `V` and `U` items
-//! are shown with the core's Python `repr` ([`npaa_core::repr_bytes`],
-//! [`npaa_core::repr_str`], whose one approximation is documented there).
+//! are shown with the core's Python `repr` ([`npaa_core::repr::repr_bytes`],
+//! [`npaa_core::repr::repr_str`], whose one approximation is documented there).
 
 use std::io::{self, Write};
 
-use npaa_core::dtype::{ByteOrder, Field, Kind, Record, Scalar, TimeUnit};
-use npaa_core::{Dtype, repr_bytes, repr_str};
+use npaa_core::Dtype;
+use npaa_core::dtype::{ByteOrder, DatetimeUnit, Field, Kind, Record, Scalar, TimeUnit};
+use npaa_core::repr::{repr_bytes, repr_str};
 
 /// Width of a printed line, NumPy's default `linewidth`.
 const LINE_WIDTH: usize = 75;
@@ -678,22 +679,21 @@ impl TimeStats {
     }
 }
 
-fn unit_name(unit: &str) -> &'static str {
+fn unit_name(unit: DatetimeUnit) -> &'static str {
     match unit {
-        "Y" => "years",
-        "M" => "months",
-        "W" => "weeks",
-        "D" => "days",
-        "h" => "hours",
-        "m" => "minutes",
-        "s" => "seconds",
-        "ms" => "milliseconds",
-        "us" => "microseconds",
-        "ns" => "nanoseconds",
-        "ps" => "picoseconds",
-        "fs" => "femtoseconds",
-        "as" => "attoseconds",
-        _ => "units",
+        DatetimeUnit::Years => "years",
+        DatetimeUnit::Months => "months",
+        DatetimeUnit::Weeks => "weeks",
+        DatetimeUnit::Days => "days",
+        DatetimeUnit::Hours => "hours",
+        DatetimeUnit::Minutes => "minutes",
+        DatetimeUnit::Seconds => "seconds",
+        DatetimeUnit::Milliseconds => "milliseconds",
+        DatetimeUnit::Microseconds => "microseconds",
+        DatetimeUnit::Nanoseconds => "nanoseconds",
+        DatetimeUnit::Picoseconds => "picoseconds",
+        DatetimeUnit::Femtoseconds => "femtoseconds",
+        DatetimeUnit::Attoseconds => "attoseconds",
     }
 }
 
@@ -706,30 +706,31 @@ fn datetime_str(v: i64, unit: &TimeUnit) -> String {
     };
     let total = i128::from(v) * i128::from(unit.count().max(1));
     let (per_day, frac_digits): (i128, usize) = match u {
-        "Y" => return year_str(1970 + total),
-        "M" => {
+        DatetimeUnit::Years => return year_str(1970 + total),
+        DatetimeUnit::Months => {
             let year = 1970 + total.div_euclid(12);
             return format!("{}-{:02}", year_str(year), total.rem_euclid(12) + 1);
         }
-        "W" => return date_str(total * 7),
-        "D" => return date_str(total),
-        "h" => (24, 0),
-        "m" => (24 * 60, 0),
-        "s" => (86_400, 0),
-        "ms" => (86_400_000, 3),
-        "us" => (86_400_000_000, 6),
-        "ns" => (86_400_000_000_000, 9),
-        "ps" => (86_400_000_000_000_000, 12),
-        "fs" => (86_400_000_000_000_000_000, 15),
-        "as" => (86_400_000_000_000_000_000_000, 18),
-        _ => return v.to_string(),
+        DatetimeUnit::Weeks => return date_str(total * 7),
+        DatetimeUnit::Days => return date_str(total),
+        DatetimeUnit::Hours => (24, 0),
+        DatetimeUnit::Minutes => (24 * 60, 0),
+        DatetimeUnit::Seconds => (86_400, 0),
+        DatetimeUnit::Milliseconds => (86_400_000, 3),
+        DatetimeUnit::Microseconds => (86_400_000_000, 6),
+        DatetimeUnit::Nanoseconds => (86_400_000_000_000, 9),
+        DatetimeUnit::Picoseconds => (86_400_000_000_000_000, 12),
+        DatetimeUnit::Femtoseconds => (86_400_000_000_000_000_000, 15),
+        DatetimeUnit::Attoseconds => (86_400_000_000_000_000_000_000, 18),
     };
     let days = total.div_euclid(per_day);
     let in_day = total.rem_euclid(per_day);
     let mut out = date_str(days);
     match u {
-        "h" => out.push_str(&format!("T{in_day:02}")),
-        "m" => out.push_str(&format!("T{:02}:{:02}", in_day / 60, in_day % 60)),
+        DatetimeUnit::Hours => out.push_str(&format!("T{in_day:02}")),
+        DatetimeUnit::Minutes => {
+            out.push_str(&format!("T{:02}:{:02}", in_day / 60, in_day % 60));
+        }
         _ => {
             let per_second = per_day / 86_400;
             let secs = in_day / per_second;
@@ -1272,7 +1273,7 @@ mod tests {
 
     #[test]
     fn dates() {
-        let unit = |u: &str| TimeUnit::new(u, 1).unwrap();
+        let unit = |u: &str| TimeUnit::new(u.parse().unwrap(), 1).unwrap();
         assert_eq!(datetime_str(18262, &unit("D")), "2020-01-01");
         assert_eq!(datetime_str(-1, &unit("D")), "1969-12-31");
         assert_eq!(

@@ -40,12 +40,9 @@ fn scratch() -> tempfile::TempDir {
 
 /// Writes a complete, appendable file of `rows` rows (np.save's header).
 fn write_npy(path: &Path, rows: u64) {
-    let header = Header {
-        dtype: f8(),
-        fortran_order: false,
-        shape: vec![rows, COLS],
-    }
-    .to_npy_bytes();
+    let header = Header::new(f8(), npaa_core::Order::C, vec![rows, COLS])
+        .expect("at most 64 dimensions")
+        .to_npy_bytes();
     write_with_header(path, &header, rows);
 }
 
@@ -83,16 +80,14 @@ fn header_codec(c: &mut Criterion) {
     let mut g = c.benchmark_group("header");
     g.measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500));
-    let simple = Header {
-        dtype: f8(),
-        fortran_order: false,
-        shape: vec![123_456_789, COLS],
-    };
-    let record = Header {
-        dtype: Dtype::parse(RECORD).expect("a valid descr"),
-        fortran_order: false,
-        shape: vec![1000],
-    };
+    let simple = Header::new(f8(), npaa_core::Order::C, vec![123_456_789, COLS])
+        .expect("at most 64 dimensions");
+    let record = Header::new(
+        Dtype::parse(RECORD).expect("a valid descr"),
+        npaa_core::Order::C,
+        vec![1000],
+    )
+    .expect("at most 64 dimensions");
     g.bench_function("render/f8", |b| {
         b.iter(|| black_box(&simple).to_npy_bytes())
     });

@@ -105,11 +105,12 @@ fn header_bytes(rows: u64) -> Vec<u8> {
 }
 
 fn header_bytes_of(descr: &str, rows: u64) -> Vec<u8> {
-    Header {
-        dtype: npaa_core::Dtype::parse(descr).expect("a valid descr"),
-        fortran_order: false,
-        shape: vec![rows, COLS],
-    }
+    Header::new(
+        npaa_core::Dtype::parse(descr).expect("a valid descr"),
+        npaa_core::Order::C,
+        vec![rows, COLS],
+    )
+    .expect("at most 64 dimensions")
     .to_npy_bytes()
 }
 

@@ -91,7 +91,7 @@ mod tests {
         assert_eq!(Casting::default(), Casting::SameKind);
         assert!(matches!(
             "Unsafe".parse::<Casting>(),
-            Err(Error::InvalidArgument(_))
+            Err(Error::UnknownName { .. })
         ));
     }
 }

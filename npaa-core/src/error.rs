@@ -21,11 +21,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Every variant that concerns a file carries its path ([`Error::path`]) and shows it. Messages
 /// say what was wrong; where a call fixes it, [`Error::remedy`] says which.
+///
+/// Only npaa-core builds these: every variant is `#[non_exhaustive]`, so other crates read a
+/// variant's fields by matching it (with `..`) but cannot construct one, and fields may be
+/// added without breaking them.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system call failed.
     #[error("{path}: {op}: {source}", path = .path.display())]
+    #[non_exhaustive]
     Io {
         /// The file concerned.
         path: PathBuf,
@@ -39,6 +44,7 @@ pub enum Error {
     /// The path names a directory where a .npy file was expected (from any operation: opening
     /// for appending, inspecting, recovering, ...).
     #[error("{path}: is a directory, not a .npy file", path = .path.display())]
+    #[non_exhaustive]
     IsDirectory {
         /// The directory.
         path: PathBuf,
@@ -46,6 +52,7 @@ pub enum Error {
 
     /// The file's header is not a valid .npy header.
     #[error("{path}: not a valid .npy file: {kind}", path = .path.display())]
+    #[non_exhaustive]
     Format {
         /// The file concerned.
         path: PathBuf,
@@ -55,6 +62,7 @@ pub enum Error {
 
     /// A dtype description given by the caller (not read from a file) is invalid.
     #[error("invalid dtype {descr:?}: {reason}")]
+    #[non_exhaustive]
     InvalidDtype {
         /// The descr as given.
         descr: String,
@@ -68,6 +76,7 @@ pub enum Error {
          only one writer may append to a file at a time: try again when it has finished",
         path = .path.display()
     )]
+    #[non_exhaustive]
     Locked {
         /// The file concerned.
         path: PathBuf,
@@ -80,6 +89,7 @@ pub enum Error {
          length; {needed} are needed)",
         path = .path.display()
     )]
+    #[non_exhaustive]
     NotAppendable {
         /// The file concerned.
         path: PathBuf,
@@ -95,6 +105,7 @@ pub enum Error {
          present (an interrupted write or download)",
         path = .path.display()
     )]
+    #[non_exhaustive]
     NeedsRecovery {
         /// The file concerned.
         path: PathBuf,
@@ -111,6 +122,7 @@ pub enum Error {
         block = fmt_shape(.block),
         file = fmt_shape(.file)
     )]
+    #[non_exhaustive]
     ShapeMismatch {
         /// The file appended to.
         path: PathBuf,
@@ -124,6 +136,7 @@ pub enum Error {
 
     /// The file holds a 0-d array, which has no axis to grow along.
     #[error("{path}: holds a 0-d (scalar) array, which has no axis to grow along", path = .path.display())]
+    #[non_exhaustive]
     ScalarFile {
         /// The file concerned.
         path: PathBuf,
@@ -131,10 +144,12 @@ pub enum Error {
 
     /// 0-d arrays have no growth axis.
     #[error("cannot append a 0-d (scalar) array: it has no axis to grow along; give it shape (1,)")]
+    #[non_exhaustive]
     ZeroDimensional,
 
     /// The byte length of a raw block does not match its shape and dtype.
     #[error("block of shape {shape} and item size {itemsize} needs {expected} bytes, got {got}", shape = fmt_shape(.shape))]
+    #[non_exhaustive]
     DataLength {
         /// The block's shape.
         shape: Vec<u64>,
@@ -151,6 +166,7 @@ pub enum Error {
         "{file}dtype {descr} holds Python objects (pickles); object arrays cannot be appended to",
         file = in_file(.path.as_deref())
     )]
+    #[non_exhaustive]
     ObjectDtype {
         /// The offending descr.
         descr: String,
@@ -164,6 +180,7 @@ pub enum Error {
         "cannot cast {from} to {to}{of} under the {casting} casting rule",
         of = dtype_of(.path.as_deref())
     )]
+    #[non_exhaustive]
     Cast {
         /// The block's descr.
         from: String,
@@ -181,6 +198,7 @@ pub enum Error {
         "casting {from} to {to}{of} is not supported by npaa; convert the data before appending",
         of = dtype_of(.path.as_deref())
     )]
+    #[non_exhaustive]
     CastUnsupported {
         /// The block's descr.
         from: String,
@@ -192,6 +210,7 @@ pub enum Error {
 
     /// A size computation overflowed 64 bits.
     #[error("shape {shape} with item size {itemsize} is too large (more than 2^64 bytes)", shape = fmt_shape(.shape))]
+    #[non_exhaustive]
     Overflow {
         /// The offending shape.
         shape: Vec<u64>,
@@ -202,6 +221,7 @@ pub enum Error {
     /// The file changed underneath an open handle (truncated, replaced, or written by someone
     /// who ignored the lock).
     #[error("{path}: {what}; the file was changed by someone else while open", path = .path.display())]
+    #[non_exhaustive]
     FileChanged {
         /// The file concerned.
         path: PathBuf,
@@ -216,6 +236,7 @@ pub enum Error {
          nothing of it was appended",
         path = .path.display()
     )]
+    #[non_exhaustive]
     ShortBlock {
         /// The file appended to.
         path: PathBuf,
@@ -225,9 +246,129 @@ pub enum Error {
         written: u64,
     },
 
-    /// The requested combination of arguments is invalid.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    /// A call on a handle that was closed.
+    #[error("the array was closed")]
+    #[non_exhaustive]
+    Closed,
+
+    /// A savepoint that does not come from this handle's file: it lies beyond the file's
+    /// current end.
+    #[error("the savepoint lies beyond the file's current end")]
+    #[non_exhaustive]
+    BadSavepoint,
+
+    /// [`Durability::EveryBytes`](crate::Durability::EveryBytes) with 0 bytes: a sync interval
+    /// must be a positive number of bytes.
+    #[error("durability every:0: the bytes between syncs must be a positive number")]
+    #[non_exhaustive]
+    ZeroSyncInterval,
+
+    /// A name of a closed set (casting rule, durability mode) that the core does not know.
+    #[error("unknown {what} {given:?} (expected {expected})")]
+    #[non_exhaustive]
+    UnknownName {
+        /// What the name names, e.g. "casting rule".
+        what: &'static str,
+        /// The name given.
+        given: String,
+        /// The names accepted.
+        expected: &'static str,
+    },
+
+    /// Raw bytes given for items whose length is not a whole number of items.
+    #[error("{len} bytes is not a whole number of {itemsize}-byte items")]
+    #[non_exhaustive]
+    PartialItem {
+        /// Bytes given.
+        len: u64,
+        /// The item size.
+        itemsize: usize,
+    },
+
+    /// A shape with more dimensions than NumPy can load
+    /// ([`MAX_DIMS`](crate::MAX_DIMS), NumPy's `NPY_MAXDIMS`).
+    #[error("a shape of {ndim} dimensions has more than the {limit} NumPy can load")]
+    #[non_exhaustive]
+    TooManyDimensions {
+        /// The dimensions asked for.
+        ndim: usize,
+        /// The limit, [`MAX_DIMS`](crate::MAX_DIMS).
+        limit: usize,
+    },
+
+    /// The destination path has no file name (`/`, `..`).
+    #[error("{path}: not a file name", path = .path.display())]
+    #[non_exhaustive]
+    NotAFileName {
+        /// The path given.
+        path: PathBuf,
+    },
+
+    /// The directory a new file would be created in does not exist (or is not a directory).
+    /// Opening for appending checks it, so a front end fails at open, not at the first
+    /// append.
+    #[error(
+        "{path}: cannot create the file: {dir} is not an existing directory; create it first",
+        path = .path.display(),
+        dir = .dir.display()
+    )]
+    #[non_exhaustive]
+    NoSuchDirectory {
+        /// The file to create.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+    },
+
+    /// A file given as a source of its own destination
+    /// (`append_files`).
+    #[error(
+        "{path}: is the destination itself; copy it first to append a file to itself",
+        path = .path.display()
+    )]
+    #[non_exhaustive]
+    SourceIsDestination {
+        /// The source.
+        path: PathBuf,
+    },
+
+    /// A call of the collective protocol ([`Collective`](crate::Collective)) out of turn or
+    /// with options it cannot share.
+    #[error("collective append: {0}")]
+    #[non_exhaustive]
+    Collective(CollectiveError),
+}
+
+/// What a [`Collective`](crate::Collective) refused ([`Error::Collective`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectiveError {
+    /// `define` when the file's dtype and shape are already defined.
+    #[error("the file's dtype and shape are already defined")]
+    AlreadyDefined,
+    /// A step before the file is defined.
+    #[error("the file does not exist yet and no block defined it: the root's first block does")]
+    Undefined,
+    /// A layout received from another writer that this version cannot read.
+    #[error(
+        "the collective layout received is malformed (writers linked against different \
+         versions of npaa?)"
+    )]
+    MalformedLayout,
+    /// An option collective appends do not support.
+    #[error("collective appends do not support {option}: {reason}; set it to 0")]
+    UnsupportedOption {
+        /// The option (`mapped_window`, `buffer_capacity`).
+        option: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A step whose end lies past 2^64 bytes.
+    #[error("a step of {bytes} bytes overflows the file size")]
+    StepOverflow {
+        /// The step's size.
+        bytes: u64,
+    },
 }
 
 /// Why a header is not a valid .npy header.
@@ -320,6 +461,14 @@ pub enum FormatError {
         descr: String,
         /// Why it was refused.
         reason: String,
+    },
+    /// The shape has more dimensions than NumPy can load ([`MAX_DIMS`](crate::MAX_DIMS)).
+    #[error("shape has {ndim} dimensions, more than the {limit} NumPy can load")]
+    TooManyDimensions {
+        /// Dimensions found.
+        ndim: usize,
+        /// The limit.
+        limit: usize,
     },
     /// shape × itemsize does not fit in 64 bits.
     #[error("shape {shape} with item size {itemsize} exceeds 2^64 bytes", shape = fmt_shape(.shape))]
@@ -421,7 +570,10 @@ impl Error {
             | Error::ShapeMismatch { path, .. }
             | Error::ScalarFile { path }
             | Error::FileChanged { path, .. }
-            | Error::ShortBlock { path, .. } => Some(path),
+            | Error::ShortBlock { path, .. }
+            | Error::NotAFileName { path }
+            | Error::NoSuchDirectory { path, .. }
+            | Error::SourceIsDestination { path } => Some(path),
             Error::ObjectDtype { path, .. }
             | Error::Cast { path, .. }
             | Error::CastUnsupported { path, .. } => path.as_deref(),

@@ -302,12 +302,12 @@ impl StagedFile {
     /// Chooses a temporary name for a new version of `dest` in `dest`'s directory.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `dest` has no file name (`/`, `..`); [`Error::Io`] if
+    /// [`Error::NotAFileName`] if `dest` has no file name (`/`, `..`); [`Error::Io`] if
     /// the directory cannot be read.
     pub fn beside(dest: impl AsRef<Path>) -> Result<Self> {
         let dest = dest.as_ref();
-        let name = dest.file_name().ok_or_else(|| {
-            Error::InvalidArgument(format!("{}: not a file name", dest.display()))
+        let name = dest.file_name().ok_or_else(|| Error::NotAFileName {
+            path: dest.to_path_buf(),
         })?;
         let unused = |candidate: &Path| match std::fs::symlink_metadata(candidate) {
             Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
@@ -442,7 +442,7 @@ mod tests {
 
         assert!(matches!(
             StagedFile::beside("/"),
-            Err(Error::InvalidArgument(_))
+            Err(Error::NotAFileName { .. })
         ));
     }
 

@@ -1,5 +1,6 @@
 //! Text formatting shared by the headers, the dtypes and the error messages: decimal digits,
-//! shapes as Python prints tuples, and Python's `repr` of `str` and `bytes`.
+//! shapes as Python prints tuples, and Python's `repr` of `str` and `bytes` (the last three
+//! public through [`crate::repr`]).
 //!
 //! A leaf: it imports nothing from the crate, so every other module may use it.
 
@@ -49,8 +50,8 @@ pub fn fmt_shape(shape: &[u64]) -> String {
 /// which Python also escapes, are kept as they are (the Unicode database is not carried).
 ///
 /// ```
-/// assert_eq!(npaa_core::repr_str("it's\n"), r#""it's\n""#);
-/// assert_eq!(npaa_core::repr_str("\u{2028}é"), r"'\u2028é'");
+/// assert_eq!(npaa_core::repr::repr_str("it's\n"), r#""it's\n""#);
+/// assert_eq!(npaa_core::repr::repr_str("\u{2028}é"), r"'\u2028é'");
 /// ```
 pub fn repr_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -61,7 +62,7 @@ pub fn repr_str(s: &str) -> String {
 /// Python's `repr()` of a `bytes` object: `b'ab'`, `b"it's"`, `b'\x00'`.
 ///
 /// ```
-/// assert_eq!(npaa_core::repr_bytes(b"\x93NUMPY"), r"b'\x93NUMPY'");
+/// assert_eq!(npaa_core::repr::repr_bytes(b"\x93NUMPY"), r"b'\x93NUMPY'");
 /// ```
 pub fn repr_bytes(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len() + 3);

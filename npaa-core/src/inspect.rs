@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::file::{SourceFile, read_parsed};
 use crate::header::{Header, Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::sys;
@@ -28,8 +28,10 @@ pub struct FileInfo {
     pub data_present: u64,
     /// Bytes the shape announces.
     pub data_expected: u64,
-    /// True when the header can hold a growth dimension of any length (21 digits): the file
-    /// can be opened for appending as soon as it does not need recovery.
+    /// True when the file can grow: it has an axis to grow along (it is not 0-d), its dtype
+    /// holds no Python objects, its shape is not a placeholder, and its header has room for a
+    /// growth dimension of any length (21 digits). It can be opened for appending as soon as
+    /// it does not need recovery. [`FileInfo::problems`] says what is wrong when it is false.
     pub appendable: bool,
     /// True when the data does not match the header (`recover` fixes it).
     pub needs_recovery: bool,
@@ -45,7 +47,149 @@ pub struct FileInfo {
     pub exceeds_numpy_header_limit: bool,
 }
 
+/// What keeps a file from loading in NumPy or from being appended to: one finding of
+/// [`FileInfo::problems`].
+///
+/// The message ([`Display`](std::fmt::Display)) says what is wrong, starting with "needs
+/// recovery: " or "not appendable: " where that is the consequence; what fixes it is
+/// [`Problem::remedy`], which each front end words in its own terms.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The shape is a `****` placeholder left by a streaming writer that did not finish.
+    #[error(
+        "needs recovery: the shape is a placeholder left by a streaming writer that did not \
+         finish ({data_present} data bytes present)"
+    )]
+    #[non_exhaustive]
+    PlaceholderShape {
+        /// Data bytes present after the header.
+        data_present: u64,
+    },
+    /// Space past the data that a writer in mapped mode reserved and was killed before giving
+    /// back; opening the file for appending also cuts it.
+    #[error(
+        "needs recovery: {bytes} bytes past the data are space reserved by a writer in mapped \
+         mode that did not close the file (NumPy loads the {items} items the header counts; \
+         opening the file for appending also cuts it)"
+    )]
+    #[non_exhaustive]
+    ReservedTail {
+        /// The reserved bytes.
+        bytes: u64,
+        /// The growth dimension the header counts.
+        items: u64,
+    },
+    /// The data does not match what the header announces: fewer bytes (NumPy cannot load
+    /// the file) or more (NumPy loads only what the header counts).
+    #[error(
+        "needs recovery: {present} data bytes present, the header announces {expected} ({})",
+        if present < expected {
+            "NumPy cannot load it"
+        } else {
+            "NumPy loads only the items the header counts"
+        }
+    )]
+    #[non_exhaustive]
+    DataMismatch {
+        /// Data bytes the header announces.
+        expected: u64,
+        /// Data bytes present.
+        present: u64,
+    },
+    /// The dtype holds Python objects (pickles).
+    #[error("not appendable: it holds Python objects (pickles), which cannot be appended to")]
+    ObjectDtype,
+    /// A 0-d array.
+    #[error("not appendable: it holds a 0-d (scalar) array, which has no axis to grow along")]
+    Scalar,
+    /// The header has no spare room for a growing shape.
+    #[error("not appendable: its {header_len}-byte header has no spare room for a growing shape")]
+    #[non_exhaustive]
+    NoRoomToGrow {
+        /// The header's size in bytes.
+        header_len: u64,
+    },
+    /// The header is longer than `np.load` reads by default.
+    #[error(
+        "its header is longer than the {limit} characters NumPy reads by default: np.load \
+         needs max_header_size= to open it"
+    )]
+    #[non_exhaustive]
+    ExceedsNumpyHeaderLimit {
+        /// NumPy's default `max_header_size`.
+        limit: usize,
+    },
+}
+
+impl Problem {
+    /// The call that fixes the problem, if one does.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            Problem::PlaceholderShape { .. }
+            | Problem::ReservedTail { .. }
+            | Problem::DataMismatch { .. } => Some(Remedy::Recover),
+            Problem::NoRoomToGrow { .. } => Some(Remedy::EnsureAppendable),
+            _ => None,
+        }
+    }
+}
+
 impl FileInfo {
+    /// What keeps the file from loading in NumPy or from being appended to, most urgent
+    /// first: at most one finding about its data (needs recovery), one about growing (not
+    /// appendable) and one about its header's length. Empty when the file is fine.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if self.placeholder {
+            problems.push(Problem::PlaceholderShape {
+                data_present: self.data_present,
+            });
+        } else if self.reserved_tail > 0 {
+            problems.push(Problem::ReservedTail {
+                bytes: self.reserved_tail,
+                items: self.header.growth_len(),
+            });
+        } else if self.needs_recovery {
+            problems.push(Problem::DataMismatch {
+                expected: self.data_expected,
+                present: self.data_present,
+            });
+        }
+        if self.header.dtype.has_object() {
+            problems.push(Problem::ObjectDtype);
+        } else if self.header.shape.is_empty() {
+            problems.push(Problem::Scalar);
+        } else if !self.appendable && !self.placeholder {
+            problems.push(Problem::NoRoomToGrow {
+                header_len: self.header_len,
+            });
+        }
+        if self.exceeds_numpy_header_limit {
+            problems.push(Problem::ExceedsNumpyHeaderLimit {
+                limit: NUMPY_MAX_HEADER_SIZE,
+            });
+        }
+        problems
+    }
+
+    /// Fails with [`Error::NeedsRecovery`] when data the header announces is missing (or the
+    /// shape is a placeholder): what a reader of the data refuses. Extra bytes after the data
+    /// are fine, as NumPy ignores them.
+    ///
+    /// # Errors
+    /// [`Error::NeedsRecovery`], remedy [`Remedy::Recover`].
+    pub fn require_complete(&self) -> Result<()> {
+        if self.placeholder || self.data_present < self.data_expected {
+            return Err(Error::NeedsRecovery {
+                path: self.path.clone(),
+                expected: self.data_expected,
+                present: self.data_present,
+            });
+        }
+        Ok(())
+    }
+
     /// Item size in bytes.
     pub fn itemsize(&self) -> usize {
         self.header.dtype.itemsize()
@@ -113,7 +257,7 @@ impl Header {
     /// array.append(&[1u8, 2, 3, 4, 5, 6], &[2, 3])?;
     /// array.close()?;
     /// let parsed = Header::read(&path)?;
-    /// assert_eq!(parsed.header.shape, [2, 3]);
+    /// assert_eq!(parsed.header.shape(), [2, 3]);
     /// assert_eq!(parsed.header_len, 128);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -161,7 +305,7 @@ pub fn inspect_source(path: impl AsRef<Path>) -> Result<FileInfo> {
     FileInfo::from_parsed(path, &src.file, &src.parsed, src.file_len)
 }
 
-/// True when the header of `path` can hold a growth dimension of any length.
+/// [`FileInfo::appendable`] of `path`: true when it can grow (see there).
 pub fn is_appendable(path: impl AsRef<Path>) -> Result<bool> {
     inspect(path).map(|info| info.appendable)
 }

@@ -4,7 +4,28 @@
 //! Arrays are values: appending a block in the other order appends the same values, laid out
 //! in the file's order, exactly as `np.concatenate` followed by `np.save` would lay them out.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The most dimensions an array may have: NumPy's `NPY_MAXDIMS` (64 since NumPy 2.0). NumPy
+/// cannot load a file of more, so npaa neither writes nor reads one; subarray shapes in a
+/// dtype have the same limit.
+pub const MAX_DIMS: usize = 64;
+
+/// The one check of the dimension limit: fails with [`Error::TooManyDimensions`] for more
+/// than [`MAX_DIMS`] dimensions. Every append and header makes it; a front end that reads a
+/// shape of `ndim` dimensions from a caller makes it before reading.
+///
+/// # Errors
+/// [`Error::TooManyDimensions`].
+pub fn check_ndim(ndim: usize) -> Result<()> {
+    if ndim > MAX_DIMS {
+        return Err(Error::TooManyDimensions {
+            ndim,
+            limit: MAX_DIMS,
+        });
+    }
+    Ok(())
+}
 
 /// Memory order of the data in a file or a block.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -42,6 +63,31 @@ impl Order {
             (Order::C, _) => Some(0),
             (Order::Fortran, n) => Some(n - 1),
         }
+    }
+
+    /// The shape of a block of `n` items of `item_shape` in this order: `(n, *item_shape)` in
+    /// C order, `(*item_shape, n)` in Fortran order (the growth axis first or last). The
+    /// inverse of [`item_shape`](Self::item_shape).
+    pub fn block_shape(self, n: u64, item_shape: &[u64]) -> Vec<u64> {
+        let mut shape = Vec::with_capacity(item_shape.len() + 1);
+        if self == Order::Fortran {
+            shape.extend_from_slice(item_shape);
+            shape.push(n);
+        } else {
+            shape.push(n);
+            shape.extend_from_slice(item_shape);
+        }
+        shape
+    }
+
+    /// The shape of one item of an array of `shape` in this order: `shape` without its growth
+    /// dimension (see [`growth_axis`](Self::growth_axis)); `()` for a 0-d array.
+    pub fn item_shape(self, shape: &[u64]) -> Vec<u64> {
+        let mut item = shape.to_vec();
+        if let Some(axis) = self.growth_axis(shape.len()) {
+            item.remove(axis);
+        }
+        item
     }
 
     /// The order's name: `"C"` or `"Fortran"`.
@@ -185,6 +231,25 @@ mod tests {
         assert_eq!(
             (Order::C.other(), Order::Fortran.other()),
             (Order::Fortran, Order::C)
+        );
+    }
+
+    #[test]
+    fn block_and_item_shapes_are_inverse() {
+        assert_eq!(Order::C.block_shape(7, &[3, 4]), [7, 3, 4]);
+        assert_eq!(Order::Fortran.block_shape(7, &[3, 4]), [3, 4, 7]);
+        assert_eq!(Order::Fortran.block_shape(7, &[]), [7]);
+        for order in [Order::C, Order::Fortran] {
+            for item in [&[][..], &[2], &[2, 5]] {
+                assert_eq!(order.item_shape(&order.block_shape(9, item)), item);
+            }
+        }
+        assert!(Order::C.item_shape(&[]).is_empty());
+        assert!(check_ndim(MAX_DIMS).is_ok());
+        let err = check_ndim(MAX_DIMS + 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a shape of 65 dimensions has more than the 64 NumPy can load"
         );
     }
 

@@ -19,7 +19,7 @@
 //! array.close()?;
 //!
 //! let info = inspect(&path)?;
-//! assert_eq!(info.header.shape, vec![10, 3]);
+//! assert_eq!(info.header.shape(), [10, 3]);
 //! assert!(info.appendable && !info.needs_recovery);
 //!
 //! // A file cut short (a crash, a broken download) is repaired in constant time.
@@ -43,7 +43,13 @@
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
 //!   and moving it into place, holding the writer lock, for front ends that replace files.
-//! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it.
+//! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it;
+//!   [`FileInfo::problems`] lists a file's [`Problem`]s the same way.
+//! - [`repr`]: Python's `repr` of shapes, `str` and `bytes`, as headers and messages write
+//!   them, for front ends that show values as Python does.
+//! - Rules a front end asks instead of restating: [`Durability`]'s names (`FromStr`),
+//!   [`parse_byte_count`], [`MAX_DIMS`] and [`check_ndim`], [`check_block`] (a block's
+//!   checks and length), [`Header::item_shape`] and [`Order::block_shape`].
 //!
 //! # Options
 //! An operation with options has a plain call that uses the defaults and a `_with` call that
@@ -81,10 +87,12 @@ mod layout;
 mod literal;
 mod progress;
 mod recover;
+pub mod repr;
 mod sys;
 
 pub use appender::{
-    AppendArray, AppendFileOptions, AppendOptions, Collective, Durability, Savepoint,
+    AppendArray, AppendFileOptions, AppendOptions, Collective, Durability, Savepoint, check_block,
+    parse_byte_count,
 };
 pub use cast::{Casting, can_cast};
 pub use dtype::Dtype;
@@ -92,10 +100,9 @@ pub use element::Element;
 pub use ensure::{
     EnsureMethod, EnsureOptions, EnsureReport, ensure_appendable, ensure_appendable_with,
 };
-pub use error::{Error, FormatError, Remedy, Result};
+pub use error::{CollectiveError, Error, FormatError, Remedy, Result};
 pub use file::{StagedFile, WriterLock, parent_dir, same_file};
-pub use fmt::{fmt_shape, repr_bytes, repr_str};
 pub use header::{Header, Version};
-pub use inspect::{FileInfo, inspect, inspect_source, is_appendable, needs_recovery};
-pub use layout::{Order, Relayout, relayout, same_bytes_in_both_orders};
+pub use inspect::{FileInfo, Problem, inspect, inspect_source, is_appendable, needs_recovery};
+pub use layout::{MAX_DIMS, Order, Relayout, check_ndim, relayout, same_bytes_in_both_orders};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

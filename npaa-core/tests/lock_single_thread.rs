@@ -40,7 +40,7 @@ fn data(n: u64) -> Vec<u8> {
 /// Checks that the file at `path` holds exactly rows `0..n`.
 fn assert_rows(path: &Path, n: u64) {
     let info = inspect(path).unwrap();
-    assert_eq!(info.header.shape, vec![n, COLS], "{}", path.display());
+    assert_eq!(info.header.shape(), vec![n, COLS], "{}", path.display());
     assert!(!info.needs_recovery, "{}", path.display());
     let bytes = fs::read(path).unwrap();
     let header_len = usize::try_from(info.header_len).unwrap();

@@ -20,7 +20,7 @@ use std::path::Path;
 
 use npaa_core::{Error, FormatError, Remedy};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyIsADirectoryError, PyOSError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -122,7 +122,10 @@ pub(crate) fn closed(py: Python<'_>, path: &Path) -> PyErr {
 /// [`Remedy`](npaa_core::Remedy) worded as the Python call or argument that fixes it
 /// (`npaa.recover(path)`, `casting="unsafe"`).
 pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
-    if let Error::Io { path, op, source } = &err {
+    if let Error::Io {
+        path, op, source, ..
+    } = &err
+    {
         let filename = path.to_string_lossy().into_owned();
         return match source.raw_os_error() {
             // OSError(errno, strerror, filename) becomes FileNotFoundError,
@@ -150,16 +153,21 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
             ..
         } => NeedsRecoveryError::new_err(message),
         Error::Cast { .. } => CastingError::new_err(message),
-        Error::IsDirectory { path } => PyIsADirectoryError::new_err((
+        Error::IsDirectory { path, .. } => PyIsADirectoryError::new_err((
             libc::EISDIR,
             "is a directory, not a .npy file",
+            path.to_string_lossy().into_owned(),
+        )),
+        Error::NoSuchDirectory { path, .. } => PyFileNotFoundError::new_err((
+            libc::ENOENT,
+            message,
             path.to_string_lossy().into_owned(),
         )),
         Error::Format { .. } => NpaaFormatError::new_err(message),
         Error::Locked { .. } => LockedError::new_err(message),
         Error::ShapeMismatch { .. }
         | Error::ScalarFile { .. }
-        | Error::ZeroDimensional
+        | Error::ZeroDimensional { .. }
         | Error::DataLength { .. }
         | Error::Overflow { .. } => ShapeError::new_err(message),
         Error::ObjectDtype { .. } | Error::InvalidDtype { .. } | Error::CastUnsupported { .. } => {

@@ -384,22 +384,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `durability=`: `None` or `"none"`, `"close"`, `"append"`, or a positive int N (sync every N
-/// bytes).
+/// `durability=`: `None`, a name the core reads (`"none"`, `"close"`, `"append"`,
+/// `"every:BYTES"`), or a positive int N (sync every N bytes; the core refuses 0 at open).
 fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
     let Some(value) = value else {
         return Ok(Durability::None);
     };
     if let Ok(name) = value.extract::<String>() {
-        return match name.as_str() {
-            "none" => Ok(Durability::None),
-            "close" => Ok(Durability::OnClose),
-            "append" => Ok(Durability::EveryAppend),
-            _ => Err(PyValueError::new_err(format!(
-                "durability={name:?}: expected None, \"none\", \"close\", \"append\" or a \
-                 positive number of bytes"
-            ))),
-        };
+        return name
+            .parse::<Durability>()
+            .map_err(|e| PyValueError::new_err(format!("durability={name:?}: {e}")));
     }
     if !value.is_instance_of::<PyBool>()
         && let Ok(bytes) = value.extract::<u64>()

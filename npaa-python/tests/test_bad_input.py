@@ -137,8 +137,12 @@ def test_a_missing_file_is_file_not_found(tmp_path):
         with pytest.raises(FileNotFoundError) as info:
             call(missing)
         assert info.value.filename == missing
-    with pytest.raises(FileNotFoundError):
-        npaa.NpyAppendArray(tmp_path / "no-such-dir" / "a.npy").append(np.zeros(1))
+    # A missing directory fails at open (the core's rule, as in C and Rust), not at the append.
+    in_missing_dir = tmp_path / "no-such-dir" / "a.npy"
+    with pytest.raises(FileNotFoundError) as info:
+        npaa.NpyAppendArray(in_missing_dir)
+    assert info.value.filename == str(in_missing_dir)
+    assert "no-such-dir is not an existing directory" in str(info.value)
 
 
 def test_every_error_is_a_value_error():

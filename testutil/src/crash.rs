@@ -268,7 +268,11 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
     }
     // Never an empty or half-written header: the file appears complete or not at all.
     let info = inspect(path).unwrap_or_else(|e| panic!("{what}: not a valid .npy file: {e}"));
-    assert_eq!(info.header.fortran_order, fortran, "{what}");
+    assert_eq!(
+        info.header.order() == npaa_core::Order::Fortran,
+        fortran,
+        "{what}"
+    );
     let counted = info.header.growth_len();
     // NumPy loads it: the header counts no more bytes than are present...
     assert!(

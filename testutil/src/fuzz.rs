@@ -115,7 +115,7 @@ fn header_file(dir: &Path, bytes: &[u8]) {
     assert_unchanged(&path, bytes, "inspect, open and close");
     if let Some(info) = info.filter(|i| !i.placeholder) {
         roundtrip_header(dir, &info.header);
-        roundtrip_dtype(&info.header.dtype);
+        roundtrip_dtype(info.header.dtype());
     }
 }
 
@@ -133,9 +133,9 @@ fn roundtrip_header(dir: &Path, header: &Header) {
         bytes,
         "rendering is not stable for {header:?}"
     );
-    assert_eq!(back.header.shape, header.shape);
-    assert_eq!(back.header.fortran_order, header.fortran_order);
-    assert_eq!(back.header.dtype.itemsize(), header.dtype.itemsize());
+    assert_eq!(back.header.shape(), header.shape());
+    assert_eq!(back.header.order(), header.order());
+    assert_eq!(back.header.dtype().itemsize(), header.dtype().itemsize());
 }
 
 /// A dtype's descr parses back to a dtype with the same descr and item size.
@@ -162,11 +162,7 @@ fn dtype_text(dir: &Path, text: &str) {
         }
     };
     roundtrip_dtype(&dtype);
-    let header = Header {
-        dtype,
-        fortran_order: false,
-        shape: vec![0, 2],
-    };
+    let header = Header::new(dtype, npaa_core::Order::C, vec![0, 2]).unwrap();
     roundtrip_header(dir, &header);
 }
 
@@ -233,7 +229,7 @@ fn append_one(path: &Path, data: &[u8], info: Option<&FileInfo>) {
     );
     let dtype = array.dtype().expect("an open file has a dtype");
     let mut shape = array.shape().expect("an open file has a shape");
-    assert_eq!(shape, info.header.shape);
+    assert_eq!(shape, info.header.shape());
     let axis = match array.order().expect("an open file has an order") {
         Order::C => 0,
         Order::Fortran => shape.len() - 1,
@@ -258,7 +254,7 @@ fn append_one(path: &Path, data: &[u8], info: Option<&FileInfo>) {
     let after = inspect(path).expect("inspecting after an append");
     assert!(!after.needs_recovery && after.appendable, "{after:?}");
     assert_eq!(after.header_len, info.header_len);
-    assert_eq!(after.header.shape[axis], before + 1);
+    assert_eq!(after.header.shape()[axis], before + 1);
     let bytes = fs::read(path).expect("reading the result");
     let h = info.header_len as usize;
     assert_eq!(bytes.len(), data.len() + item as usize);
@@ -312,8 +308,8 @@ fn check_recover(path: &Path, data: &[u8], info: Option<&FileInfo>, zerofill_inc
     assert_eq!(fs::metadata(path).unwrap().len(), expected_len);
     let info = info.expect("recover succeeded where inspect failed");
     assert_eq!(after.header_len, info.header_len);
-    assert_eq!(after.header.dtype, info.header.dtype);
-    assert_eq!(after.header.fortran_order, info.header.fortran_order);
+    assert_eq!(after.header.dtype(), info.header.dtype());
+    assert_eq!(after.header.order(), info.header.order());
     // The whole items kept are the bytes that were there.
     let bytes = fs::read(path).unwrap();
     let h = info.header_len as usize;
@@ -345,9 +341,9 @@ fn check_ensure(path: &Path, data: &[u8], info: Option<&FileInfo>, in_place: boo
     let after = inspect(path).expect("inspecting after ensure_appendable");
     assert!(after.appendable, "{after:?}");
     assert_eq!(after.header_len, report.header_len_after);
-    assert_eq!(after.header.shape, info.header.shape);
-    assert_eq!(after.header.dtype.descr(), info.header.dtype.descr());
-    assert_eq!(after.header.fortran_order, info.header.fortran_order);
+    assert_eq!(after.header.shape(), info.header.shape());
+    assert_eq!(after.header.dtype().descr(), info.header.dtype().descr());
+    assert_eq!(after.header.order(), info.header.order());
     let bytes = fs::read(path).unwrap();
     assert_eq!(
         &bytes[after.header_len as usize..],

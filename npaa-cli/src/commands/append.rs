@@ -20,7 +20,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
-use npaa_core::{AppendFileOptions, Error, FileInfo, Remedy, StagedFile, WriterLock, fmt_shape};
+use npaa_core::repr::fmt_shape;
+use npaa_core::{AppendFileOptions, FileInfo, Remedy, StagedFile, WriterLock};
 
 use super::{Ctx, Status};
 use crate::cli::AppendArgs;
@@ -40,12 +41,6 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(anyhow!(e).context(format!("{}: reading metadata", dest.display()))),
     };
-    if dest_meta.as_ref().is_some_and(|m| m.is_dir()) {
-        let err = Error::IsDirectory {
-            path: dest.to_path_buf(),
-        };
-        return Err(core_error(dest, err));
-    }
 
     // Rule 1: look at every source before touching DEST.
     let mut sources = Vec::with_capacity(args.sources.len());
@@ -90,12 +85,9 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
             // Create it with the first source's dtype and shape, growth dimension 0: the
             // checks below then run against a real file, exactly as for an existing DEST.
             let header = &first.info.header;
-            let mut empty = header.shape.clone();
-            if let Some(axis) = header.growth_axis() {
-                empty[axis] = 0;
-            }
+            let empty = header.order().block_shape(0, &header.item_shape());
             array
-                .append_raw(&header.dtype, &empty, &[])
+                .append_raw(header.dtype(), &empty, &[])
                 .map_err(|e| staged_error(&staged, core_error(dest, e)))?;
             (array, Target::New { staged, old_lock })
         }
@@ -105,7 +97,7 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     for src in &sources {
         let header = &src.info.header;
         array
-            .check_append(&header.dtype, &header.shape)
+            .check_append(header.dtype(), header.shape())
             .map_err(|e| target.error(core_error(&src.path, e)))?;
     }
 

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use npaa_core::repr::fmt_shape;
 use npaa_core::{FileInfo, Order};
 use serde::Serialize;
 
@@ -88,11 +89,7 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
 }
 
 fn order(info: &FileInfo) -> Order {
-    if info.header.fortran_order {
-        Order::Fortran
-    } else {
-        Order::C
-    }
+    info.header.order()
 }
 
 fn to_json(info: &FileInfo) -> InfoJson<'_> {
@@ -102,9 +99,9 @@ fn to_json(info: &FileInfo) -> InfoJson<'_> {
         version: info.version.to_string(),
         header_len: info.header_len,
         spare: info.spare,
-        descr: header.dtype.descr(),
-        dtype: header.dtype.readable(),
-        shape: &header.shape,
+        descr: header.dtype().descr(),
+        dtype: header.dtype().readable(),
+        shape: header.shape(),
         order: match order(info) {
             Order::Fortran => "F",
             Order::C => "C",
@@ -163,7 +160,7 @@ fn write_text(info: &FileInfo, out: &mut dyn Write) -> std::io::Result<()> {
         ),
         (
             "dtype",
-            format!("{} ({})", header.dtype.descr(), header.dtype.readable()),
+            format!("{} ({})", header.dtype().descr(), header.dtype().readable()),
         ),
         ("shape", shape),
         ("order", order),
@@ -187,12 +184,12 @@ fn write_text(info: &FileInfo, out: &mut dyn Write) -> std::io::Result<()> {
 
 /// The shape as a Python tuple, with `?` for the growth dimension of a placeholder header.
 fn shape_text(info: &FileInfo) -> String {
-    let shape = npaa_core::fmt_shape(&info.header.shape);
+    let shape = fmt_shape(info.header.shape());
     match (info.placeholder, info.header.growth_axis()) {
         (true, Some(axis)) => {
             let parts: Vec<String> = info
                 .header
-                .shape
+                .shape()
                 .iter()
                 .enumerate()
                 .map(|(i, d)| {

@@ -9,10 +9,11 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 
 use anyhow::{Context, anyhow, bail};
-use npaa_core::{AppendOptions, Dtype, Durability, Error, Order, fmt_shape};
+use npaa_core::repr::fmt_shape;
+use npaa_core::{AppendOptions, Dtype, Header, Order};
 
 use super::{Ctx, Status};
-use crate::cli::{AppendArgs, DurabilityArg};
+use crate::cli::AppendArgs;
 use crate::report::{core_error, warning};
 
 /// Upper bound of one read (and of memory use, unless one item is larger).
@@ -20,15 +21,9 @@ const CHUNK_BYTES: usize = 8 << 20;
 
 /// The append options the command line asks for (casting, buffer, durability).
 pub fn append_options(args: &AppendArgs) -> AppendOptions {
-    let durability = match args.durability {
-        DurabilityArg::None => Durability::None,
-        DurabilityArg::Close => Durability::OnClose,
-        DurabilityArg::Append => Durability::EveryAppend,
-        DurabilityArg::Every(n) => Durability::EveryBytes(n),
-    };
     AppendOptions::new()
         .casting(args.casting)
-        .durability(durability)
+        .durability(args.durability)
         .buffer_capacity(usize::try_from(args.buffer).unwrap_or(usize::MAX))
 }
 
@@ -41,17 +36,15 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         .as_deref()
         .expect("clap requires --dtype with --raw");
     let dtype = Dtype::parse(descr).map_err(anyhow::Error::new)?;
-    if dtype.has_object() {
-        return Err(anyhow::Error::new(Error::ObjectDtype {
-            descr: dtype.descr(),
-            path: None,
-        }));
-    }
     let item_shape = args.item_shape.clone().unwrap_or_default().0;
-    let item_len = item_shape
-        .iter()
-        .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| anyhow!("an item of shape {} is too large", fmt_shape(&item_shape)))?;
+    let order = if args.fortran {
+        Order::Fortran
+    } else {
+        Order::C
+    };
+    let block_shape = |n: u64| order.block_shape(n, &item_shape);
+    // The core's checks of a block (object dtype, dimensions), and the length of one item.
+    let item_len = npaa_core::check_block(&dtype, &block_shape(1))?;
     if item_len == 0 {
         bail!(
             "items of dtype {} and shape {} hold no bytes: the item count cannot be inferred \
@@ -61,17 +54,6 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         );
     }
     let item_len = usize::try_from(item_len).context("an item does not fit in memory")?;
-    let block_shape = |n: u64| -> Vec<u64> {
-        let mut shape = Vec::with_capacity(item_shape.len() + 1);
-        if args.fortran {
-            shape.extend_from_slice(&item_shape);
-            shape.push(n);
-        } else {
-            shape.push(n);
-            shape.extend_from_slice(&item_shape);
-        }
-        shape
-    };
 
     // Open the input before DEST, so that a missing input changes nothing.
     let (mut reader, size): (Box<dyn Read>, Option<u64>) = if input.as_os_str() == "-" {
@@ -89,14 +71,13 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
         (Box::new(file), size)
     };
 
-    let mut options = append_options(args).delete_if_exists(args.delete_if_exists);
-    if args.fortran {
-        options = options.order(Order::Fortran);
-    }
+    let options = append_options(args)
+        .delete_if_exists(args.delete_if_exists)
+        .order(order);
     let array = options.open(dest).map_err(|e| core_error(dest, e))?;
     let existed = array.shape().is_some();
-    if let (Some(shape), Some(order)) = (array.shape(), array.order()) {
-        check_existing(dest, &shape, order, &item_shape, args.fortran)?;
+    if let Some(header) = array.header() {
+        check_existing(dest, &header, order, &item_shape)?;
     }
     array
         .check_append(&dtype, &block_shape(0))
@@ -173,38 +154,33 @@ pub fn run(args: &AppendArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<S
     Ok(Status::Ok)
 }
 
-/// An existing DEST must hold items of the given shape, in the given memory order.
+/// An existing DEST must hold items of the given shape, in the given memory order (which
+/// matters only where the two orders differ, for more than one dimension).
 fn check_existing(
     dest: &std::path::Path,
-    shape: &[u64],
+    header: &Header,
     order: Order,
     item_shape: &[u64],
-    fortran: bool,
 ) -> anyhow::Result<()> {
-    let dest_fortran = order == Order::Fortran;
-    if shape.len() > 1 && dest_fortran != fortran {
+    let dest_order = header.order();
+    if header.shape().len() > 1 && dest_order != order {
         bail!(
             "{}: is in {} order: {}",
             dest.display(),
-            if dest_fortran { "Fortran" } else { "C" },
-            if dest_fortran {
-                "pass --fortran (and give the items in Fortran order)"
-            } else {
-                "drop --fortran (and give the items in C order)"
+            dest_order.name(),
+            match dest_order {
+                Order::Fortran => "pass --fortran (and give the items in Fortran order)",
+                Order::C => "drop --fortran (and give the items in C order)",
             }
         );
     }
-    let dest_items: &[u64] = match shape.len() {
-        0 => &[],
-        _ if dest_fortran && shape.len() > 1 => &shape[..shape.len() - 1],
-        _ => &shape[1..],
-    };
+    let dest_items = header.item_shape();
     if dest_items != item_shape {
         bail!(
             "{}: holds items of shape {} (array shape {}), but --item-shape is {}",
             dest.display(),
-            fmt_shape(dest_items),
-            fmt_shape(shape),
+            fmt_shape(&dest_items),
+            fmt_shape(header.shape()),
             fmt_shape(item_shape)
         );
     }

@@ -11,11 +11,12 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context, anyhow, bail};
+use npaa_core::Order;
 
 use super::Status;
 use crate::cli::{Rows, ShowArgs};
-use crate::report::{core_error, open_for_reading, require_complete};
+use crate::report::core_error;
 use crate::show::{Axis, Plan, THRESHOLD, write_array};
 
 /// Bytes read at once, at most.
@@ -28,26 +29,26 @@ const GAP: u64 = 4096;
 pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let path = args.file.as_path();
     let info = npaa_core::inspect(path).map_err(|e| core_error(path, e))?;
-    require_complete(path, &info)?;
+    info.require_complete().map_err(|e| core_error(path, e))?;
     let header = &info.header;
-    let mut plan = Plan::new(&header.dtype, !args.full).map_err(|why| {
+    let mut plan = Plan::new(header.dtype(), !args.full).map_err(|why| {
         anyhow!(
             "{}: cannot show dtype {}: {why}",
             path.display(),
-            header.dtype.descr()
+            header.dtype().descr()
         )
     })?;
-    let file = open_for_reading(path)?;
+    let file = File::open(path).with_context(|| format!("{}: opening", path.display()))?;
     let mut reader = Reader {
         file,
         path,
         data_start: info.header_len,
-        itemsize: header.dtype.itemsize() as u64,
+        itemsize: header.dtype().itemsize() as u64,
         block: Vec::new(),
         block_start: 0,
     };
 
-    let Some(&rows) = header.shape.first() else {
+    let Some(&rows) = header.shape().first() else {
         if args.rows.is_some() {
             bail!("{}: holds a 0-d array, which has no rows", path.display());
         }
@@ -60,12 +61,12 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
             .map_err(|why| anyhow!("{}: --rows: {why}", path.display()))?,
     };
     let index_only = matches!(args.rows, Some(Rows::Index(_)));
-    let layout = Layout::new(&header.shape, header.fortran_order, start);
-    if index_only && header.shape.len() == 1 {
+    let layout = Layout::new(header.shape(), header.order() == Order::Fortran, start);
+    if index_only && header.shape().len() == 1 {
         // `print(arr[N])` of a 1-D array prints the scalar.
         return print_scalar(&mut plan, &mut reader, layout.element([0]), out);
     }
-    let mut selected = header.shape.clone();
+    let mut selected = header.shape().to_vec();
     selected[0] = stop - start;
     if selected.contains(&0) {
         writeln!(out, "[]")?;

@@ -134,7 +134,7 @@ fn append_raw_in_order(array: &AppendArray, chunk: &Path) {
     let data = &file[info.header_len as usize..];
     let h = &info.header;
     array
-        .append_raw_in_order(&h.dtype, &h.shape, h.order(), data)
+        .append_raw_in_order(h.dtype(), h.shape(), h.order(), data)
         .unwrap_or_else(|e| panic!("{}: {e}", chunk.display()));
 }
 
@@ -228,7 +228,7 @@ fn numpy_test_format_arrays_append_byte_identical() {
         let array = AppendArray::open(dest).unwrap();
         match array.append_npy_file(&r.path) {
             Err(Error::ObjectDtype { .. }) if r.object => {}
-            Err(Error::ScalarFile { path }) if !r.object && path == r.path => {}
+            Err(Error::ScalarFile { path, .. }) if !r.object && path == r.path => {}
             other => panic!("{}: expected a typed refusal, got {other:?}", r.name),
         }
         array.close().unwrap();

@@ -7,9 +7,16 @@ use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::header::Header;
+use crate::layout::check_ndim;
 
-/// Checks what can be checked about a block without the file; returns its length in bytes.
-pub(super) fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
+/// Checks what can be checked about a block of `dtype` and `shape` without the file, as every
+/// append does first, and returns its length in bytes: a front end that reads blocks itself
+/// (raw bytes from a pipe) learns the length of an item from a block of one.
+///
+/// # Errors
+/// [`Error::ObjectDtype`], [`Error::ZeroDimensional`], [`Error::TooManyDimensions`],
+/// [`Error::InvalidDtype`] for a top-level subarray dtype, [`Error::Overflow`].
+pub fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
     if dtype.has_object() {
         return Err(Error::ObjectDtype {
             descr: dtype.descr(),
@@ -19,6 +26,7 @@ pub(super) fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
     if shape.is_empty() {
         return Err(Error::ZeroDimensional);
     }
+    check_ndim(shape.len())?;
     if let Dtype::Subarray(a) = dtype {
         // NumPy folds a top-level subarray into the array's shape: a header saying
         // `('<f8', (5,))` would be read as another array.
@@ -28,7 +36,7 @@ pub(super) fn check_block(dtype: &Dtype, shape: &[u64]) -> Result<u64> {
                 "a subarray is only valid as a field's dtype; append its base {} with the \
                  subarray's shape {} as the block's last dimensions",
                 a.base.descr(),
-                crate::fmt_shape(&a.shape)
+                crate::fmt::fmt_shape(&a.shape)
             ),
         });
     }
@@ -102,7 +110,7 @@ impl BlockTarget<'_> {
                 path: self.path.to_path_buf(),
                 file: file_shape.clone(),
                 block: shape.to_vec(),
-                reason: if self.header.fortran_order {
+                reason: if self.header.order == crate::layout::Order::Fortran {
                     "all dimensions but the last (the growth axis of a Fortran-order file) must match"
                 } else {
                     "all dimensions but the first (the growth axis of a C-order file) must match"

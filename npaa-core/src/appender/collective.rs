@@ -10,8 +10,9 @@ use super::{
 };
 use crate::cast::CastPlan;
 use crate::dtype::Dtype;
-use crate::error::{Error, Result};
+use crate::error::{CollectiveError, Error, Result};
 use crate::header::Header;
+use crate::layout::MAX_DIMS;
 use crate::{file, sys};
 
 /// What every writer knows of the file: its header (the shape counts the steps committed so
@@ -113,7 +114,7 @@ struct FileLayout {
 /// root.commit(rows_a + rows_b, total, due)?;
 /// other.commit(rows_a + rows_b, total, due)?;
 /// root.close()?;
-/// assert_eq!(npaa_core::inspect(&path)?.header.shape, vec![3, 2]);
+/// assert_eq!(npaa_core::inspect(&path)?.header.shape(), [3, 2]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -145,7 +146,7 @@ impl Collective {
     /// that does not exist is created by the first step, from the root's block.
     ///
     /// # Errors
-    /// Those of [`AppendArray::open`](crate::AppendArray::open); [`Error::InvalidArgument`]
+    /// Those of [`AppendArray::open`](crate::AppendArray::open); [`Error::Collective`]
     /// for options that writers on several machines cannot share (see
     /// [`open_peer`](Self::open_peer)); [`Error::Io`] when the file system cannot store the
     /// reservation mark collective appends need to survive a crash.
@@ -185,7 +186,7 @@ impl Collective {
     /// ([`set_layout`](Self::set_layout)); `options` are only checked, the root's apply.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for options collective appends refuse: a mapped window
+    /// [`Error::Collective`] for options collective appends refuse: a mapped window
     /// ([`AppendOptions::mapped_window`]) or a buffer
     /// ([`AppendOptions::buffer_capacity`]), which would keep one writer's rows out of the
     /// step they belong to, and `Durability::EveryBytes(0)`.
@@ -222,23 +223,17 @@ impl Collective {
     /// [`begin_step`](Self::begin_step).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the file is already defined; the block errors of
+    /// [`CollectiveError::AlreadyDefined`] if the file is already defined; the block errors of
     /// [`AppendArray::append_raw`](crate::AppendArray::append_raw) (object dtype, 0-d block,
     /// overflow).
     pub fn define(&mut self, dtype: &Dtype, shape: &[u64]) -> Result<()> {
         if self.layout.file.is_some() {
-            return Err(Error::InvalidArgument(
-                "the file's dtype and shape are already defined".into(),
-            ));
+            return Err(Error::Collective(CollectiveError::AlreadyDefined));
         }
         check_block(dtype, shape)?;
-        let mut header = Header {
-            dtype: dtype.clone(),
-            fortran_order: self.layout.fortran_for_new && shape.len() > 1,
-            shape: shape.to_vec(),
-        };
+        let order = Order::from_fortran(self.layout.fortran_for_new);
+        let header = Header::for_new_file(dtype.clone(), order, shape)?;
         let axis = header.growth_axis().unwrap_or(0);
-        header.shape[axis] = 0;
         let header_len = header.to_npy_bytes().len() as u64;
         self.layout.file = Some(FileLayout {
             header,
@@ -259,15 +254,11 @@ impl Collective {
     /// Replaces this writer's layout with the root's ([`layout`](Self::layout)).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `bytes` are not a layout from this version of npaa.
+    /// [`CollectiveError::MalformedLayout`] if `bytes` are not a layout from this version of
+    /// npaa.
     pub fn set_layout(&mut self, bytes: &[u8]) -> Result<()> {
-        self.layout = Layout::decode(bytes).ok_or_else(|| {
-            Error::InvalidArgument(
-                "the collective layout received is malformed (writers linked against \
-                 different versions of npaa?)"
-                    .into(),
-            )
-        })?;
+        self.layout =
+            Layout::decode(bytes).ok_or(Error::Collective(CollectiveError::MalformedLayout))?;
         self.last_cast = None;
         Ok(())
     }
@@ -280,7 +271,7 @@ impl Collective {
     ///
     /// # Errors
     /// Those of [`AppendArray::append_raw`](crate::AppendArray::append_raw) for the block
-    /// (shape, dtype, casting, length); [`Error::InvalidArgument`] before the file is
+    /// (shape, dtype, casting, length); [`Error::Collective`] before the file is
     /// defined.
     pub fn prepare<'a>(
         &'a mut self,
@@ -341,26 +332,26 @@ impl Collective {
     /// mark); the other writers call it after the root's call succeeded, to know the mark.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] before the file is defined; creation errors
+    /// [`CollectiveError::Undefined`] before the file is defined; creation errors
     /// ([`Error::Io`], [`Error::Locked`] if another writer created the file meanwhile);
     /// [`Error::Io`] if the mark cannot be set. Nothing was written then.
     pub fn begin_step(&mut self, bytes: u64) -> Result<()> {
         let Some(layout) = &self.layout.file else {
             return Err(undefined());
         };
-        let end = layout.data_end.checked_add(bytes).ok_or_else(|| {
-            Error::InvalidArgument(format!("a step of {bytes} bytes overflows the file size"))
-        })?;
+        let end = layout
+            .data_end
+            .checked_add(bytes)
+            .ok_or(Error::Collective(CollectiveError::StepOverflow { bytes }))?;
         let marked = end.saturating_add(MARK_WINDOW);
         if let Some(path) = self.path.clone() {
             if self.file.is_none() {
-                let order = if layout.header.fortran_order {
-                    Order::Fortran
-                } else {
-                    Order::C
-                };
-                let file =
-                    OpenFile::create(&path, &layout.header.dtype, &layout.header.shape, order)?;
+                let file = OpenFile::create(
+                    &path,
+                    &layout.header.dtype,
+                    &layout.header.shape,
+                    layout.header.order,
+                )?;
                 if self.layout.durability != Durability::None {
                     file::sync_parent_dir(&path)
                         .map_err(|e| Error::io(&path, "syncing the directory", e))?;
@@ -470,25 +461,26 @@ impl Collective {
 
 /// Refuses options that writers on several machines cannot share.
 fn check_options(options: &AppendOptions) -> Result<()> {
+    let unsupported = |option, reason| {
+        Err(Error::Collective(CollectiveError::UnsupportedOption {
+            option,
+            reason,
+        }))
+    };
     if options.mapped_window != 0 {
-        return Err(Error::InvalidArgument(
-            "collective appends do not support mapped_window: the data is written by every \
-             writer through parallel I/O, not through one writer's memory mapping; set it to 0"
-                .into(),
-        ));
+        return unsupported(
+            "mapped_window",
+            "the data is written by every writer through parallel I/O, not through one \
+             writer's memory mapping",
+        );
     }
     if options.buffer_capacity != 0 {
-        return Err(Error::InvalidArgument(
-            "collective appends do not support buffer_capacity: every step is written as a \
-             whole by all writers; set it to 0 and append larger blocks instead"
-                .into(),
-        ));
+        return unsupported(
+            "buffer_capacity",
+            "every step is written as a whole by all writers (append larger blocks instead)",
+        );
     }
-    if let Durability::EveryBytes(0) = options.durability {
-        return Err(Error::InvalidArgument(
-            "Durability::EveryBytes needs a positive byte count".into(),
-        ));
-    }
+    options.durability.check()?;
     Ok(())
 }
 
@@ -506,9 +498,7 @@ fn mark_capable(f: &OpenFile, path: &Path) -> Result<()> {
 }
 
 fn undefined() -> Error {
-    Error::InvalidArgument(
-        "the file does not exist yet and no block defined it: the root's first block does".into(),
-    )
+    Error::Collective(CollectiveError::Undefined)
 }
 
 /// The encoding of [`Layout`]: a version byte, flags, the options, then the file's fields.
@@ -529,7 +519,7 @@ impl Layout {
         out.extend_from_slice(&every.to_le_bytes());
         out.extend_from_slice(&self.unsynced.to_le_bytes());
         if let Some(f) = &self.file {
-            out.push(1 | u8::from(f.header.fortran_order) << 1);
+            out.push(1 | u8::from(f.header.order == Order::Fortran) << 1);
             for n in [f.header_len, f.data_end, f.header.shape.len() as u64] {
                 out.extend_from_slice(&n.to_le_bytes());
             }
@@ -566,14 +556,15 @@ impl Layout {
         } else {
             let header_len = r.u64()?;
             let data_end = r.u64()?;
-            let ndim = usize::try_from(r.u64()?).ok().filter(|&n| n <= 64)?;
+            let ndim = usize::try_from(r.u64()?).ok().filter(|&n| n <= MAX_DIMS)?;
             let shape = (0..ndim).map(|_| r.u64()).collect::<Option<Vec<_>>>()?;
             let descr = std::str::from_utf8(r.0).ok()?;
-            let header = Header {
-                dtype: Dtype::parse(descr).ok()?,
-                fortran_order: file_flags & 2 != 0,
+            let header = Header::new(
+                Dtype::parse(descr).ok()?,
+                Order::from_fortran(file_flags & 2 != 0),
                 shape,
-            };
+            )
+            .ok()?;
             Some(FileLayout {
                 axis: header.growth_axis()?,
                 header,
@@ -627,7 +618,10 @@ mod tests {
         let mut peer = Collective::open_peer(&path, &AppendOptions::new()).unwrap();
         peer.set_layout(&root.layout()).unwrap();
         assert_eq!(peer.layout, root.layout);
-        assert!(peer.layout.file.as_ref().unwrap().header.fortran_order);
+        assert_eq!(
+            peer.layout.file.as_ref().unwrap().header.order,
+            Order::Fortran
+        );
         assert!(peer.set_layout(&root.layout()[..20]).is_err());
     }
 
@@ -713,7 +707,7 @@ mod tests {
             AppendOptions::new().buffer_capacity(4096),
         ] {
             let err = Collective::open_peer("peer.npy", &options).unwrap_err();
-            assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+            assert!(matches!(err, Error::Collective(_)), "{err}");
         }
     }
 }

@@ -35,6 +35,7 @@ use crate::dtype::Dtype;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::file::{self, SourceFile, lock};
+use crate::header::Header;
 use crate::layout::{self, Order, Relayout};
 use crate::sys::{self, ReadMap};
 
@@ -44,10 +45,11 @@ mod open_file;
 mod options;
 mod sink;
 
-use block::{BlockTarget, Prepared, check_block, check_data_len};
+pub use block::check_block;
+use block::{BlockTarget, Prepared, check_data_len};
 pub use collective::Collective;
 use open_file::{OpenFile, check_still_linked, open_existing};
-pub use options::{AppendFileOptions, AppendOptions, Durability};
+pub use options::{AppendFileOptions, AppendOptions, Durability, parse_byte_count};
 pub(crate) use sink::Sink;
 
 /// A .npy file open for appending.
@@ -122,11 +124,7 @@ impl AppendArray {
     /// Opens `path` for appending with `options`; see [`open`](Self::open).
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Durability::EveryBytes(0) = options.durability {
-            return Err(Error::InvalidArgument(
-                "Durability::EveryBytes needs a positive byte count".into(),
-            ));
-        }
+        options.durability.check()?;
         let state = match open_existing(&path, &options)? {
             Some(file) => State::Open(file),
             None => State::Pending,
@@ -151,6 +149,19 @@ impl AppendArray {
                 let mut shape = f.header.shape.clone();
                 shape[f.axis] += f.buffered_rows;
                 Some(shape)
+            }
+            State::Pending | State::Closed => None,
+        }
+    }
+
+    /// The file's header as it stands (dtype, order, and the shape with buffered items
+    /// included); `None` before the first append created the file.
+    pub fn header(&self) -> Option<Header> {
+        match &*self.lock_state() {
+            State::Open(f) => {
+                let mut header = f.header.clone();
+                header.shape[f.axis] += f.buffered_rows;
+                Some(header)
             }
             State::Pending | State::Closed => None,
         }
@@ -395,7 +406,7 @@ impl AppendArray {
     /// cut back. The lock is held throughout, so no other writer can interleave.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `savepoint` does not come from this handle's file (it
+    /// [`Error::BadSavepoint`] if `savepoint` does not come from this handle's file (it
     /// lies beyond the current end); [`Error::Io`] if the file cannot be rewritten or cut.
     pub fn rollback_to(&self, savepoint: Savepoint) -> Result<()> {
         let mut state = self.lock_state();
@@ -406,9 +417,7 @@ impl AppendArray {
             || savepoint.data_end < f.header_len
             || savepoint.growth > f.header.shape[f.axis]
         {
-            return Err(Error::InvalidArgument(
-                "the savepoint lies beyond the file's current end".into(),
-            ));
+            return Err(Error::BadSavepoint);
         }
         f.buffer.clear();
         f.buffered_rows = 0;
@@ -642,5 +651,5 @@ impl Drop for AppendArray {
 }
 
 fn closed() -> Error {
-    Error::InvalidArgument("the array was closed".into())
+    Error::Closed
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
-use crate::file::{self, Locked, create_with_header, lock, read_header_of};
+use crate::file::{self, Locked, create_with_header, lock, parent_dir, read_header_of};
 use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
 use crate::sys::{self, DataMap, HeaderMap, PositionalIo};
@@ -73,8 +73,29 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opti
                 Ok(Some(Box::new(OpenFile::existing(file, path, options)?)))
             }
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            check_directory(path)?;
+            Ok(None)
+        }
         Err(e) => Err(Error::io(path, "opening for appending", e)),
+    }
+}
+
+/// The rule for a file that the first append will create: its directory must exist now, so
+/// that every front end fails at open rather than at that append.
+fn check_directory(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::NoSuchDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NoSuchDirectory {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+        }),
+        Err(e) => Err(Error::io(dir, "reading the directory", e)),
     }
 }
 
@@ -172,14 +193,8 @@ impl OpenFile {
     }
 
     pub(super) fn create(path: &Path, dtype: &Dtype, shape: &[u64], order: Order) -> Result<Self> {
-        let fortran_order = order == Order::Fortran && shape.len() > 1;
-        let mut header = Header {
-            dtype: dtype.clone(),
-            fortran_order,
-            shape: shape.to_vec(),
-        };
+        let header = Header::for_new_file(dtype.clone(), order, shape)?;
         let axis = header.growth_axis().unwrap_or(0);
-        header.shape[axis] = 0;
         let bytes = header.to_npy_bytes();
         let file = create_with_header(path, &bytes)?;
         let parsed_len = bytes.len() as u64;

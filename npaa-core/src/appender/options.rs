@@ -1,10 +1,12 @@
 //! The options of an append: [`AppendOptions`] (for opening), [`Durability`], and
 //! [`AppendFileOptions`] (for appending another .npy file).
 
+use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 
 use crate::cast::Casting;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::Order;
 use crate::progress::Progress;
 
@@ -35,6 +37,101 @@ pub enum Durability {
     /// a power loss the file loads as a prefix that ends at the last sync point; `recover`
     /// restores whatever later data did reach the disk.
     EveryBytes(u64),
+}
+
+impl Durability {
+    /// The names [`FromStr`] accepts, as an error message lists them.
+    const NAMES: &'static str = "none, close, append or every:BYTES (BYTES > 0, e.g. 64M)";
+
+    /// The one check of a durability setting: [`Durability::EveryBytes`] needs a positive
+    /// byte count. Opening an [`AppendArray`] (or a [`Collective`](crate::Collective)) makes
+    /// it, as does [`FromStr`].
+    ///
+    /// # Errors
+    /// [`Error::ZeroSyncInterval`] for `EveryBytes(0)`.
+    pub fn check(self) -> Result<Durability> {
+        match self {
+            Durability::EveryBytes(0) => Err(Error::ZeroSyncInterval),
+            ok => Ok(ok),
+        }
+    }
+}
+
+impl FromStr for Durability {
+    type Err = Error;
+
+    /// Parses the names every front end accepts: `none`, `close`, `append` and
+    /// `every:BYTES`, with BYTES as [`parse_byte_count`] reads it (`every:64M`).
+    ///
+    /// ```
+    /// use npaa_core::Durability;
+    /// assert_eq!("every:1K".parse::<Durability>()?, Durability::EveryBytes(1024));
+    /// assert_eq!(Durability::EveryBytes(1024).to_string(), "every:1024");
+    /// assert!("every:0".parse::<Durability>().is_err());
+    /// # Ok::<(), npaa_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownName`] for another name or an invalid byte count;
+    /// [`Error::ZeroSyncInterval`] for `every:0`.
+    fn from_str(s: &str) -> Result<Self> {
+        let durability = match s.trim() {
+            "none" => Durability::None,
+            "close" => Durability::OnClose,
+            "append" => Durability::EveryAppend,
+            other => match other.strip_prefix("every:") {
+                Some(bytes) => Durability::EveryBytes(parse_byte_count(bytes)?),
+                None => {
+                    return Err(Error::UnknownName {
+                        what: "durability mode",
+                        given: s.to_owned(),
+                        expected: Durability::NAMES,
+                    });
+                }
+            },
+        };
+        durability.check()
+    }
+}
+
+impl fmt::Display for Durability {
+    /// The name [`FromStr`] reads back: `none`, `close`, `append`, `every:BYTES`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Durability::None => f.write_str("none"),
+            Durability::OnClose => f.write_str("close"),
+            Durability::EveryAppend => f.write_str("append"),
+            Durability::EveryBytes(n) => write!(f, "every:{n}"),
+        }
+    }
+}
+
+/// Reads a byte count as the front ends accept one: digits with an optional binary suffix,
+/// `K`, `M`, `G` or `T` (powers of 1024), optionally followed by `B` or `iB`, in any case
+/// (`4096`, `64K`, `8MiB`, `1g`).
+///
+/// # Errors
+/// [`Error::UnknownName`] for text that is not such a count, or one past 2^64 - 1.
+pub fn parse_byte_count(s: &str) -> Result<u64> {
+    let bad = || Error::UnknownName {
+        what: "byte count",
+        given: s.to_owned(),
+        expected: "a number of bytes below 2^64, e.g. 4096, 64K, 8M, 1G",
+    };
+    let upper = s.trim().to_ascii_uppercase();
+    let upper = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match upper.chars().last() {
+        Some('K') => (&upper[..upper.len() - 1], 10),
+        Some('M') => (&upper[..upper.len() - 1], 20),
+        Some('G') => (&upper[..upper.len() - 1], 30),
+        Some('T') => (&upper[..upper.len() - 1], 40),
+        _ => (upper, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+    n.checked_mul(1u64 << shift).ok_or_else(bad)
 }
 
 /// Options for opening an [`AppendArray`].
@@ -210,5 +307,44 @@ impl<'a> AppendFileOptions<'a> {
     pub fn progress(mut self, progress: impl FnMut(u64, u64) + 'a) -> Self {
         self.progress = Progress::new(progress);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durability_names_round_trip() {
+        for d in [
+            Durability::None,
+            Durability::OnClose,
+            Durability::EveryAppend,
+            Durability::EveryBytes(4096),
+        ] {
+            assert_eq!(d.to_string().parse::<Durability>().unwrap(), d);
+        }
+        assert_eq!(
+            "every:8MiB".parse::<Durability>().unwrap(),
+            Durability::EveryBytes(8 << 20)
+        );
+        assert!(matches!(
+            "every:0".parse::<Durability>(),
+            Err(Error::ZeroSyncInterval)
+        ));
+        assert!(matches!(
+            Durability::EveryBytes(0).check(),
+            Err(Error::ZeroSyncInterval)
+        ));
+        let err = "sometimes".parse::<Durability>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown durability mode \"sometimes\" (expected none, close, append or \
+             every:BYTES (BYTES > 0, e.g. 64M))"
+        );
+        assert!("every:x".parse::<Durability>().is_err());
+        assert_eq!(parse_byte_count("64k").unwrap(), 65536);
+        assert_eq!(parse_byte_count("1G").unwrap(), 1 << 30);
+        assert!(parse_byte_count("99999999999T").is_err());
     }
 }

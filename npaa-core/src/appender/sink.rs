@@ -31,10 +31,10 @@ impl Sink<'_> {
             return Ok(());
         }
         if !src.len().is_multiple_of(src_size) {
-            return Err(Error::InvalidArgument(format!(
-                "{} bytes is not a whole number of {src_size}-byte items",
-                src.len()
-            )));
+            return Err(Error::PartialItem {
+                len: src.len() as u64,
+                itemsize: src_size,
+            });
         }
         if self.plan.is_identity() {
             return self.put(src);

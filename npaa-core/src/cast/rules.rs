@@ -12,7 +12,7 @@ impl FromStr for Casting {
     /// Parses NumPy's names: `no`, `equiv`, `safe`, `same_kind` (or `same-kind`), `unsafe`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for any other text.
+    /// [`Error::UnknownName`] for any other text.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "no" => Ok(Casting::No),
@@ -20,9 +20,11 @@ impl FromStr for Casting {
             "safe" => Ok(Casting::Safe),
             "same_kind" | "same-kind" => Ok(Casting::SameKind),
             "unsafe" => Ok(Casting::Unsafe),
-            _ => Err(Error::InvalidArgument(format!(
-                "unknown casting rule {s:?} (expected no, equiv, safe, same_kind or unsafe)"
-            ))),
+            _ => Err(Error::UnknownName {
+                what: "casting rule",
+                given: s.to_owned(),
+                expected: "no, equiv, safe, same_kind or unsafe",
+            }),
         }
     }
 }

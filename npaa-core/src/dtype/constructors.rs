@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 
 use super::{
-    ByteOrder, Dtype, Field, Kind, MAX_ITEMSIZE, MAX_SUBARRAY_DIMS, Record, Scalar, Subarray,
-    TIME_UNITS, TimeUnit,
+    ByteOrder, DatetimeUnit, Dtype, Field, Kind, MAX_ITEMSIZE, Record, Scalar, Subarray, TimeUnit,
 };
 use crate::fmt::{fmt_shape, write_repr_str};
+use crate::layout::MAX_DIMS;
 
 /// Why the parts given to a dtype constructor ([`Scalar::new`], [`TimeUnit::new`],
 /// [`Field::new`], [`Record::new`], [`Subarray::new`]) do not make a dtype NumPy can save.
@@ -34,7 +34,7 @@ pub enum DtypeError {
     #[error("a subarray needs a non-empty shape: a subarray of shape () is its base dtype")]
     EmptySubarrayShape,
     /// A subarray shape with more dimensions than NumPy allows (`NPY_MAXDIMS`).
-    #[error("subarray shape {} has more than {MAX_SUBARRAY_DIMS} dimensions", fmt_shape(.0))]
+    #[error("subarray shape {} has more than {MAX_DIMS} dimensions", fmt_shape(.0))]
     TooManyDimensions(Vec<u64>),
     /// A subarray of a zero-size `S`, `U` or `V` type, which NumPy refuses.
     #[error("a subarray of a zero-size {0} type is invalid")]
@@ -140,20 +140,16 @@ impl Scalar {
 }
 
 impl TimeUnit {
-    /// `count` times the unit `unit`, one of [`TIME_UNITS`] (`"s"` and 25 make `[25s]`).
+    /// `count` times `unit` ([`DatetimeUnit::Seconds`] and 25 make `[25s]`).
     ///
     /// # Errors
-    /// [`DtypeError::UnknownTimeUnit`] for another unit; [`DtypeError::TooLarge`] for a
-    /// count past 2147483647.
-    pub fn new(unit: &str, count: u64) -> Result<TimeUnit, DtypeError> {
-        if !TIME_UNITS.contains(&unit) {
-            return Err(DtypeError::UnknownTimeUnit(unit.to_owned()));
-        }
+    /// [`DtypeError::TooLarge`] for a count past 2147483647.
+    pub fn new(unit: DatetimeUnit, count: u64) -> Result<TimeUnit, DtypeError> {
         if count > MAX_ITEMSIZE {
             return Err(DtypeError::TooLarge);
         }
         Ok(TimeUnit {
-            unit: Some(unit.to_owned()),
+            unit: Some(unit),
             count,
         })
     }
@@ -166,9 +162,9 @@ impl TimeUnit {
         }
     }
 
-    /// `None` for the generic unit; otherwise one of [`TIME_UNITS`].
-    pub fn unit(&self) -> Option<&str> {
-        self.unit.as_deref()
+    /// `None` for the generic unit.
+    pub fn unit(&self) -> Option<DatetimeUnit> {
+        self.unit
     }
 
     /// The multiplier (1 unless written, e.g. 25 in `[25s]`; 1 for the generic unit).
@@ -365,7 +361,7 @@ pub(super) fn make(kind: Kind, size: usize, requested: ByteOrder) -> Scalar {
 /// Bytes of `shape` elements of `dtype`, refusing what NumPy refuses: more than 64
 /// dimensions, a subarray of a zero-size string or void type, and items larger than a C `int`.
 pub(super) fn subarray_size(dtype: &Dtype, shape: &[u64]) -> Result<u64, DtypeError> {
-    if shape.len() > MAX_SUBARRAY_DIMS {
+    if shape.len() > MAX_DIMS {
         return Err(DtypeError::TooManyDimensions(shape.to_vec()));
     }
     if !shape.is_empty()

@@ -53,8 +53,8 @@ pub enum ByteOrder {
 /// Built by [`TimeUnit::new`] or [`TimeUnit::generic`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TimeUnit {
-    /// `None` for the generic unit; otherwise one of [`TIME_UNITS`].
-    pub(crate) unit: Option<String>,
+    /// `None` for the generic unit.
+    pub(crate) unit: Option<DatetimeUnit>,
     /// The multiplier.
     pub(crate) count: u64,
 }
@@ -168,13 +168,106 @@ const NATIVE: ByteOrder = if cfg!(target_endian = "little") {
 /// The largest item size NumPy accepts (it must fit a C `int`).
 const MAX_ITEMSIZE: u64 = i32::MAX as u64;
 
-/// The most dimensions a subarray shape may have (NumPy's `NPY_MAXDIMS`).
-const MAX_SUBARRAY_DIMS: usize = 64;
+/// A base unit of `datetime64` / `timedelta64` (NumPy's `NPY_DATETIMEUNIT`, without the
+/// generic unit, which [`TimeUnit::unit`] gives as `None`). Ordered coarsest first, as NumPy
+/// orders them; [`FromStr`](std::str::FromStr) and [`Display`](std::fmt::Display) use
+/// NumPy's abbreviations (`Y`, `M`, `W`, `D`, `h`, `m`, `s`, `ms`, `us`, `ns`, `ps`, `fs`,
+/// `as`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DatetimeUnit {
+    /// `Y`
+    Years,
+    /// `M`
+    Months,
+    /// `W`
+    Weeks,
+    /// `D`
+    Days,
+    /// `h`
+    Hours,
+    /// `m`
+    Minutes,
+    /// `s`
+    Seconds,
+    /// `ms`
+    Milliseconds,
+    /// `us`
+    Microseconds,
+    /// `ns`
+    Nanoseconds,
+    /// `ps`
+    Picoseconds,
+    /// `fs`
+    Femtoseconds,
+    /// `as`
+    Attoseconds,
+}
 
-/// The datetime units NumPy knows, coarsest first.
-pub const TIME_UNITS: [&str; 13] = [
-    "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as",
-];
+impl DatetimeUnit {
+    /// Every unit, coarsest first.
+    pub const ALL: [DatetimeUnit; 13] = [
+        DatetimeUnit::Years,
+        DatetimeUnit::Months,
+        DatetimeUnit::Weeks,
+        DatetimeUnit::Days,
+        DatetimeUnit::Hours,
+        DatetimeUnit::Minutes,
+        DatetimeUnit::Seconds,
+        DatetimeUnit::Milliseconds,
+        DatetimeUnit::Microseconds,
+        DatetimeUnit::Nanoseconds,
+        DatetimeUnit::Picoseconds,
+        DatetimeUnit::Femtoseconds,
+        DatetimeUnit::Attoseconds,
+    ];
+
+    /// NumPy's abbreviation: `"Y"`, ..., `"as"`.
+    pub fn abbreviation(self) -> &'static str {
+        match self {
+            DatetimeUnit::Years => "Y",
+            DatetimeUnit::Months => "M",
+            DatetimeUnit::Weeks => "W",
+            DatetimeUnit::Days => "D",
+            DatetimeUnit::Hours => "h",
+            DatetimeUnit::Minutes => "m",
+            DatetimeUnit::Seconds => "s",
+            DatetimeUnit::Milliseconds => "ms",
+            DatetimeUnit::Microseconds => "us",
+            DatetimeUnit::Nanoseconds => "ns",
+            DatetimeUnit::Picoseconds => "ps",
+            DatetimeUnit::Femtoseconds => "fs",
+            DatetimeUnit::Attoseconds => "as",
+        }
+    }
+
+    /// The unit's rank, coarsest first (0 = years).
+    pub(crate) fn rank(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for DatetimeUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.abbreviation())
+    }
+}
+
+impl std::str::FromStr for DatetimeUnit {
+    type Err = DtypeError;
+
+    /// Parses NumPy's abbreviations (`"s"`, `"us"`; also `"\u{3bc}s"` for microseconds, as
+    /// NumPy accepts).
+    ///
+    /// # Errors
+    /// [`DtypeError::UnknownTimeUnit`] for any other text.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = if s == "\u{3bc}s" { "us" } else { s };
+        DatetimeUnit::ALL
+            .into_iter()
+            .find(|u| u.abbreviation() == s)
+            .ok_or_else(|| DtypeError::UnknownTimeUnit(s.to_owned()))
+    }
+}
 
 impl Dtype {
     /// Item size in bytes (for a record, trailing padding included).
@@ -224,10 +317,9 @@ impl Scalar {
 }
 
 impl TimeUnit {
-    /// The unit's rank in [`TIME_UNITS`] (0 = years); `None` for generic or unknown units.
+    /// The unit's rank, coarsest first (0 = years); `None` for the generic unit.
     pub(crate) fn rank(&self) -> Option<usize> {
-        let unit = self.unit.as_deref()?;
-        TIME_UNITS.iter().position(|u| *u == unit)
+        self.unit.map(DatetimeUnit::rank)
     }
 }
 

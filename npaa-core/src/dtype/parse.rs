@@ -3,10 +3,11 @@
 
 use super::constructors::{is_padding, make, subarray_size};
 use super::{
-    ByteOrder, Dtype, DtypeError, Field, Kind, MAX_ITEMSIZE, MAX_SUBARRAY_DIMS, NATIVE, Record,
-    Scalar, Subarray, TimeUnit,
+    ByteOrder, Dtype, DtypeError, Field, Kind, MAX_ITEMSIZE, NATIVE, Record, Scalar, Subarray,
+    TimeUnit,
 };
 use crate::error::{Error, FormatError};
+use crate::layout::MAX_DIMS;
 use crate::literal::{self, Value};
 
 impl Dtype {
@@ -230,9 +231,9 @@ fn parse_shape(v: &Value) -> Result<Vec<u64>, String> {
         Value::Tuple(d) | Value::List(d) => d,
         other => return Err(format!("invalid subarray shape {}", other.repr())),
     };
-    if dims.len() > MAX_SUBARRAY_DIMS {
+    if dims.len() > MAX_DIMS {
         return Err(format!(
-            "subarray shape {} has more than {MAX_SUBARRAY_DIMS} dimensions",
+            "subarray shape {} has more than {MAX_DIMS} dimensions",
             v.repr()
         ));
     }
@@ -390,7 +391,7 @@ fn parse_time_unit(suffix: &str, text: &str) -> Result<TimeUnit, String> {
     } else {
         digits.parse::<u64>().map_err(|_| bad())?
     };
-    let unit = if unit == "\u{3bc}s" { "us" } else { unit };
+    let unit = unit.parse().map_err(|_| bad())?;
     TimeUnit::new(unit, count).map_err(|_| bad())
 }
 

@@ -15,7 +15,7 @@ impl Dtype {
         match self {
             Dtype::Scalar(s) => {
                 // A typestr is printable ASCII without quotes or backslashes (time units are
-                // among TIME_UNITS), which `repr` only quotes: write it in place.
+                // ASCII abbreviations), which `repr` only quotes: write it in place.
                 out.push('\'');
                 s.write_typestr(out);
                 out.push('\'');

@@ -15,8 +15,11 @@ pub(crate) use read::{ReadError, read_header};
 pub(crate) use write::Template;
 
 use crate::dtype::Dtype;
-use crate::error::FormatError;
-use crate::layout::Order;
+use crate::error::{FormatError, Result};
+use crate::layout::{Order, check_ndim};
+
+#[cfg(doc)]
+use crate::{Error, MAX_DIMS};
 
 /// The magic string every .npy file starts with.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -80,15 +83,15 @@ impl std::fmt::Display for Version {
     }
 }
 
-/// The array description a header carries.
+/// The array description a header carries: dtype, memory order and shape.
+///
+/// Built by [`Header::new`] (any header a file may hold) or [`Header::for_new_file`] (the
+/// header a new file gets for its first block), read through accessors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Element type.
-    pub dtype: Dtype,
-    /// True when the data is stored in Fortran (column-major) order.
-    pub fortran_order: bool,
-    /// The array's shape.
-    pub shape: Vec<u64>,
+    pub(crate) dtype: Dtype,
+    pub(crate) order: Order,
+    pub(crate) shape: Vec<u64>,
 }
 
 /// A header as found in a file: what [`Header::read`] returns.
@@ -110,15 +113,65 @@ pub struct ParsedHeader {
 }
 
 impl Header {
-    /// The memory order `fortran_order` stands for.
+    /// A header for an array of `dtype` and `shape`, stored in `order`.
+    ///
+    /// # Errors
+    /// [`Error::TooManyDimensions`] for a shape of more than [`MAX_DIMS`] dimensions, which
+    /// NumPy cannot load.
+    pub fn new(dtype: Dtype, order: Order, shape: Vec<u64>) -> Result<Header> {
+        check_ndim(shape.len())?;
+        Ok(Header {
+            dtype,
+            order,
+            shape,
+        })
+    }
+
+    /// The header of a new file for blocks of `dtype` and `block_shape` laid out in `order`:
+    /// the growth dimension 0, and the order as `np.save` writes it (Fortran order only
+    /// for more than one dimension: a 1-D array is C order too).
+    ///
+    /// # Errors
+    /// [`Error::TooManyDimensions`], as for [`Header::new`].
+    pub fn for_new_file(dtype: Dtype, order: Order, block_shape: &[u64]) -> Result<Header> {
+        let order = if block_shape.len() > 1 {
+            order
+        } else {
+            Order::C
+        };
+        let mut header = Header::new(dtype, order, block_shape.to_vec())?;
+        if let Some(axis) = header.growth_axis() {
+            header.shape[axis] = 0;
+        }
+        Ok(header)
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> &Dtype {
+        &self.dtype
+    }
+
+    /// The memory order (the header's `fortran_order` flag).
     pub fn order(&self) -> Order {
-        Order::from_fortran(self.fortran_order)
+        self.order
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> &[u64] {
+        &self.shape
     }
 
     /// The axis the array grows along: 0 for C order, the last for Fortran order; `None` for a
     /// 0-d array.
     pub fn growth_axis(&self) -> Option<usize> {
-        self.order().growth_axis(self.shape.len())
+        self.order.growth_axis(self.shape.len())
+    }
+
+    /// The shape of one item along the growth axis: the shape without its growth dimension
+    /// (`(3, 4)` for a C-order `(n, 3, 4)` array or a Fortran-order `(3, 4, n)` one; `()` for
+    /// a 1-D or a 0-d array). [`Order::block_shape`] is its inverse.
+    pub fn item_shape(&self) -> Vec<u64> {
+        self.order.item_shape(&self.shape)
     }
 
     /// Number of elements, or `None` on overflow.
@@ -129,7 +182,7 @@ impl Header {
     }
 
     /// Data bytes the shape needs.
-    pub fn data_len(&self) -> Result<u64, FormatError> {
+    pub fn data_len(&self) -> std::result::Result<u64, FormatError> {
         self.num_items()
             .and_then(|n| n.checked_mul(self.dtype.itemsize() as u64))
             .ok_or_else(|| FormatError::Overflow {
@@ -174,7 +227,7 @@ mod testing {
     pub(super) fn h(descr: &str, fortran_order: bool, shape: &[u64]) -> Header {
         Header {
             dtype: Dtype::parse(descr).unwrap(),
-            fortran_order,
+            order: Order::from_fortran(fortran_order),
             shape: shape.to_vec(),
         }
     }

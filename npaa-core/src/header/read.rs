@@ -8,6 +8,7 @@ use super::{Header, Leniency, MAGIC, MAX_HEADER_LEN, ParsedHeader, Template, Ver
 use crate::dtype::Dtype;
 use crate::error::FormatError;
 use crate::fmt::fmt_shape;
+use crate::layout::{MAX_DIMS, Order};
 use crate::literal::{self, Value};
 
 /// Bytes [`read_header`] asks for in its first read: the whole header of almost every file
@@ -259,6 +260,12 @@ fn replace_placeholder(text: &str) -> Option<(String, usize)> {
 /// Checks a header read from a file: its data length must be representable, and a
 /// placeholder (lenient reading only; its index) must stand for the growth dimension.
 fn check_shape(header: &Header, placeholder: Option<usize>) -> Result<(), FormatError> {
+    if header.shape.len() > MAX_DIMS {
+        return Err(FormatError::TooManyDimensions {
+            ndim: header.shape.len(),
+            limit: MAX_DIMS,
+        });
+    }
     header.data_len()?;
     if let Some(index) = placeholder
         && header.growth_axis() != Some(index)
@@ -373,7 +380,7 @@ fn parse_canonical(raw: &[u8]) -> Option<Canonical> {
     }
     let header = Header {
         dtype,
-        fortran_order,
+        order: Order::from_fortran(fortran_order),
         shape,
     };
     let growth_digits = header.growth_axis().map(|axis| {
@@ -454,7 +461,7 @@ fn parse_literal(
     let dtype = Dtype::from_value(descr)?;
     let header = Header {
         dtype,
-        fortran_order,
+        order: Order::from_fortran(fortran_order),
         shape,
     };
     Ok((header, placeholder))

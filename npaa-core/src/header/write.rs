@@ -2,6 +2,7 @@
 
 use super::{ARRAY_ALIGN, GROWTH_AXIS_MAX_DIGITS, Header, MAGIC, Version};
 use crate::fmt::{decimal_len, digits, push_decimal};
+use crate::layout::Order;
 
 impl Header {
     /// The dict text without the growth dimension's digits, and the byte offset in it where
@@ -11,7 +12,10 @@ impl Header {
         text.push_str("{'descr': ");
         self.dtype.write_header_repr(&mut text);
         text.push_str(", 'fortran_order': ");
-        text.push_str(if self.fortran_order { "True" } else { "False" });
+        text.push_str(match self.order {
+            Order::C => "False",
+            Order::Fortran => "True",
+        });
         text.push_str(", 'shape': (");
         let axis = self.growth_axis();
         let mut split = None;

@@ -2,7 +2,7 @@
 //! the same dtype, and render them as `np.save` does. Checked against NumPy.
 
 use npaa_core::Dtype;
-use npaa_core::dtype::{DtypeError, Field, Record, Subarray, TimeUnit};
+use npaa_core::dtype::{DatetimeUnit, DtypeError, Field, Record, Subarray, TimeUnit};
 use npaa_testutil::run_python;
 
 /// For each case (JSON: fields as `[title, name, format, shape, offset]`, itemsize), prints
@@ -186,11 +186,11 @@ fn constructors_refuse_what_numpy_refuses() {
     let u1 = Scalar::new(Kind::Uint, 1, ByteOrder::Big).unwrap();
     assert_eq!(u1.order(), ByteOrder::NotApplicable);
     assert_eq!(Dtype::Scalar(u1).descr(), "|u1");
-    let unit = TimeUnit::new("s", 25).unwrap();
+    let unit = TimeUnit::new(DatetimeUnit::Seconds, 25).unwrap();
     let m8 = Scalar::new(Kind::Datetime(unit), 8, ByteOrder::Big).unwrap();
     assert_eq!(Dtype::Scalar(m8).descr(), ">M8[25s]");
     assert!(matches!(
-        TimeUnit::new("fortnight", 1),
+        "fortnight".parse::<DatetimeUnit>(),
         Err(DtypeError::UnknownTimeUnit(_))
     ));
     // `np.dtype((np.dtype('S0'), (2,)))`: "invalid itemsize in generic type tuple".

@@ -75,7 +75,7 @@ fn open_files_carry_marked_space_that_numpy_ignores() {
         .unwrap();
     append_in_blocks(&array, 0, 500, false);
     let info = inspect(&path).unwrap();
-    assert_eq!(info.header.shape, vec![500, 3]);
+    assert_eq!(info.header.shape(), vec![500, 3]);
     assert!(info.needs_recovery && info.reserved_tail > 0, "{info:?}");
     assert_eq!(
         info.data_present,
@@ -91,7 +91,7 @@ fn open_files_carry_marked_space_that_numpy_ignores() {
     array.rollback_to(savepoint).unwrap();
     let info = inspect(&path).unwrap();
     assert!(!info.needs_recovery && info.reserved_tail == 0, "{info:?}");
-    assert_eq!(info.header.shape, vec![500, 3]);
+    assert_eq!(info.header.shape(), vec![500, 3]);
     append_in_blocks(&array, 500, 800, false);
     array.close().unwrap();
     assert_same_as_np_save(&path, &rows_expr(800));
@@ -123,7 +123,7 @@ fn space_left_by_a_killed_writer_is_cut_by_the_next_open() {
     child.wait().unwrap();
 
     let info = inspect(&path).unwrap();
-    assert_eq!(info.header.shape, vec![1000, 3]);
+    assert_eq!(info.header.shape(), vec![1000, 3]);
     assert!(info.reserved_tail > 0, "{info:?}");
     let bytes = fs::read(&path).unwrap();
     let data = &bytes[info.header_len as usize..];
@@ -267,7 +267,7 @@ fn without_room_to_reserve_appends_fall_back_to_pwrite() {
     array.close().unwrap();
     let info = inspect(&path).unwrap();
     assert!(!info.needs_recovery, "{info:?}");
-    assert_eq!(info.header.shape, vec![appended, 3]);
+    assert_eq!(info.header.shape(), vec![appended, 3]);
     assert_numpy_loads(&path, &rows_expr(appended));
     assert!(has_no_xattr(&path));
 }

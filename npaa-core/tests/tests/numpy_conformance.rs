@@ -193,7 +193,7 @@ fn a_top_level_subarray_block_is_refused() {
         array.check_append(&sub, &[1]),
     ] {
         match result {
-            Err(npaa_core::Error::InvalidDtype { descr, reason }) => {
+            Err(npaa_core::Error::InvalidDtype { descr, reason, .. }) => {
                 assert_eq!(descr, "('<f8', (5,))");
                 assert!(reason.contains("(5,)"), "{reason}");
             }
@@ -232,8 +232,8 @@ fn a_new_file_takes_the_order_of_the_block_that_creates_it() {
         array.close().unwrap();
         let header = inspect(&path).unwrap().header;
         assert_eq!(
-            (header.order(), header.shape),
-            (expected, vec![2, 3]),
+            (header.order(), header.shape()),
+            (expected, &[2, 3][..]),
             "{path:?}"
         );
     }

@@ -163,7 +163,7 @@ fn append_raw_from(array: &AppendArray, chunk: &Path) {
     let bytes = fs::read(chunk).unwrap();
     let data = &bytes[info.header_len as usize..];
     array
-        .append_raw(&info.header.dtype, &info.header.shape, data)
+        .append_raw(info.header.dtype(), info.header.shape(), data)
         .unwrap();
 }
 
@@ -277,10 +277,10 @@ print(json.dumps(out))
             .iter()
             .map(|v| v.as_u64().unwrap())
             .collect();
-        assert_eq!(info.header.shape, shape, "{name}");
+        assert_eq!(info.header.shape(), shape, "{name}");
         assert_eq!(
-            info.header.fortran_order,
-            files[name][3].as_bool().unwrap(),
+            info.header.order(),
+            Order::from_fortran(files[name][3].as_bool().unwrap()),
             "{name}"
         );
         assert!(info.appendable && !info.needs_recovery, "{name}: {info:?}");
@@ -348,7 +348,7 @@ legacy(os.path.join(d, 'empty.npy'), np.zeros((0, 3), dtype='<f8'), 16)
             let array = AppendArray::open(&path).unwrap();
             let row: Vec<u8> = vec![0; before.header.row_len().unwrap() as usize];
             array
-                .append_raw(&before.header.dtype, &[1, 3], &row)
+                .append_raw(before.header.dtype(), &[1, 3], &row)
                 .unwrap();
             array.close().unwrap();
             run_python(
@@ -358,7 +358,7 @@ legacy(os.path.join(d, 'empty.npy'), np.zeros((0, 3), dtype='<f8'), 16)
                  assert (np.asarray(a[-1]) == 0).all()",
                 &[
                     path.as_os_str(),
-                    before.header.shape[0].to_string().as_ref(),
+                    before.header.shape()[0].to_string().as_ref(),
                 ],
             );
         }
@@ -381,7 +381,7 @@ fn huge_headers_are_appendable() {
     let array = AppendArray::open(&path).unwrap();
     let itemsize = info.itemsize();
     array
-        .append_raw(&info.header.dtype, &[3], &vec![1u8; 3 * itemsize])
+        .append_raw(info.header.dtype(), &[3], &vec![1u8; 3 * itemsize])
         .unwrap();
     array.close().unwrap();
     run_python(

@@ -178,7 +178,7 @@ fn refused_calls_change_nothing() {
         "0-d block",
         g,
         || array.append(&[1u64], &[]),
-        |e| matches!(e, Error::ZeroDimensional),
+        |e| matches!(e, Error::ZeroDimensional { .. }),
     );
     refused(
         "size overflow",
@@ -267,7 +267,7 @@ fn refused_calls_change_nothing() {
     let r = AppendOptions::new()
         .durability(Durability::EveryBytes(0))
         .open(&new);
-    assert!(matches!(r, Err(Error::InvalidArgument(_))), "{r:?}");
+    assert!(matches!(r, Err(Error::ZeroSyncInterval { .. })), "{r:?}");
     assert!(!new.exists());
 
     // recover and ensure_appendable on files they must refuse.
@@ -327,7 +327,7 @@ fn a_directory_is_refused() {
     fs::create_dir(&target).unwrap();
     let listing = || fs::read_dir(&target).unwrap().count();
     // Every operation gives the same typed error, naming the directory.
-    let is_dir_error = |e: &Error| matches!(e, Error::IsDirectory { path } if *path == target);
+    let is_dir_error = |e: &Error| matches!(e, Error::IsDirectory { path, .. } if *path == target);
     for delete in [false, true] {
         let r = AppendOptions::new().delete_if_exists(delete).open(&target);
         assert!(r.as_ref().is_err_and(is_dir_error), "{r:?}");
@@ -576,6 +576,7 @@ fn a_file_deleted_or_replaced_underneath_is_reported() {
                 Err(Error::FileChanged {
                     path: p,
                     what: detail,
+                    ..
                 }) => {
                     assert_eq!(p, path, "{how} {what}");
                     assert!(detail.contains(how), "{how} {what}: {detail}");
@@ -598,4 +599,81 @@ fn a_file_deleted_or_replaced_underneath_is_reported() {
         std::io::copy(&mut &original, &mut out).unwrap();
         assert_numpy_loads(&kept, &rows_expr(10));
     }
+}
+
+/// A file the first append would create in a missing directory is refused at open, by the
+/// core, for every front end (the C ABI and Python present this error).
+#[test]
+fn a_missing_directory_fails_at_open() {
+    let dir = tempdir();
+    let path = dir.path().join("no").join("such").join("x.npy");
+    for delete in [false, true] {
+        match AppendOptions::new().delete_if_exists(delete).open(&path) {
+            Err(Error::NoSuchDirectory {
+                path: p, dir: d, ..
+            }) => {
+                assert_eq!(p, path);
+                assert_eq!(d, dir.path().join("no").join("such"));
+            }
+            other => panic!("expected NoSuchDirectory, got {other:?}"),
+        }
+    }
+    assert!(!dir.path().join("no").exists());
+    // A directory that exists: nothing is created until the first append.
+    let fine = dir.path().join("fine.npy");
+    AppendArray::open(&fine).unwrap().close().unwrap();
+    assert!(!fine.exists());
+}
+
+/// More dimensions than NumPy's NPY_MAXDIMS (64) are refused before anything is written,
+/// in a block and in a header read from a file.
+#[test]
+fn more_than_64_dimensions_are_refused() {
+    let dir = tempdir();
+    let path = dir.path().join("deep.npy");
+    let f8 = Dtype::parse("<f8").unwrap();
+    let array = AppendArray::open(&path).unwrap();
+    let ok = vec![1u64; npaa_core::MAX_DIMS];
+    array.check_append(&f8, &ok).unwrap();
+    let deep = vec![1u64; npaa_core::MAX_DIMS + 1];
+    let err = array.append_raw(&f8, &deep, &[0; 8]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooManyDimensions {
+                ndim: 65,
+                limit: 64,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "a shape of 65 dimensions has more than the 64 NumPy can load"
+    );
+    array.close().unwrap();
+    assert!(!path.exists());
+
+    // A header of 65 dimensions (NumPy refuses to load it: "maximum supported dimension").
+    let shape = format!("({})", vec!["1"; 65].join(", "));
+    let dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    let text = format!("{dict}{}\n", " ".repeat(63 - (10 + dict.len()) % 64));
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(text.as_bytes());
+    bytes.extend_from_slice(&[0; 8]);
+    fs::write(&path, &bytes).unwrap();
+    let err = inspect(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Format {
+                kind: FormatError::TooManyDimensions { ndim: 65, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), bytes);
 }

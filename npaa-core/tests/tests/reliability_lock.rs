@@ -89,7 +89,7 @@ fn a_second_process_gets_locked_at_once_and_readers_are_unaffected() {
 
     // This process, through every entry point that writes.
     let locked = |r: Result<(), Error>, what: &str| match r {
-        Err(Error::Locked { path: p }) => assert_eq!(p, path, "{what}"),
+        Err(Error::Locked { path: p, .. }) => assert_eq!(p, path, "{what}"),
         other => panic!("{what}: expected Locked, got {other:?}"),
     };
     locked(AppendArray::open(&path).map(drop), "open");

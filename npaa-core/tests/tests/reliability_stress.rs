@@ -76,7 +76,7 @@ fn watch(path: &Path, done: &AtomicBool, transient: &AtomicU64) -> u64 {
 fn check_file(path: &Path, writers: u64, rows: u64) {
     let info = inspect(path).unwrap();
     assert!(!info.needs_recovery);
-    assert_eq!(info.header.shape, vec![writers * rows, 3]);
+    assert_eq!(info.header.shape(), vec![writers * rows, 3]);
     let bytes = fs::read(path).unwrap();
     let words: Vec<u64> = bytes[info.header_len as usize..]
         .chunks_exact(8)

@@ -213,7 +213,7 @@ fn ensure_appendable_works_on_files_without_data() {
         ensure_appendable_with(&path, EnsureOptions::new().in_place(in_place)).unwrap();
         let info = inspect(&path).unwrap();
         assert!(info.appendable);
-        assert_eq!(info.header.shape, vec![0, 3]);
+        assert_eq!(info.header.shape(), vec![0, 3]);
     }
 }
 

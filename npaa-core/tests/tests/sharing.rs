@@ -30,7 +30,7 @@ fn read_all(path: &Path) -> Vec<u8> {
 fn assert_rows_file(bytes: &[u8], copy: &Path, n: u64) {
     fs::write(copy, bytes).unwrap();
     let info = inspect(copy).unwrap();
-    assert_eq!(info.header.shape, [n, 3], "{info:?}");
+    assert_eq!(info.header.shape(), [n, 3], "{info:?}");
     assert_eq!(info.data_present, info.data_expected, "{info:?}");
     let data = &bytes[info.header_len as usize..];
     assert_eq!(check_rows_prefix(data, "the file"), (n, 0));
@@ -50,7 +50,7 @@ fn readers_read_every_byte_while_a_writer_holds_the_lock() {
 
     // Writers are kept out: this process's, another process's, a front end's lock.
     let locked = |r: Result<(), Error>, what: &str| match r {
-        Err(Error::Locked { path: p }) => assert_eq!(p, path, "{what}"),
+        Err(Error::Locked { path: p, .. }) => assert_eq!(p, path, "{what}"),
         other => panic!("{what}: expected Locked, got {other:?}"),
     };
     locked(AppendArray::open(&path).map(drop), "open");
@@ -118,7 +118,7 @@ fn deleted_while_appending(name: &str, delete: impl FnOnce(&Path)) {
     // Appends go on to the open file; closing says what happened.
     array.append(&rows(5, 5), &[5, 3]).unwrap();
     match array.close() {
-        Err(Error::FileChanged { path: p, what }) => {
+        Err(Error::FileChanged { path: p, what, .. }) => {
             assert_eq!(p, path);
             assert!(what.contains("deleted"), "{what}");
         }

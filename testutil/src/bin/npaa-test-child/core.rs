@@ -162,7 +162,7 @@ pub fn lock_contender() {
             let _ = array.append(&rows(1000, 1), &[1, 3]);
             "OPENED".to_owned()
         }
-        Err(Error::Locked { path: p }) => format!("LOCKED-ERROR {}", p.display()),
+        Err(Error::Locked { path: p, .. }) => format!("LOCKED-ERROR {}", p.display()),
         Err(e) => format!("OTHER {e}"),
     };
     println!("{outcome} after {} ms", started.elapsed().as_millis());
