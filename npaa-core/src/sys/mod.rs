@@ -377,7 +377,8 @@ pub(crate) fn file_len(file: &File) -> io::Result<u64> {
 /// does) makes its next write store a fine-grained timestamp, an extra inode update on the
 /// next open-append-close cycle. On Windows, the link count of a file deleted while open does
 /// not drop until its handles are closed: the file's identity (volume and file index) is
-/// compared with that of the file at `path`, and a pending deletion counts as deleted.
+/// compared with that of the file at `path`, and a pending deletion counts as deleted (so a
+/// file moved to another name counts as gone there too, where on Unix it still has a name).
 pub(crate) fn still_named(file: &File, path: &Path) -> io::Result<bool> {
     #[cfg(unix)]
     {
