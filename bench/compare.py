@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DRIVER = os.path.join(ROOT, "target", "release", "examples", "compare_driver")
+DRIVER = os.path.join(ROOT, "target", "release", "compare_driver")
 NPAA = os.path.join(ROOT, "target", "release", "npaa")
 REF_DRIVER = os.path.join(ROOT, "bench", "ref_driver.py")
 NOTES_MARKER = "<!-- notes below are kept when bench/compare rewrites this file -->"

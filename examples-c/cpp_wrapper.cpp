@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
         expect_error([&] { array.append(std::vector<double>(4), {1, 4}); }, NPAA_SHAPE_MISMATCH,
                      "(1, 4)", "shape mismatch");
         expect_error([&] { array.append(std::vector<double>(5), {2, 3}); }, NPAA_INVALID_ARGUMENT,
-                     "5 elements", "vector size");
+                     "needs 48 bytes, got 40", "vector size");
         expect_error([&] { array.append_raw(ints, "<c8", {1, 3}); }, NPAA_CAST, "NPAA_CASTING_UNSAFE",
                      "descr mismatch");
         expect_error([&] { npaa::Array second(rows); }, NPAA_LOCKED, "locked", "second writer");

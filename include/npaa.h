@@ -335,6 +335,25 @@ typedef struct npaa_options {
 } npaa_options;
 
 /**
+ * What npaa_append_files() did. Plain data, filled by the library.
+ */
+typedef struct npaa_append_files_report {
+    /**
+     * Items appended along the growth axis, all sources together.
+     */
+    uint64_t items;
+    /**
+     * Data bytes of the sources.
+     */
+    uint64_t bytes;
+    /**
+     * True when `dest` was created (or replaced, with options->delete_if_exists) rather
+     * than appended to.
+     */
+    bool created;
+} npaa_append_files_report;
+
+/**
  * What npaa_recover() did (or, with NPAA_RECOVER_DRY_RUN, would do). Plain data, filled by
  * the library.
  */
@@ -631,6 +650,23 @@ npaa_status npaa_append(struct npaa_array *array,
                         const uint64_t *shape);
 
 /**
+ * npaa_append() with the length of `data` in bytes: the library checks that it is
+ * itemsize(descr) * product(shape) (NPAA_INVALID_ARGUMENT otherwise, nothing written), so a
+ * caller holding a buffer of known size (a C++ vector) need not check it itself.
+ *
+ * Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT when `data_len` is not the
+ * block's size. Thread-safety and lifetimes as npaa_append().
+ *
+ * Pointers: as npaa_append(), with `data` NULL or `data_len` readable bytes.
+ */
+npaa_status npaa_append_sized(struct npaa_array *array,
+                              const void *data,
+                              size_t data_len,
+                              const char *descr,
+                              size_t ndim,
+                              const uint64_t *shape);
+
+/**
  * npaa_append() for a block laid out in `order` (NPAA_ORDER_C or NPAA_ORDER_F), which may
  * differ from the file's: a C++ program holding a row-major buffer can feed a Fortran-order
  * file, and the reverse. `shape` is the block's shape, as for npaa_append() (its growth axis
@@ -654,6 +690,23 @@ npaa_status npaa_append_ordered(struct npaa_array *array,
                                 size_t ndim,
                                 const uint64_t *shape,
                                 uint32_t order);
+
+/**
+ * npaa_append_ordered() with the length of `data` in bytes, checked by the library as
+ * npaa_append_sized() does.
+ *
+ * Errors: those of npaa_append_ordered(), and NPAA_INVALID_ARGUMENT when `data_len` is not
+ * the block's size. Thread-safety and lifetimes as npaa_append().
+ *
+ * Pointers: as npaa_append_sized().
+ */
+npaa_status npaa_append_ordered_sized(struct npaa_array *array,
+                                      const void *data,
+                                      size_t data_len,
+                                      const char *descr,
+                                      size_t ndim,
+                                      const uint64_t *shape,
+                                      uint32_t order);
 
 /**
  * Checks that a block of dtype `descr` and shape `shape[0..ndim]` could be appended, without
@@ -786,6 +839,56 @@ npaa_status npaa_is_fortran_order(const struct npaa_array *array, bool *fortran_
 npaa_status npaa_dtype_itemsize(const char *descr, size_t *itemsize_out);
 
 /**
+ * Copies what keeps the file at `path` from loading in NumPy or from being appended to
+ * (npaa-core's FileInfo::problems: needs recovery, not appendable, a header longer than
+ * NumPy reads by default), one per line, each with the C function that fixes it where one
+ * does, NUL-terminated, into `buf`, like npaa_descr(): `*len_out` receives the full length
+ * (call again with `*len_out + 1` bytes if it is >= capacity), `*count_out` the number of
+ * problems (0: the file is fine, and the text is ""). `buf` may be NULL when `capacity` is 0.
+ *
+ * Errors: NPAA_NULL_ARGUMENT; those of npaa_is_appendable() for a file that cannot be read
+ * (NPAA_IO, NPAA_FORMAT). Thread-safe.
+ *
+ * Pointers: `path` NULL or a NUL-terminated string; `buf` NULL or `capacity` writable bytes;
+ * `len_out` and `count_out` NULL or writable size_t.
+ */
+npaa_status npaa_problems(const char *path,
+                          char *buf,
+                          size_t capacity,
+                          size_t *len_out,
+                          size_t *count_out);
+
+/**
+ * Appends the arrays of the .npy files `sources[0..n_sources]`, in order, to the .npy file
+ * `dest`, as one transaction, as `npaa append DEST SRC...` does: every source is checked
+ * (complete, appendable, a shape and dtype `dest` takes) before `dest` is touched; a new
+ * `dest` is built under a temporary name beside it and renamed into place when complete; a
+ * write that fails half-way into an existing `dest` is undone. On any error `dest` is as it
+ * was (except NPAA_NEEDS_RECOVERY after an undo that failed too: run npaa_recover()).
+ *
+ * A missing `dest` is created from the first source's dtype, item shape and memory order.
+ * `options` may be NULL (the defaults); its casting, durability and buffer settings apply,
+ * and delete_if_exists replaces `dest` with the sources only. `report` may be NULL;
+ * otherwise it receives what was done, on success only. (NULL, 0) is a valid empty list of
+ * sources (nothing to do for an existing `dest`; NPAA_INVALID_ARGUMENT for a missing one).
+ *
+ * Errors: NPAA_NULL_ARGUMENT; NPAA_INVALID_ARGUMENT (a source that is `dest` itself, bad
+ * options); for a source: NPAA_IO, NPAA_FORMAT, NPAA_NEEDS_RECOVERY, NPAA_OBJECT_DTYPE,
+ * NPAA_SCALAR_FILE, NPAA_SHAPE_MISMATCH, NPAA_CAST; for `dest`: those of npaa_open(). The
+ * message (npaa_last_error_message()) names the file concerned. Thread-safe.
+ *
+ * Pointers: `dest` must be NULL or a NUL-terminated string; `sources` NULL (with n_sources
+ * 0) or an array of n_sources NUL-terminated strings; `options` NULL or an npaa_options
+ * initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `report` NULL or a writable
+ * npaa_append_files_report.
+ */
+npaa_status npaa_append_files(const char *dest,
+                              const char *const *sources,
+                              size_t n_sources,
+                              const struct npaa_options *options,
+                              struct npaa_append_files_report *report);
+
+/**
  * Makes a file whose data does not match its header loadable and appendable again: a file
  * cut short mid-row (a crash, a full disk, a broken copy), or one with rows its header does
  * not count yet. The number of rows is inferred from the file size; an incomplete last row is
@@ -903,13 +1006,13 @@ npaa_status npaa_collective_set_layout(struct npaa_collective *collective,
                                        size_t len);
 
 /**
- * Stores 1 in `*defined` if the file's dtype and shape are known (the file existed, or a
- * block defined it), else 0: the MPI layer then has the root npaa_collective_define() the
- * file from its first block and broadcasts the layout.
+ * 1 if the file's dtype and shape are known (the file existed, or a block defined it), else
+ * 0 (also for a NULL handle): the MPI layer then has the root npaa_collective_define() the
+ * file from its first block and broadcasts the layout. Cannot fail.
  *
- * Pointers: `collective` NULL or a live handle; `defined` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_is_defined(struct npaa_collective *collective, uint32_t *defined);
+uint32_t npaa_collective_is_defined(struct npaa_collective *collective);
 
 /**
  * Defines a file that does not exist yet from a block of dtype `descr` and shape
@@ -927,19 +1030,22 @@ npaa_status npaa_collective_define(struct npaa_collective *collective,
 
 /**
  * Validates this writer's block of the step (dtype `descr`, shape `shape[0..ndim]` in the
- * file's memory order, items at `data`, as for npaa_append()) and converts it to the file's
- * dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
+ * file's memory order, `data_len` bytes of items at `data`, as for npaa_append_sized(); a
+ * `data_len` of SIZE_MAX means itemsize(descr) * product(shape), as for npaa_append()) and
+ * converts it to the file's dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
  * itself when no conversion is needed, otherwise a buffer of the handle valid until its next
  * call) and `*rows` the block's length along the growth axis (0 is fine).
  *
- * Errors: those of npaa_append() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
- * NPAA_INVALID_DTYPE, ...), with the message naming the rank.
+ * Errors: those of npaa_append_sized() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
+ * NPAA_INVALID_DTYPE, NPAA_INVALID_ARGUMENT for a `data_len` that is not the block's size,
+ * ...), with the message naming the rank.
  *
  * Pointers: As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
  * `out`, `bytes` and `rows` NULL or writable.
  */
 npaa_status npaa_collective_prepare(struct npaa_collective *collective,
                                     const void *data,
+                                    size_t data_len,
                                     const char *descr,
                                     size_t ndim,
                                     const uint64_t *shape,
@@ -948,24 +1054,22 @@ npaa_status npaa_collective_prepare(struct npaa_collective *collective,
                                     uint64_t *rows);
 
 /**
- * Stores in `*offset` the file offset where the next step's data starts (the end of the
- * committed data). NPAA_INVALID_ARGUMENT before the file is defined.
+ * The file offset where the next step's data starts (the end of the committed data); 0
+ * before the file is defined (and for a NULL handle). Cannot fail.
  *
- * Pointers: `collective` NULL or a live handle; `offset` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_data_end(struct npaa_collective *collective, uint64_t *offset);
+uint64_t npaa_collective_data_end(struct npaa_collective *collective);
 
 /**
- * Stores 1 in `*needed` if the step of `bytes` (all writers' together) ends past the extent
- * the file's reservation mark covers (always for the first step), else 0: then the root calls
- * npaa_collective_begin_step() before any writer writes, and the others wait for it and call
- * it too. Every writer gets the same answer.
+ * 1 if the step of `bytes` (all writers' together) ends past the extent the file's
+ * reservation mark covers (always for the first step, and for a NULL handle), else 0: then
+ * the root calls npaa_collective_begin_step() before any writer writes, and the others wait
+ * for it and call it too. Every writer gets the same answer. Cannot fail.
  *
- * Pointers: `collective` NULL or a live handle; `needed` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_step_needs_mark(struct npaa_collective *collective,
-                                            uint64_t bytes,
-                                            uint32_t *needed);
+uint32_t npaa_collective_step_needs_mark(struct npaa_collective *collective, uint64_t bytes);
 
 /**
  * For a step that npaa_collective_step_needs_mark(), before any writer writes the step's
@@ -981,24 +1085,23 @@ npaa_status npaa_collective_step_needs_mark(struct npaa_collective *collective,
 npaa_status npaa_collective_begin_step(struct npaa_collective *collective, uint64_t bytes);
 
 /**
- * Stores 1 in `*due` if this step's data (`bytes` in all) must be synced (MPI_File_sync)
- * before its header is written, as npaa_options.durability asks (the root's), else 0. Every
- * writer calls it once per step with the same `bytes` and gets the same answer.
+ * 1 if this step's data (`bytes` in all) must be synced (MPI_File_sync) before its header
+ * is written, as npaa_options.durability asks (the root's), else 0 (also for a NULL handle).
+ * Every writer calls it once per step with the same `bytes` and gets the same answer. Cannot
+ * fail.
  *
- * Pointers: `collective` NULL or a live handle; `due` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_sync_due(struct npaa_collective *collective,
-                                     uint64_t bytes,
-                                     uint32_t *due);
+uint32_t npaa_collective_sync_due(struct npaa_collective *collective, uint64_t bytes);
 
 /**
- * Stores 1 in `*due` if the data must be synced (MPI_File_sync) before
- * npaa_collective_close() writes the final header (any durability but
- * NPAA_DURABILITY_NONE), else 0.
+ * 1 if the data must be synced (MPI_File_sync) before npaa_collective_close() writes the
+ * final header (any durability but NPAA_DURABILITY_NONE), else 0 (also for a NULL handle).
+ * Cannot fail.
  *
- * Pointers: `collective` NULL or a live handle; `due` NULL or writable.
+ * Pointers: `collective` NULL or a live handle.
  */
-npaa_status npaa_collective_sync_due_at_close(struct npaa_collective *collective, uint32_t *due);
+uint32_t npaa_collective_sync_due_at_close(struct npaa_collective *collective);
 
 /**
  * Counts a step whose data every writer has written (`rows` along the growth axis and

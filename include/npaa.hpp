@@ -209,8 +209,9 @@ public:
         append_raw(data, dtype_traits<T>::descr(), shape.data(), shape.size());
     }
 
-    /// Appends the elements of `data` as a block of shape `shape`; throws npaa::Error with
-    /// NPAA_INVALID_ARGUMENT if data.size() is not product(shape).
+    /// Appends the elements of `data` as a block of shape `shape` (npaa_append_sized()); throws
+    /// npaa::Error with NPAA_INVALID_ARGUMENT if data.size() is not product(shape) (the
+    /// library checks the vector's length against the block).
     template <class T>
     void append(const std::vector<T> &data, std::initializer_list<std::uint64_t> shape) const {
         append(data, std::vector<std::uint64_t>(shape));
@@ -218,16 +219,16 @@ public:
 
     template <class T>
     void append(const std::vector<T> &data, const std::vector<std::uint64_t> &shape) const {
-        check_size(data.size(), shape);
-        append(data.data(), shape);
+        detail::check(npaa_append_sized(handle_, data.data(), data.size() * sizeof(T),
+                                        dtype_traits<T>::descr(), shape.size(), shape.data()));
     }
 
     /// std::vector<bool> is bit-packed: its elements are copied to bytes first.
     void append(const std::vector<bool> &data, const std::vector<std::uint64_t> &shape) const {
-        check_size(data.size(), shape);
         std::unique_ptr<bool[]> bytes(new bool[data.size() > 0 ? data.size() : 1]);
         for (std::size_t i = 0; i < data.size(); i++) bytes[i] = data[i];
-        append(bytes.get(), shape);
+        detail::check(npaa_append_sized(handle_, bytes.get(), data.size() * sizeof(bool),
+                                        dtype_traits<bool>::descr(), shape.size(), shape.data()));
     }
 
     /// Appends the elements of `data`, laid out in `order` (NPAA_ORDER_C: row-major, or
@@ -237,9 +238,9 @@ public:
     template <class T>
     void append_ordered(const std::vector<T> &data, const std::vector<std::uint64_t> &shape,
                         std::uint32_t order) const {
-        check_size(data.size(), shape);
-        detail::check(npaa_append_ordered(handle_, data.data(), dtype_traits<T>::descr(),
-                                          shape.size(), shape.data(), order));
+        detail::check(npaa_append_ordered_sized(handle_, data.data(), data.size() * sizeof(T),
+                                                dtype_traits<T>::descr(), shape.size(),
+                                                shape.data(), order));
     }
 
     /// Checks that a block could be appended, without writing (npaa_check_append()).
@@ -288,16 +289,6 @@ public:
     npaa_array *handle() const noexcept { return handle_; }
 
 private:
-    static void check_size(std::size_t size, const std::vector<std::uint64_t> &shape) {
-        std::uint64_t items = 1;
-        for (std::uint64_t d : shape) items *= d;
-        if (shape.empty() || items != size) {
-            throw Error(NPAA_INVALID_ARGUMENT,
-                        "npaa::Array::append: the vector has " + std::to_string(size) +
-                            " elements but the shape needs " + std::to_string(items));
-        }
-    }
-
     void reset() noexcept {
         if (handle_ != nullptr) {
             (void)npaa_close(std::exchange(handle_, nullptr));

@@ -243,14 +243,12 @@ static inline npaa_status npaa_mpi_open(MPI_Comm comm, const char *path,
 }
 
 /**
- * npaa_mpi_append(), where `refused` other than NPAA_OK makes this rank's block refused with
- * that status and the calling thread's last error message (set it with
- * npaa_collective_fail() first), without looking at the block: for wrappers that find a
- * block invalid before libnpaa sees it (npaa_mpi.hpp).
+ * npaa_mpi_append_sized(), with `data_len` SIZE_MAX for npaa_mpi_append() (the block's size by
+ * contract).
  */
 static inline npaa_status npaa_mpi__append(npaa_mpi_array *a, const void *data,
-                                           const char *descr, size_t ndim,
-                                           const uint64_t *shape, npaa_status refused) {
+                                           size_t data_len, const char *descr, size_t ndim,
+                                           const uint64_t *shape) {
     if (a == NULL) {
         return npaa_collective_fail(NPAA_NULL_ARGUMENT,
                                     "npaa_mpi_append: `array` is NULL; pass the handle "
@@ -258,33 +256,18 @@ static inline npaa_status npaa_mpi__append(npaa_mpi_array *a, const void *data,
     }
     char *message = NULL;
     npaa_status status;
-    /* The calls below clear the thread's last error: keep the refusal's message. */
-    char *refusal = NULL;
-    if (refused != NPAA_OK) {
-        const char *text = npaa_last_error_message();
-        refusal = (char *)malloc(strlen(text) + 1);
-        if (refusal != NULL) strcpy(refusal, text);
-    }
-    uint32_t defined = 0;
-    (void)npaa_collective_is_defined(a->collective, &defined);
-    if (!defined) {
+    if (!npaa_collective_is_defined(a->collective)) {
         /* A new file: rank 0's block defines it. */
-        status = a->rank != 0       ? NPAA_OK
-                 : refused != NPAA_OK ? npaa_collective_fail(refused, refusal)
-                                      : npaa_collective_define(a->collective, descr, ndim, shape);
+        status = a->rank != 0 ? NPAA_OK
+                              : npaa_collective_define(a->collective, descr, ndim, shape);
         status = npaa_mpi__from_root(a->comm, a->rank, status, &message);
         if (status == NPAA_OK) status = npaa_mpi__share_layout(a, &message);
-        if (status != NPAA_OK) {
-            free(refusal);
-            return npaa_mpi__fail(status, message);
-        }
+        if (status != NPAA_OK) return npaa_mpi__fail(status, message);
     }
     const void *bytes_out = NULL;
     uint64_t mine[3] = {0, 0, 0};
-    mine[0] = refused != NPAA_OK ? npaa_collective_fail(refused, refusal)
-                                 : npaa_collective_prepare(a->collective, data, descr, ndim,
-                                                           shape, &bytes_out, &mine[1], &mine[2]);
-    free(refusal);
+    mine[0] = npaa_collective_prepare(a->collective, data, data_len, descr, ndim, shape,
+                                      &bytes_out, &mine[1], &mine[2]);
     MPI_Allgather(mine, 3, MPI_UINT64_T, a->counts, 3, MPI_UINT64_T, a->comm);
     uint64_t before = 0, total = 0, rows = 0, largest = 0;
     for (int r = 0; r < a->size; r++) {
@@ -298,21 +281,17 @@ static inline npaa_status npaa_mpi__append(npaa_mpi_array *a, const void *data,
         rows += c[2];
         if (c[1] > largest) largest = c[1];
     }
-    uint64_t start = 0;
-    (void)npaa_collective_data_end(a->collective, &start);
+    uint64_t start = npaa_collective_data_end(a->collective);
     /* Unless the step ends within the extent already marked, rank 0 creates the file if
      * needed and marks past the step's end; nobody writes before. Every rank knows the same. */
-    uint32_t needs_mark = 1;
-    (void)npaa_collective_step_needs_mark(a->collective, total, &needs_mark);
     status = NPAA_OK;
-    if (needs_mark) {
+    if (npaa_collective_step_needs_mark(a->collective, total)) {
         status = a->rank == 0 ? npaa_collective_begin_step(a->collective, total) : NPAA_OK;
         status = npaa_mpi__from_root(a->comm, a->rank, status, &message);
         if (status != NPAA_OK) return npaa_mpi__fail(status, message);
         if (a->rank != 0) (void)npaa_collective_begin_step(a->collective, total);
     }
-    uint32_t due = 0;
-    (void)npaa_collective_sync_due(a->collective, total, &due);
+    uint32_t due = npaa_collective_sync_due(a->collective, total);
     if (total > 0) {
         if (a->file == MPI_FILE_NULL) {
             status = npaa_mpi__check(MPI_File_open(a->comm, a->path, MPI_MODE_WRONLY,
@@ -367,7 +346,18 @@ static inline npaa_status npaa_mpi__append(npaa_mpi_array *a, const void *data,
 static inline npaa_status npaa_mpi_append(npaa_mpi_array *array, const void *data,
                                           const char *descr, size_t ndim,
                                           const uint64_t *shape) {
-    return npaa_mpi__append(array, data, descr, ndim, shape, NPAA_OK);
+    return npaa_mpi__append(array, data, SIZE_MAX, descr, ndim, shape);
+}
+
+/**
+ * npaa_mpi_append() with the length of `data` in bytes, checked by libnpaa against the block
+ * (as npaa_append_sized() does): a wrong length is this rank's refused block
+ * (NPAA_INVALID_ARGUMENT), failing the step on every rank.
+ */
+static inline npaa_status npaa_mpi_append_sized(npaa_mpi_array *array, const void *data,
+                                                size_t data_len, const char *descr,
+                                                size_t ndim, const uint64_t *shape) {
+    return npaa_mpi__append(array, data, data_len, descr, ndim, shape);
 }
 
 /**
@@ -379,8 +369,7 @@ static inline npaa_status npaa_mpi_close(npaa_mpi_array *a) {
     if (a == NULL) return NPAA_OK;
     char *message = NULL, *root_message = NULL;
     npaa_status status = NPAA_OK;
-    uint32_t due = 0;
-    (void)npaa_collective_sync_due_at_close(a->collective, &due);
+    uint32_t due = npaa_collective_sync_due_at_close(a->collective);
     if (a->file != MPI_FILE_NULL) {
         if (due) {
             status = npaa_mpi__check(MPI_File_sync(a->file), "npaa_mpi_close", a->rank,

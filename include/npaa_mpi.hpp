@@ -67,23 +67,14 @@ public:
         append_raw(data, dtype_traits<T>::descr(), shape);
     }
 
-    /// Appends the elements of `data` as a block of shape `shape`. A vector whose size is not
-    /// product(shape) is refused (NPAA_INVALID_ARGUMENT) on every rank, as any bad block.
+    /// Appends the elements of `data` as a block of shape `shape` (npaa_mpi_append_sized()). A
+    /// vector whose size is not product(shape) is refused by libnpaa (NPAA_INVALID_ARGUMENT)
+    /// on every rank, as any bad block.
     template <class T>
     void append(const std::vector<T> &data, const std::vector<std::uint64_t> &shape) {
-        std::uint64_t items = 1;
-        for (std::uint64_t d : shape) items *= d;
-        npaa_status refused = NPAA_OK;
-        if (items != data.size()) {
-            std::string message = "npaa::mpi::Array::append: rank " +
-                                  std::to_string(handle_ != nullptr ? handle_->rank : -1) +
-                                  ": the vector has " +
-                                  std::to_string(data.size()) + " elements but the shape needs " +
-                                  std::to_string(items);
-            refused = npaa_collective_fail(NPAA_INVALID_ARGUMENT, message.c_str());
-        }
-        detail::check(npaa_mpi__append(handle_, data.data(), dtype_traits<T>::descr(),
-                                       shape.size(), shape.data(), refused));
+        detail::check(npaa_mpi_append_sized(handle_, data.data(), data.size() * sizeof(T),
+                                            dtype_traits<T>::descr(), shape.size(),
+                                            shape.data()));
     }
 
     template <class T>

@@ -1,7 +1,6 @@
 //! `npaa_array`: the handle of a file open for appending, and everything done through it.
 
 use std::ffi::c_char;
-use std::path::Path;
 use std::rc::Rc;
 
 use npaa_core::{AppendArray, Dtype, Order};
@@ -10,7 +9,7 @@ use crate::boundary::{self, Out, guard, handle};
 use crate::dtype;
 use crate::error::Failure;
 use crate::options::npaa_options;
-use crate::status::{NPAA_INVALID_ARGUMENT, NPAA_IO, NPAA_OVERFLOW, npaa_status};
+use crate::status::{NPAA_INVALID_ARGUMENT, NPAA_OVERFLOW, npaa_status};
 
 /// NumPy's limit on the number of dimensions of an array: npaa_append() refuses larger ndim
 /// values with NPAA_INVALID_ARGUMENT.
@@ -75,48 +74,16 @@ pub unsafe extern "C" fn npaa_open(
         let out = Out::new(out, "out")?;
         // SAFETY: forwarded contract.
         let path = unsafe { boundary::path(path, "path")? };
-        let options = if options.is_null() {
-            npaa_options::DEFAULT
-        } else {
-            // SAFETY: non-NULL, and an initialized npaa_options per the contract.
-            unsafe { npaa_options::read(options)? }
-        };
+        // SAFETY: forwarded contract.
+        let options = unsafe { npaa_options::read_or_default(options)? };
+        // A missing directory fails here, not at the first append (the core's rule).
         let inner = options.to_core()?.open(path)?;
-        if inner.shape().is_none() {
-            check_directory(path)?;
-        }
         let array = Box::into_raw(Box::new(npaa_array { inner }));
         // SAFETY: writable per the contract. Nothing can fail after this point, so the
         // handle cannot leak.
         unsafe { out.write(array) };
         Ok(())
     })
-}
-
-/// When the file will be created by the first append, fails now, rather than at that append,
-/// if its directory does not exist.
-fn check_directory(path: &Path) -> Result<(), Failure> {
-    let dir = npaa_core::parent_dir(path);
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Failure::new(
-            NPAA_IO,
-            format!(
-                "{}: cannot create the file: {} is not a directory",
-                path.display(),
-                dir.display()
-            ),
-        )),
-        Err(e) => Err(Failure::new(
-            NPAA_IO,
-            format!(
-                "{}: cannot create the file: its directory {}: {e}; create the directory \
-                 first",
-                path.display(),
-                dir.display()
-            ),
-        )),
-    }
 }
 
 /// Appends a block of `ndim` dimensions, shape `shape[0..ndim]`, of dtype `descr`, read from
@@ -161,7 +128,32 @@ pub unsafe extern "C" fn npaa_append(
 ) -> npaa_status {
     guard("npaa_append", || {
         // SAFETY: forwarded contract.
-        let b = unsafe { appended(array, data, descr, ndim, shape)? };
+        let b = unsafe { appended(array, data, None, descr, ndim, shape)? };
+        b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
+        Ok(())
+    })
+}
+
+/// npaa_append() with the length of `data` in bytes: the library checks that it is
+/// itemsize(descr) * product(shape) (NPAA_INVALID_ARGUMENT otherwise, nothing written), so a
+/// caller holding a buffer of known size (a C++ vector) need not check it itself.
+///
+/// Errors: those of npaa_append(), and NPAA_INVALID_ARGUMENT when `data_len` is not the
+/// block's size. Thread-safety and lifetimes as npaa_append().
+///
+/// Pointers: as npaa_append(), with `data` NULL or `data_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_append_sized(
+    array: *mut npaa_array,
+    data: *const std::ffi::c_void,
+    data_len: usize,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+) -> npaa_status {
+    guard("npaa_append_sized", || {
+        // SAFETY: forwarded contract.
+        let b = unsafe { appended(array, data, Some(data_len), descr, ndim, shape)? };
         b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
         Ok(())
     })
@@ -199,21 +191,32 @@ pub unsafe extern "C" fn npaa_append_ordered(
 ) -> npaa_status {
     guard("npaa_append_ordered", || {
         // SAFETY: forwarded contract.
-        let b = unsafe { appended(array, data, descr, ndim, shape)? };
-        let order = match order {
-            NPAA_ORDER_C => Order::C,
-            NPAA_ORDER_F => Order::Fortran,
-            other => {
-                return Err(Failure::new(
-                    NPAA_INVALID_ARGUMENT,
-                    format!("order is {other}; use NPAA_ORDER_C (0) or NPAA_ORDER_F (1)"),
-                ));
-            }
-        };
-        b.array
-            .inner
-            .append_raw_in_order(&b.dtype, b.shape, order, b.data)?;
-        Ok(())
+        let b = unsafe { appended(array, data, None, descr, ndim, shape)? };
+        b.append_in_order(order)
+    })
+}
+
+/// npaa_append_ordered() with the length of `data` in bytes, checked by the library as
+/// npaa_append_sized() does.
+///
+/// Errors: those of npaa_append_ordered(), and NPAA_INVALID_ARGUMENT when `data_len` is not
+/// the block's size. Thread-safety and lifetimes as npaa_append().
+///
+/// Pointers: as npaa_append_sized().
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_append_ordered_sized(
+    array: *mut npaa_array,
+    data: *const std::ffi::c_void,
+    data_len: usize,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+    order: u32,
+) -> npaa_status {
+    guard("npaa_append_ordered_sized", || {
+        // SAFETY: forwarded contract.
+        let b = unsafe { appended(array, data, Some(data_len), descr, ndim, shape)? };
+        b.append_in_order(order)
     })
 }
 
@@ -225,13 +228,36 @@ struct Appended<'a> {
     data: &'a [u8],
 }
 
-/// Checks the arguments of npaa_append() and npaa_append_ordered().
+impl Appended<'_> {
+    /// Appends the block laid out in `order` (an NPAA_ORDER_* value).
+    fn append_in_order(&self, order: u32) -> Result<(), Failure> {
+        let order = match order {
+            NPAA_ORDER_C => Order::C,
+            NPAA_ORDER_F => Order::Fortran,
+            other => {
+                return Err(Failure::new(
+                    NPAA_INVALID_ARGUMENT,
+                    format!("order is {other}; use NPAA_ORDER_C (0) or NPAA_ORDER_F (1)"),
+                ));
+            }
+        };
+        self.array
+            .inner
+            .append_raw_in_order(&self.dtype, self.shape, order, self.data)?;
+        Ok(())
+    }
+}
+
+/// Checks the arguments of the npaa_append*() functions. `data_len` is the caller's length of
+/// `data` (the core checks it against the block), or `None` for the functions without one,
+/// whose `data` holds the block's size by contract.
 ///
 /// # Safety
-/// As npaa_append().
+/// As npaa_append() (npaa_append_sized() with a `data_len`).
 unsafe fn appended<'a>(
     array: *mut npaa_array,
     data: *const std::ffi::c_void,
+    data_len: Option<usize>,
     descr: *const c_char,
     ndim: usize,
     shape: *const u64,
@@ -240,8 +266,12 @@ unsafe fn appended<'a>(
     let array = unsafe { handle(array, "array")? };
     // SAFETY: forwarded contract.
     let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
-    let len = block_len(&dtype, shape)?;
-    // SAFETY: forwarded contract: `data` holds itemsize × product(shape) = len bytes.
+    let len = match data_len {
+        Some(len) => len,
+        None => block_len(&dtype, shape)?,
+    };
+    // SAFETY: forwarded contract: `data` holds `len` bytes (the caller's length, or
+    // itemsize × product(shape) by npaa_append()'s contract).
     let data = unsafe {
         boundary::bytes(
             data.cast::<u8>(),
@@ -461,27 +491,11 @@ pub unsafe extern "C" fn npaa_descr(
 ) -> npaa_status {
     guard("npaa_descr", || {
         let out = Out::new(len_out, "len_out")?;
-        if buf.is_null() && capacity > 0 {
-            return Err(Failure::null(
-                "buf",
-                "a buffer of `capacity` bytes, or capacity 0",
-            ));
-        }
         // SAFETY: forwarded contract.
         let array = unsafe { handle(array, "array")? };
         let descr = array.inner.dtype().map(|d| d.descr()).unwrap_or_default();
-        if capacity > 0 {
-            let n = descr.len().min(capacity - 1);
-            // SAFETY: n + 1 <= capacity bytes of `buf` are writable per the contract; the
-            // source is a distinct Rust string.
-            unsafe {
-                std::ptr::copy_nonoverlapping(descr.as_ptr(), buf.cast::<u8>(), n);
-                buf.add(n).write(0);
-            }
-        }
-        // SAFETY: writable per the contract.
-        unsafe { out.write(descr.len()) };
-        Ok(())
+        // SAFETY: forwarded contract.
+        unsafe { boundary::copy_text(&descr, buf, capacity, out) }
     })
 }
 

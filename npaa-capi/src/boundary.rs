@@ -162,6 +162,41 @@ pub(crate) unsafe fn shape<'a>(
     Ok(unsafe { std::slice::from_raw_parts(ptr, ndim) })
 }
 
+/// Borrows an array of `n` path arguments (NULL allowed when `n` is 0).
+///
+/// # Safety
+/// When `n > 0`, `ptr` must be NULL or point to `n` readable pointers, each NULL or a
+/// NUL-terminated string, that stay unchanged for `'a`.
+pub(crate) unsafe fn paths<'a>(
+    ptr: *const *const c_char,
+    n: usize,
+    name: &str,
+) -> Result<Vec<&'a Path>, Failure> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if ptr.is_null() {
+        return Err(Failure::null(
+            name,
+            &format!("an array of {n} paths, or 0 paths"),
+        ));
+    }
+    if !ptr.is_aligned() {
+        return Err(Failure::invalid(format!(
+            "`{name}` is not aligned for a pointer; pass an array of const char *"
+        )));
+    }
+    (0..n)
+        .map(|i| {
+            // SAFETY: non-NULL, aligned (checked), and `n` readable pointers per this
+            // function's contract, so element `i < n` is readable.
+            let one = unsafe { *ptr.add(i) };
+            // SAFETY: NULL or a NUL-terminated string per the contract.
+            unsafe { path(one, &format!("{name}[{i}]")) }
+        })
+        .collect()
+}
+
 /// Borrows a byte buffer argument of `len` bytes (NULL allowed when `len` is 0).
 ///
 /// # Safety
@@ -188,6 +223,38 @@ pub(crate) unsafe fn bytes<'a>(
     // SAFETY: non-NULL, len <= isize::MAX (checked), u8 needs no alignment, and valid for
     // reads of `len` bytes per this function's contract.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Copies `text`, NUL-terminated, into `buf` and stores its length (without the NUL) in
+/// `len_out`, like snprintf: at most `capacity - 1` bytes are copied; `buf` may be NULL when
+/// `capacity` is 0. Writes nothing on failure (a NULL `buf` with a capacity).
+///
+/// # Safety
+/// `buf` must be NULL or point to `capacity` writable bytes.
+pub(crate) unsafe fn copy_text(
+    text: &str,
+    buf: *mut c_char,
+    capacity: usize,
+    len_out: Out<usize>,
+) -> Result<(), Failure> {
+    if buf.is_null() && capacity > 0 {
+        return Err(Failure::null(
+            "buf",
+            "a buffer of `capacity` bytes, or capacity 0",
+        ));
+    }
+    if capacity > 0 {
+        let n = text.len().min(capacity - 1);
+        // SAFETY: n + 1 <= capacity bytes of `buf` are writable per the contract; the source
+        // is a distinct Rust string.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+            buf.add(n).write(0);
+        }
+    }
+    // SAFETY: writable (Out checked it is not NULL).
+    unsafe { len_out.write(text.len()) };
+    Ok(())
 }
 
 /// Borrows a handle argument.

@@ -3,6 +3,7 @@
 //! makes only MPI calls. Every format decision is npaa-core's ([`npaa_core::Collective`]).
 
 use std::ffi::c_char;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use npaa_core::Collective;
 
@@ -54,6 +55,26 @@ unsafe fn with<T>(
     body(c).map_err(|f| on_rank(rank, f))
 }
 
+/// Runs `body`, a getter that cannot fail, on the handle `c`: `none` for a NULL handle (or a
+/// panic, which would be a bug: it never unwinds into C).
+///
+/// # Safety
+/// `c` must be NULL or a live handle from npaa_collective_open().
+unsafe fn getter<T>(
+    c: *mut npaa_collective,
+    none: T,
+    body: impl FnOnce(&mut npaa_collective) -> T,
+) -> T {
+    // SAFETY: a live handle is a valid, aligned Box allocation per the contract, and the
+    // caller does not use it from another thread meanwhile.
+    match unsafe { c.as_mut() } {
+        // AssertUnwindSafe: after a panic the handle's core state is behind npaa-core's own
+        // checks; the caller gets `none` and the next fallible call reports any problem.
+        Some(c) => catch_unwind(AssertUnwindSafe(|| body(c))).unwrap_or(none),
+        None => none,
+    }
+}
+
 /// `failure`, its message naming the writer: "rank 2: ...".
 fn on_rank(rank: u32, failure: Failure) -> Failure {
     Failure::new(failure.status, format!("rank {rank}: {}", failure.message))
@@ -89,12 +110,8 @@ pub unsafe extern "C" fn npaa_collective_open(
         let named = |f: Failure| on_rank(rank, f);
         // SAFETY: forwarded contract.
         let path = unsafe { boundary::path(path, "path") }.map_err(named)?;
-        let options = if options.is_null() {
-            npaa_options::DEFAULT
-        } else {
-            // SAFETY: non-NULL, and an initialized npaa_options per the contract.
-            unsafe { npaa_options::read(options) }.map_err(named)?
-        };
+        // SAFETY: forwarded contract.
+        let options = unsafe { npaa_options::read_or_default(options) }.map_err(named)?;
         let options = options.to_core().map_err(named)?;
         let inner = if rank == 0 {
             Collective::open_root(path, &options)
@@ -163,24 +180,15 @@ pub unsafe extern "C" fn npaa_collective_set_layout(
     })
 }
 
-/// Stores 1 in `*defined` if the file's dtype and shape are known (the file existed, or a
-/// block defined it), else 0: the MPI layer then has the root npaa_collective_define() the
-/// file from its first block and broadcasts the layout.
+/// 1 if the file's dtype and shape are known (the file existed, or a block defined it), else
+/// 0 (also for a NULL handle): the MPI layer then has the root npaa_collective_define() the
+/// file from its first block and broadcasts the layout. Cannot fail.
 ///
-/// Pointers: `collective` NULL or a live handle; `defined` NULL or writable.
+/// Pointers: `collective` NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn npaa_collective_is_defined(
-    collective: *mut npaa_collective,
-    defined: *mut u32,
-) -> npaa_status {
-    guard("npaa_mpi_append", || {
-        let defined = Out::new(defined, "defined")?;
-        // SAFETY: forwarded contract.
-        let value = unsafe { with(collective, |c| Ok(u32::from(c.inner.is_defined())))? };
-        // SAFETY: writable per the contract.
-        unsafe { defined.write(value) };
-        Ok(())
-    })
+pub unsafe extern "C" fn npaa_collective_is_defined(collective: *mut npaa_collective) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { getter(collective, 0, |c| u32::from(c.inner.is_defined())) }
 }
 
 /// Defines a file that does not exist yet from a block of dtype `descr` and shape
@@ -209,13 +217,15 @@ pub unsafe extern "C" fn npaa_collective_define(
 }
 
 /// Validates this writer's block of the step (dtype `descr`, shape `shape[0..ndim]` in the
-/// file's memory order, items at `data`, as for npaa_append()) and converts it to the file's
-/// dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
+/// file's memory order, `data_len` bytes of items at `data`, as for npaa_append_sized(); a
+/// `data_len` of SIZE_MAX means itemsize(descr) * product(shape), as for npaa_append()) and
+/// converts it to the file's dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
 /// itself when no conversion is needed, otherwise a buffer of the handle valid until its next
 /// call) and `*rows` the block's length along the growth axis (0 is fine).
 ///
-/// Errors: those of npaa_append() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
-/// NPAA_INVALID_DTYPE, ...), with the message naming the rank.
+/// Errors: those of npaa_append_sized() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
+/// NPAA_INVALID_DTYPE, NPAA_INVALID_ARGUMENT for a `data_len` that is not the block's size,
+/// ...), with the message naming the rank.
 ///
 /// Pointers: As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
 /// `out`, `bytes` and `rows` NULL or writable.
@@ -223,6 +233,7 @@ pub unsafe extern "C" fn npaa_collective_define(
 pub unsafe extern "C" fn npaa_collective_prepare(
     collective: *mut npaa_collective,
     data: *const std::ffi::c_void,
+    data_len: usize,
     descr: *const c_char,
     ndim: usize,
     shape: *const u64,
@@ -238,7 +249,11 @@ pub unsafe extern "C" fn npaa_collective_prepare(
         let (ptr, n, r) = unsafe {
             with(collective, |c| {
                 let (dtype, shape) = block(descr, ndim, shape)?;
-                let len = block_len(&dtype, shape)?;
+                let len = match data_len {
+                    usize::MAX => block_len(&dtype, shape)?,
+                    // The caller's length: the core checks it against the block.
+                    len => len,
+                };
                 let data = boundary::bytes(
                     data.cast::<u8>(),
                     len,
@@ -259,55 +274,29 @@ pub unsafe extern "C" fn npaa_collective_prepare(
     })
 }
 
-/// Stores in `*offset` the file offset where the next step's data starts (the end of the
-/// committed data). NPAA_INVALID_ARGUMENT before the file is defined.
+/// The file offset where the next step's data starts (the end of the committed data); 0
+/// before the file is defined (and for a NULL handle). Cannot fail.
 ///
-/// Pointers: `collective` NULL or a live handle; `offset` NULL or writable.
+/// Pointers: `collective` NULL or a live handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn npaa_collective_data_end(
-    collective: *mut npaa_collective,
-    offset: *mut u64,
-) -> npaa_status {
-    guard("npaa_mpi_append", || {
-        let offset = Out::new(offset, "offset")?;
-        // SAFETY: forwarded contract.
-        let end = unsafe {
-            with(collective, |c| {
-                c.inner.data_end().ok_or_else(|| {
-                    Failure::invalid("the file is not defined yet: no block defined it")
-                })
-            })?
-        };
-        // SAFETY: writable per the contract.
-        unsafe { offset.write(end) };
-        Ok(())
-    })
+pub unsafe extern "C" fn npaa_collective_data_end(collective: *mut npaa_collective) -> u64 {
+    // SAFETY: forwarded contract.
+    unsafe { getter(collective, 0, |c| c.inner.data_end().unwrap_or(0)) }
 }
 
-/// Stores 1 in `*needed` if the step of `bytes` (all writers' together) ends past the extent
-/// the file's reservation mark covers (always for the first step), else 0: then the root calls
-/// npaa_collective_begin_step() before any writer writes, and the others wait for it and call
-/// it too. Every writer gets the same answer.
+/// 1 if the step of `bytes` (all writers' together) ends past the extent the file's
+/// reservation mark covers (always for the first step, and for a NULL handle), else 0: then
+/// the root calls npaa_collective_begin_step() before any writer writes, and the others wait
+/// for it and call it too. Every writer gets the same answer. Cannot fail.
 ///
-/// Pointers: `collective` NULL or a live handle; `needed` NULL or writable.
+/// Pointers: `collective` NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_step_needs_mark(
     collective: *mut npaa_collective,
     bytes: u64,
-    needed: *mut u32,
-) -> npaa_status {
-    guard("npaa_mpi_append", || {
-        let needed = Out::new(needed, "needed")?;
-        // SAFETY: forwarded contract.
-        let value = unsafe {
-            with(collective, |c| {
-                Ok(u32::from(c.inner.step_needs_mark(bytes)))
-            })?
-        };
-        // SAFETY: writable per the contract.
-        unsafe { needed.write(value) };
-        Ok(())
-    })
+) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { getter(collective, 1, |c| u32::from(c.inner.step_needs_mark(bytes))) }
 }
 
 /// For a step that npaa_collective_step_needs_mark(), before any writer writes the step's
@@ -330,45 +319,32 @@ pub unsafe extern "C" fn npaa_collective_begin_step(
     })
 }
 
-/// Stores 1 in `*due` if this step's data (`bytes` in all) must be synced (MPI_File_sync)
-/// before its header is written, as npaa_options.durability asks (the root's), else 0. Every
-/// writer calls it once per step with the same `bytes` and gets the same answer.
+/// 1 if this step's data (`bytes` in all) must be synced (MPI_File_sync) before its header
+/// is written, as npaa_options.durability asks (the root's), else 0 (also for a NULL handle).
+/// Every writer calls it once per step with the same `bytes` and gets the same answer. Cannot
+/// fail.
 ///
-/// Pointers: `collective` NULL or a live handle; `due` NULL or writable.
+/// Pointers: `collective` NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_sync_due(
     collective: *mut npaa_collective,
     bytes: u64,
-    due: *mut u32,
-) -> npaa_status {
-    guard("npaa_mpi_append", || {
-        let due = Out::new(due, "due")?;
-        // SAFETY: forwarded contract.
-        let value = unsafe { with(collective, |c| Ok(u32::from(c.inner.sync_due(bytes))))? };
-        // SAFETY: writable per the contract.
-        unsafe { due.write(value) };
-        Ok(())
-    })
+) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { getter(collective, 0, |c| u32::from(c.inner.sync_due(bytes))) }
 }
 
-/// Stores 1 in `*due` if the data must be synced (MPI_File_sync) before
-/// npaa_collective_close() writes the final header (any durability but
-/// NPAA_DURABILITY_NONE), else 0.
+/// 1 if the data must be synced (MPI_File_sync) before npaa_collective_close() writes the
+/// final header (any durability but NPAA_DURABILITY_NONE), else 0 (also for a NULL handle).
+/// Cannot fail.
 ///
-/// Pointers: `collective` NULL or a live handle; `due` NULL or writable.
+/// Pointers: `collective` NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_sync_due_at_close(
     collective: *mut npaa_collective,
-    due: *mut u32,
-) -> npaa_status {
-    guard("npaa_mpi_close", || {
-        let due = Out::new(due, "due")?;
-        // SAFETY: forwarded contract.
-        let value = unsafe { with(collective, |c| Ok(u32::from(c.inner.sync_due_at_close())))? };
-        // SAFETY: writable per the contract.
-        unsafe { due.write(value) };
-        Ok(())
-    })
+) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { getter(collective, 0, |c| u32::from(c.inner.sync_due_at_close())) }
 }
 
 /// Counts a step whose data every writer has written (`rows` along the growth axis and

@@ -47,7 +47,7 @@ impl From<npaa_core::Error> for Failure {
 }
 
 /// What fixes an error, in the C API's terms: the function to call or the option to set.
-fn remedy(remedy: Remedy) -> String {
+pub(crate) fn remedy(remedy: Remedy) -> String {
     match remedy {
         Remedy::Recover => "call npaa_recover() on it first".to_owned(),
         Remedy::EnsureAppendable => "call npaa_ensure_appendable() on it first".to_owned(),

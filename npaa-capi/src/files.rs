@@ -1,13 +1,124 @@
 //! Operations on files by path: npaa_recover(), npaa_ensure_appendable(),
-//! npaa_is_appendable(), npaa_needs_recovery().
+//! npaa_is_appendable(), npaa_needs_recovery(), npaa_append_files().
 
 use std::ffi::c_char;
 
-use npaa_core::{EnsureMethod, EnsureOptions, RecoverOptions};
+use npaa_core::{AppendFilesOptions, EnsureMethod, EnsureOptions, RecoverOptions};
 
 use crate::boundary::{self, Out, guard};
-use crate::error::Failure;
+use crate::error::{self, Failure};
+use crate::options::npaa_options;
 use crate::status::npaa_status;
+
+/// Copies what keeps the file at `path` from loading in NumPy or from being appended to
+/// (npaa-core's FileInfo::problems: needs recovery, not appendable, a header longer than
+/// NumPy reads by default), one per line, each with the C function that fixes it where one
+/// does, NUL-terminated, into `buf`, like npaa_descr(): `*len_out` receives the full length
+/// (call again with `*len_out + 1` bytes if it is >= capacity), `*count_out` the number of
+/// problems (0: the file is fine, and the text is ""). `buf` may be NULL when `capacity` is 0.
+///
+/// Errors: NPAA_NULL_ARGUMENT; those of npaa_is_appendable() for a file that cannot be read
+/// (NPAA_IO, NPAA_FORMAT). Thread-safe.
+///
+/// Pointers: `path` NULL or a NUL-terminated string; `buf` NULL or `capacity` writable bytes;
+/// `len_out` and `count_out` NULL or writable size_t.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_problems(
+    path: *const c_char,
+    buf: *mut c_char,
+    capacity: usize,
+    len_out: *mut usize,
+    count_out: *mut usize,
+) -> npaa_status {
+    guard("npaa_problems", || {
+        let len_out = Out::new(len_out, "len_out")?;
+        let count_out = Out::new(count_out, "count_out")?;
+        // SAFETY: forwarded contract.
+        let path = unsafe { boundary::path(path, "path")? };
+        let problems = npaa_core::inspect(path)?.problems();
+        let text: Vec<String> = problems
+            .iter()
+            .map(|p| match p.remedy() {
+                Some(r) => format!("{p}: {}", error::remedy(r)),
+                None => p.to_string(),
+            })
+            .collect();
+        // SAFETY: forwarded contract.
+        unsafe { boundary::copy_text(&text.join("\n"), buf, capacity, len_out)? };
+        // SAFETY: writable per the contract.
+        unsafe { count_out.write(problems.len()) };
+        Ok(())
+    })
+}
+
+/// What npaa_append_files() did. Plain data, filled by the library.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct npaa_append_files_report {
+    /// Items appended along the growth axis, all sources together.
+    pub items: u64,
+    /// Data bytes of the sources.
+    pub bytes: u64,
+    /// True when `dest` was created (or replaced, with options->delete_if_exists) rather
+    /// than appended to.
+    pub created: bool,
+}
+
+/// Appends the arrays of the .npy files `sources[0..n_sources]`, in order, to the .npy file
+/// `dest`, as one transaction, as `npaa append DEST SRC...` does: every source is checked
+/// (complete, appendable, a shape and dtype `dest` takes) before `dest` is touched; a new
+/// `dest` is built under a temporary name beside it and renamed into place when complete; a
+/// write that fails half-way into an existing `dest` is undone. On any error `dest` is as it
+/// was (except NPAA_NEEDS_RECOVERY after an undo that failed too: run npaa_recover()).
+///
+/// A missing `dest` is created from the first source's dtype, item shape and memory order.
+/// `options` may be NULL (the defaults); its casting, durability and buffer settings apply,
+/// and delete_if_exists replaces `dest` with the sources only. `report` may be NULL;
+/// otherwise it receives what was done, on success only. (NULL, 0) is a valid empty list of
+/// sources (nothing to do for an existing `dest`; NPAA_INVALID_ARGUMENT for a missing one).
+///
+/// Errors: NPAA_NULL_ARGUMENT; NPAA_INVALID_ARGUMENT (a source that is `dest` itself, bad
+/// options); for a source: NPAA_IO, NPAA_FORMAT, NPAA_NEEDS_RECOVERY, NPAA_OBJECT_DTYPE,
+/// NPAA_SCALAR_FILE, NPAA_SHAPE_MISMATCH, NPAA_CAST; for `dest`: those of npaa_open(). The
+/// message (npaa_last_error_message()) names the file concerned. Thread-safe.
+///
+/// Pointers: `dest` must be NULL or a NUL-terminated string; `sources` NULL (with n_sources
+/// 0) or an array of n_sources NUL-terminated strings; `options` NULL or an npaa_options
+/// initialized by npaa_options_default() or NPAA_OPTIONS_INIT; `report` NULL or a writable
+/// npaa_append_files_report.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_append_files(
+    dest: *const c_char,
+    sources: *const *const c_char,
+    n_sources: usize,
+    options: *const npaa_options,
+    report: *mut npaa_append_files_report,
+) -> npaa_status {
+    guard("npaa_append_files", || {
+        let out = Out::optional(report);
+        // SAFETY: forwarded contract.
+        let dest = unsafe { boundary::path(dest, "dest")? };
+        // SAFETY: forwarded contract.
+        let sources = unsafe { boundary::paths(sources, n_sources, "sources")? };
+        // SAFETY: forwarded contract.
+        let options = unsafe { npaa_options::read_or_default(options)? }.to_core()?;
+        let done = npaa_core::append_files(
+            dest,
+            &sources,
+            AppendFilesOptions::new().append_options(options),
+        )?;
+        if let Some(out) = out {
+            let value = npaa_append_files_report {
+                items: done.items,
+                bytes: done.bytes,
+                created: done.created,
+            };
+            // SAFETY: writable per the contract.
+            unsafe { out.write(value) };
+        }
+        Ok(())
+    })
+}
 
 /// npaa_recover() flag: complete an incomplete last row with zeros instead of cutting it off.
 pub const NPAA_RECOVER_ZEROFILL_INCOMPLETE: u32 = 1;

@@ -133,6 +133,20 @@ impl npaa_options {
         mapped_window: 0,
     };
 
+    /// The caller's options, or the defaults when `ptr` is NULL.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or as [`read`](Self::read) requires.
+    pub(crate) unsafe fn read_or_default(
+        ptr: *const npaa_options,
+    ) -> Result<npaa_options, Failure> {
+        if ptr.is_null() {
+            return Ok(npaa_options::DEFAULT);
+        }
+        // SAFETY: non-NULL, and an initialized npaa_options per the contract.
+        unsafe { npaa_options::read(ptr) }
+    }
+
     /// Reads the caller's struct, honouring its struct_size (see the type's docs).
     ///
     /// # Safety

@@ -188,7 +188,7 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         E::ShapeMismatch { .. } => NPAA_SHAPE_MISMATCH,
         E::ScalarFile { .. } => NPAA_SCALAR_FILE,
         E::ZeroDimensional { .. } => NPAA_ZERO_DIMENSIONAL,
-        // The C API computes the byte length from the shape itself, so this means a bug.
+        // npaa_append_sized(): the caller's length is not the block's.
         E::DataLength { .. } => NPAA_INVALID_ARGUMENT,
         E::ObjectDtype { .. } => NPAA_OBJECT_DTYPE,
         E::Cast { .. } => NPAA_CAST,
@@ -200,14 +200,18 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
         // Calls the caller got wrong: more than NPAA_MAX_DIMS dimensions, a closed handle, a
         // savepoint of another file, a sync interval of 0, a collective call out of turn.
         E::TooManyDimensions { .. }
-        | E::Closed { .. }
         | E::BadSavepoint { .. }
         | E::ZeroSyncInterval { .. }
         | E::UnknownName { .. }
         | E::PartialItem { .. }
         | E::NotAFileName { .. }
         | E::SourceIsDestination { .. }
-        | E::Collective { .. } => NPAA_INVALID_ARGUMENT,
+        | E::Collective { .. }
+        | E::NoSources { .. } => NPAA_INVALID_ARGUMENT,
+        // npaa_append_files(): the status of what went wrong; an undo that failed leaves
+        // the destination needing recovery.
+        E::UndoFailed { .. } => NPAA_NEEDS_RECOVERY,
+        E::InSource { .. } | E::Undone { .. } => status_of(error.innermost()),
         // `Error` is #[non_exhaustive]: variants added to the core later land here until
         // they get a code of their own.
         _ => NPAA_UNKNOWN,

@@ -246,11 +246,6 @@ pub enum Error {
         written: u64,
     },
 
-    /// A call on a handle that was closed.
-    #[error("the array was closed")]
-    #[non_exhaustive]
-    Closed,
-
     /// A savepoint that does not come from this handle's file: it lies beyond the file's
     /// current end.
     #[error("the savepoint lies beyond the file's current end")]
@@ -321,7 +316,7 @@ pub enum Error {
     },
 
     /// A file given as a source of its own destination
-    /// (`append_files`).
+    /// ([`append_files`](crate::append_files())).
     #[error(
         "{path}: is the destination itself; copy it first to append a file to itself",
         path = .path.display()
@@ -330,6 +325,51 @@ pub enum Error {
     SourceIsDestination {
         /// The source.
         path: PathBuf,
+    },
+
+    /// [`append_files`](crate::append_files()) without sources for a destination that does not
+    /// exist: nothing says what to create.
+    #[non_exhaustive]
+    #[error("{path}: no source to create it from", path = .path.display())]
+    NoSources {
+        /// The destination.
+        path: PathBuf,
+    },
+
+    /// An error about one source of [`append_files`](crate::append_files()) that names the
+    /// destination (a shape or a dtype it does not take): the message names the source first.
+    /// [`Error::innermost`] is the error itself.
+    #[non_exhaustive]
+    #[error("{path}: {cause}", path = .path.display())]
+    InSource {
+        /// The source.
+        path: PathBuf,
+        /// What is wrong with it.
+        cause: Box<Error>,
+    },
+
+    /// [`append_files`](crate::append_files()) failed part-way into an existing destination,
+    /// and returned it to its state before the call.
+    #[non_exhaustive]
+    #[error("{cause}; the append was undone: {path} is as it was", path = .path.display())]
+    Undone {
+        /// The destination.
+        path: PathBuf,
+        /// What failed.
+        cause: Box<Error>,
+    },
+
+    /// [`append_files`](crate::append_files()) failed part-way into an existing destination,
+    /// and returning it to its state before the call failed too. Remedy: [`Remedy::Recover`].
+    #[non_exhaustive]
+    #[error("{cause}; undoing the append failed too ({undo})")]
+    UndoFailed {
+        /// The destination.
+        path: PathBuf,
+        /// What failed first.
+        cause: Box<Error>,
+        /// Why undoing failed.
+        undo: Box<Error>,
     },
 
     /// A call of the collective protocol ([`Collective`](crate::Collective)) out of turn or
@@ -540,27 +580,12 @@ impl std::fmt::Display for Remedy {
     }
 }
 
-impl Error {
-    /// What fixes this error, if a call or option does. `None` for errors only the caller's
-    /// data or environment can fix (a shape mismatch, a full disk).
-    pub fn remedy(&self) -> Option<Remedy> {
-        match self {
-            Error::NeedsRecovery { .. }
-            | Error::Format {
-                kind: FormatError::PlaceholderShape,
-                ..
-            } => Some(Remedy::Recover),
-            Error::NotAppendable { .. } => Some(Remedy::EnsureAppendable),
-            Error::Cast { casting, .. } if *casting != Casting::Unsafe => {
-                Some(Remedy::AllowUnsafeCasting)
-            }
-            _ => None,
-        }
-    }
-
-    /// The file the error concerns, when it concerns one (the message then names it).
-    pub fn path(&self) -> Option<&Path> {
-        match self {
+/// The path field of an [`Error`] (`$error` a reference, shared or mutable), for the variants
+/// that have one; `$as_ref` is `as_ref` or `as_mut`, for the variants whose path is optional.
+/// One match for [`Error::path`] and `Error::path_mut`.
+macro_rules! path_field {
+    ($error:expr, $as_ref:ident) => {
+        match $error {
             Error::Io { path, .. }
             | Error::IsDirectory { path }
             | Error::Format { path, .. }
@@ -573,12 +598,86 @@ impl Error {
             | Error::ShortBlock { path, .. }
             | Error::NotAFileName { path }
             | Error::NoSuchDirectory { path, .. }
-            | Error::SourceIsDestination { path } => Some(path),
+            | Error::SourceIsDestination { path }
+            | Error::NoSources { path }
+            | Error::InSource { path, .. }
+            | Error::Undone { path, .. }
+            | Error::UndoFailed { path, .. } => Some(path),
             Error::ObjectDtype { path, .. }
             | Error::Cast { path, .. }
-            | Error::CastUnsupported { path, .. } => path.as_deref(),
+            | Error::CastUnsupported { path, .. } => path.$as_ref(),
             _ => None,
         }
+    };
+}
+
+impl Error {
+    /// What fixes this error, if a call or option does. `None` for errors only the caller's
+    /// data or environment can fix (a shape mismatch, a full disk).
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            Error::NeedsRecovery { .. }
+            | Error::Format {
+                kind: FormatError::PlaceholderShape,
+                ..
+            } => Some(Remedy::Recover),
+            Error::NotAppendable { .. } => Some(Remedy::EnsureAppendable),
+            Error::UndoFailed { .. } => Some(Remedy::Recover),
+            Error::InSource { cause, .. } => cause.remedy(),
+            Error::Cast { casting, .. } if *casting != Casting::Unsafe => {
+                Some(Remedy::AllowUnsafeCasting)
+            }
+            _ => None,
+        }
+    }
+
+    /// The error that says what went wrong: the error itself, or the cause that
+    /// [`Error::InSource`], [`Error::Undone`] and [`Error::UndoFailed`] wrap (for a front end
+    /// that picks an exception class or a status code by kind).
+    pub fn innermost(&self) -> &Error {
+        match self {
+            Error::InSource { cause, .. }
+            | Error::Undone { cause, .. }
+            | Error::UndoFailed { cause, .. } => cause.innermost(),
+            other => other,
+        }
+    }
+
+    /// The error with `from` as the file it names replaced by `to`: an error about a file
+    /// built under a temporary name, as the user should read it (about the destination).
+    pub(crate) fn renamed(self, from: &Path, to: &Path) -> Self {
+        let mut renamed = match self {
+            Error::InSource { path, cause } => Error::InSource {
+                path,
+                cause: Box::new(cause.renamed(from, to)),
+            },
+            Error::Undone { path, cause } => Error::Undone {
+                path,
+                cause: Box::new(cause.renamed(from, to)),
+            },
+            Error::UndoFailed { path, cause, undo } => Error::UndoFailed {
+                path,
+                cause: Box::new(cause.renamed(from, to)),
+                undo: Box::new(undo.renamed(from, to)),
+            },
+            other => other,
+        };
+        if let Some(path) = renamed.path_mut()
+            && path == from
+        {
+            *path = to.to_path_buf();
+        }
+        renamed
+    }
+
+    /// [`Error::path`], for [`renamed`](Self::renamed).
+    fn path_mut(&mut self) -> Option<&mut PathBuf> {
+        path_field!(self, as_mut)
+    }
+
+    /// The file the error concerns, when it concerns one (the message then names it).
+    pub fn path(&self) -> Option<&Path> {
+        path_field!(self, as_ref).map(PathBuf::as_path)
     }
 
     /// Wraps an I/O error with the file and the operation. A directory where a file was

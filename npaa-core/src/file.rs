@@ -3,7 +3,7 @@
 //!   front ends that must hold it without appending);
 //! - creating a file that appears complete or not at all ([`create_with_header`]);
 //! - building a file beside its destination and moving it into place when complete
-//!   ([`StagedFile`]: `ensure_appendable`'s copy, the CLI's new DEST);
+//!   ([`StagedFile`]: `ensure_appendable`'s copy, `append_files`' new destination);
 //! - the directory a path is in ([`parent_dir`], [`sync_parent_dir`]);
 //! - reading and validating the header of an open file ([`read_parsed`]), and what a file
 //!   must be to grow or to be appended from ([`growth_axis_of`], [`SourceFile`]).
@@ -222,21 +222,11 @@ pub(crate) fn growth_axis_of(path: &Path, header: &Header) -> Result<usize> {
 }
 
 /// The directory `path` is in: its parent, or `.` for a bare file name.
-pub fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
-}
-
-/// True when the paths `a` and `b` name the same file (through hard links, symbolic links or
-/// different spellings): the same device and inode on Unix, the same volume and file index on
-/// Windows. For a front end that must refuse to append a file to itself.
-///
-/// # Errors
-/// The error of opening or asking about either path (`NotFound` when one does not exist).
-pub fn same_file(a: impl AsRef<Path>, b: impl AsRef<Path>) -> io::Result<bool> {
-    sys::same_file(a.as_ref(), b.as_ref())
 }
 
 /// Makes the directory entry of `path` durable (`fsync` of its directory; nothing on
@@ -250,11 +240,11 @@ pub(crate) fn sync_parent_dir(path: &Path) -> io::Result<()> {
 /// every npaa writer (any process, any handle) fails to open the file with [`Error::Locked`].
 /// Released when dropped.
 ///
-/// For a front end that replaces a file and must keep writers out meanwhile (the CLI's
-/// `append --delete-if-exists` builds the new file with a [`StagedFile`] and holds the old
-/// one's lock until it is renamed over it). Readers (NumPy) are not affected.
+/// For replacing a file while keeping writers out ([`append_files`](crate::append_files())
+/// with `delete_if_exists` builds the new file with a [`StagedFile`] and holds the old one's
+/// lock until it is renamed over it). Readers (NumPy) are not affected.
 #[derive(Debug)]
-pub struct WriterLock {
+pub(crate) struct WriterLock {
     _file: Locked,
 }
 
@@ -264,7 +254,7 @@ impl WriterLock {
     /// # Errors
     /// [`Error::Locked`] if another writer holds it; [`Error::IsDirectory`] or [`Error::Io`]
     /// if the file cannot be opened for reading.
-    pub fn acquire(path: impl AsRef<Path>) -> Result<Self> {
+    pub(crate) fn acquire(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let forks = sys::fork_generation();
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
@@ -293,7 +283,7 @@ impl WriterLock {
 /// name in between; `AppendOptions::open` would then append to that file (npaa's own users
 /// of the name create it with `create_new`, and fail instead).
 #[derive(Debug)]
-pub struct StagedFile {
+pub(crate) struct StagedFile {
     temp: tempfile::TempPath,
     dest: PathBuf,
 }
@@ -304,7 +294,7 @@ impl StagedFile {
     /// # Errors
     /// [`Error::NotAFileName`] if `dest` has no file name (`/`, `..`); [`Error::Io`] if
     /// the directory cannot be read.
-    pub fn beside(dest: impl AsRef<Path>) -> Result<Self> {
+    pub(crate) fn beside(dest: impl AsRef<Path>) -> Result<Self> {
         let dest = dest.as_ref();
         let name = dest.file_name().ok_or_else(|| Error::NotAFileName {
             path: dest.to_path_buf(),
@@ -326,13 +316,8 @@ impl StagedFile {
     }
 
     /// The temporary name the file is built under.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.temp
-    }
-
-    /// The destination.
-    pub fn dest(&self) -> &Path {
-        &self.dest
     }
 
     /// Creates the file at the temporary name, empty, for reading and writing; fails if a
@@ -357,7 +342,7 @@ impl StagedFile {
     /// # Errors
     /// [`Error::Io`] (kind `AlreadyExists` when `replace` is false and the destination exists);
     /// the temporary file is removed then.
-    pub fn persist(self, replace: bool) -> Result<()> {
+    pub(crate) fn persist(self, replace: bool) -> Result<()> {
         let placed = if replace {
             sys::replace(&self.temp, &self.dest)
         } else {

@@ -41,8 +41,8 @@
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`Collective`]: many writers (MPI ranks) appending to one file in steps.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
-//! - [`StagedFile`], [`WriterLock`], [`parent_dir`]: building a file beside its destination
-//!   and moving it into place, holding the writer lock, for front ends that replace files.
+//! - [`append_files()`]: appending whole .npy files to another as one transaction (every
+//!   source checked first, a new destination built beside it, a failed write undone).
 //! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it;
 //!   [`FileInfo::problems`] lists a file's [`Problem`]s the same way.
 //! - [`repr`]: Python's `repr` of shapes, `str` and `bytes`, as headers and messages write
@@ -75,6 +75,7 @@
 mod appender;
 pub mod cast;
 mod casting;
+mod concat;
 pub mod dtype;
 mod element;
 mod ensure;
@@ -95,13 +96,13 @@ pub use appender::{
     parse_byte_count,
 };
 pub use cast::{Casting, can_cast};
+pub use concat::{AppendFilesOptions, AppendFilesReport, append_files};
 pub use dtype::Dtype;
 pub use element::Element;
 pub use ensure::{
     EnsureMethod, EnsureOptions, EnsureReport, ensure_appendable, ensure_appendable_with,
 };
 pub use error::{CollectiveError, Error, FormatError, Remedy, Result};
-pub use file::{StagedFile, WriterLock, parent_dir, same_file};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, Problem, inspect, inspect_source, is_appendable, needs_recovery};
 pub use layout::{MAX_DIMS, Order, Relayout, check_ndim, relayout, same_bytes_in_both_orders};

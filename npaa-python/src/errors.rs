@@ -145,7 +145,8 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
         Some(remedy) => format!("{err}{}", remedy_text(py, remedy, err.path())),
         None => err.to_string(),
     };
-    match err {
+    // The class follows what went wrong (inside concatenate_files' wrappers too).
+    match err.innermost() {
         Error::NotAppendable { .. } => NotAppendableError::new_err(message),
         Error::NeedsRecovery { .. }
         | Error::Format {
@@ -179,7 +180,7 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
 }
 
 /// A remedy in Python terms, as the tail of a message: `: call npaa.recover('p') first`.
-fn remedy_text(py: Python<'_>, remedy: Remedy, path: Option<&Path>) -> String {
+pub(crate) fn remedy_text(py: Python<'_>, remedy: Remedy, path: Option<&Path>) -> String {
     let path = path.map_or_else(|| "path".to_owned(), |p| py_repr(py, p));
     match remedy {
         Remedy::Recover => format!(": call npaa.recover({path}) first"),

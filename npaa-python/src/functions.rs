@@ -1,9 +1,9 @@
 //! The reference's module functions: `recover`, `ensure_appendable`, `is_appendable`,
-//! `needs_recovery`, and the reports the first two return.
+//! `needs_recovery`, and the reports the first two return; npaa's own `concatenate_files`.
 
 use std::path::PathBuf;
 
-use npaa_core::{EnsureOptions, RecoverOptions};
+use npaa_core::{AppendFilesOptions, AppendOptions, EnsureOptions, RecoverOptions};
 use pyo3::prelude::*;
 
 use crate::errors;
@@ -140,4 +140,46 @@ pub(crate) fn is_appendable(py: Python<'_>, filename: PathBuf) -> PyResult<bool>
 pub(crate) fn needs_recovery(py: Python<'_>, filename: PathBuf) -> PyResult<bool> {
     py.detach(|| npaa_core::needs_recovery(&filename))
         .map_err(|e| errors::to_py(py, e))
+}
+
+/// Appends the arrays of the .npy files `sources`, in order, to the .npy file `dest`, as one
+/// transaction (npaa-core's `append_files`): every source is checked before `dest` is
+/// touched, a new `dest` is built beside it and renamed into place, a failed write is undone.
+/// Returns the number of items appended along the growth axis.
+#[pyfunction]
+#[pyo3(signature = (dest, sources, *, casting="same_kind", delete_if_exists=false))]
+pub(crate) fn concatenate_files(
+    py: Python<'_>,
+    dest: PathBuf,
+    sources: Vec<PathBuf>,
+    casting: &str,
+    delete_if_exists: bool,
+) -> PyResult<u64> {
+    let options = AppendOptions::new()
+        .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
+        .delete_if_exists(delete_if_exists);
+    py.detach(|| {
+        let options = AppendFilesOptions::new().append_options(options);
+        npaa_core::append_files(&dest, &sources, options)
+    })
+    .map(|report| report.items)
+    .map_err(|e| errors::to_py(py, e))
+}
+
+/// What keeps the file from loading in NumPy or from being appended to (npaa-core's
+/// `FileInfo::problems`), each with the Python call that fixes it where one does; empty when
+/// the file is fine.
+#[pyfunction]
+pub(crate) fn problems(py: Python<'_>, filename: PathBuf) -> PyResult<Vec<String>> {
+    let info = py
+        .detach(|| npaa_core::inspect(&filename))
+        .map_err(|e| errors::to_py(py, e))?;
+    Ok(info
+        .problems()
+        .iter()
+        .map(|problem| match problem.remedy() {
+            Some(r) => format!("{problem}{}", errors::remedy_text(py, r, Some(&filename))),
+            None => problem.to_string(),
+        })
+        .collect())
 }

@@ -23,6 +23,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::ensure_appendable, m)?)?;
     m.add_function(wrap_pyfunction!(functions::is_appendable, m)?)?;
     m.add_function(wrap_pyfunction!(functions::needs_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::concatenate_files, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::problems, m)?)?;
     errors::register(m)?;
     Ok(())
 }

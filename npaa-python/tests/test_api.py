@@ -2,6 +2,7 @@
 npaa's keyword-only extras."""
 
 import inspect
+import io
 import pathlib
 import threading
 
@@ -215,3 +216,53 @@ def test_the_readme_shows_the_exception_hierarchy_as_it_is():
         c for c in vars(npaa).values() if isinstance(c, type) and issubclass(c, npaa.NpaaError)
     }
     assert shown == exported - {npaa.NpaaError}
+
+
+def test_concatenate_files_is_np_save_of_the_concatenation(tmp_path):
+    parts = [np.arange(6.0).reshape(2, 3), np.asfortranarray(np.ones((4, 3)))]
+    names = []
+    for i, part in enumerate(parts):
+        names.append(tmp_path / f"part{i}.npy")
+        np.save(names[-1], part)
+    dest = tmp_path / "all.npy"
+    assert npaa.concatenate_files(dest, names) == 6
+    assert npaa.concatenate_files(str(dest), [str(names[0])]) == 2
+    expected = io.BytesIO()
+    np.save(expected, np.concatenate(parts + parts[:1]))
+    assert dest.read_bytes() == expected.getvalue()
+
+
+def test_concatenate_files_refuses_without_touching_dest(tmp_path):
+    dest = tmp_path / "dest.npy"
+    np.save(dest, np.zeros((2, 3)))
+    np.save(tmp_path / "wide.npy", np.ones((1, 4)))
+    np.save(tmp_path / "floats.npy", np.ones((1, 3)))
+    np.save(tmp_path / "ints.npy", np.zeros((2, 3), dtype="<i4"))
+    before = dest.read_bytes()
+    with pytest.raises(npaa.ShapeError, match="wide.npy: cannot append a block of shape"):
+        npaa.concatenate_files(dest, [tmp_path / "floats.npy", tmp_path / "wide.npy"])
+    with pytest.raises(npaa.CastingError, match='casting="unsafe"'):
+        npaa.concatenate_files(tmp_path / "ints.npy", [tmp_path / "floats.npy"])
+    with pytest.raises(ValueError, match="is the destination itself"):
+        npaa.concatenate_files(dest, [dest])
+    with pytest.raises(FileNotFoundError):
+        npaa.concatenate_files(dest, [tmp_path / "missing.npy"])
+    assert dest.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dest.npy", "floats.npy", "ints.npy", "wide.npy"]
+    assert npaa.concatenate_files(tmp_path / "ints.npy", [tmp_path / "floats.npy"],
+                                  casting="unsafe") == 1
+
+
+def test_problems_are_the_cores_findings_in_python_terms(tmp_path):
+    path = tmp_path / "cut.npy"
+    np.save(path, np.arange(10.0))
+    assert npaa.problems(path) == []
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 4)
+    [problem] = npaa.problems(str(path))
+    assert problem.startswith("needs recovery: 76 data bytes present, the header announces 80")
+    assert problem.endswith(f": call npaa.recover({str(path)!r}) first")
+    np.save(tmp_path / "obj.npy", np.array([None], dtype=object), allow_pickle=True)
+    assert npaa.problems(tmp_path / "obj.npy") == [
+        "not appendable: it holds Python objects (pickles), which cannot be appended to"]

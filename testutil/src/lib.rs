@@ -205,6 +205,21 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("creating a temporary directory")
 }
 
+/// The names in a directory, sorted (to check that nothing was left behind).
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("reading the directory")
+        .map(|e| {
+            e.expect("reading an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Python source of `legacy(path, array, align)`: writes `array` with a version 1.0 header
 /// aligned to `align` bytes and no growth spare, as NumPy < 1.24 (64), NumPy < 1.14 and cnpy
 /// (16) do. Prepend it to a script that calls it.

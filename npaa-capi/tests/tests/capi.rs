@@ -630,3 +630,158 @@ fn the_message_is_per_thread_and_cleared_by_success() {
     expect(unsafe { npaa_dtype_itemsize(F8.as_ptr(), &mut n) }, NPAA_OK);
     assert_eq!(n, 8);
 }
+
+/// npaa_append_files(): the core's transaction from C. The result is np.save of the
+/// concatenation; a bad source changes nothing and the message names it.
+#[test]
+fn append_files_is_the_cores_transaction() {
+    let dir = tempdir();
+    let at = |name: &str| dir.path().join(name);
+    for (name, values) in [("a.npy", [1.0, 2.0, 3.0]), ("b.npy", [4.0, 5.0, 6.0])] {
+        let array = open_new(&at(name));
+        expect(append_row(array, &values), NPAA_OK);
+        // SAFETY: a live handle, closed once.
+        expect(unsafe { npaa_close(array) }, NPAA_OK);
+    }
+    npaa_testutil::np_save(&at("wide.npy"), "np.ones((1, 4))");
+    let dest = c_path(&at("all.npy"));
+    let names = [c_path(&at("a.npy")), c_path(&at("b.npy"))];
+    let sources: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+    let mut report = npaa_append_files_report::default();
+    // SAFETY: valid strings, an array of 2 of them, default options, a writable report.
+    let status =
+        unsafe { npaa_append_files(dest.as_ptr(), sources.as_ptr(), 2, ptr::null(), &mut report) };
+    expect(status, NPAA_OK);
+    assert_eq!(
+        report,
+        npaa_append_files_report {
+            items: 2,
+            bytes: 48,
+            created: true
+        }
+    );
+    assert_numpy_loads(&at("all.npy"), "np.arange(1.0, 7.0).reshape(2, 3)");
+
+    let before = std::fs::read(at("all.npy")).unwrap();
+    let names = [c_path(&at("a.npy")), c_path(&at("wide.npy"))];
+    let sources: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+    // SAFETY: as above, without a report.
+    let status = unsafe {
+        npaa_append_files(
+            dest.as_ptr(),
+            sources.as_ptr(),
+            2,
+            ptr::null(),
+            ptr::null_mut(),
+        )
+    };
+    let message = expect(status, NPAA_SHAPE_MISMATCH);
+    assert!(
+        message.starts_with(&format!(
+            "npaa_append_files: {}: ",
+            at("wide.npy").display()
+        )),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(at("all.npy")).unwrap(), before);
+
+    // (NULL, 0): nothing to do for an existing file, nothing to create a new one from.
+    // SAFETY: a valid string and an empty list.
+    let status =
+        unsafe { npaa_append_files(dest.as_ptr(), ptr::null(), 0, ptr::null(), ptr::null_mut()) };
+    expect(status, NPAA_OK);
+    let new = c_path(&at("none.npy"));
+    // SAFETY: as above.
+    let status =
+        unsafe { npaa_append_files(new.as_ptr(), ptr::null(), 0, ptr::null(), ptr::null_mut()) };
+    expect(status, NPAA_INVALID_ARGUMENT);
+    // SAFETY: a NULL source list with a count: refused, not read.
+    let status =
+        unsafe { npaa_append_files(dest.as_ptr(), ptr::null(), 1, ptr::null(), ptr::null_mut()) };
+    expect(status, NPAA_NULL_ARGUMENT);
+}
+
+/// npaa_append_sized(): the library checks the caller's length against the block (the rule
+/// the C++ wrapper used to restate), and writes nothing when they differ.
+#[test]
+fn a_sized_append_checks_the_length() {
+    let dir = tempdir();
+    let path = dir.path().join("sized.npy");
+    let array = open_new(&path);
+    let values = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let shape = [2u64, 3];
+    // SAFETY: a live handle, 40 readable bytes (fewer than the block needs), a descr, a
+    // 2-value shape.
+    let status = unsafe {
+        npaa_append_sized(
+            array,
+            values.as_ptr().cast(),
+            40,
+            F8.as_ptr(),
+            2,
+            shape.as_ptr(),
+        )
+    };
+    let message = expect(status, NPAA_INVALID_ARGUMENT);
+    assert!(message.contains("needs 48 bytes, got 40"), "{message}");
+    // SAFETY: as above, with the block's 48 bytes, in the other order.
+    let status = unsafe {
+        npaa_append_ordered_sized(
+            array,
+            values.as_ptr().cast(),
+            48,
+            F8.as_ptr(),
+            2,
+            shape.as_ptr(),
+            NPAA_ORDER_F,
+        )
+    };
+    expect(status, NPAA_OK);
+    // SAFETY: a live handle, closed once.
+    expect(unsafe { npaa_close(array) }, NPAA_OK);
+    assert_numpy_loads(&path, "np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])");
+}
+
+/// npaa_problems(): the core's findings, worded with the C functions that fix them.
+#[test]
+fn problems_are_the_cores_findings_in_c_terms() {
+    let dir = tempdir();
+    let path = dir.path().join("p.npy");
+    let array = open_new(&path);
+    expect(append_row(array, &VALUES), NPAA_OK);
+    // SAFETY: a live handle, closed once.
+    expect(unsafe { npaa_close(array) }, NPAA_OK);
+    let c = c_path(&path);
+    let problems = |c: &CString| {
+        let (mut len, mut count) = (usize::MAX, usize::MAX);
+        // SAFETY: a valid string; (NULL, 0) asks for the length only.
+        let status = unsafe { npaa_problems(c.as_ptr(), ptr::null_mut(), 0, &mut len, &mut count) };
+        expect(status, NPAA_OK);
+        let mut buf = vec![0 as c_char; len + 1];
+        // SAFETY: a valid string and a buffer of len + 1 bytes.
+        let status = unsafe {
+            npaa_problems(
+                c.as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len,
+                &mut count,
+            )
+        };
+        expect(status, NPAA_OK);
+        // SAFETY: NUL-terminated by the call.
+        let text = unsafe { CStr::from_ptr(buf.as_ptr()) };
+        (count, text.to_string_lossy().into_owned())
+    };
+    assert_eq!(problems(&c), (0, String::new()));
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 4).unwrap();
+    let (count, text) = problems(&c);
+    assert_eq!(count, 1);
+    assert!(
+        text.starts_with("needs recovery: 20 data bytes present, the header announces 24")
+            && text.ends_with(": call npaa_recover() on it first"),
+        "{text}"
+    );
+}

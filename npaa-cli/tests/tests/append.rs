@@ -207,7 +207,7 @@ open(p('text.npy'), 'w').write('not numpy')
         ("scalar.npy", "npaa: scalar.npy: holds a 0-d (scalar) array"),
         ("cut.npy", "npaa: cut.npy: needs recovery: "),
         ("strs.npy", "npaa: strs.npy: cannot cast <U1 to <f8"),
-        ("dest.npy", "npaa: dest.npy: is DEST itself"),
+        ("dest.npy", "npaa: dest.npy: is the destination itself"),
     ];
     let before = bytes(&at(d, "dest.npy"));
     let files_before = listing(d);

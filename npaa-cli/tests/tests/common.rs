@@ -70,15 +70,7 @@ pub fn one_error_line(stderr: &[u8]) -> String {
     lines[0].to_owned()
 }
 
-/// The names in a directory, sorted (to check that nothing was left behind).
-pub fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+pub use npaa_testutil::listing;
 
 /// `dir/name`.
 pub fn at(dir: &Path, name: &str) -> PathBuf {

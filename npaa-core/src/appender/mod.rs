@@ -91,13 +91,9 @@ pub struct Savepoint {
     data_end: u64,
 }
 
-#[derive(Debug)]
-enum State {
-    /// The file does not exist yet: the first append creates it.
-    Pending,
-    Open(Box<OpenFile>),
-    Closed,
-}
+/// The open file; `None` while it does not exist yet (the first append creates it), and once
+/// the handle has finished (only `Drop` runs after that: `close` consumes the handle).
+type State = Option<Box<OpenFile>>;
 
 /// Blocks of at least this many bytes get their file blocks allocated in one call before
 /// they are written ([`sys::preallocate`]), as NumPy's `tofile` does from the same size:
@@ -125,10 +121,7 @@ impl AppendArray {
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         options.durability.check()?;
-        let state = match open_existing(&path, &options)? {
-            Some(file) => State::Open(file),
-            None => State::Pending,
-        };
+        let state = open_existing(&path, &options)?;
         Ok(AppendArray {
             path,
             options,
@@ -144,43 +137,31 @@ impl AppendArray {
     /// The current shape, buffered items included; `None` before the first append created the
     /// file.
     pub fn shape(&self) -> Option<Vec<u64>> {
-        match &*self.lock_state() {
-            State::Open(f) => {
-                let mut shape = f.header.shape.clone();
-                shape[f.axis] += f.buffered_rows;
-                Some(shape)
-            }
-            State::Pending | State::Closed => None,
-        }
+        self.lock_state().as_ref().map(|f| {
+            let mut shape = f.header.shape.clone();
+            shape[f.axis] += f.buffered_rows;
+            shape
+        })
     }
 
     /// The file's header as it stands (dtype, order, and the shape with buffered items
     /// included); `None` before the first append created the file.
     pub fn header(&self) -> Option<Header> {
-        match &*self.lock_state() {
-            State::Open(f) => {
-                let mut header = f.header.clone();
-                header.shape[f.axis] += f.buffered_rows;
-                Some(header)
-            }
-            State::Pending | State::Closed => None,
-        }
+        self.lock_state().as_ref().map(|f| {
+            let mut header = f.header.clone();
+            header.shape[f.axis] += f.buffered_rows;
+            header
+        })
     }
 
     /// The file's dtype; `None` before the first append created the file.
     pub fn dtype(&self) -> Option<Dtype> {
-        match &*self.lock_state() {
-            State::Open(f) => Some(f.header.dtype.clone()),
-            State::Pending | State::Closed => None,
-        }
+        self.lock_state().as_ref().map(|f| f.header.dtype.clone())
     }
 
     /// The file's memory order; `None` before the first append created the file.
     pub fn order(&self) -> Option<Order> {
-        match &*self.lock_state() {
-            State::Open(f) => Some(f.header.order()),
-            State::Pending | State::Closed => None,
-        }
+        self.lock_state().as_ref().map(|f| f.header.order())
     }
 
     /// Appends a block of elements given in the file's memory order.
@@ -331,39 +312,45 @@ impl AppendArray {
         let src = SourceFile::open(source)?;
         let header = src.parsed.header.clone();
         let order = header.order();
-        let rows = header.growth_len();
+        // Items along the file's growth axis, which is the source's unless their orders
+        // differ (a Fortran-order (4, 3) source adds 4 rows to a C-order file, not 3).
+        let mut rows = 0;
         check_block(&header.dtype, &header.shape)?;
         self.append_with(
             &header.dtype,
             &header.shape,
             Some(order),
-            |sink, file_order| match layout::relayout(&header.shape, order, file_order) {
-                Relayout::AsIs => sink.copy_from(
-                    &src.file,
-                    source,
-                    src.parsed.header_len,
-                    src.data_len,
-                    progress,
-                ),
-                Relayout::ReverseAxes => {
-                    let start = src.parsed.header_len as usize;
-                    let end =
-                        usize::try_from(src.parsed.header_len + src.data_len).map_err(|_| {
-                            Error::Overflow {
+            |sink, file_order| {
+                rows = file_order
+                    .growth_axis(header.shape.len())
+                    .map_or(0, |axis| header.shape[axis]);
+                match layout::relayout(&header.shape, order, file_order) {
+                    Relayout::AsIs => sink.copy_from(
+                        &src.file,
+                        source,
+                        src.parsed.header_len,
+                        src.data_len,
+                        progress,
+                    ),
+                    Relayout::ReverseAxes => {
+                        let start = src.parsed.header_len as usize;
+                        let end = usize::try_from(src.parsed.header_len + src.data_len).map_err(
+                            |_| Error::Overflow {
                                 shape: header.shape.clone(),
                                 itemsize: header.dtype.itemsize(),
-                            }
-                        })?;
-                    let map = ReadMap::new(&src.file, end)
-                        .map_err(|e| Error::io(source, "mapping the data", e))?;
-                    let total = src.data_len;
-                    layout::reverse_axes(
-                        &map.bytes()[start..end],
-                        &layout::physical_shape(&header.shape, order),
-                        header.dtype.itemsize(),
-                        &mut |piece| sink.write(piece),
-                        &mut |done| progress(done, total),
-                    )
+                            },
+                        )?;
+                        let map = ReadMap::new(&src.file, end)
+                            .map_err(|e| Error::io(source, "mapping the data", e))?;
+                        let total = src.data_len;
+                        layout::reverse_axes(
+                            &map.bytes()[start..end],
+                            &layout::physical_shape(&header.shape, order),
+                            header.dtype.itemsize(),
+                            &mut |piece| sink.write(piece),
+                            &mut |done| progress(done, total),
+                        )
+                    }
                 }
             },
         )?;
@@ -375,13 +362,12 @@ impl AppendArray {
     pub fn check_append(&self, dtype: &Dtype, shape: &[u64]) -> Result<()> {
         check_block(dtype, shape)?;
         match &mut *self.lock_state() {
-            State::Open(f) => {
+            Some(f) => {
                 let prepared = f.prepare(&self.path, dtype, shape, self.options.casting)?;
                 f.keep_cast(prepared);
                 Ok(())
             }
-            State::Pending => Ok(()),
-            State::Closed => Err(closed()),
+            None => Ok(()),
         }
     }
 
@@ -390,7 +376,7 @@ impl AppendArray {
     /// append created the file.
     pub fn savepoint(&self) -> Result<Option<Savepoint>> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
+        let Some(f) = &mut *state else {
             return Ok(None);
         };
         f.flush_buffer(&self.options)
@@ -410,8 +396,8 @@ impl AppendArray {
     /// lies beyond the current end); [`Error::Io`] if the file cannot be rewritten or cut.
     pub fn rollback_to(&self, savepoint: Savepoint) -> Result<()> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
-            return Err(closed());
+        let Some(f) = &mut *state else {
+            return Err(Error::BadSavepoint);
         };
         if savepoint.data_end > f.data_end
             || savepoint.data_end < f.header_len
@@ -448,7 +434,7 @@ impl AppendArray {
     /// Writes buffered items to the file and, if header rewriting is on, updates the header.
     pub fn flush(&self) -> Result<()> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
+        let Some(f) = &mut *state else {
             return Ok(());
         };
         f.flush_buffer(&self.options)
@@ -459,7 +445,7 @@ impl AppendArray {
     /// that NumPy sees everything appended so far.
     pub fn update_header(&self) -> Result<()> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
+        let Some(f) = &mut *state else {
             return Ok(());
         };
         f.flush_buffer(&self.options)
@@ -472,7 +458,7 @@ impl AppendArray {
     /// then the header that counts it).
     pub fn sync(&self) -> Result<()> {
         let mut state = self.lock_state();
-        let State::Open(f) = &mut *state else {
+        let Some(f) = &mut *state else {
             return Ok(());
         };
         f.sync_all(&self.options)
@@ -492,8 +478,7 @@ impl AppendArray {
 
     fn finish(&self) -> Result<()> {
         let mut state = self.lock_state();
-        let previous = std::mem::replace(&mut *state, State::Closed);
-        let State::Open(mut f) = previous else {
+        let Some(mut f) = state.take() else {
             return Ok(());
         };
         let durable = self.options.durability != Durability::None;
@@ -544,30 +529,34 @@ impl AppendArray {
         fill: impl FnOnce(&mut Sink<'_>, Order) -> Result<()>,
     ) -> Result<()> {
         let mut state = self.lock_state();
-        if matches!(*state, State::Pending) {
-            let order = self.options.order.or(order_hint).unwrap_or_default();
-            let file = match OpenFile::create(&self.path, dtype, shape, order) {
-                // Another writer created the file since this handle was opened: append to it
-                // as if it had existed at open (or report that writer's lock).
-                Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-                    let forks = sys::fork_generation();
-                    let file = sys::open_rw(&self.path)
-                        .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                    let file = lock(file, &self.path, forks)?;
-                    OpenFile::existing(file, &self.path, &self.options)?
+        let f = match state.as_mut() {
+            Some(f) => f,
+            None => {
+                let order = self.options.order.or(order_hint).unwrap_or_default();
+                let file = match OpenFile::create(&self.path, dtype, shape, order) {
+                    // Another writer created the file since this handle was opened: append to
+                    // it as if it had existed at open (or report that writer's lock).
+                    Err(Error::Io { source, .. })
+                        if source.kind() == io::ErrorKind::AlreadyExists =>
+                    {
+                        let forks = sys::fork_generation();
+                        let file = sys::open_rw(&self.path)
+                            .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
+                        let file = lock(file, &self.path, forks)?;
+                        OpenFile::existing(file, &self.path, &self.options)?
+                    }
+                    created => created?,
+                };
+                let f = state.insert(Box::new(file));
+                if self.options.durability != Durability::None {
+                    // The file's name must survive a power loss as well as its data, and
+                    // syncing the file does not promise that (POSIX): sync the directory too,
+                    // once.
+                    file::sync_parent_dir(&self.path)
+                        .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
                 }
-                created => created?,
-            };
-            *state = State::Open(Box::new(file));
-            if self.options.durability != Durability::None {
-                // The file's name must survive a power loss as well as its data, and syncing
-                // the file does not promise that (POSIX): sync the directory too, once.
-                file::sync_parent_dir(&self.path)
-                    .map_err(|e| Error::io(&self.path, "syncing the directory", e))?;
+                f
             }
-        }
-        let State::Open(f) = &mut *state else {
-            return Err(closed());
         };
         let plan = f.prepare(&self.path, dtype, shape, self.options.casting)?;
         let result = self.fill_and_commit(f, &plan, shape, fill);
@@ -648,8 +637,4 @@ impl Drop for AppendArray {
         // Best effort: errors cannot be reported from drop. Call `close` to see them.
         let _ = self.finish();
     }
-}
-
-fn closed() -> Error {
-    Error::Closed
 }

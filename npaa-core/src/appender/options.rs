@@ -146,11 +146,11 @@ pub fn parse_byte_count(s: &str) -> Result<u64> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct AppendOptions {
-    pub(super) delete_if_exists: bool,
+    pub(crate) delete_if_exists: bool,
     pub(super) rewrite_header_on_append: bool,
     pub(super) order: Option<Order>,
     pub(super) casting: Casting,
-    pub(super) durability: Durability,
+    pub(crate) durability: Durability,
     pub(super) buffer_capacity: usize,
     pub(super) mapped_window: usize,
 }

@@ -9,6 +9,7 @@
 //! `lock_single_thread` stays a binary of its own: it must run on the process's only thread.
 
 mod append;
+mod append_files;
 mod dtype_model;
 mod fuzz_regressions;
 mod mapped;

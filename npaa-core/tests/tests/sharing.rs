@@ -11,7 +11,7 @@ use std::fs::{self, File};
 use std::io::Read;
 use std::path::Path;
 
-use npaa_core::{AppendArray, AppendOptions, Error, WriterLock, inspect};
+use npaa_core::{AppendArray, AppendOptions, Error, inspect, recover};
 use npaa_testutil::child;
 use npaa_testutil::rows::{check_rows_prefix, rows};
 use npaa_testutil::tempdir;
@@ -48,13 +48,13 @@ fn readers_read_every_byte_while_a_writer_holds_the_lock() {
     let mut reader = File::open(&path).unwrap();
     assert_rows_file(&read_all(&path), &dir.path().join("copy.npy"), 10);
 
-    // Writers are kept out: this process's, another process's, a front end's lock.
+    // Writers are kept out: this process's (appending, recovering), another process's.
     let locked = |r: Result<(), Error>, what: &str| match r {
         Err(Error::Locked { path: p, .. }) => assert_eq!(p, path, "{what}"),
         other => panic!("{what}: expected Locked, got {other:?}"),
     };
     locked(AppendArray::open(&path).map(drop), "open");
-    locked(WriterLock::acquire(&path).map(drop), "WriterLock");
+    locked(recover(&path).map(drop), "recover");
     let out = child::command("lock-contender")
         .env("NPAA_LOCK_PATH", &path)
         .output()

@@ -43,9 +43,11 @@ from ._native import (
     RecoverReport,
     ShapeError,
     __version__,
+    concatenate_files,
     ensure_appendable,
     is_appendable,
     needs_recovery,
+    problems,
     recover,
 )
 
@@ -64,8 +66,10 @@ __all__ = [
     "RecoverReport",
     "ShapeError",
     "__version__",
+    "concatenate_files",
     "ensure_appendable",
     "is_appendable",
     "needs_recovery",
+    "problems",
     "recover",
 ]

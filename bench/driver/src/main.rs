@@ -2,7 +2,7 @@
 //! baseline and prints one JSON object (seconds, operations, and what was done) on stdout.
 //!
 //! Not a user-facing tool: `bench/compare` builds it with
-//! `cargo build --release -p npaa-core --example compare_driver` and calls it once per
+//! `cargo build --release -p npaa-bench --bin compare_driver` and calls it once per
 //! measurement, with the Python reference driven by `bench/ref_driver.py` in the same run.
 //!
 //! Every scenario appends rows of 16 `f64` (128 bytes), the shape `(n, 16)`, so that all three
