@@ -72,7 +72,8 @@ install: build
 	ln -sf 'libnpaa.so.$(VERSION_MAJOR)' '$(DESTDIR)$(LIBDIR)/libnpaa.so'
 	install -m 644 '$(OUT)/libnpaa.a' '$(DESTDIR)$(LIBDIR)/libnpaa.a'
 	install -m 644 include/npaa.h include/npaa.hpp '$(DESTDIR)$(INCLUDEDIR)/'
-	install -m 644 include/npaa_mpi.h include/npaa_mpi.hpp '$(DESTDIR)$(INCLUDEDIR)/'
+	install -m 644 include/npaa_mpi.h include/npaa_mpi.hpp include/npaa_collective.h \
+		'$(DESTDIR)$(INCLUDEDIR)/'
 	$(SUBST) npaa-capi/pkg/npaa.pc.in > '$(DESTDIR)$(LIBDIR)/pkgconfig/npaa.pc'
 	$(SUBST) npaa-capi/pkg/npaa-mpi.pc.in > '$(DESTDIR)$(LIBDIR)/pkgconfig/npaa-mpi.pc'
 	$(SUBST) npaa-capi/pkg/npaaConfig.cmake.in > '$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfig.cmake'
@@ -83,6 +84,7 @@ uninstall:
 		'$(DESTDIR)$(LIBDIR)/libnpaa.so.$(VERSION)' '$(DESTDIR)$(LIBDIR)/libnpaa.a' \
 		'$(DESTDIR)$(INCLUDEDIR)/npaa.h' '$(DESTDIR)$(INCLUDEDIR)/npaa.hpp' \
 		'$(DESTDIR)$(INCLUDEDIR)/npaa_mpi.h' '$(DESTDIR)$(INCLUDEDIR)/npaa_mpi.hpp' \
+		'$(DESTDIR)$(INCLUDEDIR)/npaa_collective.h' \
 		'$(DESTDIR)$(LIBDIR)/pkgconfig/npaa.pc' '$(DESTDIR)$(LIBDIR)/pkgconfig/npaa-mpi.pc' \
 		'$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfig.cmake' \
 		'$(DESTDIR)$(LIBDIR)/cmake/npaa/npaaConfigVersion.cmake'

@@ -24,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DRIVER = os.path.join(ROOT, "target", "release", "compare_driver")
 NPAA = os.path.join(ROOT, "target", "release", "npaa")
 REF_DRIVER = os.path.join(ROOT, "bench", "ref_driver.py")
+CAPI_DRIVER = os.path.join(ROOT, "target", "bench", "capi_driver")
 NOTES_MARKER = "<!-- notes below are kept when bench/compare rewrites this file -->"
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
@@ -463,9 +464,30 @@ def python_api(s, d):
 
     small = lambda count: (lambda warmup: max(count // 10, 100) if warmup else count)
     tiny_n, reopen_count = small(n), small(reopen_n)
-    rows += pair("Python API: tiny appends (1×16 f64), header rewrite on",
-                 lambda w: ("tiny", path, tiny_n(w), "rewrite"), s["tiny_reps"],
-                 lambda: check_shape(path, (n + 1, 16), "python tiny"))
+    tiny_rows = pair("Python API: tiny appends (1×16 f64), header rewrite on",
+                     lambda w: ("tiny", path, tiny_n(w), "rewrite"), s["tiny_reps"],
+                     lambda: check_shape(path, (n + 1, 16), "python tiny"))
+    rows += tiny_rows
+    # The same append from Python and through the C ABI (bench/capi_driver.c), mapped mode:
+    # what the Python call itself costs.
+    mapped = "Python API: tiny appends (1×16 f64), mapped mode (1 MiB window)"
+    contenders = {
+        "npaa (Python)": lambda warmup: py_npaa("tiny", path, tiny_n(warmup), "mapped"),
+        "C ABI": lambda warmup: run(
+            [CAPI_DRIVER, "tiny", path, str(tiny_n(warmup)), f"mapped:{MIB}"])[0],
+    }
+
+    def after_mapped(key, warmup):
+        if not warmup:
+            check_shape(path, (n + 1, 16), f"python mapped ({key})")
+        remove(path)
+
+    results = interleaved(contenders, s["tiny_reps"], after_mapped)
+    rows += [row(mapped, c, v, best_op=min(r["best_op_seconds"] for r in v))
+             for c, v in results.items()]
+    reference = next(r for r in tiny_rows if r["contender"] == "reference")
+    rows.append(dict(reference, scenario=mapped,
+                     contender="reference (no mapped mode: its default mode, rewrite on)"))
     rows += pair("Python API: open, append 1 row, close",
                  lambda w: ("reopen", path, reopen_count(w)), s["reopen_reps"],
                  lambda: check_shape(path, (reopen_n + 1, 16), "python reopen"))
@@ -504,6 +526,17 @@ def python_targets(rows, smoke=False):
         return None
 
     out = ["| Target | Measured | Verdict |", "|---|---|---|"]
+    python, capi = (by.get(("Python API: tiny appends (1×16 f64), mapped mode (1 MiB window)", c))
+                    for c in ("npaa", "C ABI"))
+    if python and capi:
+        gap = per_op(python) - per_op(capi)
+        verdict = "– (smoke run)" if smoke else "**met**" if gap <= 0.5e-6 else "**not met**"
+        best_gap = python["best_op"] - capi["best_op"]
+        out.append(f"| a mapped-mode append from Python costs ≤ 0.5 µs more than through the "
+                   f"C ABI | {gap * 1e6:+.2f} µs ({fmt_time(per_op(python))} vs "
+                   f"{fmt_time(per_op(capi))}, medians of whole runs); fastest runs of 5000: "
+                   f"{best_gap * 1e6:+.2f} µs ({fmt_time(python['best_op'])} vs "
+                   f"{fmt_time(capi['best_op'])}) | {verdict} |")
     for name, value, goal in (
         ("tiny appends: ≥ 10× the reference", x("Python API: tiny"), 10),
         ("open, append 1 row, close: ≥ 5× the reference", x("Python API: open"), 5),

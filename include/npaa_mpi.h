@@ -56,6 +56,7 @@
 #include <string.h>
 
 #include "npaa.h"
+#include "npaa_collective.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,6 +1,10 @@
 //! `npaa_collective`: the MPI-free half of collective appends (many writers, one file), for
 //! the MPI layer in `include/npaa_mpi.h`, which is compiled against the user's own MPI and
 //! makes only MPI calls. Every format decision is npaa-core's ([`npaa_core::Collective`]).
+//!
+//! Unstable: these functions are declared in `include/npaa_collective.h` (generated from this
+//! file alone by `npaa-capi/cbindgen-collective.toml`), not in the stable `npaa.h`; they
+//! change together with `npaa_mpi.h`.
 
 use std::ffi::c_char;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -221,14 +225,14 @@ pub unsafe extern "C" fn npaa_collective_define(
 /// `data_len` of SIZE_MAX means itemsize(descr) * product(shape), as for npaa_append()) and
 /// converts it to the file's dtype, writing nothing. On NPAA_OK, `*out` and `*bytes` give the bytes to write (`data`
 /// itself when no conversion is needed, otherwise a buffer of the handle valid until its next
-/// call) and `*rows` the block's length along the growth axis (0 is fine).
+/// call) and `*items` the block's length along the growth axis (0 is fine).
 ///
 /// Errors: those of npaa_append_sized() for the block (NPAA_SHAPE_MISMATCH, NPAA_CAST,
 /// NPAA_INVALID_DTYPE, NPAA_INVALID_ARGUMENT for a `data_len` that is not the block's size,
 /// ...), with the message naming the rank.
 ///
 /// Pointers: As npaa_append() for `descr`, `shape` and `data`; `collective` NULL or a live handle;
-/// `out`, `bytes` and `rows` NULL or writable.
+/// `out`, `bytes` and `items` NULL or writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_prepare(
     collective: *mut npaa_collective,
@@ -239,12 +243,12 @@ pub unsafe extern "C" fn npaa_collective_prepare(
     shape: *const u64,
     out: *mut *const std::ffi::c_void,
     bytes: *mut u64,
-    rows: *mut u64,
+    items: *mut u64,
 ) -> npaa_status {
     guard("npaa_mpi_append", || {
         let out = Out::new(out, "out")?;
         let bytes = Out::new(bytes, "bytes")?;
-        let rows = Out::new(rows, "rows")?;
+        let items = Out::new(items, "items")?;
         // SAFETY: forwarded contract.
         let (ptr, n, r) = unsafe {
             with(collective, |c| {
@@ -268,7 +272,7 @@ pub unsafe extern "C" fn npaa_collective_prepare(
         unsafe {
             out.write(ptr.cast());
             bytes.write(n);
-            rows.write(r);
+            items.write(r);
         }
         Ok(())
     })
@@ -347,7 +351,7 @@ pub unsafe extern "C" fn npaa_collective_sync_due_at_close(
     unsafe { getter(collective, 0, |c| u32::from(c.inner.sync_due_at_close())) }
 }
 
-/// Counts a step whose data every writer has written (`rows` along the growth axis and
+/// Counts a step whose data every writer has written (`items` along the growth axis and
 /// `bytes` in all, summed over the writers; `synced` non-zero if the data was synced as
 /// npaa_collective_sync_due() asked). Every writer calls it; on the root it rewrites the
 /// header (NPAA_IO if that fails: the step is not counted and its bytes are cut by the next
@@ -357,7 +361,7 @@ pub unsafe extern "C" fn npaa_collective_sync_due_at_close(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn npaa_collective_commit(
     collective: *mut npaa_collective,
-    rows: u64,
+    items: u64,
     bytes: u64,
     synced: u32,
 ) -> npaa_status {
@@ -365,7 +369,7 @@ pub unsafe extern "C" fn npaa_collective_commit(
         // SAFETY: forwarded contract.
         unsafe {
             with(collective, |c| {
-                Ok(c.inner.commit(rows, bytes, synced != 0)?)
+                Ok(c.inner.commit(items, bytes, synced != 0)?)
             })
         }
     })

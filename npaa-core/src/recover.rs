@@ -93,13 +93,22 @@ pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<R
         .open(path)
         .map_err(|e| Error::io(path, "opening", e))?;
     // A dry run reads without the lock; a real one holds it until it returns.
-    let locked;
-    let file: &File = if options.dry_run {
-        &opened
+    if options.dry_run {
+        recover_file(&opened, path, options)
     } else {
-        locked = lock(opened, path, forks)?;
-        &locked
-    };
+        let locked = lock(opened, path, forks)?;
+        recover_file(&locked, path, options)
+    }
+}
+
+/// [`recover_with`] on `file`, open at `path` for reading (and writing unless it is a dry
+/// run), and locked by the caller unless it is a dry run: the repair
+/// [`AppendOptions::recover`](crate::AppendOptions::recover) makes under the writer's lock.
+pub(crate) fn recover_file(
+    file: &File,
+    path: &Path,
+    options: RecoverOptions,
+) -> Result<RecoverReport> {
     let (parsed, file_len) = read_parsed_len(file, path, Leniency::AllowPlaceholder)?;
     let info = FileInfo::from_parsed(path, file, &parsed, file_len)?;
     let header = &parsed.header;
@@ -131,18 +140,18 @@ pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<R
         }
         return Ok(report);
     }
-    let Some(row_len) = header.row_len() else {
+    let Some(item_len) = header.item_len() else {
         return Err(Error::ScalarFile {
             path: path.to_path_buf(),
         });
     };
     let present = info.data_present;
     let (items_after, new_data_len) =
-        match (present.checked_div(row_len), present.checked_rem(row_len)) {
+        match (present.checked_div(item_len), present.checked_rem(item_len)) {
             (Some(whole), Some(partial)) if partial > 0 && options.zerofill_incomplete => {
-                (whole + 1, (whole + 1) * row_len)
+                (whole + 1, (whole + 1) * item_len)
             }
-            (Some(whole), _) => (whole, whole * row_len),
+            (Some(whole), _) => (whole, whole * item_len),
             // No item holds any byte: the length cannot be inferred, and no byte is data.
             _ => (header.growth_len(), 0),
         };

@@ -18,7 +18,7 @@
 
 use std::path::Path;
 
-use npaa_core::{Error, FormatError, Remedy};
+use npaa_core::{Error as CoreError, FormatError, Remedy};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -87,6 +87,40 @@ create_exception!(
     "The file was changed, replaced or deleted by someone else while it was open."
 );
 
+/// An error of a call into the binding: npaa-core's, or one Python raised. `?` converts
+/// either into it, and PyO3 raises it as the exception [`to_py`] chooses.
+#[derive(Debug)]
+pub(crate) enum Error {
+    /// npaa-core refused or failed.
+    Core(npaa_core::Error),
+    /// A Python exception (a conversion, a NumPy call).
+    Python(PyErr),
+}
+
+/// The binding's result type.
+pub(crate) type Result<T> = std::result::Result<T, Error>;
+
+impl From<npaa_core::Error> for Error {
+    fn from(err: npaa_core::Error) -> Self {
+        Error::Core(err)
+    }
+}
+
+impl From<PyErr> for Error {
+    fn from(err: PyErr) -> Self {
+        Error::Python(err)
+    }
+}
+
+impl From<Error> for PyErr {
+    fn from(err: Error) -> PyErr {
+        match err {
+            Error::Core(err) => Python::attach(|py| to_py(py, err)),
+            Error::Python(err) => err,
+        }
+    }
+}
+
 /// Adds the exception classes to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -121,8 +155,8 @@ pub(crate) fn closed(py: Python<'_>, path: &Path) -> PyErr {
 /// The class follows the variant; the message is the core's, followed by its
 /// [`Remedy`](npaa_core::Remedy) worded as the Python call or argument that fixes it
 /// (`npaa.recover(path)`, `casting="unsafe"`).
-pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
-    if let Error::Io {
+fn to_py(py: Python<'_>, err: CoreError) -> PyErr {
+    if let CoreError::Io {
         path, op, source, ..
     } = &err
     {
@@ -147,34 +181,34 @@ pub(crate) fn to_py(py: Python<'_>, err: Error) -> PyErr {
     };
     // The class follows what went wrong (inside concatenate_files' wrappers too).
     match err.innermost() {
-        Error::NotAppendable { .. } => NotAppendableError::new_err(message),
-        Error::NeedsRecovery { .. }
-        | Error::Format {
+        CoreError::NotAppendable { .. } => NotAppendableError::new_err(message),
+        CoreError::NeedsRecovery { .. }
+        | CoreError::Format {
             kind: FormatError::PlaceholderShape,
             ..
         } => NeedsRecoveryError::new_err(message),
-        Error::Cast { .. } => CastingError::new_err(message),
-        Error::IsDirectory { path, .. } => PyIsADirectoryError::new_err((
+        CoreError::Cast { .. } => CastingError::new_err(message),
+        CoreError::IsDirectory { path, .. } => PyIsADirectoryError::new_err((
             libc::EISDIR,
             "is a directory, not a .npy file",
             path.to_string_lossy().into_owned(),
         )),
-        Error::NoSuchDirectory { path, .. } => PyFileNotFoundError::new_err((
+        CoreError::NoSuchDirectory { path, .. } => PyFileNotFoundError::new_err((
             libc::ENOENT,
             message,
             path.to_string_lossy().into_owned(),
         )),
-        Error::Format { .. } => NpaaFormatError::new_err(message),
-        Error::Locked { .. } => LockedError::new_err(message),
-        Error::ShapeMismatch { .. }
-        | Error::ScalarFile { .. }
-        | Error::ZeroDimensional { .. }
-        | Error::DataLength { .. }
-        | Error::Overflow { .. } => ShapeError::new_err(message),
-        Error::ObjectDtype { .. } | Error::InvalidDtype { .. } | Error::CastUnsupported { .. } => {
-            DtypeError::new_err(message)
-        }
-        Error::FileChanged { .. } => FileChangedError::new_err(message),
+        CoreError::Format { .. } => NpaaFormatError::new_err(message),
+        CoreError::Locked { .. } => LockedError::new_err(message),
+        CoreError::ShapeMismatch { .. }
+        | CoreError::ScalarFile { .. }
+        | CoreError::ZeroDimensional { .. }
+        | CoreError::DataLength { .. }
+        | CoreError::Overflow { .. } => ShapeError::new_err(message),
+        CoreError::ObjectDtype { .. }
+        | CoreError::InvalidDtype { .. }
+        | CoreError::CastUnsupported { .. } => DtypeError::new_err(message),
+        CoreError::FileChanged { .. } => FileChangedError::new_err(message),
         _ => NpaaError::new_err(message),
     }
 }

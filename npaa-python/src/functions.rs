@@ -25,6 +25,18 @@ pub(crate) struct RecoverReport {
     changed: bool,
 }
 
+impl From<&npaa_core::RecoverReport> for RecoverReport {
+    fn from(r: &npaa_core::RecoverReport) -> Self {
+        RecoverReport {
+            items_before: r.items_before,
+            items_after: r.items_after,
+            bytes_cut: r.bytes_cut,
+            bytes_zero_filled: r.bytes_zero_filled,
+            changed: r.changed,
+        }
+    }
+}
+
 #[pymethods]
 impl RecoverReport {
     fn __bool__(&self) -> bool {
@@ -89,22 +101,14 @@ pub(crate) fn recover(
     py: Python<'_>,
     filename: PathBuf,
     zerofill_incomplete: bool,
-) -> PyResult<RecoverReport> {
-    let r = py
-        .detach(|| {
-            npaa_core::recover_with(
-                &filename,
-                RecoverOptions::new().zerofill_incomplete(zerofill_incomplete),
-            )
-        })
-        .map_err(|e| errors::to_py(py, e))?;
-    Ok(RecoverReport {
-        items_before: r.items_before,
-        items_after: r.items_after,
-        bytes_cut: r.bytes_cut,
-        bytes_zero_filled: r.bytes_zero_filled,
-        changed: r.changed,
-    })
+) -> errors::Result<RecoverReport> {
+    let report = py.detach(|| {
+        npaa_core::recover_with(
+            &filename,
+            RecoverOptions::new().zerofill_incomplete(zerofill_incomplete),
+        )
+    })?;
+    Ok(RecoverReport::from(&report))
 }
 
 /// Gives a file's header the spare room appends need (atomic copy, or `inplace=True`).
@@ -114,12 +118,10 @@ pub(crate) fn ensure_appendable(
     py: Python<'_>,
     filename: PathBuf,
     inplace: bool,
-) -> PyResult<EnsureReport> {
-    let r = py
-        .detach(|| {
-            npaa_core::ensure_appendable_with(&filename, EnsureOptions::new().in_place(inplace))
-        })
-        .map_err(|e| errors::to_py(py, e))?;
+) -> errors::Result<EnsureReport> {
+    let r = py.detach(|| {
+        npaa_core::ensure_appendable_with(&filename, EnsureOptions::new().in_place(inplace))
+    })?;
     Ok(EnsureReport {
         method: r.method.name(),
         header_len_before: r.header_len_before,
@@ -130,16 +132,14 @@ pub(crate) fn ensure_appendable(
 
 /// True if appends can go to the file as it is (its header has room to grow).
 #[pyfunction]
-pub(crate) fn is_appendable(py: Python<'_>, filename: PathBuf) -> PyResult<bool> {
-    py.detach(|| npaa_core::is_appendable(&filename))
-        .map_err(|e| errors::to_py(py, e))
+pub(crate) fn is_appendable(py: Python<'_>, filename: PathBuf) -> errors::Result<bool> {
+    Ok(py.detach(|| npaa_core::is_appendable(&filename))?)
 }
 
 /// True if the file's data does not match its header (`recover` repairs it).
 #[pyfunction]
-pub(crate) fn needs_recovery(py: Python<'_>, filename: PathBuf) -> PyResult<bool> {
-    py.detach(|| npaa_core::needs_recovery(&filename))
-        .map_err(|e| errors::to_py(py, e))
+pub(crate) fn needs_recovery(py: Python<'_>, filename: PathBuf) -> errors::Result<bool> {
+    Ok(py.detach(|| npaa_core::needs_recovery(&filename))?)
 }
 
 /// Appends the arrays of the .npy files `sources`, in order, to the .npy file `dest`, as one
@@ -154,26 +154,23 @@ pub(crate) fn concatenate_files(
     sources: Vec<PathBuf>,
     casting: &str,
     delete_if_exists: bool,
-) -> PyResult<u64> {
+) -> errors::Result<u64> {
     let options = AppendOptions::new()
-        .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
+        .casting(casting.parse()?)
         .delete_if_exists(delete_if_exists);
-    py.detach(|| {
+    let report = py.detach(|| {
         let options = AppendFilesOptions::new().append_options(options);
         npaa_core::append_files(&dest, &sources, options)
-    })
-    .map(|report| report.items)
-    .map_err(|e| errors::to_py(py, e))
+    })?;
+    Ok(report.items)
 }
 
 /// What keeps the file from loading in NumPy or from being appended to (npaa-core's
 /// `FileInfo::problems`), each with the Python call that fixes it where one does; empty when
 /// the file is fine.
 #[pyfunction]
-pub(crate) fn problems(py: Python<'_>, filename: PathBuf) -> PyResult<Vec<String>> {
-    let info = py
-        .detach(|| npaa_core::inspect(&filename))
-        .map_err(|e| errors::to_py(py, e))?;
+pub(crate) fn problems(py: Python<'_>, filename: PathBuf) -> errors::Result<Vec<String>> {
+    let info = py.detach(|| npaa_core::inspect(&filename))?;
     Ok(info
         .problems()
         .iter()

@@ -1,15 +1,16 @@
 //! `npaa.NpyAppendArray`: the reference's class on an [`npaa_core::AppendArray`].
 
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 
 use npaa_core::{AppendArray, AppendOptions, Dtype, Durability, Order};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyTuple};
 
-use crate::array::{self, ArrayView};
+use crate::array::{self, Block};
 use crate::errors;
+use crate::functions::RecoverReport;
 
 /// Blocks converted for an append not in the file's layout hold at most this many bytes (but
 /// always at least one item along the growth axis).
@@ -17,6 +18,19 @@ const SLAB_BYTES: u64 = 4 << 20;
 
 /// The window `mapped=True` stands for (good for rows of up to a few KiB).
 const DEFAULT_MAPPED_WINDOW: usize = 1 << 20;
+
+/// Appends of fewer bytes keep the GIL when they are copies into memory (mapped mode, or a
+/// write buffer: [`AppendOptions::small_appends_in_memory`]): giving it up and taking it back
+/// costs more than the copy, and other threads wait no longer than a copy of this size takes
+/// (a few microseconds). Every other append is made without it, so threads appending to
+/// different files run in parallel: larger blocks, appends that make a system call (`pwrite`,
+/// syncs), and those of a handle that buffers more than [`BUFFER_UNDER_GIL`] (an append may
+/// write out the whole buffer).
+const KEEP_GIL_BELOW: usize = 64 << 10;
+
+/// The largest `buffer=` whose flushes may be written with the GIL held (about a
+/// millisecond of copying into the page cache, a fifth of Python's switch interval).
+const BUFFER_UNDER_GIL: usize = 4 << 20;
 
 /// What the handle holds: the open core handle, or what it had when it was closed.
 #[derive(Debug)]
@@ -27,14 +41,6 @@ enum Slot {
         order: Option<Order>,
         dtype: Option<Dtype>,
     },
-}
-
-/// The dtype of the last array appended, as NumPy's object and as npaa's parsed dtype: a run
-/// of appends of one dtype parses it once.
-#[derive(Debug)]
-struct SourceDtype {
-    object: Py<PyAny>,
-    parsed: Arc<Dtype>,
 }
 
 /// Create and grow a .npy file by appending arrays along the growth axis (0 for C order, -1
@@ -50,7 +56,8 @@ struct SourceDtype {
 /// (None or "none", "close", "append", or an int N: sync every N bytes); `buffer` (bytes of
 /// appends coalesced in memory, 0 = off); `mapped` (True or a window size in bytes: small
 /// appends copied into mapped space); `fortran_order` (the order of a new file; by default
-/// the first array's).
+/// the first array's); `recover` (repair what a crash left, under the lock, before
+/// appending: `recovered` tells what was repaired).
 ///
 /// Raises `npaa.NpaaError` subclasses (ValueError) for files and blocks npaa refuses and
 /// `OSError` for failed system calls.
@@ -59,16 +66,16 @@ struct SourceDtype {
 pub(crate) struct NpyAppendArray {
     filename: Py<PyAny>,
     path: PathBuf,
-    /// The order of a new file chosen with `fortran_order=` (the core was opened with it).
-    order_given: Option<Order>,
     /// As opened: whether appends rewrite the header.
     rewrite_header_on_append: bool,
-    /// One operation (append, flush, close, ...) at a time; waited for without the GIL.
-    turn: Turnstile,
-    slot: RwLock<Slot>,
-    source: Mutex<Option<SourceDtype>>,
-    /// The file's memory order, once the file exists (it never changes).
-    known_order: OnceLock<Order>,
+    /// As opened: whether a small append is a copy into memory (no system call, no large
+    /// buffer to write out), so that it may keep the GIL ([`KEEP_GIL_BELOW`]).
+    quick_appends: bool,
+    /// The handle's lock: one operation (append, flush, close, ...) at a time, taken without
+    /// the GIL when it has to be waited for ([`Self::slot`]).
+    slot: Mutex<Slot>,
+    /// What `recover=True` repaired when the file was opened.
+    recovered: Option<Py<RecoverReport>>,
     /// The file's dtype as a NumPy dtype, once asked for (it never changes).
     numpy_dtype: OnceLock<Py<PyAny>>,
 }
@@ -78,7 +85,8 @@ impl NpyAppendArray {
     #[new]
     #[pyo3(signature = (
         filename, delete_if_exists=false, rewrite_header_on_append=true, *,
-        casting="same_kind", durability=None, buffer=0, mapped=None, fortran_order=None
+        casting="same_kind", durability=None, buffer=0, mapped=None, fortran_order=None,
+        recover=false
     ))]
     #[expect(clippy::too_many_arguments, reason = "the Python signature")]
     fn new(
@@ -91,31 +99,34 @@ impl NpyAppendArray {
         buffer: usize,
         mapped: Option<Bound<'_, PyAny>>,
         fortran_order: Option<bool>,
-    ) -> PyResult<Self> {
+        recover: bool,
+    ) -> errors::Result<Self> {
         let path: PathBuf = filename.extract()?;
+        let durability = parse_durability(durability.as_ref())?;
         let mut options = AppendOptions::new()
             .delete_if_exists(delete_if_exists)
             .rewrite_header_on_append(rewrite_header_on_append)
-            .casting(casting.parse().map_err(|e| errors::to_py(py, e))?)
-            .durability(parse_durability(durability.as_ref())?)
+            .casting(casting.parse()?)
+            .durability(durability)
             .buffer_capacity(buffer)
-            .mapped_window(parse_mapped(mapped.as_ref())?);
-        let order_given = fortran_order.map(|f| if f { Order::Fortran } else { Order::C });
-        if let Some(order) = order_given {
-            options = options.order(order);
+            .mapped_window(parse_mapped(mapped.as_ref())?)
+            .recover(recover);
+        if let Some(fortran) = fortran_order {
+            options = options.order(Order::from_fortran(fortran));
         }
-        let core = py
-            .detach(|| options.open(&path))
-            .map_err(|e| errors::to_py(py, e))?;
+        let quick_appends = options.small_appends_in_memory() && buffer <= BUFFER_UNDER_GIL;
+        let core = py.detach(|| options.open(&path))?;
+        let recovered = core
+            .recovered()
+            .map(|report| Py::new(py, RecoverReport::from(report)))
+            .transpose()?;
         Ok(NpyAppendArray {
             filename: filename.unbind(),
             path,
-            order_given,
             rewrite_header_on_append,
-            turn: Turnstile::default(),
-            slot: RwLock::new(Slot::Open(core)),
-            source: Mutex::new(None),
-            known_order: OnceLock::new(),
+            quick_appends,
+            slot: Mutex::new(Slot::Open(core)),
+            recovered,
             numpy_dtype: OnceLock::new(),
         })
     }
@@ -126,20 +137,32 @@ impl NpyAppendArray {
         self.filename.clone_ref(py)
     }
 
+    /// What `recover=True` repaired when the file was opened (a `RecoverReport`, whose
+    /// `changed` is False when nothing needed repair); `None` without `recover=True` or when
+    /// there was no file to open.
+    #[getter]
+    fn recovered(&self, py: Python<'_>) -> Option<Py<RecoverReport>> {
+        self.recovered.as_ref().map(|r| r.clone_ref(py))
+    }
+
     /// The file's shape (a tuple), `None` before the first append created the file.
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let shape = py.detach(|| match &*self.read_slot() {
+        let shape = match &*self.slot(py) {
             Slot::Open(core) => core.shape(),
             Slot::Closed { shape, .. } => shape.clone(),
-        });
+        };
         shape.map(|s| PyTuple::new(py, s)).transpose()
     }
 
     /// True for a Fortran-order file, `None` before the first append created the file.
     #[getter]
     fn fortran_order(&self, py: Python<'_>) -> Option<bool> {
-        py.detach(|| self.order()).map(|o| o == Order::Fortran)
+        let order = match &*self.slot(py) {
+            Slot::Open(core) => core.order(),
+            Slot::Closed { order, .. } => *order,
+        };
+        order.map(|o| o == Order::Fortran)
     }
 
     /// The file's dtype (a `numpy.dtype`), `None` before the first append created the file.
@@ -148,10 +171,10 @@ impl NpyAppendArray {
         if let Some(d) = self.numpy_dtype.get() {
             return Ok(Some(d.clone_ref(py)));
         }
-        let dtype = py.detach(|| match &*self.read_slot() {
+        let dtype = match &*self.slot(py) {
             Slot::Open(core) => core.dtype(),
             Slot::Closed { dtype, .. } => dtype.clone(),
-        });
+        };
         let Some(dtype) = dtype else {
             return Ok(None);
         };
@@ -159,67 +182,75 @@ impl NpyAppendArray {
         Ok(Some(self.numpy_dtype.get_or_init(|| object).clone_ref(py)))
     }
 
-    /// Appends `arr` (an array, or anything `np.asarray` takes) along the growth axis. The
-    /// first append creates the file with `arr`'s dtype, shape and memory order.
+    /// Appends `arr` along the growth axis: a NumPy array, or any array in (a PyTorch
+    /// tensor, a JAX or CuPy array, anything with `__dlpack__`, `__array__` or the buffer
+    /// protocol, nested lists); a device array is copied to host memory first. The first
+    /// append creates the file with `arr`'s dtype, shape and memory order.
     ///
     /// Nothing is written if the block is refused (shape, dtype, casting rule). An array laid
-    /// out as the file is (C-contiguous for a C-order file, Fortran-contiguous for a Fortran
-    /// one) is written from its own memory; others are converted in slabs of at most 4 MiB.
-    fn append(&self, py: Python<'_>, arr: &Bound<'_, PyAny>) -> PyResult<()> {
-        let arr = array::as_ndarray(arr)?;
-        let dtype = self.source_dtype(&arr)?;
-        let view = ArrayView::read(&arr)?;
-        let _turn = self.turn.enter(py);
-        let (order, creates) = self.file_order(py, &view)?;
-        self.write(py, &arr, &view, &dtype, order)?;
-        if creates && !self.rewrite_header_on_append {
-            // The reference creates the file with `np.save` of the first array, so its header
-            // counts that array even when later appends do not rewrite it.
-            self.with_core(py, AppendArray::update_header)?;
+    /// out contiguously in either order is written from its own memory; others are converted
+    /// in slabs of at most 4 MiB.
+    fn append(&self, py: Python<'_>, arr: &Bound<'_, PyAny>) -> errors::Result<()> {
+        let block = Block::of(arr)?;
+        let slot = self.slot(py);
+        let Slot::Open(core) = &*slot else {
+            return Err(errors::closed(py, &self.path).into());
+        };
+        // The reference creates the file with `np.save` of the first array, so its header
+        // counts that array even when later appends do not rewrite it.
+        let creates = !self.rewrite_header_on_append && core.order().is_none();
+        match block.bytes() {
+            Some(data) => {
+                let (dtype, shape) = (&block.dtype, &block.shape);
+                let layout = block.layout.unwrap_or_default();
+                let append = || core.append_raw_in_order(dtype, shape, layout, data);
+                if data.len() < KEEP_GIL_BELOW && self.quick_appends {
+                    append()?;
+                } else {
+                    py.detach(append)?;
+                }
+            }
+            None => self.append_slabs(py, core, &block)?,
+        }
+        if creates {
+            py.detach(|| core.update_header())?;
         }
         Ok(())
     }
 
     /// Writes buffered items and the header, so that NumPy sees everything appended so far
     /// (the way to publish progress with `rewrite_header_on_append=False`).
-    fn update_header(&self, py: Python<'_>) -> PyResult<()> {
-        let _turn = self.turn.enter(py);
+    fn update_header(&self, py: Python<'_>) -> errors::Result<()> {
         self.with_core(py, AppendArray::update_header)
     }
 
     /// Writes buffered items (`buffer=`) to the file, and the header if it is rewritten on
     /// append.
-    fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        let _turn = self.turn.enter(py);
+    fn flush(&self, py: Python<'_>) -> errors::Result<()> {
         self.with_core(py, AppendArray::flush)
     }
 
     /// Writes buffered items and the header, and forces both to stable storage.
-    fn sync(&self, py: Python<'_>) -> PyResult<()> {
-        let _turn = self.turn.enter(py);
+    fn sync(&self, py: Python<'_>) -> errors::Result<()> {
         self.with_core(py, AppendArray::sync)
     }
 
     /// Flushes, writes the final header, syncs as `durability` asks and releases the file.
     /// Closing twice is harmless; appending after closing raises `ClosedError`.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let _turn = self.turn.enter(py);
-        let result = py.detach(|| {
-            let mut slot = self.slot.write().unwrap_or_else(PoisonError::into_inner);
-            let Slot::Open(core) = &*slot else {
-                return Ok(());
-            };
-            let closed = Slot::Closed {
-                shape: core.shape(),
-                order: core.order(),
-                dtype: core.dtype(),
-            };
-            let Slot::Open(core) = std::mem::replace(&mut *slot, closed) else {
-                unreachable!("checked above");
-            };
-            core.close()
-        });
-        result.map_err(|e| errors::to_py(py, e))
+    fn close(&self, py: Python<'_>) -> errors::Result<()> {
+        let mut slot = self.slot(py);
+        let Slot::Open(core) = &*slot else {
+            return Ok(());
+        };
+        let closed = Slot::Closed {
+            shape: core.shape(),
+            order: core.order(),
+            dtype: core.dtype(),
+        };
+        let Slot::Open(core) = std::mem::replace(&mut *slot, closed) else {
+            unreachable!("checked above");
+        };
+        Ok(py.detach(|| core.close())?)
     }
 
     /// Closes, ignoring errors (the reference's `__exit__` calls it; garbage collection closes
@@ -233,7 +264,7 @@ impl NpyAppendArray {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> errors::Result<bool> {
         self.close(py)?;
         Ok(false)
     }
@@ -259,37 +290,39 @@ impl NpyAppendArray {
 }
 
 impl NpyAppendArray {
-    /// Appends `arr` in `order`: from its own memory if it is laid out so, else converted a
-    /// slab at a time. Called with the turn held.
-    fn write(
-        &self,
-        py: Python<'_>,
-        arr: &Bound<'_, PyAny>,
-        view: &ArrayView<'_>,
-        dtype: &Dtype,
-        order: Order,
-    ) -> PyResult<()> {
-        // Contiguous in either order: from the array's own memory, the core converting a block
-        // in the other order in bounded pieces.
-        for layout in [order, order.other()] {
-            if let Some(data) = view.bytes_in(layout) {
-                let shape = &view.shape;
-                return self.with_core(py, |core| {
-                    core.append_raw_in_order(dtype, shape, layout, data)
-                });
+    /// The handle's lock, taken at once when it is free; otherwise waited for without the
+    /// GIL (the holder may need the GIL to finish), then tried again with it.
+    fn slot(&self, py: Python<'_>) -> MutexGuard<'_, Slot> {
+        loop {
+            match self.slot.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => py.detach(|| {
+                    drop(self.slot.lock().unwrap_or_else(PoisonError::into_inner));
+                }),
             }
         }
-        // Not contiguous (a strided view): check the whole block first, so that a refused
-        // append writes nothing, then gather and append it a slab at a time.
-        let shape = &view.shape;
-        self.with_core(py, |core| core.check_append(dtype, shape))?;
-        let Some(axis) = order.growth_axis(view.shape.len()) else {
+    }
+
+    /// Appends a non-contiguous block (a strided view): checked whole first, so that a
+    /// refused append writes nothing, then gathered and appended a slab at a time along the
+    /// axis the file grows. Called with the handle's lock held.
+    fn append_slabs(
+        &self,
+        py: Python<'_>,
+        core: &AppendArray,
+        block: &Block<'_>,
+    ) -> errors::Result<()> {
+        let (dtype, shape) = (&block.dtype, &block.shape);
+        py.detach(|| core.check_append(dtype, shape))?;
+        // A strided view has no layout of its own: as for `np.save`, C order unless the file
+        // (or `fortran_order=`) has one.
+        let order = core.order_for(Order::C);
+        let Some(axis) = order.growth_axis(shape.len()) else {
             return Ok(());
         };
-        let items = view.shape[axis];
         let item_bytes = dtype.itemsize() as u64
-            * view
-                .shape
+            * shape
                 .iter()
                 .enumerate()
                 .filter(|&(i, _)| i != axis)
@@ -297,32 +330,15 @@ impl NpyAppendArray {
                 .product::<u64>();
         let step = (SLAB_BYTES / item_bytes.max(1)).max(1);
         let mut start = 0;
-        while start < items {
-            let end = (start + step).min(items);
-            let part = array::slab(arr, order, start, end)?;
-            let part_view = ArrayView::read(&part)?;
-            let data = part_view
-                .bytes_in(order)
-                .ok_or_else(|| PyValueError::new_err("NumPy returned a non-contiguous slab"))?;
-            let part_shape = &part_view.shape;
-            self.with_core(py, |core| {
-                core.append_raw_in_order(dtype, part_shape, order, data)
-            })?;
+        while start < shape[axis] {
+            let end = (start + step).min(shape[axis]);
+            let part = block.slab(order, start, end)?;
+            let data = part.bytes().ok_or_else(array::not_contiguous)?;
+            let part_shape = &part.shape;
+            py.detach(|| core.append_raw_in_order(dtype, part_shape, order, data))?;
             start = end;
         }
         Ok(())
-    }
-
-    fn read_slot(&self) -> std::sync::RwLockReadGuard<'_, Slot> {
-        self.slot.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The file's memory order, `None` before it exists.
-    fn order(&self) -> Option<Order> {
-        match &*self.read_slot() {
-            Slot::Open(core) => core.order(),
-            Slot::Closed { order, .. } => *order,
-        }
     }
 
     /// Runs `op` on the open core handle without the GIL.
@@ -330,58 +346,13 @@ impl NpyAppendArray {
         &self,
         py: Python<'_>,
         op: impl FnOnce(&AppendArray) -> npaa_core::Result<T> + Send,
-    ) -> PyResult<T> {
-        let result = py.detach(|| match &*self.read_slot() {
-            Slot::Open(core) => Some(op(core)),
-            Slot::Closed { .. } => None,
-        });
-        match result {
-            Some(r) => r.map_err(|e| errors::to_py(py, e)),
-            None => Err(errors::closed(py, &self.path)),
+    ) -> errors::Result<T> {
+        let slot = self.slot(py);
+        match &*slot {
+            Slot::Open(core) => Ok(py.detach(|| op(core))?),
+            Slot::Closed { .. } => Err(errors::closed(py, &self.path).into()),
         }
     }
-
-    /// npaa's dtype for `arr.dtype`, parsed once per run of appends of one dtype.
-    fn source_dtype(&self, arr: &Bound<'_, PyAny>) -> PyResult<Arc<Dtype>> {
-        let py = arr.py();
-        let object = arr.getattr(pyo3::intern!(py, "dtype"))?;
-        let mut cache = lock(&self.source);
-        if let Some(c) = &*cache
-            && c.object.bind(py).is(&object)
-        {
-            return Ok(Arc::clone(&c.parsed));
-        }
-        let parsed = Arc::new(array::parse_dtype(&object)?.map_err(|e| errors::to_py(py, e))?);
-        *cache = Some(SourceDtype {
-            object: object.unbind(),
-            parsed: Arc::clone(&parsed),
-        });
-        Ok(parsed)
-    }
-
-    /// The memory order the append is written in, and whether the append creates the file:
-    /// the file's order, or for the append that creates it, `fortran_order=` if given, else
-    /// the array's own (as `np.save` decides it). Called with the turn held.
-    fn file_order(&self, py: Python<'_>, view: &ArrayView<'_>) -> PyResult<(Order, bool)> {
-        if let Some(&order) = self.known_order.get() {
-            return Ok((order, false));
-        }
-        if let Some(order) = py.detach(|| self.order()) {
-            // A file's order never changes: later appends skip asking the core.
-            let _ = self.known_order.set(order);
-            return Ok((order, false));
-        }
-        // The append creates the file: in `fortran_order=` if given, else in the array's own
-        // order (the core creates a new file in the order of the block that creates it).
-        Ok((
-            self.order_given.unwrap_or_else(|| view.natural_order()),
-            true,
-        ))
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `durability=`: `None`, a name the core reads (`"none"`, `"close"`, `"append"`,
@@ -420,58 +391,4 @@ fn parse_mapped(value: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
     value.extract::<usize>().map_err(|_| {
         PyTypeError::new_err("mapped must be None, a bool or a window size in bytes (int)")
     })
-}
-
-/// A lock whose waiting happens without the GIL and whose holder may take and give back the
-/// GIL while holding it (a `Mutex` guard cannot cross `Python::detach`).
-#[derive(Debug, Default)]
-struct Turnstile {
-    state: Mutex<TurnState>,
-    freed: Condvar,
-}
-
-#[derive(Debug, Default)]
-struct TurnState {
-    busy: bool,
-    /// Threads waiting in `enter`: only then does giving the turn back wake one (a condvar
-    /// notification is a system call even when nobody waits).
-    waiting: usize,
-}
-
-/// The right to operate on the handle; given back on drop.
-struct Turn<'a>(&'a Turnstile);
-
-impl Turnstile {
-    fn enter(&self, py: Python<'_>) -> Turn<'_> {
-        if !self.try_enter() {
-            py.detach(|| {
-                let mut state = lock(&self.state);
-                state.waiting += 1;
-                while state.busy {
-                    state = self
-                        .freed
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-                state.waiting -= 1;
-                state.busy = true;
-            });
-        }
-        Turn(self)
-    }
-
-    fn try_enter(&self) -> bool {
-        let mut state = lock(&self.state);
-        !std::mem::replace(&mut state.busy, true)
-    }
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        let mut state = lock(&self.0.state);
-        state.busy = false;
-        if state.waiting > 0 {
-            self.0.freed.notify_one();
-        }
-    }
 }

@@ -1,9 +1,10 @@
 //! `npaa._native`, the native half of the Python package `npaa`: a drop-in replacement for
 //! npy-append-array's `NpyAppendArray` on npaa-core.
 //!
-//! The binding converts Python values, releases the GIL around every file operation and
-//! renders errors as Python exceptions ([`errors`]); every rule (headers, casting, validation,
-//! locking, recovery) is npaa-core's. The public names are re-exported by
+//! The binding converts Python values (any array in: [`array`]), releases the GIL around
+//! file operations (all but small appends, which cost less than giving it up: [`handle`])
+//! and renders errors as Python exceptions ([`errors`]); every rule (headers, casting,
+//! memory order, validation, locking, recovery) is npaa-core's. The public names are re-exported by
 //! `python/npaa/__init__.py`.
 
 mod array;

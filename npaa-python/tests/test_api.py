@@ -39,7 +39,7 @@ def test_signatures_match_the_reference(ours, theirs):
 
 def test_extras_are_keyword_only():
     params = inspect.signature(npaa.NpyAppendArray).parameters
-    extras = {"casting", "durability", "buffer", "mapped", "fortran_order"}
+    extras = {"casting", "durability", "buffer", "mapped", "fortran_order", "recover"}
     assert {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY} == extras
     with pytest.raises(TypeError):
         npaa.NpyAppendArray("x.npy", False, True, "unsafe")

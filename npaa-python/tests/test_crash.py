@@ -2,6 +2,7 @@
 prefix of what was appended, and npaa.recover keeps it; a writer that never calls close() and
 lets the interpreter exit (the fairseq pattern) leaves the complete file."""
 
+import json
 import os
 import signal
 import subprocess
@@ -45,9 +46,8 @@ def assert_exact_prefix(arr):
     np.testing.assert_array_equal(arr, expected)
 
 
-@pytest.mark.parametrize("mode", list(MODES))
-def test_sigkill_leaves_an_exact_prefix(tmp_path, mode):
-    path = str(tmp_path / "killed.npy")
+def kill_a_writer(path, mode):
+    """Runs WRITER on `path` in `mode` and SIGKILLs it a moment after it said "ready"."""
     child = subprocess.Popen(
         [sys.executable, "-c", WRITER, path, repr(MODES[mode])],
         stdout=subprocess.PIPE,
@@ -60,6 +60,12 @@ def test_sigkill_leaves_an_exact_prefix(tmp_path, mode):
     finally:
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_sigkill_leaves_an_exact_prefix(tmp_path, mode):
+    path = str(tmp_path / "killed.npy")
+    kill_a_writer(path, mode)
 
     loaded = np.load(path)
     assert_exact_prefix(loaded)
@@ -103,4 +109,40 @@ def test_never_closed_then_the_interpreter_exits(tmp_path, mode, how):
     loaded = np.load(path)
     assert loaded.shape == (1000, COLS)
     assert_exact_prefix(loaded)
+    assert not npaa.needs_recovery(path)
+
+
+# The re-run of a job after a crash: opens with recover=True, says what was repaired, and
+# appends 10 more rows numbered on from the file's length.
+RERUN = """
+import json, sys, numpy as np, npaa
+a = npaa.NpyAppendArray(sys.argv[1], recover=True)
+r = a.recovered
+n = a.shape[0]
+for i in range(n, n + 10):
+    a.append(np.full((1, %d), i, dtype="<f8"))
+a.close()
+print(json.dumps({"changed": r.changed, "before": r.items_before, "after": r.items_after,
+                  "cut": r.bytes_cut}))
+""" % COLS
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_sigkill_then_a_rerun_with_recover_true(tmp_path, mode):
+    path = str(tmp_path / "killed.npy")
+    kill_a_writer(path, mode)
+    counted = np.load(path).shape[0]
+    needed = npaa.needs_recovery(path)
+    if mode == "no-header-rewrite":
+        assert needed  # rows past the first are not counted
+        with pytest.raises(npaa.NeedsRecoveryError, match=r"recover"):
+            npaa.NpyAppendArray(path)
+    report = json.loads(run_python(RERUN, path).stdout.strip().splitlines()[-1])
+    final = np.load(path)
+    assert_exact_prefix(final)
+    assert report["changed"] == needed
+    assert report["before"] == counted
+    assert report["after"] == final.shape[0] - 10 >= counted
+    if mode != "buffered":
+        assert report["after"] >= 200  # every row written before "ready" survives
     assert not npaa.needs_recovery(path)

@@ -87,6 +87,25 @@ class _Blocking(np.ndarray):
         return super().astype(*args, **kwargs)
 
 
+def while_inside_an_append(handle, other):
+    """Appends a strided 4×2 block (np.arange(16.0).reshape(4, 4)[:, ::2]) to `handle` and,
+    while that append is inside (npaa gathers the view by slicing it, the reference calls
+    astype), runs `other` in a thread. True if `other` finished within a second, while the
+    append was still inside."""
+    finished = threading.Event()
+    worker = threading.Thread(target=lambda: (other(), finished.set()))
+    in_time = []
+
+    def inside_append():
+        worker.start()
+        in_time.append(finished.wait(timeout=1.0))
+
+    _Blocking.hook = inside_append
+    handle.append(np.arange(16.0).reshape(4, 4)[:, ::2].view(_Blocking))
+    worker.join()
+    return in_time == [True]
+
+
 @pytest.mark.parametrize("module", [npaa, ref], ids=["npaa", "reference"])
 def test_a_lock_per_file_not_per_process(tmp_path, module):
     """While one handle is inside an append, another thread appends to another file."""
@@ -95,27 +114,13 @@ def test_a_lock_per_file_not_per_process(tmp_path, module):
     rows = np.arange(8.0).reshape(4, 2)
     one.append(rows)
     two.append(rows)
-    finished = threading.Event()
-    worker = threading.Thread(target=lambda: (two.append(rows), finished.set()))
-
-    in_time = []
-
-    def inside_append():
-        worker.start()
-        in_time.append(finished.wait(timeout=1.0))
-
-    # A strided view: not contiguous, so npaa gathers it (slicing it), and the reference
-    # calls astype.
-    blocking = np.arange(16.0).reshape(4, 4)[:, ::2].view(_Blocking)
-    _Blocking.hook = inside_append
-    one.append(blocking)
-    worker.join()
+    in_time = while_inside_an_append(one, lambda: two.append(rows))
     one.close()
     two.close()
     if module is npaa:
-        assert in_time == [True], "the other file's append waited for this one"
+        assert in_time, "the other file's append waited for this one"
     else:
-        assert in_time == [False], "the reference's class-wide lock serializes files"
+        assert not in_time, "the reference's class-wide lock serializes files"
     np.testing.assert_array_equal(np.load(tmp_path / "two.npy"), np.concatenate([rows] * 2))
 
 
@@ -151,3 +156,17 @@ def test_empty_files_can_be_made_appendable(tmp_path):
     with npaa.NpyAppendArray(ours) as a:
         a.append(np.ones((2, 3), dtype="<f4"))
     assert file_bytes(ours) == saved_bytes(np.ones((2, 3), dtype="<f4"))
+
+
+def test_an_append_to_the_same_handle_waits_for_the_one_inside(tmp_path):
+    """One handle shared by threads: an append made while another is inside (between its
+    slabs, holding the handle's lock and the GIL) waits, and each block lands whole."""
+    path = tmp_path / "shared.npy"
+    shared = npaa.NpyAppendArray(path)
+    rows = np.zeros((2, 2))
+    shared.append(rows)
+    in_time = while_inside_an_append(shared, lambda: shared.append(np.full((3, 2), 7.0)))
+    shared.close()
+    assert not in_time, "the second append ran inside the first"
+    expected = np.concatenate([rows, np.arange(16.0).reshape(4, 4)[:, ::2], np.full((3, 2), 7.0)])
+    np.testing.assert_array_equal(np.load(path), expected)

@@ -275,8 +275,8 @@ fn check_recover(path: &Path, data: &[u8], info: Option<&FileInfo>, zerofill_inc
     if let (Ok(_), None) = (&dry, info) {
         panic!("recover (dry run) accepted a file inspect refused");
     }
-    let row_len = info.and_then(|i| i.header.row_len());
-    if zerofill_incomplete && row_len.is_none_or(|r| r > MAX_ITEM_BYTES) {
+    let item_len = info.and_then(|i| i.header.item_len());
+    if zerofill_incomplete && item_len.is_none_or(|r| r > MAX_ITEM_BYTES) {
         // Zero-filling may extend the file by one item: only do it for items of bounded size.
         return;
     }

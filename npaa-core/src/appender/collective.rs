@@ -73,7 +73,7 @@ struct FileLayout {
 /// reads a hole. Before anyone writes, the reservation mark (the `user.npaa.reserved`
 /// extended attribute of mapped mode) records the step's end: every byte past the header's
 /// count lies below it, so [`recover`](crate::recover()) and the next open treat those bytes
-/// as reserved space and cut them instead of counting them as rows. A file whose data ends
+/// as reserved space and cut them instead of counting them as items. A file whose data ends
 /// exactly where its header says has no bytes past the count, whatever its mark says. The
 /// root checks at open that the file system can store the mark, and refuses otherwise.
 /// Where the options defer the header (`rewrite_header_on_append(false)`,
@@ -94,12 +94,12 @@ struct FileLayout {
 /// other.set_layout(&root.layout())?;
 /// let (a, b) = ([1.0f64, 2.0], [3.0f64, 4.0, 5.0, 6.0]);
 /// let (bytes_a, rows_a) = {
-///     let (data, rows) = root.prepare(&f8, &[1, 2], bytemuck::cast_slice(&a))?;
-///     (data.to_vec(), rows)
+///     let (data, items) = root.prepare(&f8, &[1, 2], bytemuck::cast_slice(&a))?;
+///     (data.to_vec(), items)
 /// };
 /// let (bytes_b, rows_b) = {
-///     let (data, rows) = other.prepare(&f8, &[2, 2], bytemuck::cast_slice(&b))?;
-///     (data.to_vec(), rows)
+///     let (data, items) = other.prepare(&f8, &[2, 2], bytemuck::cast_slice(&b))?;
+///     (data.to_vec(), items)
 /// };
 /// let start = root.data_end().unwrap();
 /// let total = (bytes_a.len() + bytes_b.len()) as u64;
@@ -153,7 +153,7 @@ impl Collective {
     pub fn open_root(path: impl AsRef<Path>, options: &AppendOptions) -> Result<Self> {
         let path = path.as_ref();
         check_options(options)?;
-        let file = open_existing(path, options)?;
+        let file = open_existing(path, options)?.file;
         let layout = Layout {
             file: file.as_deref().map(|f| FileLayout {
                 header: f.header.clone(),
@@ -188,7 +188,7 @@ impl Collective {
     /// # Errors
     /// [`Error::Collective`] for options collective appends refuse: a mapped window
     /// ([`AppendOptions::mapped_window`]) or a buffer
-    /// ([`AppendOptions::buffer_capacity`]), which would keep one writer's rows out of the
+    /// ([`AppendOptions::buffer_capacity`]), which would keep one writer's items out of the
     /// step they belong to, and `Durability::EveryBytes(0)`.
     pub fn open_peer(path: impl AsRef<Path>, options: &AppendOptions) -> Result<Self> {
         check_options(options)?;
@@ -267,7 +267,7 @@ impl Collective {
     /// the file's memory order) and converts it to the file's dtype, writing nothing.
     /// Returns the bytes to write (`data` itself when no conversion is needed; otherwise
     /// valid until the next call) and the block's length along the growth axis. Blocks of 0
-    /// rows are fine.
+    /// items are fine.
     ///
     /// # Errors
     /// Those of [`AppendArray::append_raw`](crate::AppendArray::append_raw) for the block
@@ -291,7 +291,7 @@ impl Collective {
             pending_rows: 0,
         };
         let prepared = target.prepare(self.last_cast.take(), dtype, shape, self.layout.casting)?;
-        let rows = shape[file.axis];
+        let items = shape[file.axis];
         let plan = &prepared.cast.1;
         let bytes = if plan.is_identity() {
             Cow::Borrowed(data)
@@ -306,7 +306,7 @@ impl Collective {
             Cow::Borrowed(&self.scratch[..])
         };
         self.last_cast = Some(prepared.cast);
-        Ok((bytes, rows))
+        Ok((bytes, items))
     }
 
     /// Where the next step's data starts (the end of the committed data); `None` before the
@@ -400,7 +400,7 @@ impl Collective {
         self.layout.durability != Durability::None
     }
 
-    /// Counts a step whose data every writer has written: `rows` along the growth axis,
+    /// Counts a step whose data every writer has written: `items` along the growth axis,
     /// `bytes` in all; `synced` is what [`sync_due`](Self::sync_due) said (the data was
     /// synced). Every writer advances its layout; the root also rewrites the header, unless
     /// the options defer it (`rewrite_header_on_append(false)`, or
@@ -410,7 +410,7 @@ impl Collective {
     /// [`Error::Io`] on the root if the header cannot be written: the step is then not
     /// counted, on any writer that is told so (its bytes are past the header's count, under
     /// the reservation mark, and are cut by the next open or `recover`).
-    pub fn commit(&mut self, rows: u64, bytes: u64, synced: bool) -> Result<()> {
+    pub fn commit(&mut self, items: u64, bytes: u64, synced: bool) -> Result<()> {
         let Some(layout) = &mut self.layout.file else {
             return Err(undefined());
         };
@@ -419,7 +419,7 @@ impl Collective {
         if let (Some(f), Some(path)) = (&mut self.file, &self.path) {
             f.data_end += bytes;
             f.alloc_end = f.data_end;
-            f.header.shape[f.axis] += rows;
+            f.header.shape[f.axis] += items;
             if write_header {
                 let written = f
                     .publish(!synced)
@@ -427,13 +427,13 @@ impl Collective {
                 if let Err(e) = written {
                     f.data_end -= bytes;
                     f.alloc_end = f.data_end;
-                    f.header.shape[f.axis] -= rows;
+                    f.header.shape[f.axis] -= items;
                     return Err(Error::io(path, "updating the header", e));
                 }
             }
         }
         layout.data_end += bytes;
-        layout.header.shape[layout.axis] += rows;
+        layout.header.shape[layout.axis] += items;
         Ok(())
     }
 

@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::file::{self, SourceFile, lock};
 use crate::header::Header;
 use crate::layout::{self, Order, Relayout};
+use crate::recover::RecoverReport;
 use crate::sys::{self, ReadMap};
 
 mod block;
@@ -82,6 +83,7 @@ pub struct AppendArray {
     path: PathBuf,
     options: AppendOptions,
     state: Mutex<State>,
+    recovered: Option<RecoverReport>,
 }
 
 /// A state of a file to return to: see [`AppendArray::savepoint`].
@@ -121,17 +123,43 @@ impl AppendArray {
     pub fn open_with(path: impl AsRef<Path>, options: AppendOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         options.durability.check()?;
-        let state = open_existing(&path, &options)?;
+        let opened = open_existing(&path, &options)?;
+        let state = opened.file;
         Ok(AppendArray {
             path,
             options,
             state: Mutex::new(state),
+            recovered: opened.recovered,
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What [`AppendOptions::recover`] repaired when the file was opened (its
+    /// [`changed`](RecoverReport::changed) is false when nothing needed repair); `None` when
+    /// recovery was not asked for or there was no file to open.
+    ///
+    /// ```
+    /// use npaa_core::{AppendArray, AppendOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("log.npy");
+    /// # let array = AppendArray::open(&path)?;
+    /// # array.append(&[1.0f64, 2.0], &[1, 2])?;
+    /// # array.close()?;
+    /// // A killed writer left half a row behind the last counted one.
+    /// std::fs::OpenOptions::new().append(true).open(&path)?.write_all(&[0u8; 12])?;
+    /// let array = AppendOptions::new().recover(true).open(&path)?;
+    /// assert_eq!(array.recovered().map(|r| r.bytes_cut), Some(12));
+    /// array.append(&[3.0f64, 4.0], &[1, 2])?;
+    /// assert_eq!(array.shape(), Some(vec![2, 2]));
+    /// # use std::io::Write;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recovered(&self) -> Option<&RecoverReport> {
+        self.recovered.as_ref()
     }
 
     /// The current shape, buffered items included; `None` before the first append created the
@@ -162,6 +190,25 @@ impl AppendArray {
     /// The file's memory order; `None` before the first append created the file.
     pub fn order(&self) -> Option<Order> {
         self.lock_state().as_ref().map(|f| f.header.order())
+    }
+
+    /// The memory order a block laid out in `block` order is written in: the file's; before
+    /// the first append created the file, the order that append gives it:
+    /// [`AppendOptions::order`] if set, else `block` (as `np.save` of the block would, and as
+    /// [`append_raw_in_order`](Self::append_raw_in_order) does).
+    ///
+    /// A front end that gathers a non-contiguous block in pieces along the growth axis asks
+    /// this first, to cut the pieces along the axis they will grow.
+    pub fn order_for(&self, block: Order) -> Order {
+        match &*self.lock_state() {
+            Some(f) => f.header.order(),
+            None => self.new_file_order(Some(block)),
+        }
+    }
+
+    /// The order of a file created by an append whose block suggests `hint`.
+    fn new_file_order(&self, hint: Option<Order>) -> Order {
+        self.options.order.or(hint).unwrap_or_default()
     }
 
     /// Appends a block of elements given in the file's memory order.
@@ -532,7 +579,7 @@ impl AppendArray {
         let f = match state.as_mut() {
             Some(f) => f,
             None => {
-                let order = self.options.order.or(order_hint).unwrap_or_default();
+                let order = self.new_file_order(order_hint);
                 let file = match OpenFile::create(&self.path, dtype, shape, order) {
                     // Another writer created the file since this handle was opened: append to
                     // it as if it had existed at open (or report that writer's lock).

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::file::{self, Locked, create_with_header, lock, parent_dir, read_header_of};
 use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
+use crate::recover::{RecoverOptions, RecoverReport, recover_file};
 use crate::sys::{self, DataMap, HeaderMap, PositionalIo};
 
 use super::block::{BlockTarget, Prepared};
@@ -57,25 +58,46 @@ pub(super) struct OpenFile {
     pub(super) file: Locked,
 }
 
-/// Opens, locks and validates the file at `path` for a writer with `options`; `None` when
-/// there is no file (it does not exist, or `delete_if_exists` deleted it): the first append
-/// creates it. The errors of [`AppendArray::open`].
-pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Option<Box<OpenFile>>> {
+/// An existing file opened for a writer: see [`open_existing`].
+pub(super) struct Opened {
+    /// The open file; `None` when there is none (it does not exist, or `delete_if_exists`
+    /// deleted it): the first append creates it.
+    pub(super) file: Option<Box<OpenFile>>,
+    /// What [`AppendOptions::recover`] repaired before the file was opened; `None` when it is
+    /// off or there was no file.
+    pub(super) recovered: Option<RecoverReport>,
+}
+
+/// Opens, locks and validates the file at `path` for a writer with `options`, repairing it
+/// first under the same lock if [`AppendOptions::recover`] says so. The errors of
+/// [`AppendArray::open`].
+pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opened> {
     let forks = sys::fork_generation();
+    let nothing = Opened {
+        file: None,
+        recovered: None,
+    };
     match sys::open_rw(path) {
         Ok(file) => {
             let file = lock(file, path, forks)?;
             if options.delete_if_exists {
                 sys::remove_open(path)
                     .map_err(|e| Error::io(path, "deleting the existing file", e))?;
-                Ok(None)
-            } else {
-                Ok(Some(Box::new(OpenFile::existing(file, path, options)?)))
+                return Ok(nothing);
             }
+            let recovered = if options.recover {
+                Some(recover_file(&file, path, RecoverOptions::new())?)
+            } else {
+                None
+            };
+            Ok(Opened {
+                file: Some(Box::new(OpenFile::existing(file, path, options)?)),
+                recovered,
+            })
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             check_directory(path)?;
-            Ok(None)
+            Ok(nothing)
         }
         Err(e) => Err(Error::io(path, "opening for appending", e)),
     }

@@ -153,6 +153,7 @@ pub struct AppendOptions {
     pub(crate) durability: Durability,
     pub(super) buffer_capacity: usize,
     pub(super) mapped_window: usize,
+    pub(super) recover: bool,
 }
 
 impl Default for AppendOptions {
@@ -165,6 +166,7 @@ impl Default for AppendOptions {
             durability: Durability::None,
             buffer_capacity: 0,
             mapped_window: 0,
+            recover: false,
         }
     }
 }
@@ -248,6 +250,30 @@ impl AppendOptions {
     pub fn mapped_window(mut self, bytes: usize) -> Self {
         self.mapped_window = bytes;
         self
+    }
+
+    /// Repair what a crash left before appending (default false): an existing file whose data
+    /// does not match its header (a killed writer's uncounted rows, a cut last row, space a
+    /// mapped-mode writer reserved) is recovered as [`recover`](crate::recover()) does, under
+    /// the lock this handle then keeps, so that no other writer comes in between. Without it,
+    /// such a file fails to open with [`Error::NeedsRecovery`](crate::Error::NeedsRecovery).
+    /// [`AppendArray::recovered`] tells what was repaired. Ignored when
+    /// [`delete_if_exists`](Self::delete_if_exists) starts a new file.
+    pub fn recover(mut self, yes: bool) -> Self {
+        self.recover = yes;
+        self
+    }
+
+    /// True when small appends with these options usually make no system call: mapped mode
+    /// is in effect (see [`mapped_window`](Self::mapped_window): not with the header rewrite
+    /// off or [`Durability::EveryBytes`]) or appends are buffered, and no append syncs
+    /// ([`Durability::None`] or [`Durability::OnClose`]). A front end holding a lock of its own
+    /// (Python's GIL) may keep it around such an append: it is a memory copy, where
+    /// releasing the lock would cost more. (A window or a full buffer is still written or
+    /// reserved now and then.)
+    pub fn small_appends_in_memory(&self) -> bool {
+        (self.mapping_window() > 0 || self.buffer_capacity > 0)
+            && matches!(self.durability, Durability::None | Durability::OnClose)
     }
 
     /// The window mapped mode uses, or 0 when it is off. It is off unless the header counts

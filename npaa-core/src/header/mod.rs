@@ -174,8 +174,9 @@ impl Header {
         self.order.item_shape(&self.shape)
     }
 
-    /// Number of elements, or `None` on overflow.
-    pub fn num_items(&self) -> Option<u64> {
+    /// Number of elements (the product of the shape), or `None` on overflow. (An *item* is
+    /// one step along the growth axis: see [`item_shape`](Self::item_shape).)
+    pub fn num_elements(&self) -> Option<u64> {
         self.shape
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d))
@@ -183,7 +184,7 @@ impl Header {
 
     /// Data bytes the shape needs.
     pub fn data_len(&self) -> std::result::Result<u64, FormatError> {
-        self.num_items()
+        self.num_elements()
             .and_then(|n| n.checked_mul(self.dtype.itemsize() as u64))
             .ok_or_else(|| FormatError::Overflow {
                 shape: self.shape.clone(),
@@ -191,9 +192,9 @@ impl Header {
             })
     }
 
-    /// Bytes of one step along the growth axis (itemsize × the other dimensions); `None` for
-    /// 0-d arrays or on overflow.
-    pub fn row_len(&self) -> Option<u64> {
+    /// Bytes of one item, one step along the growth axis (itemsize × the other dimensions);
+    /// `None` for 0-d arrays or on overflow.
+    pub fn item_len(&self) -> Option<u64> {
         let axis = self.growth_axis()?;
         self.shape
             .iter()

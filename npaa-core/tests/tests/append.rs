@@ -458,3 +458,67 @@ fn rollback_to_a_savepoint() {
         "np.concatenate([np.repeat(np.arange(95), 2).reshape(95, 2), [[1, 2]]]).astype('<u8')",
     );
 }
+
+/// `order_for`: before the file exists, the order the first append will give it (the
+/// options' if set, else the block's); then the file's, whatever the block's.
+#[test]
+fn order_for_tells_the_order_a_block_is_written_in() {
+    let dir = tempdir();
+    let path = dir.path().join("a.npy");
+    let array = AppendOptions::new().open(&path).unwrap();
+    assert_eq!(array.order_for(Order::Fortran), Order::Fortran);
+    assert_eq!(array.order_for(Order::C), Order::C);
+    array
+        .append_raw_in_order(
+            &Dtype::parse("<f8").unwrap(),
+            &[2, 3],
+            Order::Fortran,
+            &[0u8; 48],
+        )
+        .unwrap();
+    assert_eq!(array.order_for(Order::C), Order::Fortran);
+    let other = dir.path().join("b.npy");
+    let array = AppendOptions::new()
+        .order(Order::Fortran)
+        .open(&other)
+        .unwrap();
+    assert_eq!(array.order_for(Order::C), Order::Fortran);
+}
+
+/// Which modes make small appends memory copies: mapped mode in effect, or a write buffer,
+/// without syncs.
+#[test]
+fn small_appends_in_memory_follows_the_mode() {
+    let mapped = || AppendOptions::new().mapped_window(1 << 20);
+    assert!(!AppendOptions::new().small_appends_in_memory());
+    assert!(mapped().small_appends_in_memory());
+    assert!(
+        mapped()
+            .durability(Durability::OnClose)
+            .small_appends_in_memory()
+    );
+    assert!(
+        !mapped()
+            .rewrite_header_on_append(false)
+            .small_appends_in_memory()
+    );
+    assert!(
+        !mapped()
+            .durability(Durability::EveryBytes(1 << 20))
+            .small_appends_in_memory()
+    );
+    assert!(
+        !mapped()
+            .durability(Durability::EveryAppend)
+            .small_appends_in_memory()
+    );
+    assert!(
+        AppendOptions::new()
+            .buffer_capacity(4096)
+            .small_appends_in_memory()
+    );
+    let synced = AppendOptions::new()
+        .buffer_capacity(4096)
+        .durability(Durability::EveryAppend);
+    assert!(!synced.small_appends_in_memory());
+}

@@ -5,9 +5,16 @@
 //! append` in npaa-cli's tests, under a file-size limit.)
 
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
-use npaa_core::{AppendFilesOptions, AppendOptions, Casting, Error, append_files};
+use npaa_core::{
+    AppendArray, AppendFilesOptions, AppendOptions, Casting, Error, append_files, inspect,
+};
+use npaa_testutil::child;
+use npaa_testutil::rows::{ROW_WORDS, rows};
 use npaa_testutil::{listing, np_save, run_python, tempdir};
 
 /// Byte-identical to `np.save(np.concatenate(...))`, for a new destination, an existing one
@@ -120,4 +127,65 @@ fn refusals_change_nothing() {
     assert_eq!(report.items, 0);
     assert_eq!(fs::read(at("dest.npy")).unwrap(), before);
     assert_eq!(listing(dir.path()), files);
+}
+
+/// A writer killed with SIGKILL at a random moment of `append_files` calls (one source each)
+/// leaves a destination that holds whole sources only: the header counts a whole number of
+/// sources, and their bytes are exactly the sources' (bytes past the count, of the source
+/// being copied, are what NumPy ignores and `recover` cuts or counts).
+#[test]
+fn a_killed_append_files_leaves_whole_sources() {
+    const N: u64 = 256;
+    const SOURCES: usize = 200;
+    let dir = tempdir();
+    let sources = dir.path().join("sources");
+    fs::create_dir(&sources).unwrap();
+    for k in 0..SOURCES {
+        let array = AppendArray::open(sources.join(format!("{k}.npy"))).unwrap();
+        array
+            .append(&rows(k as u64 * N, N), &[N, ROW_WORDS as u64])
+            .unwrap();
+        array.close().unwrap();
+    }
+    let expected: Vec<u8> = rows(0, SOURCES as u64 * N)
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let row_bytes = ROW_WORDS * 8;
+    let mut seen_partial = 0;
+    for trial in 0..16u64 {
+        let dest = dir.path().join(format!("dest{trial}.npy"));
+        let mut writer = child::command("append-files-writer")
+            .env("NPAA_AF_DEST", &dest)
+            .env("NPAA_AF_SOURCES", &sources)
+            .env("NPAA_AF_COUNT", SOURCES.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(writer.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "READY");
+        // Spread over the run: from before the first call to well into it.
+        std::thread::sleep(Duration::from_millis(trial * trial * 3));
+        writer.kill().unwrap();
+        writer.wait().unwrap();
+        if !dest.exists() {
+            continue; // Killed while the first call built it beside: nothing is in place.
+        }
+        let info = inspect(&dest).unwrap();
+        let counted = info.header.shape()[0];
+        assert_eq!(
+            counted % N,
+            0,
+            "trial {trial}: {counted} rows is not whole sources"
+        );
+        let data = fs::read(&dest).unwrap();
+        let start = info.header_len as usize;
+        let len = counted as usize * row_bytes;
+        assert_eq!(&data[start..start + len], &expected[..len], "trial {trial}");
+        seen_partial += usize::from(counted < SOURCES as u64 * N);
+    }
+    assert!(seen_partial > 0, "no kill landed inside the run");
 }

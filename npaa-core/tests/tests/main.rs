@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod mapped;
 mod numpy_conformance;
 mod numpy_interop;
+mod recover_on_open;
 mod reliability_bad_calls;
 mod reliability_crash;
 // File-size limits, tmpfs and loop devices: Unix only.

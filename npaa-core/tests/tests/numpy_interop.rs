@@ -346,7 +346,7 @@ legacy(os.path.join(d, 'empty.npy'), np.zeros((0, 3), dtype='<f8'), 16)
             assert_eq!(&bytes[after.header_len as usize..], &data_before[..]);
             // Grows and loads in NumPy.
             let array = AppendArray::open(&path).unwrap();
-            let row: Vec<u8> = vec![0; before.header.row_len().unwrap() as usize];
+            let row: Vec<u8> = vec![0; before.header.item_len().unwrap() as usize];
             array
                 .append_raw(before.header.dtype(), &[1, 3], &row)
                 .unwrap();

@@ -19,8 +19,13 @@ delete_if_exists=False, rewrite_header_on_append=True)`` with ``append``, ``upda
 
 Keyword-only extras of ``NpyAppendArray``: ``casting``, ``durability`` (``None``/``"none"``,
 ``"close"``, ``"append"`` or an int N: sync every N bytes), ``buffer`` (write buffer in
-bytes), ``mapped`` (``True`` or a window in bytes), ``fortran_order`` (order of a new file);
-methods ``flush()`` and ``sync()``.
+bytes), ``mapped`` (``True`` or a window in bytes), ``fortran_order`` (order of a new file),
+``recover`` (repair what a crash left, under the lock, then append; the ``recovered``
+attribute holds the ``RecoverReport``); methods ``flush()`` and ``sync()``.
+
+``append`` takes any array: an ndarray (read in place), or anything with ``__dlpack__``
+(PyTorch tensors, also ones that require grad, JAX and CuPy arrays; an array in GPU memory is
+copied to host memory first), ``__array__``, the buffer protocol, or nested lists.
 
 Errors: every refusal is a ``ValueError`` subclass, ``NpaaError``, with ``FormatError``,
 ``NotAppendableError``, ``NeedsRecoveryError``, ``LockedError``, ``ShapeError``,

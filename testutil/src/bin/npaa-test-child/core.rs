@@ -3,10 +3,24 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use npaa_core::{AppendArray, AppendOptions, Durability, Error, Order};
+use npaa_core::{AppendArray, AppendFilesOptions, AppendOptions, Durability, Error, Order};
 use npaa_testutil::child::arg;
 use npaa_testutil::crash;
 use npaa_testutil::rows::{ROW_WORDS, append_in_blocks, rows};
+
+/// `append_files`' killed writer (npaa-core's `append_files` tests): says READY, then appends
+/// the sources `NPAA_AF_SOURCES/0.npy`, `1.npy`, ... (`NPAA_AF_COUNT` of them) to
+/// `NPAA_AF_DEST`, one `append_files` call each, until killed.
+pub fn append_files_writer() {
+    let dest = PathBuf::from(arg("NPAA_AF_DEST"));
+    let sources = PathBuf::from(arg("NPAA_AF_SOURCES"));
+    let count: usize = arg("NPAA_AF_COUNT").parse().unwrap();
+    println!("READY");
+    for k in 0..count {
+        let source = sources.join(format!("{k}.npy"));
+        npaa_core::append_files(&dest, &[source], AppendFilesOptions::new()).unwrap();
+    }
+}
 
 /// The crash campaign's writer (`reliability_crash`): opens `NPAA_CRASH_PATH` in
 /// `NPAA_CRASH_MODE`, says READY and appends rows until killed (or `crash::MAX_ROWS`).

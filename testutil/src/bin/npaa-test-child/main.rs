@@ -10,8 +10,9 @@ mod foreign;
 use std::process::ExitCode;
 
 /// The roles, each with the function that plays it.
-const ROLES: [(&str, fn()); 7] = [
+const ROLES: [(&str, fn()); 8] = [
     ("crash-writer", core::crash_writer),
+    ("append-files-writer", core::append_files_writer),
     ("capi-crash-writer", capi::crash_writer),
     ("mapped-writer", core::mapped_writer),
     ("durability", core::durability),
