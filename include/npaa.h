@@ -27,6 +27,9 @@
  * - Out-parameters are written only when the function returns NPAA_OK.
  * - Strings (paths, descrs) are NUL-terminated; the library never keeps a pointer you pass it
  *   after the call returns. Strings it returns are owned by the library (never free them).
+ * - Paths are bytes in the file system's encoding on Unix, and UTF-8 on Windows (converted to
+ *   the UTF-16 of Windows paths; a path that is not UTF-8 gives NPAA_INVALID_ARGUMENT). Convert
+ *   a wchar_t path with WideCharToMultiByte(CP_UTF8, ...).
  * - Internal errors (panics, which are bugs) are caught at the boundary and reported as
  *   NPAA_PANIC: they never unwind into the calling program. As with any Rust library, running
  *   out of memory aborts the process.
@@ -635,7 +638,7 @@ npaa_status npaa_options_default(struct npaa_options *options);
  * handle is open, and appends to the file once it is closed. Open one handle per file and
  * share it between threads.
  *
- * `path` is a NUL-terminated path in the file system's encoding. `options` may be NULL for
+ * `path` is a NUL-terminated path (UTF-8 on Windows). `options` may be NULL for
  * the defaults (see npaa_options); npaa does not keep it.
  *
  * Ownership: on NPAA_OK, `*out` receives a handle that the caller owns and must release with

@@ -2,14 +2,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::file::{StagedFile, growth_axis_of, lock, read_parsed_len, sync_parent_dir};
 use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::progress::Progress;
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 /// How [`ensure_appendable`] made room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

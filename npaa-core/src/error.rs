@@ -719,17 +719,14 @@ impl Error {
     }
 
     /// Wraps an I/O error with the file and the operation. A directory where a file was
-    /// expected (`EISDIR`, whatever the operation) is [`Error::IsDirectory`], so that every
-    /// operation reports it alike.
+    /// expected (`EISDIR`, whatever the operation; see [`crate::sys::is_directory_error`]) is
+    /// [`Error::IsDirectory`], so that every operation reports it alike.
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
-        if source.kind() == io::ErrorKind::IsADirectory {
-            return Error::IsDirectory { path: path.into() };
+        let path = path.into();
+        if crate::sys::is_directory_error(&source, &path) {
+            return Error::IsDirectory { path };
         }
-        Error::Io {
-            path: path.into(),
-            op,
-            source,
-        }
+        Error::Io { path, op, source }
     }
 
     /// The error of a conversion asked for by an append to `path`: a cast error then names

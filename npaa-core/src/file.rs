@@ -10,21 +10,22 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template};
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 /// Creates `path` holding `header` (an empty array), locked for writing.
 ///
 /// The file appears complete or not at all: a process killed at any moment leaves either no
 /// file or one NumPy loads, never an empty file (which NumPy, `open` and `recover` all refuse).
-/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place.
-/// Where the file system cannot do that, the file is created and then written, and only a
-/// crash between the two leaves an empty file.
+/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place (on
+/// Windows, a file under a hidden temporary name, renamed into place through its handle; a
+/// crash before the rename leaves that hidden file, not one at `path`). Where the file system
+/// cannot do that, the file is created and then written, and only a crash between the two
+/// leaves an empty file.
 ///
 /// `wait` bounds the wait for the lock of a file created the plain way ([`lock_waiting`]):
 /// another writer may have opened it between its creation and the lock. If such a writer
@@ -93,37 +94,43 @@ const MAX_PAUSE: Duration = Duration::from_millis(10);
 /// `None`, else at most that long ([`Error::Locked`] when it runs out; `Some(ZERO)` fails at
 /// once if another writer holds it).
 ///
-/// An unbounded wait sleeps in the kernel (a blocking `flock`), which wakes it when the lock
-/// is released: no polling. A bounded wait cannot use it (a blocked `flock` can only be
-/// interrupted by a signal, which a library must not send to its caller's threads), so it
-/// polls: an attempt, then a pause that starts at 50 µs and doubles up to 10 ms. That costs
-/// at most about a hundred attempts a second, no busy spinning, and reacts within 10 ms to a
-/// lock held long; a lock held for microseconds (an append) is usually free at the next try.
+/// An unbounded wait sleeps in the kernel where the platform can ([`sys::lock_blocking`]: a
+/// blocking `flock`), which wakes it when the lock is released: no polling. A bounded wait
+/// cannot use it (a blocked `flock` can only be interrupted by a signal, which a library must
+/// not send to its caller's threads), and neither can an unbounded one on Windows, so they
+/// poll: an attempt, then a pause that starts at 50 µs and doubles up to 10 ms. That costs at
+/// most about a hundred attempts a second, no busy spinning, and reacts within 10 ms to a lock
+/// held long; a lock held for microseconds (an append) is usually free at the next try.
 pub(crate) fn acquire(file: &File, path: &Path, wait: Option<Duration>) -> Result<()> {
-    let Some(limit) = wait else {
+    if wait.is_none() {
         loop {
-            match file.lock() {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(path, "locking", e)),
+            match sys::lock_blocking(file) {
+                Some(Ok(())) => return Ok(()),
+                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Some(Err(e)) => return Err(Error::io(path, "locking", e)),
+                None => break,
             }
         }
-    };
+    }
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     loop {
-        match file.try_lock() {
+        match sys::try_lock(file) {
             Ok(()) => return Ok(()),
             Err(std::fs::TryLockError::WouldBlock) => {}
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, "locking", e)),
         }
         let waited = start.elapsed();
-        if waited >= limit {
-            return Err(Error::Locked {
-                path: path.to_path_buf(),
-            });
-        }
-        std::thread::sleep(pause.min(limit - waited));
+        let sleep = match wait {
+            Some(limit) if waited >= limit => {
+                return Err(Error::Locked {
+                    path: path.to_path_buf(),
+                });
+            }
+            Some(limit) => pause.min(limit - waited),
+            None => pause,
+        };
+        std::thread::sleep(sleep);
         pause = (pause * 2).min(MAX_PAUSE);
     }
 }
@@ -152,7 +159,7 @@ impl Locked {
 
     /// Releases the lock now (a shared-mode writer, between its operations).
     pub(crate) fn release(&self) -> io::Result<()> {
-        self.file.unlock()
+        sys::unlock(&self.file)
     }
 }
 
@@ -167,7 +174,7 @@ impl std::ops::Deref for Locked {
 impl Drop for Locked {
     fn drop(&mut self) {
         // Best effort: closing the file releases the lock too, once no child holds it.
-        let _ = self.file.unlock();
+        let _ = sys::unlock(&self.file);
     }
 }
 
@@ -283,20 +290,11 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Makes the directory entry of `path` durable (`fsync` of its directory). File systems that
-/// cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync.
+/// Makes the directory entry of `path` durable (`fsync` of its directory; nothing on
+/// Windows, see [`sys::sync_dir`]). File systems that cannot sync a directory are taken to
+/// need no such sync.
 pub(crate) fn sync_parent_dir(path: &Path) -> io::Result<()> {
-    match File::open(parent_dir(path)).and_then(|d| d.sync_all()) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            ) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
+    sys::sync_dir(parent_dir(path))
 }
 
 /// npaa's exclusive writer lock on an existing file, held without appending: while it is held,
@@ -406,7 +404,7 @@ impl StagedFile {
     /// the temporary file is removed then.
     pub(crate) fn persist(self, replace: bool) -> Result<()> {
         let placed = if replace {
-            std::fs::rename(&self.temp, &self.dest)
+            sys::replace(&self.temp, &self.dest)
         } else {
             std::fs::hard_link(&self.temp, &self.dest)
         };

@@ -1,14 +1,13 @@
 //! Repairing files whose data does not match their header: [`recover`].
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::file::{check_not_object, lock, read_parsed_len};
 use crate::header::Leniency;
 use crate::inspect::FileInfo;
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 /// Options for [`recover_with`]: a builder, as [`AppendOptions`](crate::AppendOptions) is.
 ///

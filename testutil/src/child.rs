@@ -22,13 +22,20 @@ pub const BIN: &str = "npaa-test-child";
 ///
 /// # Panics
 /// If building it fails (the message holds Cargo's output).
+///
+/// [`EXE_ENV`] names a helper built beforehand instead.
 pub fn exe() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(build)
+    EXE.get_or_init(|| std::env::var_os(EXE_ENV).map_or_else(build, PathBuf::from))
 }
 
 /// The target the tests (and so this library) are built for.
 const TARGET: &str = env!("NPAA_TESTUTIL_TARGET");
+
+/// The environment variable that names a helper binary built beforehand, for test binaries
+/// that cannot run Cargo themselves (a Windows test binary run under Wine:
+/// `scripts/wine-tests` builds the helper for Windows and sets it).
+pub const EXE_ENV: &str = "NPAA_TEST_CHILD";
 
 /// Builds the helper next to the running test binary (`<target>/<profile>/deps/<test>` puts
 /// it at `<target>/<profile>/npaa-test-child`; `<target>/<triple>/<profile>/deps/<test>`, a
@@ -85,6 +92,11 @@ fn build() -> PathBuf {
 /// The runner of the tests' target (`CARGO_TARGET_<TRIPLE>_RUNNER`, such as
 /// `qemu-aarch64 -p 65536`), split at spaces: empty when the tests run natively.
 pub fn runner() -> Vec<String> {
+    if cfg!(windows) {
+        // Tests of the Windows target run under Wine here, and what they start runs there too:
+        // the runner is the host's way into Wine, not a program Wine has.
+        return Vec::new();
+    }
     let var = format!(
         "CARGO_TARGET_{}_RUNNER",
         TARGET.replace('-', "_").to_uppercase()
@@ -125,10 +137,23 @@ pub fn arg(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("the parent did not set {name}"))
 }
 
+/// How a child ended by [`std::process::Child::kill`] is described ([`describe`]): SIGKILL on
+/// Unix; on Windows, `TerminateProcess` with exit code 1 (std's), which the helper never exits
+/// with by itself (a panic exits with 101).
+pub const KILLED: &str = if cfg!(windows) {
+    "exit code 1"
+} else {
+    "signal 9"
+};
+
 /// Describes how a child ended: `exit code N` or `signal N`.
 pub fn describe(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    // Windows has no signals: a killed process has an exit code (`TerminateProcess`'s).
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    match (status.code(), signal) {
         (Some(c), _) => format!("exit code {c}"),
         (None, Some(s)) => format!("signal {s}"),
         _ => format!("{status:?}"),

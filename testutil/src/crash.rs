@@ -12,7 +12,7 @@ use npaa_core::{RecoverOptions, inspect, recover, recover_with};
 
 use crate::child::{self, describe};
 use crate::rows::{ROW_BYTES, Rng, check_rows_prefix, row_bytes};
-use crate::run_python;
+use crate::{python_path, run_python};
 
 /// A child stops after this many rows (a few hundred KiB) if it is not killed first.
 pub const MAX_ROWS: u64 = 30_000;
@@ -246,7 +246,11 @@ pub(crate) fn kill_once(mut command: Command, rng: &mut Rng, tally: &mut Tally) 
     if status.success() {
         tally.finished += 1;
     } else {
-        assert_eq!(describe(status), "signal 9", "the child failed by itself");
+        assert_eq!(
+            describe(status),
+            child::KILLED,
+            "the child failed by itself"
+        );
     }
     tally.kills += 1;
     delay
@@ -311,7 +315,7 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
         t.partial_item += 1;
     }
     let f = u8::from(fortran);
-    manifest.push_str(&format!("{} {f} {counted} {counted}\n", path.display()));
+    manifest.push_str(&format!("{} {f} {counted} {counted}\n", python_path(path)));
 
     // recover: exactly the whole rows present.
     let rec = path.with_extension("rec.npy");
@@ -324,7 +328,7 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
         after.len(),
         info.header_len as usize + whole as usize * ROW_BYTES
     );
-    manifest.push_str(&format!("{} {f} {whole} {whole}\n", rec.display()));
+    manifest.push_str(&format!("{} {f} {whole} {whole}\n", python_path(&rec)));
 
     // recover with zero-fill: the whole rows plus the partial one completed with zeros.
     let zf = path.with_extension("zf.npy");
@@ -338,7 +342,7 @@ fn check_outcome(path: &Path, fortran: bool, what: &str, manifest: &mut String, 
     assert_eq!(zdata.len(), expected as usize * ROW_BYTES, "{what}");
     assert_eq!(&zdata[..data.len()], data, "{what}: zero-fill changed data");
     assert!(zdata[data.len()..].iter().all(|&b| b == 0), "{what}");
-    manifest.push_str(&format!("{} {f} {whole} {expected}\n", zf.display()));
+    manifest.push_str(&format!("{} {f} {whole} {expected}\n", python_path(&zf)));
 }
 
 /// Checks a file a mapped-mode writer left with reserved space past its data: the counted rows
@@ -385,7 +389,10 @@ fn check_reserved_tail(
     // NumPy reads the snapshot (with its reserved space) as the counted rows.
     let snapshot = path.with_extension("snap.npy");
     fs::copy(path, &snapshot).unwrap();
-    manifest.push_str(&format!("{} {f} {counted} {counted}\n", snapshot.display()));
+    manifest.push_str(&format!(
+        "{} {f} {counted} {counted}\n",
+        python_path(&snapshot)
+    ));
     let report = recover_with(path, RecoverOptions::new().zerofill_incomplete(true))
         .unwrap_or_else(|e| panic!("{what}: recover: {e}"));
     assert_eq!(report.items_after, counted, "{what}: {report:?}");
@@ -400,5 +407,5 @@ fn check_reserved_tail(
         fs::metadata(path).unwrap().len(),
         after.header_len + counted_len as u64
     );
-    manifest.push_str(&format!("{} {f} {counted} {counted}\n", path.display()));
+    manifest.push_str(&format!("{} {f} {counted} {counted}\n", python_path(path)));
 }

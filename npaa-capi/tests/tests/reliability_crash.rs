@@ -32,6 +32,10 @@ fn killed_c_writers_leave_loadable_prefixes() {
         &modes(),
         "capi-crash-writer",
     );
-    // Some mapped-mode writers must have died with space reserved.
-    assert!(tally.kills < 50 || tally.reserved_tail > 0, "{tally:?}");
+    // Some mapped-mode writers must have died with space reserved (not on Windows, which has
+    // no reservation mark: mapped mode appends with positional writes there).
+    assert!(
+        cfg!(windows) || tally.kills < 50 || tally.reserved_tail > 0,
+        "{tally:?}"
+    );
 }

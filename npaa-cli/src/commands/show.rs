@@ -8,8 +8,7 @@
 //! strided reads (one item per read where the items lie more than a page apart).
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
@@ -307,12 +306,16 @@ impl Reader<'_> {
                 read_end = next_end;
             }
             self.block.resize((read_end - offset) as usize, 0);
-            file.read_exact_at(&mut self.block, offset).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("{}: reading data: {e}", self.path.display()),
-                )
-            })?;
+            let mut reader: &File = file;
+            reader
+                .seek(SeekFrom::Start(offset))
+                .and_then(|_| reader.read_exact(&mut self.block))
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("{}: reading data: {e}", self.path.display()),
+                    )
+                })?;
             self.block_start = offset;
         }
         let at = (offset - self.block_start) as usize;

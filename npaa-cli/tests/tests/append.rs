@@ -326,7 +326,8 @@ fn append_options_are_accepted_and_validated() {
 
 /// A write that fails half-way (here: the file-size limit, `ulimit -f`, standing in for a
 /// full disk) is undone: an existing DEST is cut back to what it was, a new one is not
-/// created.
+/// created. Unix only (file-size limits).
+#[cfg(unix)]
 #[test]
 fn a_failed_write_is_undone() {
     let dir = tempdir();

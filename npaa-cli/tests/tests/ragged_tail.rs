@@ -3,7 +3,6 @@
 //! `recover`.
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 
 use npaa_core::AppendArray;
@@ -41,6 +40,7 @@ fn spawn_tail(dir: &std::path::Path, args: &[&str]) -> Child {
 }
 
 /// Reads from `out` until it has read `expected`'s length, and compares.
+#[cfg(unix)]
 fn read_exactly(out: &mut impl Read, expected: &str) {
     let mut got = vec![0u8; expected.len()];
     out.read_exact(&mut got).unwrap();
@@ -96,6 +96,7 @@ fn tail_prints_the_last_rows_as_numpy_does() {
     one_error_line(&out.stderr);
 }
 
+#[cfg(unix)] // Ctrl-C is SIGINT, sent with kill(1)
 #[test]
 fn tail_follow_prints_new_rows_and_ends_cleanly_on_ctrl_c() {
     let dir = tempdir();
@@ -118,6 +119,7 @@ fn tail_follow_prints_new_rows_and_ends_cleanly_on_ctrl_c() {
         .unwrap();
     assert!(killed.success());
     let status = tail.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(2), "{status:?}");
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();

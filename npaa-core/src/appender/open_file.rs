@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::cast::{CastPlan, Casting};
@@ -13,7 +12,7 @@ use crate::file::{self, Locked, create_with_header, lock_waiting, parent_dir, re
 use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
 use crate::recover::{RecoverOptions, RecoverReport, recover_file};
-use crate::sys::{self, DataMap, HeaderMap};
+use crate::sys::{self, DataMap, HeaderMap, PositionalIo};
 
 use super::block::{BlockTarget, Prepared};
 use super::{AppendOptions, Durability};
@@ -113,7 +112,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Open
                 });
             }
             if options.delete_if_exists {
-                std::fs::remove_file(path)
+                sys::remove_open(path)
                     .map_err(|e| Error::io(path, "deleting the existing file", e))?;
                 return Ok(nothing);
             }
@@ -185,18 +184,18 @@ fn new_header(dtype: &Dtype, shape: &[u64], order: Order) -> Result<(Header, Vec
 /// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
 /// replaced it (renamed another file over its path) while this handle was appending. The
 /// appends then went to a file that no name reaches; a file now at the path is never touched.
-/// Checked on update_header, sync and close (one `statx` of the open file), not on every
-/// append.
+/// Checked on update_header, sync and close (one `statx` of the open file on Linux), not on
+/// every append.
 pub(super) fn check_still_linked(file: &File, path: &Path) -> Result<()> {
-    match sys::link_count(file) {
-        Ok(0) => Err(Error::FileChanged {
+    match sys::still_named(file, path) {
+        Ok(false) => Err(Error::FileChanged {
             path: path.to_path_buf(),
             what: "the file was deleted or replaced while open: what was appended went to the \
                    old file, which no name reaches any more, and a file now at this path was \
                    not touched"
                 .to_owned(),
         }),
-        Ok(_) => Ok(()),
+        Ok(true) => Ok(()),
         Err(e) => Err(Error::io(
             path,
             "checking that the file still has a name",

@@ -2,12 +2,11 @@
 //! converted to the file's dtype in bounded chunks.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::cast::CastPlan;
 use crate::error::{Error, Result};
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 use super::{CHUNK_ITEMS, OpenFile};
 

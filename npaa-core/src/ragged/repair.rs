@@ -1,8 +1,8 @@
 //! Restoring a consistent pair: [`recover_ragged`], and the opening of a pair for appending
 //! that repairs it first.
 
+use crate::sys::PositionalIo;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::appender::{AppendOptions, Durability};

@@ -51,7 +51,7 @@ pub(super) fn open_noatime(
 }
 
 /// `file`'s link count from `statx(STATX_NLINK)`, or `None` where `statx` fails. See
-/// [`super::link_count`].
+/// [`super::still_named`].
 pub(super) fn link_count(file: &File) -> Option<u64> {
     use rustix::fs::{AtFlags, StatxFlags};
     let st = rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, StatxFlags::NLINK).ok()?;

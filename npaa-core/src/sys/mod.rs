@@ -13,7 +13,9 @@
 //!   `copy_file_range`, `statx`), each an optimisation whose fallback is written here, beside
 //!   its dispatch;
 //! - `macos`: `F_PREALLOCATE`; `freebsd`: `posix_fallocate` (see there for why each is used
-//!   where it is).
+//!   where it is);
+//! - `windows`: positional I/O, the writer lock (a byte-range lock far past the end of the
+//!   file, which readers never meet), file identity, deleting an open file.
 //!
 //! Built with `--cfg npaa_portable`, the crate compiles out every Linux-only mechanism and
 //! takes, on Linux, the paths other systems take: that is how those paths are tested.
@@ -31,9 +33,18 @@ mod linux;
 mod macos;
 #[cfg(unix)]
 mod unix;
+#[cfg(windows)]
+mod windows;
 
-use std::fs::File;
+/// The platform family's own module, for what every family provides under the same names.
+#[cfg(unix)]
+use unix as family;
+#[cfg(windows)]
+use windows as family;
+
+use std::fs::{File, TryLockError};
 use std::io;
+use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering, fence};
 
 use memmap2::{Mmap, MmapMut, MmapOptions};
@@ -51,7 +62,15 @@ pub(crate) struct HeaderMap {
 impl HeaderMap {
     /// Maps the first `len` bytes of `file`, which must be at least that long and open for
     /// reading and writing.
+    ///
+    /// Fails with `Unsupported` on Windows, where the caller writes the header with positional
+    /// writes instead: there, a mapping made by memmap2 is backed by a section as long as the
+    /// whole file, and Windows refuses to cut a file below a live section (`SetEndOfFile`
+    /// fails), which rollback and giving back reserved space need.
     pub(crate) fn new(file: &File, len: usize) -> io::Result<Self> {
+        if cfg!(windows) {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
         // SAFETY: the mapping covers the header only, which npaa never shrinks while the file
         // is open. The file is held under an exclusive advisory lock (see `lock`), so
         // cooperating processes do not truncate it; a process that ignores the lock and
@@ -248,7 +267,14 @@ fn mark_at(to: u64) -> [u8; MARK_LEN as usize] {
 /// At every moment, the bytes of `file` past `from` are either absent or end with the mark
 /// that says they are reserved. Fails where the space cannot be allocated (the file is then
 /// cut back to `from`).
+///
+/// Refused on Windows (`Unsupported`: mapped mode falls back to positional writes there): a
+/// live mapping of a file, the writer's or a reader's `np.memmap`, forbids cutting it, and
+/// closing or recovering must cut the space it reserved.
 pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<u64> {
+    if cfg!(windows) {
+        return Err(io::Error::from(io::ErrorKind::Unsupported));
+    }
     set_reserved_mark(file, to)?;
     if let Err(e) = allocate(file, from, to - from) {
         let _ = file.set_len(from);
@@ -267,7 +293,7 @@ pub(crate) fn reserve(file: &File, from: u64, to: u64) -> io::Result<u64> {
 /// The mark is written before the length is set, so that a file longer than `to + MARK_LEN`
 /// (space reserved before) still ends with a mark at every moment.
 pub(crate) fn set_reserved_mark(file: &File, to: u64) -> io::Result<()> {
-    unix::write_all_at(file, &mark_at(to), to)?;
+    family::write_all_at(file, &mark_at(to), to)?;
     file.set_len(to + MARK_LEN)
 }
 
@@ -287,7 +313,7 @@ pub(crate) fn is_reserved(file: &File, counted_end: u64, file_len: u64) -> bool 
         return false;
     }
     let mut found = [0u8; MARK_LEN as usize];
-    unix::read_exact_at(file, &mut found, at).is_ok() && found == mark_at(at)
+    family::read_exact_at(file, &mut found, at).is_ok() && found == mark_at(at)
 }
 
 /// Gives back reserved space: cuts `file` to `end` (the end of its data), which removes the
@@ -315,21 +341,29 @@ fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     let mut done = 0u64;
     while done < len {
         let n = (len - done).min(ZEROS.len() as u64) as usize;
-        unix::write_all_at(file, &ZEROS[..n], offset + done)?;
+        family::write_all_at(file, &ZEROS[..n], offset + done)?;
         done += n as u64;
     }
     Ok(())
 }
 
 /// An unnamed regular file in the directory `dir` (`O_TMPFILE`), readable and writable, that
-/// [`link_unnamed`] gives a name once its content is complete. `None` where the kernel or the
-/// file system cannot make one (the caller then creates a named file).
+/// [`link_unnamed`] gives a name once its content is complete. On Windows, a file under a
+/// hidden temporary name, renamed by handle (see `windows::create_unnamed`). `None` where the
+/// kernel or the file system cannot make one (the caller then creates a named file).
 pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
     #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     {
         linux::create_unnamed(dir)
     }
-    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
+    #[cfg(windows)]
+    {
+        windows::create_unnamed(dir)
+    }
+    #[cfg(not(any(
+        all(any(target_os = "linux", target_os = "android"), not(npaa_portable)),
+        windows
+    )))]
     {
         let _ = dir;
         None
@@ -337,14 +371,21 @@ pub(crate) fn create_unnamed(dir: &std::path::Path) -> Option<File> {
 }
 
 /// Gives a file made by [`create_unnamed`] the name `path` (`linkat` through
-/// `/proc/self/fd`). Fails with `AlreadyExists` if the name is taken: an existing file is never
-/// replaced.
+/// `/proc/self/fd`; on Windows, a rename through its handle). Fails with `AlreadyExists` if the
+/// name is taken: an existing file is never replaced.
 pub(crate) fn link_unnamed(file: &File, path: &std::path::Path) -> io::Result<()> {
     #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
     {
         linux::link_unnamed(file, path)
     }
-    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
+    #[cfg(windows)]
+    {
+        windows::link_unnamed(file, path)
+    }
+    #[cfg(not(any(
+        all(any(target_os = "linux", target_os = "android"), not(npaa_portable)),
+        windows
+    )))]
     {
         let _ = (file, path);
         Err(io::Error::from(io::ErrorKind::Unsupported))
@@ -383,18 +424,176 @@ pub(crate) fn file_len(file: &File) -> io::Result<u64> {
     }
 }
 
-/// How many names (hard links) the open `file` has: 0 once it was deleted, or replaced by
-/// renaming another file over its path, while open.
+/// True while `path` still names the open `file`: false once the file was deleted, or
+/// replaced by renaming another file over its path, while open.
 ///
-/// Asks for nothing else (`statx` with `STATX_NLINK` only): on Linux 6.13 and later, reading a
-/// file's change time (as `fstat` does) makes its next write store a fine-grained timestamp,
-/// an extra inode update on the next open-append-close cycle.
-pub(crate) fn link_count(file: &File) -> io::Result<u64> {
-    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
-    if let Some(n) = linux::link_count(file) {
-        return Ok(n);
+/// On Unix, the file's link count is 0 then. It is asked with nothing else (`statx` with
+/// `STATX_NLINK` only): on Linux 6.13 and later, reading a file's change time (as `fstat`
+/// does) makes its next write store a fine-grained timestamp, an extra inode update on the
+/// next open-append-close cycle. On Windows, the link count of a file deleted while open does
+/// not drop until its handles are closed: the file's identity (volume and file index) is
+/// compared with that of the file at `path`, and a pending deletion counts as deleted (so a
+/// file moved to another name counts as gone there too, where on Unix it still has a name).
+pub(crate) fn still_named(file: &File, path: &Path) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        let _ = path;
+        #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
+        if let Some(n) = linux::link_count(file) {
+            return Ok(n > 0);
+        }
+        Ok(unix::link_count(file)? > 0)
     }
-    unix::link_count(file)
+    #[cfg(windows)]
+    {
+        windows::still_named(file, path)
+    }
+}
+
+/// True when the paths `a` and `b` name the same file: the same device and inode on Unix,
+/// the same volume and file index on Windows. Fails if either cannot be opened or asked.
+pub(crate) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (a, b) = (std::fs::metadata(a)?, std::fs::metadata(b)?);
+        Ok((a.dev(), a.ino()) == (b.dev(), b.ino()))
+    }
+    #[cfg(windows)]
+    {
+        windows::same_file(a, b)
+    }
+}
+
+/// True when `error`, from an operation on `path`, says that `path` is a directory where a file
+/// was expected: `EISDIR` on Unix; on Windows, which refuses to open a directory as a file with
+/// "access denied", that error on a path that is a directory (asked only then).
+pub(crate) fn is_directory_error(error: &io::Error, path: &Path) -> bool {
+    error.kind() == io::ErrorKind::IsADirectory
+        || (cfg!(windows) && error.kind() == io::ErrorKind::PermissionDenied && path.is_dir())
+}
+
+/// Positional I/O on a file (`pread`/`pwrite` on Unix, `ReadFile`/`WriteFile` at an offset on
+/// Windows): the offset is named by every call; the file offset is never relied on (Windows
+/// moves it, Unix does not).
+pub(crate) trait PositionalIo {
+    /// Fills `buf` from offset `offset`, or fails with `UnexpectedEof`.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Writes all of `buf` at offset `offset`, extending the file if needed.
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+}
+
+impl PositionalIo for File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        family::read_exact_at(self, buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        family::write_all_at(self, buf, offset)
+    }
+}
+
+/// Takes npaa's exclusive writer lock on `file` without waiting; `WouldBlock` while another
+/// open file (any process, any handle) holds it. Readers are never kept out:
+/// - on Unix, an advisory `flock` on the whole file (std's `File::try_lock`), which only other
+///   lockers see;
+/// - on Windows, a lock on one byte far past the end of the file: Windows byte-range locks
+///   are mandatory, and one no reader ever reads stops nobody but other lockers (SQLite's
+///   way). std's `File::try_lock` would lock the whole file there, and `np.load` in another
+///   process would fail while a writer is open.
+pub(crate) fn try_lock(file: &File) -> Result<(), TryLockError> {
+    #[cfg(unix)]
+    {
+        file.try_lock()
+    }
+    #[cfg(windows)]
+    {
+        windows::try_lock(file)
+    }
+}
+
+/// Takes the lock of [`try_lock`], waiting for it in the kernel (a blocking `flock`) where the
+/// platform can: `None` where it cannot (Windows, whose lock is taken without waiting; the
+/// caller polls [`try_lock`] there).
+pub(crate) fn lock_blocking(file: &File) -> Option<io::Result<()>> {
+    #[cfg(unix)]
+    {
+        Some(file.lock())
+    }
+    #[cfg(windows)]
+    {
+        let _ = file;
+        None
+    }
+}
+
+/// Releases the lock [`try_lock`] took.
+pub(crate) fn unlock(file: &File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        file.unlock()
+    }
+    #[cfg(windows)]
+    {
+        windows::unlock(file)
+    }
+}
+
+/// Deletes the file at `path`, which the caller holds open (and locked), so that a new file
+/// can be created there at once while other handles keep the old one open. On Windows, where
+/// a deletion without POSIX semantics keeps the name until the last handle is closed, the file
+/// is renamed away first (see `windows::remove_open`).
+pub(crate) fn remove_open(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(path)
+    }
+    #[cfg(windows)]
+    {
+        windows::remove_open(path)
+    }
+}
+
+/// Moves the file `from` to `to` in one step, replacing the file there, even one that npaa
+/// or a reader holds open (`rename`). On Windows, std renames with POSIX semantics where the
+/// file system has them; elsewhere there (FAT, older Windows, Wine) a file at `to` that is open
+/// is first renamed away (see `windows::replace`), and readers may find no file at `to` for the
+/// moment between the two renames.
+pub(crate) fn replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::rename(from, to)
+    }
+    #[cfg(windows)]
+    {
+        windows::replace(from, to)
+    }
+}
+
+/// Makes the entries of the directory `dir` durable (`fsync` of the directory). File systems
+/// that cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync; so is
+/// Windows, which cannot open a directory to flush it and makes a file's name durable with
+/// the file system's own journal (NTFS logs every change of a directory).
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        match File::open(dir).and_then(|d| d.sync_all()) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+                ) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+    #[cfg(windows)]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 /// A [`std::io::Read`] over positional reads of a file from offset 0: reading does not depend
@@ -414,7 +613,7 @@ impl<'a> ReadAt<'a> {
 
 impl io::Read for ReadAt<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = unix::read_at(self.file, buf, self.pos)?;
+        let n = family::read_at(self.file, buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -436,9 +635,19 @@ pub(crate) fn insert_front(file: &File, len: u64) -> io::Result<()> {
     }
 }
 
-/// The file system's preferred block size for `file` (the unit of [`insert_front`]).
+/// The file system's preferred block size for `file` (the unit of [`insert_front`]). On
+/// Windows, which has no [`insert_front`], 4096 (NTFS's usual cluster): only the size of a
+/// request that then fails.
 pub(crate) fn block_size(file: &File) -> io::Result<u64> {
-    Ok(unix::block_size(file)?.max(512))
+    #[cfg(unix)]
+    {
+        Ok(unix::block_size(file)?.max(512))
+    }
+    #[cfg(windows)]
+    {
+        let _ = file;
+        Ok(4096)
+    }
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off` inside the kernel where the
@@ -483,8 +692,8 @@ pub(crate) fn copy_buffered(
     let mut done = 0u64;
     while done < len {
         let n = (len - done).min(BUF) as usize;
-        unix::read_exact_at(src, &mut buf[..n], src_off + done)?;
-        unix::write_all_at(dst, &buf[..n], dst_off + done)?;
+        family::read_exact_at(src, &mut buf[..n], src_off + done)?;
+        family::write_all_at(dst, &buf[..n], dst_off + done)?;
         done += n as u64;
         progress(done);
     }
@@ -508,8 +717,8 @@ pub(crate) fn move_up(
         let n = remaining.min(BUF);
         let start = remaining - n;
         let chunk = &mut buf[..n as usize];
-        unix::read_exact_at(file, chunk, from + start)?;
-        unix::write_all_at(file, chunk, to + start)?;
+        family::read_exact_at(file, chunk, from + start)?;
+        family::write_all_at(file, chunk, to + start)?;
         remaining = start;
         progress(len - remaining);
     }

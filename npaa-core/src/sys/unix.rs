@@ -20,7 +20,7 @@ pub(super) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<(
     file.write_all_at(buf, offset)
 }
 
-/// `file`'s link count from `fstat`. See [`super::link_count`].
+/// `file`'s link count from `fstat`. See [`super::still_named`].
 pub(super) fn link_count(file: &File) -> io::Result<u64> {
     Ok(file.metadata()?.nlink())
 }

@@ -18,6 +18,8 @@ mod reader;
 mod recover_on_open;
 mod reliability_bad_calls;
 mod reliability_crash;
+// File-size limits, tmpfs and loop devices: Unix only.
+#[cfg(unix)]
 mod reliability_disk_full;
 mod reliability_durability;
 mod reliability_lock;
@@ -25,3 +27,4 @@ mod reliability_placeholder;
 mod reliability_stress;
 mod repair;
 mod shared;
+mod sharing;

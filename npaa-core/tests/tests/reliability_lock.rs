@@ -154,6 +154,9 @@ fn the_lock_dies_with_a_killed_holder() {
     assert_numpy_loads(&path, &rows_expr(15));
 }
 
+/// Unix only: a Windows child inherits no handle std opens (they are not inheritable), and
+/// Windows locks belong to the handle.
+#[cfg(unix)]
 #[test]
 fn closing_releases_the_lock_while_other_threads_start_processes() {
     // A child process started by another thread shares the program's open files until it

@@ -3,10 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use npaa_core::{
-    AppendArray, AppendFilesOptions, AppendOptions, Durability, EnsureOptions, Error, Order,
-    ensure_appendable, ensure_appendable_with, inspect, recover,
-};
+use npaa_core::{AppendArray, AppendFilesOptions, AppendOptions, Durability, Error, Order};
 use npaa_testutil::child::arg;
 use npaa_testutil::crash;
 use npaa_testutil::rows::{ROW_WORDS, append_in_blocks, rows};
@@ -105,7 +102,8 @@ pub fn durability() {
 /// `reliability_disk_full`'s writer under a file-size limit: limits its file size to
 /// `NPAA_FSIZE_LIMIT`, ignores SIGXFSZ, appends to `NPAA_FSIZE_PATH` in `NPAA_FSIZE_MODE` until
 /// a write fails, tries once more, closes, and reports (`APPENDED`, `ERRNO`, `MESSAGE`,
-/// `AGAIN`, `CLOSE` lines).
+/// `AGAIN`, `CLOSE` lines). Unix only (Windows has no file-size limit).
+#[cfg(unix)]
 pub fn fsize() {
     let path = PathBuf::from(arg("NPAA_FSIZE_PATH"));
     let mode = arg("NPAA_FSIZE_MODE");
@@ -196,8 +194,11 @@ pub fn lock_contender() {
 
 /// `reliability_bad_calls`'s unprivileged caller: every call that would write
 /// `NPAA_RO_FILE` (mode 0444) or create a file in `NPAA_RO_DIR` (mode 0555), and one that
-/// reads, each reported as a `RESULT what: EACCES|Ok|other error ...` line.
+/// reads, each reported as a `RESULT what: EACCES|Ok|other error ...` line. Unix only (file
+/// modes).
+#[cfg(unix)]
 pub fn permission() {
+    use npaa_core::{EnsureOptions, ensure_appendable, ensure_appendable_with, inspect, recover};
     let ro_file = PathBuf::from(arg("NPAA_RO_FILE"));
     let ro_dir = PathBuf::from(arg("NPAA_RO_DIR"));
     let check = |what: &str, r: Result<(), Error>| {
@@ -248,6 +249,7 @@ pub fn shared_staller() {
 
 /// `page-size`: prints the size of a memory page, as the process sees it (under
 /// `qemu-aarch64 -p 65536`, 65536: scripts/aarch64-tests checks that its runs had such pages).
+#[cfg(unix)]
 pub fn page_size() {
     // SAFETY: sysconf takes an integer and touches no memory of ours.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
