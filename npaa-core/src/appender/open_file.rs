@@ -721,7 +721,7 @@ impl OpenFile {
         if in_place
             && fast
             && let Some(map) = &mut self.map
-            && map.store_descending(self.digits_offset, digits)
+            && map.store_digits(self.digits_offset, digits)
         {
             return Ok(());
         }

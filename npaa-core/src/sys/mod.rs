@@ -87,13 +87,21 @@ impl HeaderMap {
         &self.map
     }
 
-    /// Stores `new` over the bytes at `offset`, from the last byte to the first, each with a
+    /// Stores `new` over the bytes at `offset`: the bytes that change in one unaligned 8-byte
+    /// store when they lie within 8 bytes (every count below 10^8, and most changes of any
+    /// count), after a release fence; otherwise from the last byte to the first, each with a
     /// release store.
     ///
-    /// When `new` replaces a decimal number of the same width (a count that grows), the
-    /// states in between have the old high digits and the new low ones: each is a valid
-    /// number no larger than `new`, since the new number's leading digits are not smaller than
-    /// the old ones. Why no state with a larger count can be seen:
+    /// The single store matters to readers while other writers append (shared mode: every
+    /// count a reader can see must end a whole block): a store is one instruction, which a
+    /// writer preempted or killed never leaves half done, where byte stores leave states in
+    /// between for as long as the writer is off its CPU (1099 becoming 1103 passes through
+    /// 1093, a count inside an earlier block).
+    ///
+    /// Byte by byte, when `new` replaces a decimal number of the same width (a count that
+    /// grows), the states in between have the old high digits and the new low ones: each is a
+    /// valid number no larger than `new`, since the new number's leading digits are not
+    /// smaller than the old ones. Why no state with a larger count can be seen:
     /// - After the process is killed at any point, the file holds a prefix, in program order,
     ///   of these stores: stores a CPU has executed are never lost, and later ones never
     ///   happen. That needs only the compiler to keep the order, which the atomic stores do.
@@ -113,13 +121,41 @@ impl HeaderMap {
     ///   unordered pieces too.
     ///
     /// Returns false (and stores nothing) if the range is outside the map.
-    pub(crate) fn store_descending(&mut self, offset: usize, new: &[u8]) -> bool {
-        let Some(dst) = offset
+    pub(crate) fn store_digits(&mut self, offset: usize, new: &[u8]) -> bool {
+        let Some(end) = offset
             .checked_add(new.len())
-            .and_then(|end| self.map.get_mut(offset..end))
+            .filter(|&end| end <= self.map.len())
         else {
             return false;
         };
+        let changed = |i: &usize| self.map[offset + i] != new[*i];
+        let first = (0..new.len()).find(changed);
+        let last = (0..new.len()).rev().find(changed);
+        let (Some(first), Some(last)) = (first, last) else {
+            return true;
+        };
+        let (first, last) = (offset + first, offset + last);
+        if last - first < 8 && self.map.len() >= 8 {
+            let start = first.min(self.map.len() - 8);
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&self.map[start..start + 8]);
+            word[first - start..=last - start]
+                .copy_from_slice(&new[first - offset..=last - offset]);
+            fence(Ordering::Release);
+            // SAFETY: `start..start + 8` lies within the mapping (checked above), which is
+            // borrowed mutably from `self` for this call; an unaligned write is allowed for
+            // any address. The bytes of the window outside `first..=last` are stored with the
+            // values they hold (under the writer's lock, nobody else changes them).
+            unsafe {
+                self.map
+                    .as_mut_ptr()
+                    .add(start)
+                    .cast::<u64>()
+                    .write_unaligned(u64::from_ne_bytes(word));
+            }
+            return true;
+        }
+        let dst = &mut self.map[offset..end];
         for (d, &s) in dst.iter_mut().zip(new).rev() {
             if *d != s {
                 // SAFETY: `d` is a valid, writable byte of the mapping (alignment 1 is all an
