@@ -111,21 +111,19 @@ impl NpyAppendArray {
         timeout: Option<f64>,
     ) -> errors::Result<Self> {
         let path: PathBuf = filename.extract()?;
-        let durability = parse_durability(durability.as_ref())?;
-        let mut options = AppendOptions::new()
-            .delete_if_exists(delete_if_exists)
-            .rewrite_header_on_append(rewrite_header_on_append)
-            .casting(casting.parse()?)
-            .durability(durability)
-            .buffer_capacity(buffer)
-            .mapped_window(parse_mapped(mapped.as_ref())?)
-            .recover(recover)
-            .shared(shared);
+        let mut options = append_options(
+            delete_if_exists,
+            rewrite_header_on_append,
+            casting,
+            durability.as_ref(),
+            buffer,
+            mapped.as_ref(),
+            fortran_order.map(Order::from_fortran),
+        )?
+        .recover(recover)
+        .shared(shared);
         if let Some(seconds) = timeout {
             options = options.lock_timeout(parse_timeout(seconds)?);
-        }
-        if let Some(fortran) = fortran_order {
-            options = options.order(Order::from_fortran(fortran));
         }
         let quick_appends = options.small_appends_in_memory() && buffer <= BUFFER_UNDER_GIL;
         let core = py.detach(|| options.open(&path))?;
