@@ -50,6 +50,10 @@ SIZES = {
         large_sync_reps=2,
         append_size=2 * GIB,
         append_reps=3,
+        ragged_records=300,
+        ragged_reps=5,
+        refresh_rows=(10**5, 10**6, 10**7),
+        refresh_reps=20_000,
         shared_rows=200_000,
         shared_reps=3,
     ),
@@ -71,6 +75,10 @@ SIZES = {
         large_sync_reps=1,
         append_size=128 * MIB,
         append_reps=1,
+        ragged_records=20,
+        ragged_reps=1,
+        refresh_rows=(10**3, 10**4, 10**5),
+        refresh_reps=1000,
         shared_rows=20_000,
         shared_reps=1,
     ),
@@ -519,6 +527,48 @@ def python_api(s, d):
     return rows
 
 
+def ragged(s, d):
+    """Ragged appends, HuBERT's shape (records of 50..1500 rows of 768 f4): npaa's
+    RaggedAppendArray against the fairseq way (the reference's NpyAppendArray plus a lengths
+    file), through ref_driver.py."""
+    n, reps = s["ragged_records"], s["ragged_reps"]
+    path = os.path.join(d, "feats.npy")
+
+    def argv(warmup):
+        # The same records for both contenders (seed 1).
+        return ("ragged", path, max(n // 10, 2) if warmup else n, 1)
+
+    def after(key, warmup):
+        if key.startswith("npaa") and not warmup:
+            ends = np.load(path[:-4] + ".idx.npy")
+            check_shape(path, (int(ends[-1]), 768), "ragged")
+        remove(path, path[:-4] + ".idx.npy", path[:-4] + ".len")
+
+    # As in `large`: every run starts with no dirty pages of earlier runs.
+    results = interleaved({
+        "npaa (Python, RaggedAppendArray)":
+            lambda warmup: (os.sync(), py_npaa(*argv(warmup)))[1],
+        "reference (fairseq way: NpyAppendArray + lengths file)":
+            lambda warmup: (os.sync(), ref(*argv(warmup)))[1],
+    }, reps, after)
+    name = f"ragged appends: {n} records of 50..1500 rows × 768 f4 (HuBERT), per record"
+    return [row(name, c, v) for c, v in results.items()]
+
+
+def reader(s, d):
+    """npaa.Reader.refresh() on files of growing size: its cost must not depend on it."""
+    rows = []
+    path = os.path.join(d, "follow.npy")
+    for n in s["refresh_rows"]:
+        r = py_npaa("refresh", path, n, s["refresh_reps"])
+        remove(path)
+        rows.append(dict(scenario=f"Reader.refresh(), file of {n:,} rows (unchanged)",
+                         contender="npaa (Python)", seconds=r["seconds"], all_seconds=[r["seconds"]],
+                         ops=r["ops"], bytes=None))
+        rows.append(dict(scenario=f"Reader.refresh(), file of {n:,} rows (1 row appended before each)",
+                         contender="npaa (Python)", seconds=r["growing"],
+                         all_seconds=[r["growing"]], ops=r["ops"], bytes=None))
+    return rows
 SHARED_PROCS = 8
 
 
@@ -594,11 +644,22 @@ def python_targets(rows, smoke=False):
          x("Python API: 4 threads × 4 files, 1 MiB"), None),
         ("4 threads × 4 files, 1 row appends: aggregate vs the reference",
          x("Python API: 4 threads × 4 files, 1 row"), None),
+        ("ragged appends (HuBERT shape): ≥ 1× the fairseq way", x("ragged appends"), 1),
     ):
         verdict = ("(informative)" if goal is None else "not measured" if value is None
                    else "– (smoke run)" if smoke
                    else "**met**" if value >= goal else "**not met**")
         out.append(f"| {name} | {fmt_ratio(value)} | {verdict} |")
+    refresh = [r for r in rows if r["scenario"].startswith("Reader.refresh()")
+               and "appended" in r["scenario"]]
+    if len(refresh) >= 2:
+        small, big = refresh[0], refresh[-1]
+        growth = per_op(big) / per_op(small)
+        verdict = ("– (smoke run)" if smoke
+                   else "**met**" if growth < 2 else "**not met**")
+        out.append(f"| Reader.refresh() constant in the file's size: largest ÷ smallest file "
+                   f"(≤ 2×) | {growth:.2f}× ({fmt_time(per_op(small))} → "
+                   f"{fmt_time(per_op(big))}) | {verdict} |")
     return "\n".join(out)
 
 
@@ -793,7 +854,7 @@ def main():
                    help="where scratch files go (default $TMPDIR or /tmp); use ext4 or XFS")
     p.add_argument("--output", help="also write the report (Markdown) to this file")
     p.add_argument("--only", help="comma-separated scenarios: "
-                   "tiny,large,reopen,ensure,recover,append,python,shared")
+                   "tiny,large,reopen,ensure,recover,append,python,ragged,reader,shared")
     p.add_argument("--reopen-reps", type=int,
                    help="rounds of the reopen scenario (default 5; more narrow the ratio down "
                         "on a noisy machine, whose phases move both contenders' times)")
@@ -834,6 +895,8 @@ def main():
             ("ensure", lambda: ensure(s, scratch, can_drop)),
             ("append", lambda: append_cli(s, scratch, have_cli)),
             ("python", lambda: python_api(s, scratch)),
+            ("ragged", lambda: ragged(s, scratch)),
+            ("reader", lambda: reader(s, scratch)),
             ("shared", run_shared),
         ]
         for name, fn in steps:
@@ -870,7 +933,7 @@ def main():
         ]
     elif not only:
         parts += ["## Targets", "", targets(rows, s, can_drop, have_cli), ""]
-    if not only or "python" in only:
+    if not only or {"python", "ragged"} & only:
         parts += ["## Targets of the Python package", "", python_targets(rows, args.quick), ""]
     if shared_results:
         parts += ["## Many processes, one file (shared mode)", "",

@@ -17,6 +17,12 @@ the close, not the interpreter's start-up or the imports.
     ref_driver.py append-npy DEST SRC
     ref_driver.py tofile PATH TOTAL BLOCK           (ndarray.tofile of the same blocks)
     ref_driver.py threads DIR FILES TOTAL BLOCK     (one thread per file, TOTAL bytes each)
+    ref_driver.py ragged PATH RECORDS SEED          (records of 50..1500 rows of 768 f4)
+    ref_driver.py refresh PATH ROWS REPS            (npaa only: Reader.refresh on ROWS rows)
+
+`ragged` is fairseq's HuBERT feature dump: with the reference, the fairseq way (an
+NpyAppendArray of the concatenated features plus a text file of lengths, one per line); with
+npaa, a RaggedAppendArray (the data file plus its index of record ends).
 """
 
 import json
@@ -159,6 +165,52 @@ def append_npy(dest, src):
     report(time.perf_counter() - start, int(source.shape[0]))
 
 
+def ragged(path, n, seed):
+    lengths = np.random.default_rng(seed).integers(50, 1501, size=n)
+    pool = np.random.default_rng(0).standard_normal((1500, 768)).astype("<f4")
+    start = time.perf_counter()
+    if os.environ.get("NPAA_BENCH_PYTHON") == "npaa":
+        with naa.RaggedAppendArray(path, delete_if_exists=True) as feats:
+            for length in lengths:
+                feats.append(pool[:length])
+    else:
+        # fairseq's dump_hubert_feature.py: feat_f.append(feat); print(leng, file=leng_f).
+        feat_f = NpyAppendArray(path, delete_if_exists=True)
+        with open(path[: -len(".npy")] + ".len", "w") as leng_f:
+            for length in lengths:
+                feat_f.append(pool[:length])
+                print(length, file=leng_f)
+        feat_f.close()
+    report(time.perf_counter() - start, n, bytes=int(lengths.sum()) * 768 * 4)
+
+
+def refresh(path, n, reps):
+    """Reader.refresh() on a file of n rows of 1 float64: unchanged (`still`), and after the
+    writer appended one row (`growing`, only the refresh timed)."""
+    with naa.NpyAppendArray(path, delete_if_exists=True) as w:
+        chunk = np.zeros((1 << 20, 1), dtype="<f8")
+        left = n
+        while left:
+            w.append(chunk[: min(left, len(chunk))])
+            left -= min(left, len(chunk))
+    reader = naa.Reader(path)
+    assert reader.refresh().shape == (n, 1)
+    start = time.perf_counter()
+    for _ in range(reps):
+        reader.refresh()
+    still = time.perf_counter() - start
+    growing = 0.0
+    with naa.NpyAppendArray(path) as w:
+        row = np.ones((1, 1), dtype="<f8")
+        for _ in range(reps):
+            w.append(row)
+            t = time.perf_counter()
+            reader.refresh()
+            growing += time.perf_counter() - t
+    assert reader.refresh().shape == (n + reps, 1)
+    report(still, reps, growing=growing)
+
+
 def main(argv):
     cmd, args = argv[0], argv[1:]
     if cmd == "tiny":
@@ -177,6 +229,10 @@ def main(argv):
         tofile(args[0], int(args[1]), int(args[2]))
     elif cmd == "threads":
         threads(args[0], int(args[1]), int(args[2]), int(args[3]))
+    elif cmd == "ragged":
+        ragged(args[0], int(args[1]), int(args[2]))
+    elif cmd == "refresh":
+        refresh(args[0], int(args[1]), int(args[2]))
     else:
         sys.exit(f"ref_driver: unknown scenario {cmd!r}")
 

@@ -4,6 +4,7 @@ Usage: check.py append FILE STEPS
        check.py simulation FILE THREADS STEPS
        check.py recover FILE
        check.py wrapper DIR
+       check.py ragged FILE RECORDS
        check.py shared FILE WORKERS BLOCKS
 Every file is opened the way users open it: np.load(..., mmap_mode="r").
 """
@@ -120,6 +121,20 @@ def check_shared(path, workers, blocks):
     return f"{path}: {a.shape}, {workers} x {blocks} whole blocks"
 
 
+def check_ragged(path, records):
+    """ragged.c: record r has r % 7 rows [r, j, r + j, -1]; the index holds the record ends."""
+    a = load(path)
+    ends = load(path[: -len(".npy")] + ".idx.npy")
+    lengths = np.arange(records) % 7
+    assert ends.dtype == np.dtype("<i8") and np.array_equal(ends, np.cumsum(lengths)), ends
+    assert a.dtype == np.dtype("<f4") and a.shape == (int(lengths.sum()), 4), (a.dtype, a.shape)
+    r = np.repeat(np.arange(records), lengths).astype("<f4")
+    j = np.concatenate([np.arange(n) for n in lengths]).astype("<f4")
+    expected = np.stack([r, j, r + j, np.full(len(r), -1.0, "<f4")], axis=1)
+    assert np.array_equal(a, expected), "values differ"
+    return f"{path}: {records} records, {a.shape} {a.dtype}"
+
+
 def main(argv):
     kind, path, *rest = argv
     if kind == "append":
@@ -130,6 +145,8 @@ def main(argv):
         message = check_recover(path)
     elif kind == "wrapper":
         message = check_wrapper(path)
+    elif kind == "ragged":
+        message = check_ragged(path, int(rest[0]))
     elif kind == "shared":
         message = check_shared(path, int(rest[0]), int(rest[1]))
     else:

@@ -27,6 +27,9 @@
  * - Out-parameters are written only when the function returns NPAA_OK.
  * - Strings (paths, descrs) are NUL-terminated; the library never keeps a pointer you pass it
  *   after the call returns. Strings it returns are owned by the library (never free them).
+ * - Paths are bytes in the file system's encoding on Unix, and UTF-8 on Windows (converted to
+ *   the UTF-16 of Windows paths; a path that is not UTF-8 gives NPAA_INVALID_ARGUMENT). Convert
+ *   a wchar_t path with WideCharToMultiByte(CP_UTF8, ...).
  * - Internal errors (panics, which are bugs) are caught at the boundary and reported as
  *   NPAA_PANIC: they never unwind into the calling program. As with any Rust library, running
  *   out of memory aborts the process.
@@ -226,6 +229,26 @@
 typedef struct npaa_array npaa_array;
 
 /**
+ * A ragged pair open for appending (opaque): records of any length (0 included) along the
+ * growth axis of a .npy data file, with their ends in an index beside it.
+ *
+ * The index of "feats.npy" is "feats.idx.npy" (a path not ending in ".npy" gets ".idx.npy"
+ * added): a 1-D "<i8" .npy file of record ends, so that record i is rows
+ * `ends[i-1]..ends[i]` of the data (`0..ends[0]` for the first). NumPy loads both files.
+ *
+ * Each record is appended to the data first (written, then counted by its header), then its
+ * end to the index: a process killed at any moment never leaves an index that names rows the
+ * data does not hold; at most a half-appended record, which npaa_ragged_open() and
+ * npaa_ragged_recover() cut. The pair's lock is the index's: a second writer gets
+ * NPAA_LOCKED.
+ *
+ * Create it with npaa_ragged_open(), release it with npaa_ragged_close() (exactly once).
+ * Thread-safety as npaa_array: every call but npaa_ragged_close() may run concurrently on
+ * one handle; each record lands whole, with its index entry.
+ */
+typedef struct npaa_ragged npaa_ragged;
+
+/**
  * The result of every npaa function that can fail: NPAA_OK (0) on success, one of the other
  * NPAA_* status codes otherwise.
  *
@@ -319,10 +342,10 @@ typedef struct npaa_options {
      * no system call (several times faster for rows of a few hundred bytes; 1 MiB suits
      * rows of up to a few KiB). Blocks larger than an eighth of it are written as usual.
      * While the file is open, and if the process is killed, the file is longer than its
-     * data: the reserved space, marked in its user.npaa.reserved extended attribute. NumPy
-     * ignores it; npaa_close(), npaa_recover() and the next npaa_open() cut it. Copy such a
-     * file with its extended attributes (cp -a) or recover it first. Where the file system
-     * cannot reserve space or store the mark, appends are written as usual, and so they are
+     * data: the reserved space, ended by a 24-byte mark (the file's last bytes). NumPy
+     * ignores both; npaa_close(), npaa_recover() and the next npaa_open() cut them. The mark
+     * needs no file system feature and survives a copy of the whole file. Where space
+     * cannot be reserved, appends are written as usual, and so they are
      * when rewrite_header_on_append is 0 or durability is NPAA_DURABILITY_EVERY_BYTES (rows
      * the header does not count yet must stay recoverable). Programs built against a header
      * without this field get 0.
@@ -454,7 +477,8 @@ typedef struct npaa_ensure_report {
 
 /**
  * The file is not a valid .npy file (bad magic string, unsupported version, unreadable
- * header). The message says what is wrong.
+ * header), or the index of a ragged pair is not a ragged index. The message says what is
+ * wrong.
  */
 #define NPAA_FORMAT 4
 
@@ -614,7 +638,7 @@ npaa_status npaa_options_default(struct npaa_options *options);
  * handle is open, and appends to the file once it is closed. Open one handle per file and
  * share it between threads.
  *
- * `path` is a NUL-terminated path in the file system's encoding. `options` may be NULL for
+ * `path` is a NUL-terminated path (UTF-8 on Windows). `options` may be NULL for
  * the defaults (see npaa_options); npaa does not keep it.
  *
  * Ownership: on NPAA_OK, `*out` receives a handle that the caller owns and must release with
@@ -839,6 +863,96 @@ npaa_status npaa_descr(const struct npaa_array *array, char *buf, size_t capacit
  * writable bool.
  */
 npaa_status npaa_is_fortran_order(const struct npaa_array *array, bool *fortran_out);
+
+/**
+ * Opens the ragged pair whose data file is `path` for appending and stores a new handle in
+ * `*out`. A pair a crash left is repaired first (a half-appended record is cut); a new pair
+ * gets its (empty) index at once, its data file with the first record.
+ *
+ * `options` as for npaa_open() (NULL for the defaults); delete_if_exists deletes both files.
+ *
+ * Ownership: on NPAA_OK, `*out` receives a handle that the caller owns and must release with
+ * npaa_ragged_close(). On failure, `*out` is left unchanged. Errors: those of npaa_open()
+ * for either file, and NPAA_FORMAT when the index is not a ragged index (a 1-D "<i8" array)
+ * or is missing beside a data file that holds rows. Thread-safe.
+ *
+ * Pointers: `path` must be NULL or a NUL-terminated string; `options` NULL or an initialized
+ * npaa_options; `out` NULL or a writable npaa_ragged pointer.
+ */
+npaa_status npaa_ragged_open(const char *path,
+                             const struct npaa_options *options,
+                             struct npaa_ragged **out);
+
+/**
+ * Appends one record: a block of `ndim` dimensions, shape `shape[0..ndim]`, of dtype
+ * `descr`, read from `data`, exactly as npaa_append() takes a block; its length along the
+ * growth axis may be anything, 0 included. The record and its index entry are both written
+ * before this returns (unless npaa_options.buffer_capacity or a durability of N bytes holds
+ * them back until npaa_ragged_flush(), npaa_ragged_sync() or npaa_ragged_close()).
+ *
+ * A refused record writes nothing. Errors: those of npaa_append(). Thread-safe.
+ *
+ * Pointers: `ragged` must be NULL or a live handle from npaa_ragged_open(); the others as
+ * npaa_append().
+ */
+npaa_status npaa_ragged_append(struct npaa_ragged *ragged,
+                               const void *data,
+                               const char *descr,
+                               size_t ndim,
+                               const uint64_t *shape);
+
+/**
+ * Stores the number of records appended so far in `*records_out`. Errors:
+ * NPAA_NULL_ARGUMENT. Thread-safe.
+ *
+ * Pointers: `ragged` must be NULL or a live handle from npaa_ragged_open(); `records_out`
+ * NULL or a writable uint64_t.
+ */
+npaa_status npaa_ragged_len(const struct npaa_ragged *ragged, uint64_t *records_out);
+
+/**
+ * Writes records held back (a buffer, a durability of N bytes) and then their index
+ * entries. Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe.
+ *
+ * Pointers: `ragged` must be NULL or a live handle from npaa_ragged_open().
+ */
+npaa_status npaa_ragged_flush(struct npaa_ragged *ragged);
+
+/**
+ * Writes everything and forces it to stable storage, the data before the index: every record
+ * appended before this call survives a power loss. Errors: NPAA_NULL_ARGUMENT, NPAA_IO.
+ * Thread-safe.
+ *
+ * Pointers: `ragged` must be NULL or a live handle from npaa_ragged_open().
+ */
+npaa_status npaa_ragged_sync(struct npaa_ragged *ragged);
+
+/**
+ * Closes the pair (the data, then the index), releases its lock and frees the handle.
+ * `ragged` may be NULL: then it does nothing and returns NPAA_OK.
+ *
+ * Ownership: the handle is freed even when an error is returned; do not use it again. An
+ * error (NPAA_IO) means the last records may not be indexed: the next npaa_ragged_open()
+ * cuts what is not.
+ *
+ * Pointers: `ragged` must be NULL or a live handle from npaa_ragged_open() that is not used
+ * again (nor concurrently).
+ */
+npaa_status npaa_ragged_close(struct npaa_ragged *ragged);
+
+/**
+ * Restores a consistent ragged pair after a crash, under its lock: every record that was
+ * appended and indexed survives exactly, a half-appended record is cut. `records_out` may be
+ * NULL; otherwise it receives the number of records after the repair.
+ *
+ * Errors: NPAA_NULL_ARGUMENT (`path`), NPAA_IO (neither file exists, ...), NPAA_LOCKED (a
+ * writer has the pair open), NPAA_FORMAT (not a ragged index), and those of npaa_recover().
+ * Thread-safe.
+ *
+ * Pointers: `path` must be NULL or a NUL-terminated string; `records_out` NULL or a writable
+ * uint64_t.
+ */
+npaa_status npaa_ragged_recover(const char *path, uint64_t *records_out);
 
 /**
  * Parses a NumPy descr and stores the size in bytes of one item of that dtype in

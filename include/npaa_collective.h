@@ -49,9 +49,9 @@ extern "C" {
  * ranks do not touch the file: their layout comes from the root through
  * npaa_collective_layout() and npaa_collective_set_layout(). `options` may be NULL for the
  * defaults; the root's options apply to the session, the others' are only checked.
- * mapped_window and buffer_capacity must be 0 (NPAA_INVALID_ARGUMENT otherwise), and the
- * root's file system must store user extended attributes (NPAA_IO otherwise): the
- * reservation mark that keeps a crash from counting unwritten bytes lives there.
+ * mapped_window and buffer_capacity must be 0 (NPAA_INVALID_ARGUMENT otherwise). Any file
+ * system will do: the reservation mark that keeps a crash from counting unwritten bytes is
+ * 24 bytes ending the file, not an extended attribute.
  *
  * Ownership: on NPAA_OK, `*out` receives a handle the caller must release with
  * npaa_collective_close(). On failure, `*out` is left unchanged.
@@ -156,7 +156,7 @@ uint32_t npaa_collective_step_needs_mark(struct npaa_collective *collective, uin
 /**
  * For a step that npaa_collective_step_needs_mark(), before any writer writes the step's
  * `bytes` (all writers' together). On the root: creates the file if it does not exist yet,
- * then marks past the step's end (the file's user.npaa.reserved attribute, 16 MiB beyond it)
+ * then marks past the step's end (a 24-byte mark ending the file, 16 MiB beyond it)
  * so that a crash during the writes leaves bytes that npaa_recover() and the next open cut
  * instead of counting. The other ranks call it once the root's call succeeded, to know the
  * mark. Errors: NPAA_IO, NPAA_LOCKED (another writer created the file first); nothing was

@@ -40,9 +40,10 @@
  *   options.durability maps to MPI_File_sync at the points npaa_options describes.
  * - Crashes: a rank killed at any moment leaves a file NumPy loads as the whole steps
  *   completed. Bytes of an unfinished step (possibly with holes, when higher ranks wrote
- *   before lower ones) lie under the step's reservation mark (the user.npaa.reserved
- *   extended attribute): npaa recover, npaa_recover() and the next npaa_mpi_open() cut them,
- *   never counting a hole as rows.
+ *   before lower ones) lie under the step's reservation mark (24 bytes ending the file,
+ *   written by rank 0 before any rank writes the step; no file system feature needed):
+ *   npaa recover, npaa_recover() and the next npaa_mpi_open() cut them, never counting a
+ *   hole as rows.
  *
  * Thread-safety: as MPI collectives on one communicator: one thread at a time per handle.
  */

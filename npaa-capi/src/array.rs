@@ -54,7 +54,7 @@ pub struct npaa_array {
 /// handle is open, and appends to the file once it is closed. Open one handle per file and
 /// share it between threads.
 ///
-/// `path` is a NUL-terminated path in the file system's encoding. `options` may be NULL for
+/// `path` is a NUL-terminated path (UTF-8 on Windows). `options` may be NULL for
 /// the defaults (see npaa_options); npaa does not keep it.
 ///
 /// Ownership: on NPAA_OK, `*out` receives a handle that the caller owns and must release with

@@ -2,8 +2,7 @@
 //! conversions of C arguments (pointers, strings, shapes, out-parameters).
 
 use std::any::Any;
-use std::ffi::{CStr, OsStr, c_char};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::ptr::NonNull;
@@ -111,7 +110,25 @@ pub(crate) unsafe fn path<'a>(ptr: *const c_char, name: &str) -> Result<&'a Path
             "`{name}` is an empty string; pass the path of a .npy file"
         )));
     }
-    Ok(Path::new(OsStr::from_bytes(s.to_bytes())))
+    path_from_bytes(s.to_bytes(), name)
+}
+
+/// A C path's bytes as a path: any bytes on Unix, where paths are bytes.
+#[cfg(unix)]
+fn path_from_bytes<'a>(bytes: &'a [u8], _name: &str) -> Result<&'a Path, Failure> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(Path::new(std::ffi::OsStr::from_bytes(bytes)))
+}
+
+/// A C path's bytes as a path: UTF-8 on Windows (whose paths are UTF-16), as the header
+/// documents; other bytes are refused.
+#[cfg(not(unix))]
+fn path_from_bytes<'a>(bytes: &'a [u8], name: &str) -> Result<&'a Path, Failure> {
+    std::str::from_utf8(bytes).map(Path::new).map_err(|e| {
+        Failure::invalid(format!(
+            "`{name}` is not UTF-8 ({e}); on Windows, pass paths in UTF-8"
+        ))
+    })
 }
 
 /// Borrows a shape argument: `ndim` values at `ptr` (NULL allowed when `ndim` is 0).

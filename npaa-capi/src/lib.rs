@@ -53,6 +53,8 @@ pub mod options;
 
 pub mod array;
 
+pub mod ragged;
+
 pub mod dtype;
 
 pub mod files;

@@ -110,10 +110,10 @@ pub struct npaa_options {
     /// no system call (several times faster for rows of a few hundred bytes; 1 MiB suits
     /// rows of up to a few KiB). Blocks larger than an eighth of it are written as usual.
     /// While the file is open, and if the process is killed, the file is longer than its
-    /// data: the reserved space, marked in its user.npaa.reserved extended attribute. NumPy
-    /// ignores it; npaa_close(), npaa_recover() and the next npaa_open() cut it. Copy such a
-    /// file with its extended attributes (cp -a) or recover it first. Where the file system
-    /// cannot reserve space or store the mark, appends are written as usual, and so they are
+    /// data: the reserved space, ended by a 24-byte mark (the file's last bytes). NumPy
+    /// ignores both; npaa_close(), npaa_recover() and the next npaa_open() cut them. The mark
+    /// needs no file system feature and survives a copy of the whole file. Where space
+    /// cannot be reserved, appends are written as usual, and so they are
     /// when rewrite_header_on_append is 0 or durability is NPAA_DURABILITY_EVERY_BYTES (rows
     /// the header does not count yet must stay recoverable). Programs built against a header
     /// without this field get 0.

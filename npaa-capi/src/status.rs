@@ -28,7 +28,8 @@ pub const NPAA_INVALID_ARGUMENT: npaa_status = 2;
 pub const NPAA_IO: npaa_status = 3;
 
 /// The file is not a valid .npy file (bad magic string, unsupported version, unreadable
-/// header). The message says what is wrong.
+/// header), or the index of a ragged pair is not a ragged index. The message says what is
+/// wrong.
 pub const NPAA_FORMAT: npaa_status = 4;
 
 /// Another writer (another process, or another npaa_array handle in this process) has the file
@@ -180,7 +181,7 @@ pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
     use npaa_core::Error as E;
     match error {
         E::Io { .. } | E::IsDirectory { .. } | E::NoSuchDirectory { .. } => NPAA_IO,
-        E::Format { .. } => NPAA_FORMAT,
+        E::Format { .. } | E::BadIndex { .. } => NPAA_FORMAT,
         E::InvalidDtype { .. } => NPAA_INVALID_DTYPE,
         E::Locked { .. } => NPAA_LOCKED,
         E::NotAppendable { .. } => NPAA_NOT_APPENDABLE,

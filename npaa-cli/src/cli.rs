@@ -42,6 +42,8 @@ pub enum Command {
     EnsureAppendable(EnsureArgs),
     Append(AppendArgs),
     Show(ShowArgs),
+    Tail(TailArgs),
+    Ragged(RaggedArgs),
     Completions(CompletionsArgs),
 }
 
@@ -85,6 +87,7 @@ JSON fields (stable; one object per file and line, in this order):
   reserved_tail               marked bytes past the data (killed mapped or shared writer)
   placeholder                 the shape is the '****' placeholder of an unfinished writer
   exceeds_numpy_header_limit  the header is longer than np.load reads by default
+  ragged_records              records of the ragged pair (index FILE.idx.npy beside it), or null
 For a file that cannot be read, the object is {\"path\": ..., \"error\": \"<message>\"},
 the message is also printed on stderr, and the exit code is 2.";
 
@@ -314,6 +317,69 @@ pub struct ShowArgs {
 }
 
 /// Print a shell completion script.
+/// Print the last rows of a .npy file as NumPy prints them, then, with --follow, new rows as
+/// a writer appends them, like `tail -f`.
+///
+/// Rows are counted along the growth axis (the first for C order, the last for Fortran
+/// order). Only rows the header counts are shown: never a partial row, in every writer mode.
+/// A writer with the header rewrite off counts rows only when it updates its header: what
+/// lies past that is reported on stderr. --follow runs until Ctrl-C or until the reading
+/// end of a pipe is closed (`npaa tail -f log.npy | head`), both a normal end.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  npaa tail log.npy
+  npaa tail -n 3 --follow log.npy")]
+pub struct TailArgs {
+    /// The .npy file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// How many rows to print first.
+    #[arg(short = 'n', long = "rows", value_name = "N", default_value = "10")]
+    pub rows: u64,
+
+    /// Keep printing each block of new rows as it is appended.
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// With --follow, how often to look for new rows, in milliseconds.
+    #[arg(long, value_name = "MS", default_value = "200")]
+    pub poll: u64,
+}
+
+/// Work with ragged pairs: records of any length along the growth axis of a .npy data file
+/// (FILE.npy), with their ends in an index beside it (FILE.idx.npy, a 1-D int64 array).
+///
+/// `npaa info` shows a pair's record count, `npaa check` checks the pair, and `npaa recover`
+/// repairs what a crash left (a half-appended record is cut).
+#[derive(Debug, Args)]
+pub struct RaggedArgs {
+    #[command(subcommand)]
+    pub command: RaggedCommand,
+}
+
+/// What to do with a ragged pair.
+#[derive(Debug, Subcommand)]
+pub enum RaggedCommand {
+    Index(RaggedIndexArgs),
+}
+
+/// Build the index of a data file from its records' lengths (a fairseq-style lengths file:
+/// one integer per line), making it a ragged pair. The lengths must add up to the file's
+/// rows; an existing index is not replaced.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  npaa ragged index feats.npy --lengths feats.len")]
+pub struct RaggedIndexArgs {
+    /// The data file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The lengths file.
+    #[arg(long, value_name = "LENGTHS")]
+    pub lengths: PathBuf,
+}
+
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:

@@ -22,9 +22,7 @@
 //!    source is one append that lands whole in its own turn, and a failure leaves the
 //!    sources before it appended: there is no savepoint to return to. Rules 1 and 2 hold.
 
-use std::fs::Metadata;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::appender::{AppendArray, AppendFileOptions, AppendOptions, Durability};
@@ -33,6 +31,7 @@ use crate::file::{StagedFile, WriterLock, sync_parent_dir};
 use crate::header::Header;
 use crate::inspect::{FileInfo, inspect_source};
 use crate::progress::Progress;
+use crate::sys;
 
 /// Options of [`append_files`]: the [`AppendOptions`] the destination is opened with
 /// (casting, durability, buffering; `delete_if_exists` replaces it), and progress calls.
@@ -120,7 +119,7 @@ pub fn append_files<P: AsRef<Path>>(
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(dest, "reading metadata", e)),
     };
-    let sources = inspect_all(sources, dest_meta.as_ref())?;
+    let sources = inspect_all(sources, dest_meta.as_ref().map(|_| dest))?;
     let AppendFilesOptions {
         append,
         mut progress,
@@ -134,17 +133,17 @@ pub fn append_files<P: AsRef<Path>>(
     }
 }
 
-/// Rule 1: every source, inspected, none the destination.
-fn inspect_all<P: AsRef<Path>>(sources: &[P], dest: Option<&Metadata>) -> Result<Vec<FileInfo>> {
+/// Rule 1: every source, inspected, none the destination (`dest`, when it exists).
+fn inspect_all<P: AsRef<Path>>(sources: &[P], dest: Option<&Path>) -> Result<Vec<FileInfo>> {
     sources
         .iter()
         .map(|path| {
             let path = path.as_ref();
             let info = inspect_source(path)?;
             if let Some(dest) = dest {
-                let meta =
-                    std::fs::metadata(path).map_err(|e| Error::io(path, "reading metadata", e))?;
-                if (meta.dev(), meta.ino()) == (dest.dev(), dest.ino()) {
+                let same = sys::same_file(path, dest)
+                    .map_err(|e| Error::io(path, "reading metadata", e))?;
+                if same {
                     return Err(Error::SourceIsDestination {
                         path: path.to_path_buf(),
                     });

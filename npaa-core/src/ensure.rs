@@ -2,14 +2,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::file::{StagedFile, growth_axis_of, lock, read_parsed_len, sync_parent_dir};
 use crate::header::{Leniency, NUMPY_MAX_HEADER_SIZE, ParsedHeader, Version};
 use crate::progress::Progress;
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 /// How [`ensure_appendable`] made room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,13 +128,12 @@ pub fn ensure_appendable_with(
     } = options;
     let progress = &mut |done, total| progress.report(done, total);
     let path = path.as_ref();
-    let forks = sys::fork_generation();
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, "opening", e))?;
-    let file = lock(file, path, forks)?;
+    let file = lock(file, path)?;
     let (parsed, file_len) = read_parsed_len(&file, path, Leniency::Strict)?;
     let header = &parsed.header;
     growth_axis_of(path, header)?;

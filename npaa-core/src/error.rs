@@ -338,6 +338,31 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// The index of a ragged pair ([`RaggedAppendArray`](crate::RaggedAppendArray)) does not
+    /// describe its data file: it is not a 1-D `<i8` array of record ends that never
+    /// decrease, or it is missing beside a data file that holds rows.
+    #[error("{path}: {what}", path = .path.display())]
+    #[non_exhaustive]
+    BadIndex {
+        /// The index file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
+
+    /// Record lengths given to build a ragged index
+    /// ([`index_from_lengths`](crate::index_from_lengths), [`read_lengths`](crate::read_lengths))
+    /// that do not describe the data: a line that is not a length, or lengths that do not add
+    /// up to the data's rows.
+    #[error("{path}: {what}", path = .path.display())]
+    #[non_exhaustive]
+    BadLengths {
+        /// The lengths file, or the data file the lengths were given for.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+
     /// [`append_files`](crate::append_files()) without sources for a destination that does not
     /// exist: nothing says what to create.
     #[non_exhaustive]
@@ -633,6 +658,8 @@ macro_rules! path_field {
             | Error::ScalarFile { path }
             | Error::FileChanged { path, .. }
             | Error::ShortBlock { path, .. }
+            | Error::BadIndex { path, .. }
+            | Error::BadLengths { path, .. }
             | Error::NotAFileName { path }
             | Error::NoSuchDirectory { path, .. }
             | Error::SourceIsDestination { path }
@@ -718,17 +745,14 @@ impl Error {
     }
 
     /// Wraps an I/O error with the file and the operation. A directory where a file was
-    /// expected (`EISDIR`, whatever the operation) is [`Error::IsDirectory`], so that every
-    /// operation reports it alike.
+    /// expected (`EISDIR`, whatever the operation; see [`crate::sys::is_directory_error`]) is
+    /// [`Error::IsDirectory`], so that every operation reports it alike.
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
-        if source.kind() == io::ErrorKind::IsADirectory {
-            return Error::IsDirectory { path: path.into() };
+        let path = path.into();
+        if crate::sys::is_directory_error(&source, &path) {
+            return Error::IsDirectory { path };
         }
-        Error::Io {
-            path: path.into(),
-            op,
-            source,
-        }
+        Error::Io { path, op, source }
     }
 
     /// The error of a conversion asked for by an append to `path`: a cast error then names

@@ -10,21 +10,22 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::header::{self, Header, Leniency, ParsedHeader, ReadError, Template};
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 /// Creates `path` holding `header` (an empty array), locked for writing.
 ///
 /// The file appears complete or not at all: a process killed at any moment leaves either no
 /// file or one NumPy loads, never an empty file (which NumPy, `open` and `recover` all refuse).
-/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place.
-/// Where the file system cannot do that, the file is created and then written, and only a
-/// crash between the two leaves an empty file.
+/// The header is written to an unnamed file (`O_TMPFILE`) that is then linked into place (on
+/// Windows, a file under a hidden temporary name, renamed into place through its handle; a
+/// crash before the rename leaves that hidden file, not one at `path`). Where the file system
+/// cannot do that, the file is created and then written, and only a crash between the two
+/// leaves an empty file.
 ///
 /// `wait` bounds the wait for the lock of a file created the plain way ([`lock_waiting`]):
 /// another writer may have opened it between its creation and the lock. If such a writer
@@ -36,10 +37,9 @@ pub(crate) fn create_with_header(
     header: &[u8],
     wait: Option<Duration>,
 ) -> Result<Locked> {
-    let forks = sys::fork_generation();
     if let Some(file) = sys::create_unnamed(parent_dir(path)) {
         // Nobody else can open an unnamed file: this only takes the lock early.
-        let file = lock(file, path, forks)?;
+        let file = lock(file, path)?;
         file.write_all_at(header, 0)
             .map_err(|e| Error::io(path, "writing the header", e))?;
         match sys::link_unnamed(&file, path) {
@@ -57,7 +57,7 @@ pub(crate) fn create_with_header(
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io(path, "creating", e))?;
-    let file = lock_waiting(file, path, forks, wait)?;
+    let file = lock_waiting(file, path, wait)?;
     if sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))? != 0 {
         return Err(Error::io(
             path,
@@ -74,28 +74,17 @@ pub(crate) fn create_with_header(
 }
 
 /// Takes the exclusive advisory lock on `file`, failing at once if another writer holds it.
-///
-/// `forks` is [`sys::fork_generation`] read before `file` was opened: the returned [`Locked`]
-/// compares it with the count at closing to know whether a child forked meanwhile may share
-/// the open file (see there). Read any later (after the opening, or after the lock is taken),
-/// it would miss a fork in between, whose child shares the open file and so the lock, which
-/// belongs to the open file, not to the descriptor.
-pub(crate) fn lock(file: File, path: &Path, forks: Option<u64>) -> Result<Locked> {
-    lock_waiting(file, path, forks, NO_WAIT)
+pub(crate) fn lock(file: File, path: &Path) -> Result<Locked> {
+    lock_waiting(file, path, NO_WAIT)
 }
 
 /// A wait for a lock ([`acquire`]) that fails at once if another writer holds it.
 pub(crate) const NO_WAIT: Option<Duration> = Some(Duration::ZERO);
 
 /// [`lock`], waiting for the lock as [`acquire`] does.
-pub(crate) fn lock_waiting(
-    file: File,
-    path: &Path,
-    forks: Option<u64>,
-    wait: Option<Duration>,
-) -> Result<Locked> {
+pub(crate) fn lock_waiting(file: File, path: &Path, wait: Option<Duration>) -> Result<Locked> {
     acquire(&file, path, wait)?;
-    Ok(Locked { file, forks })
+    Ok(Locked { file })
 }
 
 /// The longest pause between two attempts of a bounded wait for a lock ([`acquire`]).
@@ -105,76 +94,72 @@ const MAX_PAUSE: Duration = Duration::from_millis(10);
 /// `None`, else at most that long ([`Error::Locked`] when it runs out; `Some(ZERO)` fails at
 /// once if another writer holds it).
 ///
-/// An unbounded wait sleeps in the kernel (a blocking `flock`), which wakes it when the lock
-/// is released: no polling. A bounded wait cannot use it (a blocked `flock` can only be
-/// interrupted by a signal, which a library must not send to its caller's threads), so it
-/// polls: an attempt, then a pause that starts at 50 µs and doubles up to 10 ms. That costs
-/// at most about a hundred attempts a second, no busy spinning, and reacts within 10 ms to a
-/// lock held long; a lock held for microseconds (an append) is usually free at the next try.
+/// An unbounded wait sleeps in the kernel where the platform can ([`sys::lock_blocking`]: a
+/// blocking `flock`), which wakes it when the lock is released: no polling. A bounded wait
+/// cannot use it (a blocked `flock` can only be interrupted by a signal, which a library must
+/// not send to its caller's threads), and neither can an unbounded one on Windows, so they
+/// poll: an attempt, then a pause that starts at 50 µs and doubles up to 10 ms. That costs at
+/// most about a hundred attempts a second, no busy spinning, and reacts within 10 ms to a lock
+/// held long; a lock held for microseconds (an append) is usually free at the next try.
 pub(crate) fn acquire(file: &File, path: &Path, wait: Option<Duration>) -> Result<()> {
-    let Some(limit) = wait else {
+    if wait.is_none() {
         loop {
-            match file.lock() {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io(path, "locking", e)),
+            match sys::lock_blocking(file) {
+                Some(Ok(())) => return Ok(()),
+                Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Some(Err(e)) => return Err(Error::io(path, "locking", e)),
+                None => break,
             }
         }
-    };
+    }
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     loop {
-        match file.try_lock() {
+        match sys::try_lock(file) {
             Ok(()) => return Ok(()),
             Err(std::fs::TryLockError::WouldBlock) => {}
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, "locking", e)),
         }
         let waited = start.elapsed();
-        if waited >= limit {
-            return Err(Error::Locked {
-                path: path.to_path_buf(),
-            });
-        }
-        std::thread::sleep(pause.min(limit - waited));
+        let sleep = match wait {
+            Some(limit) if waited >= limit => {
+                return Err(Error::Locked {
+                    path: path.to_path_buf(),
+                });
+            }
+            Some(limit) => pause.min(limit - waited),
+            None => pause,
+        };
+        std::thread::sleep(sleep);
         pause = (pause * 2).min(MAX_PAUSE);
     }
 }
 
 /// A file under npaa's exclusive advisory lock ([`lock`]).
 ///
-/// Dropping it closes the file, which releases the lock once no other reference to the open
-/// file remains. Before closing, it releases the lock explicitly (`flock(LOCK_UN)`) unless
-/// nothing else can hold such a reference: the process has a single thread now
-/// ([`sys::single_threaded`]) and has not forked since the file was opened (the count of
-/// [`sys::fork_generation`] is unchanged, and known). Otherwise closing alone is not enough:
-/// a child process that another thread is starting at that moment shares the open file until
-/// it executes its program, and a child forked without executing one shares it until it
-/// exits; the lock, which belongs to the open file, would stay held through the child's copy
-/// for that while, so that the next open failed with [`Error::Locked`]. With one thread and no
-/// fork, the only children that can have shared the file are those our own thread started
-/// with `posix_spawn` or `vfork` (`std::process::Command`, `system`, `popen`), which had
-/// executed their program (closing their copy: npaa opens files close-on-exec) or exited
-/// before that call returned. Skipping the unlock saves one system call per close. Not seen:
-/// threads and processes created by system calls that bypass glibc's `pthread_create` and
-/// `fork` (a raw `clone`, glibc's `_Fork`), and a fork by a signal handler between the check
-/// and the close.
+/// Dropping it releases the lock explicitly (`flock(LOCK_UN)`), then closes the file. Closing
+/// alone releases the lock only once no other reference to the open file remains: a child
+/// process that another thread is starting at that moment shares the open file until it
+/// executes its program, and a child forked without executing one shares it until it exits;
+/// the lock, which belongs to the open file, would stay held through the child's copy for that
+/// while, so that the next open failed with [`Error::Locked`]. The unlock costs one system call
+/// per close, within the noise of an open-append-close cycle (measured in
+/// `bench/RESULTS.md`, issue 21).
 #[derive(Debug)]
 pub(crate) struct Locked {
     file: File,
-    /// [`sys::fork_generation`] before the file was opened; `None`: forks are not counted.
-    forks: Option<u64>,
 }
 
 impl Locked {
     /// An open file that a shared-mode writer locks only for each of its operations
     /// ([`acquire`], [`Locked::release`]).
-    pub(crate) fn unlocked(file: File, forks: Option<u64>) -> Self {
-        Locked { file, forks }
+    pub(crate) fn unlocked(file: File) -> Self {
+        Locked { file }
     }
 
     /// Releases the lock now (a shared-mode writer, between its operations).
     pub(crate) fn release(&self) -> io::Result<()> {
-        self.file.unlock()
+        sys::unlock(&self.file)
     }
 }
 
@@ -188,12 +173,8 @@ impl std::ops::Deref for Locked {
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        let unshared =
-            self.forks.is_some() && sys::single_threaded() && sys::fork_generation() == self.forks;
-        if !unshared {
-            // Best effort: closing the file releases the lock too, once no child holds it.
-            let _ = self.file.unlock();
-        }
+        // Best effort: closing the file releases the lock too, once no child holds it.
+        let _ = sys::unlock(&self.file);
     }
 }
 
@@ -309,20 +290,11 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Makes the directory entry of `path` durable (`fsync` of its directory). File systems that
-/// cannot sync a directory (`EINVAL`, `ENOTSUP`) are taken to need no such sync.
+/// Makes the directory entry of `path` durable (`fsync` of its directory; nothing on
+/// Windows, see [`sys::sync_dir`]). File systems that cannot sync a directory are taken to
+/// need no such sync.
 pub(crate) fn sync_parent_dir(path: &Path) -> io::Result<()> {
-    match File::open(parent_dir(path)).and_then(|d| d.sync_all()) {
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            ) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
+    sys::sync_dir(parent_dir(path))
 }
 
 /// npaa's exclusive writer lock on an existing file, held without appending: while it is held,
@@ -345,7 +317,6 @@ impl WriterLock {
     /// if the file cannot be opened for reading.
     pub(crate) fn acquire(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let forks = sys::fork_generation();
         let file = File::open(path).map_err(|e| Error::io(path, "opening", e))?;
         // A directory opens for reading, and can be locked: not a file npaa writes.
         if file.metadata().is_ok_and(|m| m.is_dir()) {
@@ -354,7 +325,7 @@ impl WriterLock {
             });
         }
         Ok(WriterLock {
-            _file: lock(file, path, forks)?,
+            _file: lock(file, path)?,
         })
     }
 }
@@ -433,7 +404,7 @@ impl StagedFile {
     /// the temporary file is removed then.
     pub(crate) fn persist(self, replace: bool) -> Result<()> {
         let placed = if replace {
-            std::fs::rename(&self.temp, &self.dest)
+            sys::replace(&self.temp, &self.dest)
         } else {
             std::fs::hard_link(&self.temp, &self.dest)
         };

@@ -38,9 +38,11 @@ pub struct FileInfo {
     /// Bytes past the data that a writer in mapped mode
     /// ([`AppendOptions::mapped_window`](crate::AppendOptions::mapped_window)) reserved and
     /// was killed before giving back, or that a shared-mode writer
-    /// ([`AppendOptions::shared`](crate::AppendOptions::shared)) was writing when it was
-    /// killed (or a shared writer is writing now): not data (the file's `user.npaa.reserved`
-    /// mark says so). `needs_recovery` is set; `recover` and the next open for appending cut
+    /// ([`AppendOptions::shared`](crate::AppendOptions::shared)) reserved for the block it was
+    /// writing when it was killed (or a shared writer holds now): not data (the mark that ends
+    /// the file says so; see
+    /// [`AppendOptions::mapped_window`](crate::AppendOptions::mapped_window)). It includes the
+    /// mark's 24 bytes. `needs_recovery` is set; `recover` and the next open for appending cut
     /// them.
     pub reserved_tail: u64,
     /// True when the shape is a `****` placeholder of an unfinished streaming writer.

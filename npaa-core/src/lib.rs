@@ -43,6 +43,9 @@
 //! - [`RegionWrite`], [`RegionTarget`]: one block written by many writers at once, each chunk
 //!   straight to its place (Dask), counted by the header last.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
+//! - [`ragged`]: records of any length with an index beside the data, committed together
+//!   ([`RaggedAppendArray`], [`RaggedReader`], [`recover_ragged`]).
+//! - [`Reader`]: the rows committed so far of a file a writer is growing, mapped read-only.
 //! - [`append_files()`]: appending whole .npy files to another as one transaction (every
 //!   source checked first, a new destination built beside it, a failed write undone).
 //! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it;
@@ -89,6 +92,8 @@ mod inspect;
 mod layout;
 mod literal;
 mod progress;
+pub mod ragged;
+mod reader;
 mod recover;
 pub mod repr;
 mod sys;
@@ -108,4 +113,9 @@ pub use error::{CollectiveError, Error, FormatError, RegionError, Remedy, Result
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, Problem, inspect, inspect_source, is_appendable, needs_recovery};
 pub use layout::{MAX_DIMS, Order, Relayout, check_ndim, relayout, same_bytes_in_both_orders};
+pub use ragged::{
+    INDEX_SUFFIX, RaggedAppendArray, RaggedInfo, RaggedReader, RaggedRecoverReport, RaggedView,
+    index_dtype, index_from_lengths, index_path, inspect_ragged, read_lengths, recover_ragged,
+};
+pub use reader::{Follow, Reader, Rows};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

@@ -1,14 +1,13 @@
 //! Repairing files whose data does not match their header: [`recover`].
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::file::{check_not_object, lock, read_parsed_len};
 use crate::header::Leniency;
 use crate::inspect::FileInfo;
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 /// Options for [`recover_with`]: a builder, as [`AppendOptions`](crate::AppendOptions) is.
 ///
@@ -87,7 +86,6 @@ pub fn recover(path: impl AsRef<Path>) -> Result<RecoverReport> {
 /// [`recover`] with options: zero-filling the last item, a dry run.
 pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<RecoverReport> {
     let path = path.as_ref();
-    let forks = sys::fork_generation();
     let opened = OpenOptions::new()
         .read(true)
         .write(!options.dry_run)
@@ -97,7 +95,7 @@ pub fn recover_with(path: impl AsRef<Path>, options: RecoverOptions) -> Result<R
     if options.dry_run {
         recover_file(&opened, path, options)
     } else {
-        let locked = lock(opened, path, forks)?;
+        let locked = lock(opened, path)?;
         recover_file(&locked, path, options)
     }
 }
@@ -178,10 +176,6 @@ pub(crate) fn recover_file(
     if options.dry_run {
         return Ok(report);
     }
-    // A reservation mark that did not apply (the file had grown past it) would be stale
-    // after the repair: removed first, so that a failure leaves the bytes as they were.
-    sys::clear_reserved_mark(file)
-        .map_err(|e| Error::io(path, "removing a stale reservation mark", e))?;
     let new_len = parsed.header_len + new_data_len;
     // At every step the header counts no more bytes than the file holds.
     if new_len > file_len {

@@ -7,7 +7,7 @@
 //! `np.from_dlpack`, with a device array copied to host memory; objects with `__array__`,
 //! the array interfaces or the buffer protocol, and nested lists, through `np.asarray`.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::c_int;
 
 use npaa_core::dtype::{ByteOrder, Kind, Scalar};
 use npaa_core::{Dtype, Order};
@@ -43,10 +43,13 @@ struct ArrayFields {
 struct DescrFields {
     head: pyo3::ffi::PyObject,
     typeobj: *mut pyo3::ffi::PyTypeObject,
-    kind: c_char,
-    type_char: c_char,
-    byteorder: c_char,
-    former_flags: c_char,
+    // C `char`s, read as bytes: `u8` has their size and alignment on every target (`c_char`
+    // is signed on x86-64 and unsigned on aarch64 Linux, which would make a cast to `u8` a
+    // no-op there).
+    kind: u8,
+    type_char: u8,
+    byteorder: u8,
+    former_flags: u8,
     type_num: c_int,
 }
 
@@ -221,7 +224,7 @@ impl NumpyApi {
         // SAFETY: an array's `descr` points to its live `PyArray_Descr`, whose leading fields
         // are `DescrFields` in NumPy 1.x and 2.x.
         let shared = unsafe { &*descr };
-        let kind = match shared.kind as u8 {
+        let kind = match shared.kind {
             b'b' => Kind::Bool,
             b'i' => Kind::Int,
             b'u' => Kind::Uint,
@@ -238,7 +241,7 @@ impl NumpyApi {
             // SAFETY: NumPy 1.x's `PyArray_Descr` starts with `DescrFields1`.
             unsafe { (*descr.cast::<DescrFields1>()).elsize as isize }
         };
-        let order = match shared.byteorder as u8 {
+        let order = match shared.byteorder {
             b'<' => ByteOrder::Little,
             b'>' => ByteOrder::Big,
             // '=' (native) and '|': npaa-core normalises NotApplicable as NumPy's dtype.str

@@ -141,10 +141,15 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The error raised when a closed handle is used.
+/// The error raised when a closed `NpyAppendArray` is used.
 pub(crate) fn closed(py: Python<'_>, path: &Path) -> PyErr {
+    closed_as(py, path, "NpyAppendArray")
+}
+
+/// The error raised when a closed handle of the class `class` is used.
+pub(crate) fn closed_as(py: Python<'_>, path: &Path, class: &str) -> PyErr {
     ClosedError::new_err(format!(
-        "{}: this NpyAppendArray was closed; open a new npaa.NpyAppendArray({}) to append more",
+        "{}: this {class} was closed; open a new npaa.{class}({}) to append more",
         path.display(),
         py_repr(py, path)
     ))

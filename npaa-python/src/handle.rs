@@ -111,21 +111,19 @@ impl NpyAppendArray {
         timeout: Option<f64>,
     ) -> errors::Result<Self> {
         let path: PathBuf = filename.extract()?;
-        let durability = parse_durability(durability.as_ref())?;
-        let mut options = AppendOptions::new()
-            .delete_if_exists(delete_if_exists)
-            .rewrite_header_on_append(rewrite_header_on_append)
-            .casting(casting.parse()?)
-            .durability(durability)
-            .buffer_capacity(buffer)
-            .mapped_window(parse_mapped(mapped.as_ref())?)
-            .recover(recover)
-            .shared(shared);
+        let mut options = append_options(
+            delete_if_exists,
+            rewrite_header_on_append,
+            casting,
+            durability.as_ref(),
+            buffer,
+            mapped.as_ref(),
+            fortran_order.map(Order::from_fortran),
+        )?
+        .recover(recover)
+        .shared(shared);
         if let Some(seconds) = timeout {
             options = options.lock_timeout(parse_timeout(seconds)?);
-        }
-        if let Some(fortran) = fortran_order {
-            options = options.order(Order::from_fortran(fortran));
         }
         let quick_appends = options.small_appends_in_memory() && buffer <= BUFFER_UNDER_GIL;
         let core = py.detach(|| options.open(&path))?;
@@ -372,6 +370,30 @@ impl NpyAppendArray {
             Slot::Closed { .. } => Err(errors::closed(py, &self.path).into()),
         }
     }
+}
+
+/// The core's options from the keyword arguments `NpyAppendArray` and `RaggedAppendArray`
+/// share.
+pub(crate) fn append_options(
+    delete_if_exists: bool,
+    rewrite_header_on_append: bool,
+    casting: &str,
+    durability: Option<&Bound<'_, PyAny>>,
+    buffer: usize,
+    mapped: Option<&Bound<'_, PyAny>>,
+    order: Option<Order>,
+) -> errors::Result<AppendOptions> {
+    let options = AppendOptions::new()
+        .delete_if_exists(delete_if_exists)
+        .rewrite_header_on_append(rewrite_header_on_append)
+        .casting(casting.parse()?)
+        .durability(parse_durability(durability)?)
+        .buffer_capacity(buffer)
+        .mapped_window(parse_mapped(mapped)?);
+    Ok(match order {
+        Some(order) => options.order(order),
+        None => options,
+    })
 }
 
 /// `durability=`: `None`, a name the core reads (`"none"`, `"close"`, `"append"`,

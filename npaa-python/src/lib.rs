@@ -12,6 +12,8 @@ mod collective;
 mod errors;
 mod functions;
 mod handle;
+mod ragged;
+mod reader;
 mod region;
 
 use pyo3::prelude::*;
@@ -25,6 +27,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<collective::Collective>()?;
     m.add_class::<region::RegionTarget>()?;
     m.add_class::<functions::EnsureReport>()?;
+    m.add_class::<ragged::RaggedAppendArray>()?;
+    m.add_class::<ragged::RaggedRecoverReport>()?;
+    m.add_class::<reader::Reader>()?;
+    m.add_class::<reader::RaggedReader>()?;
+    m.add_function(wrap_pyfunction!(ragged::recover_ragged, m)?)?;
+    m.add_function(wrap_pyfunction!(ragged::ragged_index_from_lengths, m)?)?;
     m.add_function(wrap_pyfunction!(functions::recover, m)?)?;
     m.add_function(wrap_pyfunction!(functions::ensure_appendable, m)?)?;
     m.add_function(wrap_pyfunction!(functions::is_appendable, m)?)?;

@@ -4,8 +4,11 @@
 //! passes paths and modes through environment variables, which the child reads with [`arg`].
 //!
 //! Cargo gives integration tests the path of their own package's binaries only, so [`exe`]
-//! builds the helper with the Cargo, target directory and profile of the running test (a no-op
-//! when it is up to date, as it is after `cargo test --workspace --all-features`).
+//! builds the helper with the Cargo, target directory, target and profile of the running test
+//! (a no-op when it is up to date, as it is after `cargo test --workspace --all-features`).
+//! Tests cross-built for another target (`--target aarch64-unknown-linux-gnu`, run under
+//! qemu-user) get a helper built for that target, run through the same runner as the tests
+//! (`CARGO_TARGET_<TRIPLE>_RUNNER`, as `assert_cmd` does for the crates' own binaries).
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -19,20 +22,36 @@ pub const BIN: &str = "npaa-test-child";
 ///
 /// # Panics
 /// If building it fails (the message holds Cargo's output).
+///
+/// [`EXE_ENV`] names a helper built beforehand instead.
 pub fn exe() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(build)
+    EXE.get_or_init(|| std::env::var_os(EXE_ENV).map_or_else(build, PathBuf::from))
 }
 
+/// The target the tests (and so this library) are built for.
+const TARGET: &str = env!("NPAA_TESTUTIL_TARGET");
+
+/// The environment variable that names a helper binary built beforehand, for test binaries
+/// that cannot run Cargo themselves (a Windows test binary run under Wine:
+/// `scripts/wine-tests` builds the helper for Windows and sets it).
+pub const EXE_ENV: &str = "NPAA_TEST_CHILD";
+
 /// Builds the helper next to the running test binary (`<target>/<profile>/deps/<test>` puts
-/// it at `<target>/<profile>/npaa-test-child`) and returns its path.
+/// it at `<target>/<profile>/npaa-test-child`; `<target>/<triple>/<profile>/deps/<test>`, a
+/// build with `--target <triple>`, at `<target>/<triple>/<profile>/npaa-test-child`) and
+/// returns its path.
 fn build() -> PathBuf {
     let test_exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = test_exe
         .parent()
         .and_then(Path::parent)
         .expect("a test binary lives in <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("the target directory");
+    let mut target_dir = profile_dir.parent().expect("the target directory");
+    let explicit_target = target_dir.file_name().and_then(|n| n.to_str()) == Some(TARGET);
+    if explicit_target {
+        target_dir = target_dir.parent().expect("the target directory");
+    }
     let profile = profile_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -51,6 +70,9 @@ fn build() -> PathBuf {
         .arg(crate::workspace_root().join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
+    if explicit_target {
+        cargo.args(["--target", TARGET]);
+    }
     // The `test` and `dev` profiles both build into `debug`.
     if profile != "debug" {
         cargo.args(["--profile", profile]);
@@ -67,9 +89,40 @@ fn build() -> PathBuf {
     exe
 }
 
-/// A command that runs the helper binary in `role`, with no standard input.
+/// The runner of the tests' target (`CARGO_TARGET_<TRIPLE>_RUNNER`, such as
+/// `qemu-aarch64 -p 65536`), split at spaces: empty when the tests run natively.
+pub fn runner() -> Vec<String> {
+    if cfg!(windows) {
+        // Tests of the Windows target run under Wine here, and what they start runs there too:
+        // the runner is the host's way into Wine, not a program Wine has.
+        return Vec::new();
+    }
+    let var = format!(
+        "CARGO_TARGET_{}_RUNNER",
+        TARGET.replace('-', "_").to_uppercase()
+    );
+    std::env::var(var)
+        .map(|r| r.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// A command that runs `program`, a binary built for the tests' target, through the target's
+/// runner if the tests have one (as Cargo runs the tests themselves).
+pub fn target_command(program: &Path) -> Command {
+    match runner().as_slice() {
+        [runner, args @ ..] => {
+            let mut cmd = Command::new(runner);
+            cmd.args(args).arg(program);
+            cmd
+        }
+        [] => Command::new(program),
+    }
+}
+
+/// A command that runs the helper binary in `role`, with no standard input (through the
+/// target's runner, if the tests have one).
 pub fn command(role: &str) -> Command {
-    let mut cmd = Command::new(exe());
+    let mut cmd = target_command(exe());
     cmd.arg(role)
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null());
@@ -84,10 +137,23 @@ pub fn arg(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("the parent did not set {name}"))
 }
 
+/// How a child ended by [`std::process::Child::kill`] is described ([`describe`]): SIGKILL on
+/// Unix; on Windows, `TerminateProcess` with exit code 1 (std's), which the helper never exits
+/// with by itself (a panic exits with 101).
+pub const KILLED: &str = if cfg!(windows) {
+    "exit code 1"
+} else {
+    "signal 9"
+};
+
 /// Describes how a child ended: `exit code N` or `signal N`.
 pub fn describe(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    // Windows has no signals: a killed process has an exit code (`TerminateProcess`'s).
+    #[cfg(not(unix))]
+    let signal: Option<i32> = None;
+    match (status.code(), signal) {
         (Some(c), _) => format!("exit code {c}"),
         (None, Some(s)) => format!("signal {s}"),
         _ => format!("{status:?}"),

@@ -16,6 +16,7 @@ pub mod child;
 pub mod crash;
 pub mod fuzz;
 pub mod mount;
+pub mod ragged;
 pub mod require;
 pub mod rows;
 pub mod shared;
@@ -56,19 +57,123 @@ pub fn python() -> PathBuf {
 /// # Panics
 /// If Python fails; the message holds its standard error.
 pub fn run_python<S: AsRef<OsStr>>(code: &str, args: &[S]) -> String {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(code)
-        .args(args)
-        .output()
-        .expect("starting python");
+    let (status, stdout, stderr) = match std::env::var(PYTHON_BRIDGE_ENV) {
+        Ok(address) => {
+            let args: Vec<_> = args.iter().map(|a| python_arg(a.as_ref())).collect();
+            python_bridge::run(&address, code, &args)
+        }
+        Err(_) => {
+            let out = Command::new(python())
+                .arg("-c")
+                .arg(code)
+                .args(args.iter().map(|a| python_arg(a.as_ref())))
+                .output()
+                .expect("starting python");
+            let status = if out.status.success() {
+                String::new()
+            } else {
+                out.status.to_string()
+            };
+            (status, out.stdout, out.stderr)
+        }
+    };
     assert!(
-        out.status.success(),
-        "python failed ({}):\n--- code ---\n{code}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        status.is_empty(),
+        "python failed ({status}):\n--- code ---\n{code}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&stderr)
     );
-    String::from_utf8(out.stdout).expect("python printed UTF-8")
+    String::from_utf8(stdout).expect("python printed UTF-8")
+}
+
+/// `path` as the venv's Python must be given it, in an argument or in a file it reads (a
+/// manifest of files to check): as it is, except in a Windows test binary under Wine
+/// (`scripts/wine-tests`), whose venv is the Linux one: a path on one of Wine's drives is then
+/// the Linux path it is (`Z:` is `/`, `C:` is `$WINEPREFIX/drive_c`).
+pub fn python_path(path: impl AsRef<Path>) -> String {
+    let text = path.as_ref().to_string_lossy();
+    wine_unix_path(&text).unwrap_or_else(|| text.into_owned())
+}
+
+/// An argument for the venv's Python: a path translated as [`python_path`] does, anything else
+/// as it is.
+fn python_arg(arg: &OsStr) -> std::ffi::OsString {
+    arg.to_str()
+        .and_then(wine_unix_path)
+        .map_or_else(|| arg.to_owned(), Into::into)
+}
+
+/// The Linux path of `path` when it is a path on a drive of Wine (`X:\...`) and this is a
+/// Windows program under Wine (which passes `WINEPREFIX` on to it); otherwise `None`.
+fn wine_unix_path(path: &str) -> Option<String> {
+    if !cfg!(windows) {
+        return None;
+    }
+    let prefix = std::env::var("WINEPREFIX").ok()?;
+    let drive = path.chars().next().filter(char::is_ascii_alphabetic)?;
+    let rest = path.get(1..)?.strip_prefix(":\\")?.replace('\\', "/");
+    Some(match drive.to_ascii_lowercase() {
+        'z' => format!("/{rest}"),
+        d => format!("{prefix}/drive_{d}/{rest}"),
+    })
+}
+
+/// The environment variable naming the address (`127.0.0.1:PORT`) of a Python bridge
+/// (`scripts/wine/python-bridge.py`) that runs [`run_python`]'s scripts. A Windows test binary
+/// runs under Wine here (`scripts/wine-tests`), and the venv it checks against is the Linux
+/// one: Wine starts a Linux program but gives the Windows program no handle to wait for it or
+/// read its output, so the script's bridge runs it instead (paths translated by
+/// [`python_path`]).
+pub const PYTHON_BRIDGE_ENV: &str = "NPAA_PYTHON_BRIDGE";
+
+/// The client of the Python bridge ([`PYTHON_BRIDGE_ENV`]).
+mod python_bridge {
+    use std::ffi::OsStr;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    /// Sends `code` and `args` to the bridge at `address`; returns how Python ended (empty
+    /// for success, else its description), its standard output and its standard error.
+    ///
+    /// The protocol: the request is a sequence of strings (the code, then each argument), the
+    /// answer three (the status, stdout, stderr), each as a little-endian u32 length and its
+    /// bytes; the request ends when the client shuts down its side.
+    pub(super) fn run<S: AsRef<OsStr>>(
+        address: &str,
+        code: &str,
+        args: &[S],
+    ) -> (String, Vec<u8>, Vec<u8>) {
+        let mut stream = TcpStream::connect(address)
+            .unwrap_or_else(|e| panic!("connecting to the Python bridge at {address}: {e}"));
+        let mut request = Vec::new();
+        let items = std::iter::once(code.as_bytes())
+            .chain(args.iter().map(|a| a.as_ref().as_encoded_bytes()));
+        for item in items {
+            request.extend_from_slice(&(item.len() as u32).to_le_bytes());
+            request.extend_from_slice(item);
+        }
+        stream
+            .write_all(&request)
+            .expect("sending to the Python bridge");
+        stream
+            .shutdown(std::net::Shutdown::Write)
+            .expect("sending to the Python bridge");
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .expect("reading the Python bridge's answer");
+        let mut rest = &answer[..];
+        let mut next = || {
+            let (len, tail) = rest.split_at(4);
+            let len = u32::from_le_bytes(len.try_into().unwrap()) as usize;
+            let (item, tail) = tail.split_at(len);
+            rest = tail;
+            item.to_vec()
+        };
+        let status = String::from_utf8(next()).expect("a status in UTF-8");
+        let stdout = next();
+        let stderr = next();
+        (status, stdout, stderr)
+    }
 }
 
 /// Writes `expr` (a Python expression using `np`) to `path` with `np.save`.

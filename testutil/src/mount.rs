@@ -1,5 +1,5 @@
-//! Small file systems made for one test: a tmpfs of a given size, or an ext4 image on a loop
-//! device. Both need root and the mount tools (the tests run as root in `scripts/test` and in
+//! Small file systems made for one test: a tmpfs of a given size, a ramfs (a file system
+//! without extended attributes), or an ext4 image on a loop device. Both need root and the mount tools (the tests run as root in `scripts/test` and in
 //! CI); without them the test fails ([`crate::require`]). Unmounted (and detached) when dropped.
 
 use std::ffi::OsStr;
@@ -22,7 +22,7 @@ pub fn run(program: &str, args: &[&OsStr]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// A tmpfs of `size` (e.g. "256k") mounted at a directory.
+/// A tmpfs of `size` (e.g. "256k"), or a ramfs, mounted at a directory.
 #[derive(Debug)]
 pub struct Tmpfs {
     /// The mount point.
@@ -35,15 +35,35 @@ impl Tmpfs {
     /// # Panics
     /// If not root, or if mounting fails.
     pub fn mount(at: &Path, size: &str) -> Tmpfs {
-        require::root("mount a small tmpfs");
-        let mount = require::tool("mount", "mount a small tmpfs");
+        Self::mount_type(at, "tmpfs", &["-o", &format!("size={size}")])
+    }
+
+    /// Mounts a ramfs at `at` (created if needed): a file system in memory that stores no
+    /// extended attributes of the `user.` namespace (`setxattr` fails with `EOPNOTSUPP`),
+    /// like NFSv3, vfat or exFAT.
+    ///
+    /// # Panics
+    /// If not root, or if mounting fails.
+    pub fn mount_ramfs(at: &Path) -> Tmpfs {
+        Self::mount_type(at, "ramfs", &[])
+    }
+
+    fn mount_type(at: &Path, fs_type: &str, options: &[&str]) -> Tmpfs {
+        let why = format!("mount a {fs_type}");
+        require::root(&why);
+        let mount = require::tool("mount", &why);
         std::fs::create_dir_all(at).unwrap();
         let status = Command::new(mount)
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "npaa-test"])
+            .args(["-t", fs_type])
+            .args(options)
+            .arg("npaa-test")
             .arg(at)
             .status()
             .expect("running mount");
-        assert!(status.success(), "mounting a tmpfs failed although root");
+        assert!(
+            status.success(),
+            "mounting a {fs_type} failed although root"
+        );
         Tmpfs {
             at: at.to_path_buf(),
         }

@@ -15,10 +15,18 @@ pub fn required() -> bool {
     std::env::var_os(ENV).is_some_and(|v| v == "1")
 }
 
-/// True when this process runs as root (`/proc/self` belongs to the effective user).
+/// True when this process runs as root (`/proc/self` belongs to the effective user); never on
+/// Windows, which has no root (tests that need root are Unix tests).
 pub fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
 }
 
 /// The failure of a test whose requirement is missing.

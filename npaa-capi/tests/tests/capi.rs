@@ -6,7 +6,6 @@
 //! under the sanitizers.
 
 use std::ffi::{CStr, CString, c_char};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
 
@@ -20,7 +19,8 @@ use npaa::{NPAA_VERSION_MAJOR, NPAA_VERSION_MINOR, NPAA_VERSION_PATCH, npaa_vers
 use npaa_testutil::{assert_numpy_loads, tempdir, workspace_root};
 
 fn c_path(path: &Path) -> CString {
-    CString::new(path.as_os_str().as_bytes()).unwrap()
+    // The path's bytes on Unix, its UTF-8 on Windows: what the C ABI takes on each.
+    CString::new(path.as_os_str().as_encoded_bytes()).unwrap()
 }
 
 fn last_message() -> String {

@@ -23,13 +23,19 @@ fn modes() -> Vec<Mode> {
 
 #[test]
 fn killed_c_writers_leave_loadable_prefixes() {
+    let dir = npaa_testutil::tempdir();
     let tally = crash::run_children(
+        dir.path(),
         250,
         75,
         Duration::from_secs(30),
         &modes(),
         "capi-crash-writer",
     );
-    // Some mapped-mode writers must have died with space reserved.
-    assert!(tally.kills < 50 || tally.reserved_tail > 0, "{tally:?}");
+    // Some mapped-mode writers must have died with space reserved (not on Windows, which has
+    // no reservation mark: mapped mode appends with positional writes there).
+    assert!(
+        cfg!(windows) || tally.kills < 50 || tally.reserved_tail > 0,
+        "{tally:?}"
+    );
 }

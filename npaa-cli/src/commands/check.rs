@@ -12,7 +12,10 @@ use crate::report::{core_error, remedy};
 pub fn run(args: &CheckArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<Status> {
     for_each_file(&args.files, out, |path, out| {
         let info = npaa_core::inspect(path).map_err(|e| core_error(path, e))?;
-        let problems = problems(&info);
+        let mut problems = problems(&info);
+        if super::ragged::is_ragged(path) {
+            problems.extend(super::ragged::problems(path)?);
+        }
         if problems.is_empty() {
             if !ctx.quiet {
                 writeln!(out, "{}: ok", path.display())?;

@@ -7,6 +7,7 @@ use npaa_core::{FileInfo, Order};
 use serde::Serialize;
 
 use super::check::problems;
+use super::ragged;
 use super::{Status, for_each_file};
 use crate::cli::InfoArgs;
 use crate::report::{core_error, render};
@@ -50,6 +51,8 @@ struct InfoJson<'a> {
     placeholder: bool,
     /// The header is longer than `np.load` reads by default (`max_header_size`).
     exceeds_numpy_header_limit: bool,
+    /// Records of the ragged pair whose data file this is; null without an index beside it.
+    ragged_records: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,13 +78,18 @@ pub fn run(args: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
                 return Err(err);
             }
         };
+        let records = if ragged::is_ragged(path) {
+            Some(ragged::records(path)?)
+        } else {
+            None
+        };
         if args.json {
-            writeln!(out, "{}", serde_json::to_string(&to_json(&info))?)?;
+            writeln!(out, "{}", serde_json::to_string(&to_json(&info, records))?)?;
         } else {
             if !first {
                 writeln!(out)?;
             }
-            write_text(&info, out)?;
+            write_text(&info, records, out)?;
         }
         first = false;
         Ok(Status::Ok)
@@ -92,7 +100,7 @@ fn order(info: &FileInfo) -> Order {
     info.header.order()
 }
 
-fn to_json(info: &FileInfo) -> InfoJson<'_> {
+fn to_json(info: &FileInfo, ragged_records: Option<u64>) -> InfoJson<'_> {
     let header = &info.header;
     InfoJson {
         path: info.path.display().to_string(),
@@ -115,10 +123,11 @@ fn to_json(info: &FileInfo) -> InfoJson<'_> {
         reserved_tail: info.reserved_tail,
         placeholder: info.placeholder,
         exceeds_numpy_header_limit: info.exceeds_numpy_header_limit,
+        ragged_records,
     }
 }
 
-fn write_text(info: &FileInfo, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_text(info: &FileInfo, records: Option<u64>, out: &mut dyn Write) -> std::io::Result<()> {
     let header = &info.header;
     let shape = shape_text(info);
     let order = match (order(info), header.growth_axis()) {
@@ -171,6 +180,14 @@ fn write_text(info: &FileInfo, out: &mut dyn Write) -> std::io::Result<()> {
     ];
     for (name, value) in rows {
         writeln!(out, "  {:<16}{value}", format!("{name}:"))?;
+    }
+    if let Some(records) = records {
+        writeln!(
+            out,
+            "  {:<16}{records} (ragged pair, index {})",
+            "records:",
+            npaa_core::index_path(&info.path).display()
+        )?;
     }
     if info.exceeds_numpy_header_limit {
         writeln!(

@@ -6,9 +6,11 @@ mod append;
 mod check;
 mod ensure;
 mod info;
+mod ragged;
 mod raw;
 mod recover;
 mod show;
+mod tail;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -63,6 +65,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Status> {
         Command::Append(args) if args.raw.is_some() => raw::run(args, ctx, out),
         Command::Append(args) => append::run(args, ctx, out),
         Command::Show(args) => show::run(args, out),
+        Command::Tail(args) => tail::run(args, out),
+        Command::Ragged(args) => ragged::run(args, ctx, out),
         Command::Completions(args) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "npaa", out);

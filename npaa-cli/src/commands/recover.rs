@@ -16,6 +16,9 @@ pub fn run(args: &RecoverArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<
         .zerofill_incomplete(args.zerofill_incomplete)
         .dry_run(args.dry_run);
     for_each_file(&args.files, out, |path, out| {
+        if super::ragged::is_ragged(path) {
+            return recover_ragged(args, ctx, path, out);
+        }
         let report = npaa_core::recover_with(path, options).map_err(|e| core_error(path, e))?;
         if !ctx.quiet {
             writeln!(
@@ -27,6 +30,48 @@ pub fn run(args: &RecoverArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<
         }
         Ok(Status::Ok)
     })
+}
+
+/// Repairs the ragged pair of `path` (a dry run lists what a repair would fix).
+fn recover_ragged(
+    args: &RecoverArgs,
+    ctx: Ctx,
+    path: &std::path::Path,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
+    if args.zerofill_incomplete {
+        anyhow::bail!(
+            "{}: --zerofill-incomplete does not apply to a ragged pair: a row no index entry \
+             names is cut, not completed",
+            path.display()
+        );
+    }
+    if args.dry_run {
+        let info = npaa_core::inspect_ragged(path).map_err(|e| core_error(path, e))?;
+        if !ctx.quiet {
+            if info.problems.is_empty() {
+                writeln!(
+                    out,
+                    "{}: nothing to do: consistent ragged pair",
+                    path.display()
+                )?;
+            }
+            for problem in &info.problems {
+                writeln!(out, "{}: would repair (dry run): {problem}", path.display())?;
+            }
+        }
+        return Ok(Status::Ok);
+    }
+    let report = npaa_core::recover_ragged(path).map_err(|e| core_error(path, e))?;
+    if !ctx.quiet {
+        writeln!(
+            out,
+            "{}: {}",
+            path.display(),
+            super::ragged::describe(&report)
+        )?;
+    }
+    Ok(Status::Ok)
 }
 
 /// `recovered: 1000 -> 998 items, cut 37 bytes`, or `nothing to do: ...`.

@@ -8,8 +8,7 @@
 //! strided reads (one item per read where the items lie more than a page apart).
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
@@ -41,7 +40,7 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     })?;
     let file = File::open(path).with_context(|| format!("{}: opening", path.display()))?;
     let mut reader = Reader {
-        file,
+        source: Source::File(file),
         path,
         data_start: info.header_len,
         itemsize: header.dtype().itemsize() as u64,
@@ -69,18 +68,71 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     }
     let mut selected = header.shape().to_vec();
     selected[0] = stop - start;
+    print_selection(
+        &mut plan,
+        &mut reader,
+        &selected,
+        &layout,
+        !args.full,
+        index_only,
+        out,
+    )
+}
+
+/// Prints `block`, rows of `path` in memory (`shape`, in the file's dtype and order), as
+/// `print(block)` does: what `npaa tail` prints.
+pub fn print_block(
+    path: &Path,
+    dtype: &npaa_core::Dtype,
+    shape: &[u64],
+    fortran: bool,
+    block: &[u8],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut plan = Plan::new(dtype, true).map_err(|why| {
+        anyhow!(
+            "{}: cannot show dtype {}: {why}",
+            path.display(),
+            dtype.descr()
+        )
+    })?;
+    let mut reader = Reader {
+        source: Source::Memory(block),
+        path,
+        data_start: 0,
+        itemsize: dtype.itemsize() as u64,
+        block: Vec::new(),
+        block_start: 0,
+    };
+    let layout = Layout::new(shape, fortran, 0);
+    print_selection(&mut plan, &mut reader, shape, &layout, true, false, out)?;
+    Ok(())
+}
+
+/// Prints the items of `selected` (the shape printed, its first axis from `layout`'s start)
+/// as NumPy prints an array, summarised when `summarise` and it is large; with
+/// `index_only`, without its first axis (`print(arr[N])`).
+fn print_selection(
+    plan: &mut Plan,
+    reader: &mut Reader<'_>,
+    selected: &[u64],
+    layout: &Layout,
+    summarise: bool,
+    index_only: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Status> {
     if selected.contains(&0) {
         writeln!(out, "[]")?;
         return Ok(Status::Ok);
     }
     // The core checked that the shape's element count fits in u64.
     let size: u64 = selected.iter().product();
-    let summarise = !args.full && size > THRESHOLD;
+    let summarise = summarise && size > THRESHOLD;
     let axes: Vec<Axis> = selected
         .iter()
         .map(|&len| Axis::new(len, summarise))
         .collect();
-    let items = Items::new(&axes, &layout);
+    let items = Items::new(&axes, layout);
 
     // Pass 1: the statistics NumPy's formatters take from the printed items.
     let mut pass = items.clone();
@@ -203,9 +255,16 @@ impl Layout {
     }
 }
 
-/// Reads items through a cache of one block.
+/// Where the items are: a file, read through a cache of one block, or memory (a block of
+/// rows `npaa tail` has mapped).
+enum Source<'a> {
+    File(File),
+    Memory(&'a [u8]),
+}
+
+/// Reads items through a cache of one block (or straight from memory).
 struct Reader<'a> {
-    file: File,
+    source: Source<'a>,
     path: &'a Path,
     data_start: u64,
     itemsize: u64,
@@ -222,6 +281,17 @@ impl Reader<'_> {
     fn item(&mut self, element: u64, upcoming: impl Iterator<Item = u64>) -> io::Result<&[u8]> {
         let offset = self.data_start + element * self.itemsize;
         let end = offset + self.itemsize;
+        let file = match &self.source {
+            Source::Memory(bytes) => {
+                return bytes.get(offset as usize..end as usize).ok_or_else(|| {
+                    io::Error::other(format!(
+                        "{}: item {element} lies past the rows read",
+                        self.path.display()
+                    ))
+                });
+            }
+            Source::File(file) => file,
+        };
         let cached =
             offset >= self.block_start && end <= self.block_start + self.block.len() as u64;
         if !cached {
@@ -236,8 +306,10 @@ impl Reader<'_> {
                 read_end = next_end;
             }
             self.block.resize((read_end - offset) as usize, 0);
-            self.file
-                .read_exact_at(&mut self.block, offset)
+            let mut reader: &File = file;
+            reader
+                .seek(SeekFrom::Start(offset))
+                .and_then(|_| reader.read_exact(&mut self.block))
                 .map_err(|e| {
                     io::Error::new(
                         e.kind(),

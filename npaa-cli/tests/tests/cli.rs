@@ -1,7 +1,9 @@
 //! The command line itself: help, completions, usage errors, and bad input common to every
 //! command (missing file, directory, not an .npy file, read-only file).
 
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
+#[cfg(unix)]
 use std::process::Command;
 
 use crate::common::*;
@@ -200,7 +202,8 @@ np.savez(p('arrays.npz'), a=np.arange(3), b=np.ones(2))
 /// does not stop it writing). So, as root, npaa is run as the unprivileged user `nobody`
 /// with `setpriv` (util-linux), on root-owned files it may read but not write, in a directory
 /// it may read but not write: exactly the situation of an operator without write access.
-/// As a normal user, chmod 0444 suffices.
+/// As a normal user, chmod 0444 suffices. Unix only (file modes, users).
+#[cfg(unix)]
 #[test]
 fn read_only_files_are_refused_untouched() {
     let dir = tempdir();
@@ -222,10 +225,11 @@ save('dest.npy', np.zeros((2, 3)))
         let mut cmd = if npaa_testutil::require::is_root() {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .args(npaa_testutil::child::runner())
                 .arg(npaa_path());
             c
         } else {
-            Command::new(npaa_path())
+            npaa_std()
         };
         cmd.current_dir(d)
             .args(args)

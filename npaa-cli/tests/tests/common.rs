@@ -18,9 +18,16 @@ pub fn npaa_path() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_npaa"))
 }
 
-/// The `npaa` binary. Its stderr is a pipe, so it never draws a progress bar.
+/// The `npaa` binary as a std command (through the target's runner when the tests are
+/// cross-built), for tests that talk to it through pipes.
+pub fn npaa_std() -> std::process::Command {
+    npaa_testutil::child::target_command(npaa_path())
+}
+
+/// The `npaa` binary (through the target's runner when the tests are cross-built: qemu). Its
+/// stderr is a pipe, so it never draws a progress bar.
 pub fn npaa() -> Command {
-    Command::new(npaa_path())
+    Command::from_std(npaa_testutil::child::target_command(npaa_path()))
 }
 
 /// Runs Python code with `np`, `os` and `d` (the directory, `sys.argv[1]`) defined, plus

@@ -9,6 +9,7 @@ mod append;
 mod cli;
 mod conformance;
 mod info_check;
+mod ragged_tail;
 mod raw;
 mod repair;
 mod shared;

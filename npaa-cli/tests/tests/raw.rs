@@ -1,7 +1,7 @@
 //! `npaa append DEST --raw FILE|-`: raw binary items from a file or a pipe.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::common::*;
 
@@ -52,7 +52,7 @@ fn raw_from_a_pipe_in_small_writes() {
     let dir = tempdir();
     let d = dir.path();
     // A writer that delivers the data in odd-sized pieces, splitting items across reads.
-    let mut child = Command::new(npaa_path())
+    let mut child = npaa_std()
         .current_dir(d)
         .args([
             "append",

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -225,7 +225,7 @@ print(json.dumps(out))
     );
     let numpy: Vec<String> = serde_json::from_str(&numpy).unwrap();
     for (file, numpy) in ["huge.npy", "huge_f.npy"].iter().zip(&numpy) {
-        let mut child = Command::new(npaa_path())
+        let mut child = npaa_std()
             .current_dir(d)
             .args(["show", file])
             .stdout(Stdio::piped())
@@ -254,7 +254,7 @@ fn closed_pipe_is_not_an_error() {
         d,
         "save('big.npy', np.arange(200_000, dtype='<i8').reshape(-1, 4))",
     );
-    let mut child = Command::new(npaa_path())
+    let mut child = npaa_std()
         .current_dir(d)
         .args(["show", "big.npy", "--full"])
         .stdout(Stdio::piped())

@@ -71,12 +71,13 @@ struct FileLayout {
 /// Writers finish their writes in any order: a writer killed in step 4 can leave a file
 /// whose later blocks are written while earlier ones are not (holes, which read as zeros).
 /// The header only counts a step after all of its data is written (step 5), so NumPy never
-/// reads a hole. Before anyone writes, the reservation mark (the `user.npaa.reserved`
-/// extended attribute of mapped mode) records the step's end: every byte past the header's
-/// count lies below it, so [`recover`](crate::recover()) and the next open treat those bytes
-/// as reserved space and cut them instead of counting them as items. A file whose data ends
-/// exactly where its header says has no bytes past the count, whatever its mark says. The
-/// root checks at open that the file system can store the mark, and refuses otherwise.
+/// reads a hole. Before anyone writes, the root ends the file with the reservation mark of
+/// mapped mode (24 bytes past the step's end, see
+/// [`AppendOptions::mapped_window`](crate::AppendOptions::mapped_window)): every byte past the
+/// header's count lies below it, so [`recover`](crate::recover()) and the next open treat
+/// those bytes as reserved space and cut them instead of counting them as items. Closing cuts
+/// the file to its data, and the mark with it. The mark is in the file's bytes, so any file
+/// system will do.
 /// Where the options defer the header (`rewrite_header_on_append(false)`,
 /// [`Durability::EveryBytes`] between sync points), the steps it does not count yet lie under
 /// the mark too and are cut as well: collective appends never restore uncounted bytes, which
@@ -145,8 +146,7 @@ impl Collective {
     /// # Errors
     /// Those of [`AppendArray::open`](crate::AppendArray::open); [`Error::Collective`]
     /// for options that writers on several machines cannot share (see
-    /// [`open_peer`](Self::open_peer)); [`Error::Io`] when the file system cannot store the
-    /// reservation mark collective appends need to survive a crash.
+    /// [`open_peer`](Self::open_peer)).
     pub fn open_root(path: impl AsRef<Path>, options: &AppendOptions) -> Result<Self> {
         let path = path.as_ref();
         check_options(options)?;
@@ -164,9 +164,6 @@ impl Collective {
             fortran_for_new: options.order == Some(Order::Fortran),
             unsynced: 0,
         };
-        if let Some(f) = &file {
-            mark_capable(f, path)?;
-        }
         Ok(Collective {
             file,
             path: Some(path.to_path_buf()),
@@ -360,7 +357,6 @@ impl Collective {
                     file::sync_parent_dir(&path)
                         .map_err(|e| Error::io(&path, "syncing the directory", e))?;
                 }
-                mark_capable(&file, &path)?;
                 self.file = Some(Box::new(file));
             }
             if bytes == 0 {
@@ -492,19 +488,6 @@ fn check_options(options: &AppendOptions) -> Result<()> {
     }
     options.durability.check()?;
     Ok(())
-}
-
-/// Fails unless the file system can store the reservation mark (set here to the end of the
-/// data, which marks nothing).
-fn mark_capable(f: &OpenFile, path: &Path) -> Result<()> {
-    sys::set_reserved_mark(&f.file, f.data_end).map_err(|e| {
-        Error::io(
-            path,
-            "setting the reservation mark (collective appends need a file system that stores \
-             user extended attributes, such as ext4, XFS, Lustre or GPFS, to survive a crash)",
-            e,
-        )
-    })
 }
 
 fn undefined() -> Error {
@@ -692,16 +675,28 @@ mod tests {
         let path = crash_with_a_hole(dir.path());
         let info = crate::inspect(&path).unwrap();
         assert_eq!(info.header.shape, vec![2, 2]);
-        assert_eq!(
-            info.reserved_tail, 32,
-            "the unfinished step is reserved space"
-        );
+        // The unfinished step, the rest of the marked window and the mark are reserved space.
+        let tail = 32 + MARK_WINDOW + sys::MARK_LEN;
+        assert_eq!(info.reserved_tail, tail);
         let report = crate::recover(&path).unwrap();
-        assert_eq!((report.items_after, report.bytes_cut), (2, 32));
+        assert_eq!((report.items_after, report.bytes_cut), (2, tail));
         assert_eq!(
             std::fs::metadata(&path).unwrap().len(),
             info.header_len + 32
         );
+    }
+
+    #[test]
+    #[ignore = "needs root (mounts a ramfs); scripts/test runs it"]
+    fn a_file_system_without_extended_attributes_will_do() {
+        // ramfs stores no user extended attributes, like NFSv3 or exFAT: the mark is in the
+        // file's bytes, so the root opens there and a crash is cut right.
+        let dir = tempfile::tempdir().unwrap();
+        let ramfs = npaa_testutil::mount::Tmpfs::mount_ramfs(&dir.path().join("mnt"));
+        let path = crash_with_a_hole(&ramfs.at);
+        let report = crate::recover(&path).unwrap();
+        let tail = 32 + MARK_WINDOW + sys::MARK_LEN;
+        assert_eq!((report.items_after, report.bytes_cut), (2, tail));
     }
 
     #[test]

@@ -28,14 +28,14 @@
 //!
 //! # Mapped mode
 //! With [`AppendOptions::mapped_window`], small appends cost no system call at all: space is
-//! reserved past the data (allocated, then marked in the file's `user.npaa.reserved` extended
-//! attribute, then added to the file's length in one step), mapped into memory, and each append
-//! copies its bytes into the mapping before storing the header digits that count them. Closing
-//! cuts the unused reserved space and removes the mark. A file left behind by a killed process
-//! keeps its reserved space, which NumPy ignores (it reads only what the header counts); the
-//! mark, which applies while the file is no longer than the length it records, tells
-//! [`recover`](crate::recover()) and the next [`AppendArray::open`] that those bytes are not
-//! data, and they cut them.
+//! reserved past the data (ended by a 24-byte mark, the file's last bytes, then allocated),
+//! mapped into memory, and each append copies its bytes into the mapping before storing the
+//! header digits that count them. Closing cuts the unused reserved space, and the mark with
+//! it. A file left behind by a killed process keeps its reserved space, which NumPy ignores
+//! (it reads only what the header counts); the mark, which applies while it ends the file and
+//! records the file's length, tells [`recover`](crate::recover()) and the next
+//! [`AppendArray::open`] that those bytes are not data, and they cut them. The mark needs
+//! nothing of the file system (no extended attribute) and travels with the file's bytes.
 
 use std::io;
 use std::panic::AssertUnwindSafe;
@@ -499,6 +499,18 @@ impl AppendArray {
         Ok(())
     }
 
+    /// Cuts the file back to its first `growth` items along the growth axis, buffered items
+    /// dropped: [`rollback_to`](Self::rollback_to) a savepoint at that count. The ragged
+    /// pair's repair and its undo of a record whose index entry failed use it.
+    pub(crate) fn cut_to(&self, growth: u64) -> Result<()> {
+        let data_end = self.lock_state().as_ref().and_then(|f| {
+            let len = f.header.item_len()?.checked_mul(growth)?;
+            len.checked_add(f.header_len)
+        });
+        let data_end = data_end.ok_or(Error::BadSavepoint)?;
+        self.rollback_to(Savepoint { growth, data_end })
+    }
+
     /// Writes buffered items to the file and, if header rewriting is on, updates the header.
     pub fn flush(&self) -> Result<()> {
         let mut state = self.lock_state();
@@ -548,7 +560,10 @@ impl AppendArray {
         self.finish()
     }
 
-    fn finish(&self) -> Result<()> {
+    /// [`close`](Self::close) without giving up the handle (for `drop`, and for the ragged
+    /// pair, whose files close in order); a closed handle's state is that of a file not
+    /// created yet, and closing it again does nothing.
+    pub(crate) fn finish(&self) -> Result<()> {
         let mut state = self.lock_state();
         let Some(mut f) = state.take() else {
             return Ok(());
@@ -646,10 +661,9 @@ impl AppendArray {
         let wait = self.options.lock_wait();
         match OpenFile::create(&self.path, dtype, shape, order, wait) {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-                let forks = sys::fork_generation();
                 let file = sys::open_rw(&self.path)
                     .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
-                let file = lock_waiting(file, &self.path, forks, wait)?;
+                let file = lock_waiting(file, &self.path, wait)?;
                 let empty = sys::file_len(&file)
                     .map_err(|e| Error::io(&self.path, "reading file metadata", e))?
                     == 0;
@@ -657,7 +671,7 @@ impl AppendArray {
                     // Created the plain way by a writer that has not locked it yet.
                     return OpenFile::adopt_empty(file, &self.path, dtype, shape, order);
                 }
-                OpenFile::existing(file, &self.path, &self.options)
+                OpenFile::existing(file, &self.path)
             }
             created => created,
         }

@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::cast::{CastPlan, Casting};
@@ -13,7 +12,7 @@ use crate::file::{self, Locked, create_with_header, lock_waiting, parent_dir, re
 use crate::header::{Header, Leniency, Template, Version};
 use crate::layout::Order;
 use crate::recover::{RecoverOptions, RecoverReport, recover_file};
-use crate::sys::{self, DataMap, HeaderMap};
+use crate::sys::{self, DataMap, HeaderMap, PositionalIo};
 
 use super::block::{BlockTarget, Prepared};
 use super::{AppendOptions, Durability};
@@ -52,7 +51,8 @@ pub(super) struct OpenFile {
     /// Mapped mode: the mapping of the reserved space that small appends are copied into.
     pub(super) window: Option<DataMap>,
     /// The file's length as this handle made it: `data_end`, or more while space is reserved
-    /// past the data (mapped mode; the file's reservation mark then holds this value).
+    /// past the data (mapped mode; the reservation mark then ends the file, see
+    /// `sys::set_reserved_mark`).
     pub(super) alloc_end: u64,
     /// Set when reserving or mapping failed: the handle writes with `pwrite` from then on.
     pub(super) mapping_failed: bool,
@@ -82,14 +82,13 @@ pub(super) struct Opened {
 /// first under the same lock if [`AppendOptions::recover`] says so. The errors of
 /// [`AppendArray::open`].
 pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Opened> {
-    let forks = sys::fork_generation();
     let nothing = Opened {
         file: None,
         recovered: None,
     };
     match sys::open_rw(path) {
         Ok(file) => {
-            let file = lock_waiting(file, path, forks, options.lock_wait())?;
+            let file = lock_waiting(file, path, options.lock_wait())?;
             if options.shared {
                 // Checked and brought up to date under the lock, which is then released: the
                 // others append between this handle's operations.
@@ -105,7 +104,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Open
                 } else {
                     None
                 };
-                let f = Box::new(OpenFile::existing(file, path, options)?);
+                let f = Box::new(OpenFile::existing(file, path)?);
                 f.release(path)?;
                 return Ok(Opened {
                     file: Some(f),
@@ -113,7 +112,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Open
                 });
             }
             if options.delete_if_exists {
-                std::fs::remove_file(path)
+                sys::remove_open(path)
                     .map_err(|e| Error::io(path, "deleting the existing file", e))?;
                 return Ok(nothing);
             }
@@ -123,7 +122,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Open
                 None
             };
             Ok(Opened {
-                file: Some(Box::new(OpenFile::existing(file, path, options)?)),
+                file: Some(Box::new(OpenFile::existing(file, path)?)),
                 recovered,
             })
         }
@@ -153,11 +152,10 @@ fn check_directory(path: &Path) -> Result<()> {
     }
 }
 
-/// The process that opened a file, and the count of its forks then.
+/// The process that opened a file.
 #[derive(Debug)]
 pub(super) struct Opener {
     pid: u32,
-    forks: Option<u64>,
 }
 
 impl Opener {
@@ -165,23 +163,13 @@ impl Opener {
     fn current() -> Self {
         Opener {
             pid: std::process::id(),
-            forks: sys::fork_generation(),
         }
     }
 
-    /// Whether the calling process is the opener. Costs no system call while the process has
-    /// not forked since ([`sys::fork_generation`] unchanged); after a fork, one `getpid`, and
-    /// in the opener (the parent) the new count is kept.
-    fn is_current(&mut self) -> bool {
-        let forks = sys::fork_generation();
-        if forks.is_some() && forks == self.forks {
-            return true;
-        }
-        if std::process::id() != self.pid {
-            return false;
-        }
-        self.forks = forks;
-        true
+    /// Whether the calling process is the opener (one `getpid`: a child forked since the file
+    /// was opened is not).
+    fn is_current(&self) -> bool {
+        std::process::id() == self.pid
     }
 }
 
@@ -196,18 +184,18 @@ fn new_header(dtype: &Dtype, shape: &[u64], order: Order) -> Result<(Header, Vec
 /// Fails with [`Error::FileChanged`] if `file` has no name any more: someone deleted it, or
 /// replaced it (renamed another file over its path) while this handle was appending. The
 /// appends then went to a file that no name reaches; a file now at the path is never touched.
-/// Checked on update_header, sync and close (one `statx` of the open file), not on every
-/// append.
+/// Checked on update_header, sync and close (one `statx` of the open file on Linux), not on
+/// every append.
 pub(super) fn check_still_linked(file: &File, path: &Path) -> Result<()> {
-    match sys::link_count(file) {
-        Ok(0) => Err(Error::FileChanged {
+    match sys::still_named(file, path) {
+        Ok(false) => Err(Error::FileChanged {
             path: path.to_path_buf(),
             what: "the file was deleted or replaced while open: what was appended went to the \
                    old file, which no name reaches any more, and a file now at this path was \
                    not touched"
                 .to_owned(),
         }),
-        Ok(_) => Ok(()),
+        Ok(true) => Ok(()),
         Err(e) => Err(Error::io(
             path,
             "checking that the file still has a name",
@@ -217,9 +205,8 @@ pub(super) fn check_still_linked(file: &File, path: &Path) -> Result<()> {
 }
 
 impl OpenFile {
-    /// Reads and checks the header of an existing file, locked by the caller, for a handle
-    /// with `options`.
-    pub(super) fn existing(file: Locked, path: &Path, options: &AppendOptions) -> Result<Self> {
+    /// Reads and checks the header of an existing file, locked by the caller.
+    pub(super) fn existing(file: Locked, path: &Path) -> Result<Self> {
         let len = sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         let (parsed, template) = read_header_of(&file, path, Leniency::Strict, len)?;
         // The header on disk is the template's rendering when the template comes from its text.
@@ -254,13 +241,6 @@ impl OpenFile {
                     present,
                 });
             }
-        }
-        if !options.header_counts_every_append() {
-            // A stale reservation mark (its writer killed between cutting the space and
-            // removing the mark) must not make this handle's uncounted bytes look reserved
-            // after a crash. Best effort: only a file system that cannot remove attributes
-            // fails here, and it cannot set them either.
-            let _ = sys::clear_reserved_mark(&file);
         }
         let disk_digits = disk_is_template.then(|| crate::fmt::decimal_len(header.growth_len()));
         Ok(OpenFile {
@@ -364,12 +344,11 @@ impl OpenFile {
         if !self.opened_by.is_current() {
             // A child forked since the file was opened shares the open file, and the lock is
             // the open file's: parent and child would both hold it. The child opens its own.
-            let forks = sys::fork_generation();
             let file =
                 sys::open_rw(path).map_err(|e| Error::io(path, "opening for appending", e))?;
             self.window = None;
             self.map = None;
-            self.file = Locked::unlocked(file, forks);
+            self.file = Locked::unlocked(file);
             self.opened_by = Opener::current();
         }
         file::acquire(&self.file, path, wait)?;
@@ -417,8 +396,7 @@ impl OpenFile {
         let data_end = ours.data_len().map_err(|kind| Error::format(path, kind))? + self.header_len;
         match len {
             Some(len) if len > data_end && sys::is_reserved(&self.file, data_end, len) => {
-                self.file
-                    .set_len(data_end)
+                sys::cut_killed_reservation(&self.file, data_end)
                     .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
             }
             Some(len) if len != data_end => {
@@ -490,23 +468,44 @@ impl OpenFile {
     }
 
     /// Shared mode, under the lock, before writing a block of `bytes` at the end of the data:
-    /// marks its extent as not data, so that if this process is killed while writing it, the
-    /// rows that reached the file are cut, not counted. The mark reaches [`MARK_WINDOW`] past
-    /// the block: the next appends find their extent marked and cost no system call for it.
+    /// makes sure its extent lies in reserved space (ended by the mark of
+    /// [`sys::set_reserved_mark`]), so that if this process is killed while writing it, the
+    /// rows that reached the file are cut, not counted. The reservation reaches
+    /// [`MARK_WINDOW`] past the block: the next appends find their extent reserved and pay
+    /// only for checking it (the file's length and its last bytes). Bytes past the count
+    /// that no mark covers are refused ([`Error::NeedsRecovery`]): they are not ours to
+    /// overwrite.
     pub(super) fn mark_in_flight(&self, path: &Path, bytes: u64) -> Result<()> {
         let end = self.data_end + bytes;
-        if sys::is_reserved(&self.file, self.data_end, end) {
-            return Ok(());
+        let len =
+            sys::file_len(&self.file).map_err(|e| Error::io(path, "reading file metadata", e))?;
+        if len > self.data_end {
+            if !sys::is_reserved(&self.file, self.data_end, len) {
+                return Err(Error::NeedsRecovery {
+                    path: path.to_path_buf(),
+                    expected: self.data_end - self.header_len,
+                    present: len - self.header_len,
+                });
+            }
+            if len >= end + sys::MARK_LEN {
+                return Ok(());
+            }
         }
         sys::set_reserved_mark(&self.file, end.saturating_add(MARK_WINDOW))
             .map_err(|e| Error::io(path, "marking the block in flight", e))
     }
 
     /// Shared mode, under the lock, when the handle closes: no block is in flight (the lock
-    /// is held), so the mark goes; the next shared append sets it again.
+    /// is held), so the reserved space past the data goes, and its mark with it; the next
+    /// shared append reserves again.
     pub(super) fn clear_mark(&self, path: &Path) -> Result<()> {
-        sys::clear_reserved_mark(&self.file)
-            .map_err(|e| Error::io(path, "removing the in-flight mark", e))
+        let len =
+            sys::file_len(&self.file).map_err(|e| Error::io(path, "reading file metadata", e))?;
+        if len > self.data_end && sys::is_reserved(&self.file, self.data_end, len) {
+            sys::unreserve(&self.file, self.data_end)
+                .map_err(|e| Error::io(path, "giving back the reserved space", e))?;
+        }
+        Ok(())
     }
 
     /// Validates a block against the file at `path`. Give the plan back with
@@ -578,21 +577,30 @@ impl OpenFile {
         }
     }
 
+    /// Before `len` bytes are written at `at` other than through the mapping (a block too
+    /// large for it, a kernel-side copy): if they would reach the mark that ends reserved space,
+    /// gives the reservation back first (the file is cut to `at`), so that the mark is never
+    /// overwritten by data. Writes inside the reserved space leave it as it is.
+    pub(super) fn clear_way(&mut self, at: u64, len: u64) -> io::Result<()> {
+        if self.alloc_end > self.data_end && at.saturating_add(len) > self.alloc_end - sys::MARK_LEN
+        {
+            self.window = None;
+            sys::unreserve(&self.file, at)?;
+            self.alloc_end = self.data_end;
+        }
+        Ok(())
+    }
+
     /// Replaces the window with one of `window` bytes from `at`, newly reserved.
     fn remap(&mut self, at: u64, window: usize) -> io::Result<&mut DataMap> {
-        // The old window goes first: the file may not shrink below a live mapping.
+        // The old window goes first: the file may not shrink below a live mapping. Unused
+        // space of the previous reservation becomes part of the new one, whose mark is
+        // written before the file is cut to it: the file ends with a mark at every moment.
         self.window = None;
-        // Unused space of the previous reservation is cut before the next is marked: the mark
-        // must equal the file's length whenever space is reserved.
-        if self.alloc_end > at {
-            self.file.set_len(at)?;
-            self.alloc_end = at;
-        }
         let end = at
             .checked_add(window as u64)
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-        sys::reserve(&self.file, self.alloc_end, end)?;
-        self.alloc_end = end;
+        self.alloc_end = sys::reserve(&self.file, at, end)?;
         Ok(self.window.insert(DataMap::new(&self.file, at, window)?))
     }
 
@@ -712,7 +720,7 @@ impl OpenFile {
         if in_place
             && fast
             && let Some(map) = &mut self.map
-            && map.store_descending(self.digits_offset, digits)
+            && map.store_digits(self.digits_offset, digits)
         {
             return Ok(());
         }

@@ -148,16 +148,16 @@ pub fn parse_byte_count(s: &str) -> Result<u64> {
 #[derive(Clone, Debug)]
 pub struct AppendOptions {
     pub(crate) delete_if_exists: bool,
-    pub(super) rewrite_header_on_append: bool,
-    pub(super) order: Option<Order>,
-    pub(super) casting: Casting,
+    pub(crate) rewrite_header_on_append: bool,
+    pub(crate) order: Option<Order>,
+    pub(crate) casting: Casting,
     pub(crate) durability: Durability,
-    pub(super) buffer_capacity: usize,
-    pub(super) mapped_window: usize,
+    pub(crate) buffer_capacity: usize,
+    pub(crate) mapped_window: usize,
     pub(crate) shared: bool,
     /// `None`: the mode's default; `Some(None)`: wait forever; `Some(Some(d))`: at most `d`.
-    pub(super) lock_timeout: Option<Option<Duration>>,
-    pub(super) recover: bool,
+    pub(crate) lock_timeout: Option<Option<Duration>>,
+    pub(crate) recover: bool,
 }
 
 impl Default for AppendOptions {
@@ -239,18 +239,18 @@ impl AppendOptions {
     /// What a reader or a crash sees is the same as without it (the header counts only bytes
     /// already copied, and is updated after every append), except that
     /// while the handle is open, and after the process is killed, the file is longer than its
-    /// data: the reserved space, marked in the file's `user.npaa.reserved` extended attribute.
-    /// NumPy ignores it; [`recover`](crate::recover()) and the next
-    /// [`AppendArray::open`] cut it, and so does [`close`](AppendArray::close). Copy such a
-    /// file with its extended attributes (`cp -a`, `rsync -X`) or recover it first: without
-    /// the mark, the reserved zeros look like data to `recover`.
+    /// data: the reserved space, ended by a 24-byte mark (the file's last bytes, which record
+    /// its length) that says so. NumPy ignores both; [`recover`](crate::recover()) and the
+    /// next [`AppendArray::open`] cut them, and so does [`close`](AppendArray::close). The
+    /// mark is in the file's bytes: it needs no file system feature and survives any copy of
+    /// the whole file, on any system. (A file cut short through its mark, such as a broken
+    /// copy, loses it: its tail is then recovered like any other writer's.)
     ///
     /// Mapped mode needs the header to count every append: with
     /// [`rewrite_header_on_append(false)`](Self::rewrite_header_on_append) or
     /// [`Durability::EveryBytes`], appends are written as usual (their uncounted bytes must
-    /// stay recoverable). Where the file system cannot preallocate space or store user
-    /// extended attributes (`fallocate`, `fsetxattr`), or the mapping fails, the handle
-    /// silently goes on with positional writes. Like any memory-mapped file, a process that
+    /// stay recoverable). Where space cannot be reserved (the disk is full) or the mapping
+    /// fails, the handle silently goes on with positional writes. Like any memory-mapped file, a process that
     /// ignores the file's lock and truncates it while it is mapped makes the writer fault
     /// (SIGBUS).
     pub fn mapped_window(mut self, bytes: usize) -> Self {

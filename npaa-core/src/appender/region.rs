@@ -2,10 +2,7 @@
 //! its chunks straight to their place ([`RegionTarget`]), and counted by the header last.
 
 use std::borrow::Cow;
-use std::fs::OpenOptions;
 use std::ops::Range;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::collective::Reader;
@@ -13,8 +10,9 @@ use super::{AppendOptions, Durability, OpenFile, check_block, open_existing};
 use crate::cast::{CastPlan, Casting};
 use crate::dtype::Dtype;
 use crate::error::{Error, RegionError, Result};
+use crate::file;
 use crate::layout::{Order, physical_shape};
-use crate::{file, sys};
+use crate::sys::{self, PositionalIo, RegionLock};
 
 /// A block appended by many writers at once: the driver's side.
 ///
@@ -40,14 +38,23 @@ use crate::{file, sys};
 /// on refuse chunks that come late ([`Error::FileChanged`]): after `abort` returns, no chunk
 /// of the region write can reach the file.
 ///
+/// While it lasts, the file is `[header][data][block extent][token][mark]`: the block's extent
+/// (holes until its chunks are written), then 8 bytes of the region write's token and the
+/// reservation mark of mapped mode, which declares everything past the header's count
+/// reserved space, not data. A chunk writer writes only while it finds that token there,
+/// checked under the region lock (shared; the driver takes it exclusively to end the region
+/// write): an open-file-description lock on Linux, a handle lock on Windows, a POSIX record
+/// lock held for the whole process elsewhere (macOS, FreeBSD), where user code that closes
+/// another descriptor of the file in a process while one of its threads writes a chunk
+/// releases that process's lock early. No extended attributes are used: any file system on
+/// which these locks work will do (NFS and Lustre with their lock managers).
+///
 /// # Crashes
 /// A killed writer leaves part of its chunk written: the header never counts it. A killed
-/// driver leaves the block's extent under the reservation mark (the `user.npaa.reserved`
-/// extended attribute of mapped mode): [`recover`](crate::recover()) and the next open cut it
-/// and never count it as rows, whatever holes it holds. Region writes therefore need a file
-/// system that stores user extended attributes (ext4, XFS, Btrfs, Lustre, GPFS), and one on
-/// which the writers' open-file-description locks (`F_OFD_SETLKW`) work; elsewhere `begin`
-/// fails with [`Error::Io`] and leaves the file as it was.
+/// driver leaves the block's extent, token and mark as reserved space:
+/// [`recover`](crate::recover()) and the next open cut it and never count it as rows, whatever
+/// holes it holds. They take the region lock exclusively first, so that chunk writers still
+/// running finish, and write nothing after the cut (they find no token).
 ///
 /// ```
 /// use npaa_core::{AppendOptions, Dtype, RegionWrite, RegionTarget};
@@ -99,7 +106,9 @@ pub struct RegionTarget {
     durable: bool,
     /// File offset of the block's first byte.
     start: u64,
-    /// The region write's token (in the file's `user.npaa.region` attribute while it lasts).
+    /// File offset just past the block: where the token lies while the region write lasts.
+    end: u64,
+    /// The region write's token (at `end` in the file while it lasts; never 0).
     token: u64,
 }
 
@@ -117,8 +126,8 @@ impl RegionWrite {
     /// # Errors
     /// Those of [`AppendArray::open`](crate::AppendArray::open) and
     /// [`AppendArray::append_raw`](crate::AppendArray::append_raw) (the block);
-    /// [`Error::Io`] where the file system cannot store the reservation mark or the region's
-    /// token. Nothing was changed then (a file created here is deleted).
+    /// [`Error::Io`] if the file cannot be extended to hold the block, its token and mark.
+    /// Nothing was changed then (a file created here is deleted).
     pub fn begin(
         path: impl AsRef<Path>,
         options: &AppendOptions,
@@ -153,7 +162,6 @@ impl RegionWrite {
                 if created {
                     let _ = std::fs::remove_file(path);
                 } else {
-                    let _ = sys::clear_region_token(&file.file);
                     let _ = sys::unreserve(&file.file, file.data_end);
                 }
                 Err(e)
@@ -161,8 +169,8 @@ impl RegionWrite {
         }
     }
 
-    /// Validates the block against the open file, then marks its extent and extends the file
-    /// sparsely to the block's end.
+    /// Validates the block against the open file, then extends the file sparsely past the
+    /// block's end, with the token and mark there.
     fn reserve(
         file: &mut OpenFile,
         path: &Path,
@@ -174,20 +182,8 @@ impl RegionWrite {
         let start = file.data_end;
         let end = start + prepared.dst_len; // `prepare` checked the file size fits.
         let token = new_token();
-        let cannot = |e| {
-            Error::io(
-                path,
-                "marking the region being written (region writes need a file system that \
-                 stores user extended attributes, such as ext4, XFS, Lustre or GPFS, to \
-                 survive a crash)",
-                e,
-            )
-        };
-        sys::set_region_token(&file.file, token).map_err(cannot)?;
-        sys::set_reserved_mark(&file.file, end).map_err(cannot)?;
-        file.file
-            .set_len(end)
-            .map_err(|e| Error::io(path, "extending the file to the block's end", e))?;
+        sys::set_region_token(&file.file, end, token)
+            .map_err(|e| Error::io(path, "extending the file past the block's end", e))?;
         file.alloc_end = end;
         let mut block_shape = file.header.shape.clone();
         block_shape[file.axis] = shape[file.axis];
@@ -199,6 +195,7 @@ impl RegionWrite {
             casting: options.casting,
             durable: options.durability != Durability::None,
             start,
+            end,
             token,
         })
     }
@@ -210,13 +207,13 @@ impl RegionWrite {
     }
 
     /// Waits for every chunk being written, refuses later ones, then counts the block: syncs
-    /// the data (unless the durability is `None`), writes the header, syncs it, removes the
-    /// reservation mark and releases the writer lock. Call it once every chunk was written
+    /// the data (unless the durability is `None`), writes the header, syncs it, cuts the token
+    /// and mark and releases the writer lock. Call it once every chunk was written
     /// successfully: the header then counts the whole block.
     ///
     /// # Errors
     /// [`Error::Io`] if the data or header cannot be written or synced: the block is then not
-    /// counted (it stays under the reservation mark, which the next open or
+    /// counted (it stays reserved space, which the next open or
     /// [`recover`](crate::recover()) cuts); [`Error::FileChanged`] if the file was deleted or
     /// replaced meanwhile.
     pub fn commit(mut self) -> Result<()> {
@@ -235,19 +232,19 @@ impl RegionWrite {
             if durable {
                 f.file.sync_data()?;
             }
-            sys::clear_reserved_mark(&f.file)
+            sys::unreserve(&f.file, end)
         })();
         written.map_err(|e| Error::io(&path, "counting the region written", e))?;
         super::check_still_linked(&f.file, &path)
     }
 
     /// Waits for every chunk being written, refuses later ones, then gives the file back as it
-    /// was before [`begin`](Self::begin): cut back to its old end with the mark removed, or
+    /// was before [`begin`](Self::begin): cut back to its old end (block, token and mark go), or
     /// deleted if `begin` created it.
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be cut or deleted (the block's extent then stays under
-    /// the reservation mark: the next open or [`recover`](crate::recover()) cuts it).
+    /// [`Error::Io`] if the file cannot be cut or deleted (the block's extent then stays
+    /// reserved space: the next open or [`recover`](crate::recover()) cuts it).
     pub fn abort(self) -> Result<()> {
         self.end_chunks()?;
         if self.created {
@@ -259,11 +256,11 @@ impl RegionWrite {
         }
     }
 
-    /// Waits until no chunk is being written (the exclusive region lock), then removes the
+    /// Waits until no chunk is being written (the exclusive region lock), then zeros the
     /// token, so that no chunk is written from then on.
     fn end_chunks(&self) -> Result<()> {
-        sys::lock_region(&self.file.file, true)
-            .and_then(|()| sys::clear_region_token(&self.file.file))
+        RegionLock::exclusive(&self.file.file)
+            .and_then(|_lock| sys::clear_region_token(&self.file.file, self.target.end))
             .map_err(|e| Error::io(&self.path, "waiting for the chunks being written", e))
     }
 }
@@ -397,15 +394,10 @@ impl RegionTarget {
             Cow::Owned(converted)
         };
         let path = &self.path;
-        // Readable too: a shared `fcntl` lock needs a descriptor open for reading.
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, "opening to write a chunk", e))?;
-        sys::lock_region(&file, false)
-            .map_err(|e| Error::io(path, "taking the region lock to write a chunk", e))?;
-        if sys::region_token(&file) != Some(self.token) {
+        let lock = RegionLock::shared(path)
+            .map_err(|e| Error::io(path, "opening the file to write a chunk", e))?;
+        let file = lock.file();
+        if !sys::has_region_token(file, self.end, self.token) {
             return Err(Error::FileChanged {
                 path: path.clone(),
                 what: "the region write this chunk belongs to has ended (committed or \
@@ -433,7 +425,7 @@ impl RegionTarget {
         let mut out = vec![TARGET_VERSION];
         out.push(u8::from(self.order == Order::Fortran) | u8::from(self.durable) << 1);
         out.push(self.casting as u8);
-        let path = self.path.as_os_str().as_bytes();
+        let path = sys::path_bytes(&self.path);
         for n in [self.start, self.token, self.shape.len() as u64] {
             out.extend_from_slice(&n.to_le_bytes());
         }
@@ -471,25 +463,28 @@ impl RegionTarget {
         let path = r.take(path_len)?;
         let dtype = Dtype::parse(std::str::from_utf8(r.0).ok()?).ok()?;
         // The same checks as a block's: whatever the bytes say, offsets cannot overflow.
-        check_block(&dtype, &shape).ok()?.checked_add(start)?;
+        let end = check_block(&dtype, &shape).ok()?.checked_add(start)?;
+        end.checked_add(sys::REGION_TOKEN_LEN + sys::MARK_LEN)?;
         Some(RegionTarget {
-            path: PathBuf::from(std::ffi::OsStr::from_bytes(path)),
+            path: sys::path_from_bytes(path)?,
             dtype,
             shape,
             order: Order::from_fortran(flags & 1 != 0),
             casting,
             durable: flags & 2 != 0,
             start,
+            end,
             token,
         })
     }
 }
 
 /// The encoding of [`RegionTarget`]: a version byte, flags, casting, the numbers, the path,
-/// then the dtype's descr.
-const TARGET_VERSION: u8 = 1;
+/// then the dtype's descr. Version 2: the token lies in the file, after the block.
+const TARGET_VERSION: u8 = 2;
 
-/// A token no other region write of this file is likely to have had.
+/// A token no other region write of this file is likely to have had; never 0 (the value of a
+/// token cleared or not yet written).
 fn new_token() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -497,7 +492,7 @@ fn new_token() -> u64 {
     if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         h.write_u128(t.as_nanos());
     }
-    h.finish()
+    h.finish().max(1)
 }
 
 #[cfg(test)]
@@ -513,6 +508,7 @@ mod tests {
             casting: Casting::SameKind,
             durable: false,
             start: 128,
+            end: 128 + 2 * shape.iter().product::<u64>(),
             token: 7,
         }
     }

@@ -2,12 +2,11 @@
 //! converted to the file's dtype in bounded chunks.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::cast::CastPlan;
 use crate::error::{Error, Result};
-use crate::sys;
+use crate::sys::{self, PositionalIo};
 
 use super::{CHUNK_ITEMS, OpenFile};
 
@@ -67,6 +66,9 @@ impl Sink<'_> {
     ) -> Result<()> {
         if self.plan.is_identity() && !self.buffered {
             let at = self.file.data_end + self.written;
+            self.file
+                .clear_way(at, len)
+                .map_err(|e| Error::io(self.path, "giving back reserved space", e))?;
             sys::copy_range(src, offset, &self.file.file, at, len, &mut |done| {
                 progress(done, len)
             })
@@ -94,6 +96,9 @@ impl Sink<'_> {
         if self.buffered {
             self.file.buffer.extend_from_slice(bytes);
         } else if !self.file.write_mapped(bytes, at, self.window) {
+            self.file
+                .clear_way(at, bytes.len() as u64)
+                .map_err(|e| Error::io(self.path, "giving back reserved space", e))?;
             self.file
                 .file
                 .write_all_at(bytes, at)

@@ -5,8 +5,6 @@
 //! A new area is a file `tests/tests/<area>.rs` and a `mod <area>;` line here. Shared support
 //! lives in the `npaa-testutil` crate. Tests that need root or a system tool are `#[ignore]`d
 //! and fail when run without it (see `npaa_testutil::require`); `scripts/test` runs them.
-//!
-//! `lock_single_thread` stays a binary of its own: it must run on the process's only thread.
 
 mod append;
 mod append_files;
@@ -15,10 +13,14 @@ mod fuzz_regressions;
 mod mapped;
 mod numpy_conformance;
 mod numpy_interop;
+mod ragged;
+mod reader;
 mod recover_on_open;
 mod region;
 mod reliability_bad_calls;
 mod reliability_crash;
+// File-size limits, tmpfs and loop devices: Unix only.
+#[cfg(unix)]
 mod reliability_disk_full;
 mod reliability_durability;
 mod reliability_lock;
@@ -26,3 +28,4 @@ mod reliability_placeholder;
 mod reliability_stress;
 mod repair;
 mod shared;
+mod sharing;

@@ -19,9 +19,25 @@ use npaa_testutil::{assert_numpy_loads, assert_same_as_np_save, np_save, run_pyt
 /// bytes go through the mapping, larger ones through `pwrite`.
 const WINDOW: usize = 4096;
 
-/// True when `path` carries no extended attribute (the reservation mark is gone).
-fn has_no_xattr(path: &Path) -> bool {
-    run_python("import os, sys\nprint(os.listxattr(sys.argv[1]))", &[path]).trim() == "[]"
+/// The reservation mark as documented (`AppendOptions::mapped_window`): 24 bytes ending the
+/// file, `\x93NPAA-reserved\0\n` and then the file's length as a little-endian u64.
+fn mark_ending_at(len: u64) -> Vec<u8> {
+    let mut mark = b"\x93NPAA-reserved\0\n".to_vec();
+    mark.extend_from_slice(&len.to_le_bytes());
+    mark
+}
+
+/// True when `path` ends with a reservation mark.
+fn ends_with_mark(path: &Path) -> bool {
+    let bytes = fs::read(path).unwrap();
+    bytes.len() >= 24 && bytes[bytes.len() - 24..] == mark_ending_at(bytes.len() as u64)[..]
+}
+
+/// True when `path` carries no reservation mark (nor any extended attribute: the mark is in
+/// the file's bytes).
+fn has_no_mark(path: &Path) -> bool {
+    !ends_with_mark(path)
+        && run_python("import os, sys\nprint(os.listxattr(sys.argv[1]))", &[path]).trim() == "[]"
 }
 
 #[test]
@@ -51,7 +67,7 @@ fn closed_files_are_byte_identical_to_np_save() {
             format!("np.concatenate([{}, {tail}])", rows_expr(3000))
         };
         assert_same_as_np_save(&path, &expr);
-        assert!(has_no_xattr(&path), "{name}: the reservation mark is left");
+        assert!(has_no_mark(&path), "{name}: the reservation mark is left");
     }
 }
 
@@ -72,6 +88,10 @@ fn open_files_carry_marked_space_that_numpy_ignores() {
         info.data_expected + info.reserved_tail,
         "{info:?}"
     );
+    assert!(
+        ends_with_mark(&path),
+        "reserved space must end with the mark"
+    );
     // NumPy, reading while the writer is open, sees exactly the rows appended.
     assert_numpy_loads(&path, &rows_expr(500));
 
@@ -85,7 +105,7 @@ fn open_files_carry_marked_space_that_numpy_ignores() {
     append_in_blocks(&array, 500, 800, false);
     array.close().unwrap();
     assert_same_as_np_save(&path, &rows_expr(800));
-    assert!(has_no_xattr(&path));
+    assert!(has_no_mark(&path));
 }
 
 #[test]
@@ -121,7 +141,9 @@ fn space_left_by_a_killed_writer_is_cut_by_the_next_open() {
         check_rows_prefix(&data[..1000 * ROW_BYTES], "killed"),
         (1000, 0)
     );
-    assert!(data[1000 * ROW_BYTES..].iter().all(|&b| b == 0));
+    let reserved = &data[1000 * ROW_BYTES..data.len() - 24];
+    assert!(reserved.iter().all(|&b| b == 0));
+    assert!(ends_with_mark(&path));
     assert_numpy_loads(&path, &rows_expr(1000));
 
     // Opening for appending (no mapped mode needed) cuts the reserved space and goes on.
@@ -130,33 +152,34 @@ fn space_left_by_a_killed_writer_is_cut_by_the_next_open() {
     append_in_blocks(&array, 1000, 1010, false);
     array.close().unwrap();
     assert_same_as_np_save(&path, &rows_expr(1010));
-    assert!(has_no_xattr(&path));
+    assert!(has_no_mark(&path));
 }
 
-/// Sets the reservation mark of `path` to `value`, as a mapped-mode writer does.
-fn mark(path: &Path, value: usize) {
-    run_python(
-        "import os, sys\nos.setxattr(sys.argv[1], 'user.npaa.reserved', sys.argv[2].encode())",
-        &[path.as_os_str(), value.to_string().as_ref()],
-    );
+/// Ends `path` with a reservation mark after `zeros` reserved zeros, as a mapped-mode writer
+/// killed with that much space left does.
+fn reserve_zeros(path: &Path, zeros: usize) {
+    let mut bytes = fs::read(path).unwrap();
+    bytes.resize(bytes.len() + zeros, 0);
+    let mark = mark_ending_at(bytes.len() as u64 + 24);
+    bytes.extend_from_slice(&mark);
+    fs::write(path, &bytes).unwrap();
 }
 
 #[test]
-fn the_mark_covers_reserved_space_only() {
+fn only_a_mark_that_ends_the_file_and_records_its_length_reserves() {
     let dir = tempdir();
     let path = dir.path().join("marks.npy");
     np_save(&path, &rows_expr(10));
     let saved = fs::read(&path).unwrap();
     let header_len = saved.len() - 10 * ROW_BYTES;
+    let two_rows: Vec<u8> = (10..12).flat_map(npaa_testutil::rows::row_bytes).collect();
 
-    // A file that grew past the length its mark records: the mark says nothing about the
-    // bytes past the header's count, which are data to `recover`.
+    // A mark cut short (a broken copy): not a mark. The bytes past the count are data to
+    // `recover`, as for any writer: 2 whole rows, and 10 bytes of an incomplete one.
     let mut bytes = saved.clone();
-    for i in 10..12 {
-        bytes.extend_from_slice(&npaa_testutil::rows::row_bytes(i));
-    }
+    bytes.extend_from_slice(&two_rows);
+    bytes.extend_from_slice(&mark_ending_at(bytes.len() as u64 + 24)[..10]);
     fs::write(&path, &bytes).unwrap();
-    mark(&path, bytes.len() - 1);
     let info = inspect(&path).unwrap();
     assert!(info.needs_recovery && info.reserved_tail == 0, "{info:?}");
     assert!(matches!(
@@ -164,17 +187,28 @@ fn the_mark_covers_reserved_space_only() {
         Err(Error::NeedsRecovery { .. })
     ));
     let report = npaa_core::recover(&path).unwrap();
-    assert_eq!(report.items_after, 12);
+    assert_eq!((report.items_after, report.bytes_cut), (12, 10));
     assert_eq!(fs::read(&path).unwrap().len(), header_len + 12 * ROW_BYTES);
     assert_numpy_loads(&path, &rows_expr(12));
-    assert!(has_no_xattr(&path), "recover leaves the mark");
 
-    // Reserved space (zeros past the counted rows, the file as long as its mark says), then
-    // cut mid-row as a broken copy would: still reserved space, not 4 rows of zeros.
+    // A mark that records another length (the file grew past it, or was cut and grown
+    // again): not a mark either; its bytes are data (here exactly one more 24-byte row).
     let mut bytes = fs::read(&path).unwrap();
-    bytes.extend_from_slice(&[0u8; 100]);
+    bytes.extend_from_slice(&mark_ending_at(bytes.len() as u64));
     fs::write(&path, &bytes).unwrap();
-    mark(&path, bytes.len() + 4096);
+    let info = inspect(&path).unwrap();
+    assert!(info.needs_recovery && info.reserved_tail == 0, "{info:?}");
+    let dry =
+        npaa_core::recover_with(&path, npaa_core::RecoverOptions::new().dry_run(true)).unwrap();
+    assert_eq!((dry.items_after, dry.bytes_cut), (13, 0));
+    fs::write(&path, &bytes[..bytes.len() - 24]).unwrap();
+
+    // Reserved space (zeros past the counted rows, ended by the mark): cut, not 4 rows of
+    // zeros, even with zero-filling asked for.
+    reserve_zeros(&path, 100);
+    let bytes = fs::read(&path).unwrap();
+    let info = inspect(&path).unwrap();
+    assert_eq!(info.reserved_tail, 124, "{info:?}");
     let dry = npaa_core::recover_with(
         &path,
         npaa_core::RecoverOptions::new()
@@ -182,7 +216,7 @@ fn the_mark_covers_reserved_space_only() {
             .dry_run(true),
     )
     .unwrap();
-    assert_eq!((dry.items_after, dry.bytes_cut), (12, 100));
+    assert_eq!((dry.items_after, dry.bytes_cut), (12, 124));
     assert_eq!(
         fs::read(&path).unwrap(),
         bytes,
@@ -199,26 +233,25 @@ fn the_mark_covers_reserved_space_only() {
             report.bytes_cut,
             report.bytes_zero_filled
         ),
-        (12, 100, 0)
+        (12, 124, 0)
     );
     assert_same_as_np_save(&path, &rows_expr(12));
-    assert!(has_no_xattr(&path));
 }
 
 #[test]
-fn modes_whose_header_lags_clear_a_stale_mark_at_open() {
-    // A stale mark (a writer killed between cutting its space and removing the mark) on a
-    // file then appended to with the header rewrite off: after a crash, the uncounted rows are
-    // data that `recover` restores, not reserved space.
+fn modes_whose_header_lags_cut_reserved_space_at_open() {
+    // A file a mapped-mode writer left reserved space in, then opened with the header
+    // rewrite off: the open cuts the space (mark included), so that after a crash the
+    // uncounted rows are data that `recover` restores, with no mark to hide them.
     let dir = tempdir();
-    let path = dir.path().join("stale.npy");
+    let path = dir.path().join("lagging.npy");
     np_save(&path, &rows_expr(10));
-    mark(&path, fs::metadata(&path).unwrap().len() as usize + 4096);
+    reserve_zeros(&path, 4096);
     let array = AppendOptions::new()
         .rewrite_header_on_append(false)
         .open(&path)
         .unwrap();
-    assert!(has_no_xattr(&path), "the stale mark was kept");
+    assert!(has_no_mark(&path), "the reserved space was kept");
     append_in_blocks(&array, 10, 20, false);
     // The state a crash leaves: 10 rows counted, 20 written.
     let info = inspect(&path).unwrap();
@@ -259,7 +292,7 @@ fn without_room_to_reserve_appends_fall_back_to_pwrite() {
     assert!(!info.needs_recovery, "{info:?}");
     assert_eq!(info.header.shape(), vec![appended, 3]);
     assert_numpy_loads(&path, &rows_expr(appended));
-    assert!(has_no_xattr(&path));
+    assert!(has_no_mark(&path));
 }
 
 #[test]
@@ -287,7 +320,7 @@ fn modes_whose_header_lags_do_not_map() {
             300 * ROW_BYTES as u64,
             "{name}: {info:?}"
         );
-        assert!(has_no_xattr(&path), "{name}");
+        assert!(has_no_mark(&path), "{name}");
         array.close().unwrap();
         assert_same_as_np_save(&path, &rows_expr(300));
     }
@@ -316,5 +349,5 @@ fn blocks_converted_in_chunks_cross_windows() {
         "np.concatenate([np.arange(1000, dtype='<u2')] + \
          [(np.arange(200000) % 251).astype('<u2')] * 8)",
     );
-    assert!(has_no_xattr(&path));
+    assert!(has_no_mark(&path));
 }

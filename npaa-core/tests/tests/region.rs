@@ -11,6 +11,13 @@ use npaa_core::{
 };
 use npaa_testutil::{assert_same_as_np_save, np_save, tempdir};
 
+/// The bytes after a region write's block while it lasts: its token (8) and the reservation
+/// mark (24).
+const TAIL: u64 = 8 + 24;
+
+/// The first 16 bytes of the reservation mark.
+const MARK_MAGIC: &[u8] = b"\x93NPAA-reserved\0\n";
+
 /// The block's items: item `i` (in C order of the logical index) holds `i`.
 fn value(index: &[u64], shape: &[u64]) -> f64 {
     index
@@ -160,11 +167,21 @@ fn a_vanished_driver_leaves_what_recover_and_the_next_open_cut() {
         )
         .unwrap();
     drop(region); // as if the driver were killed: no commit, no abort
+    // The file is [header][data][block extent][token][mark], the last three reserved.
+    let end = before.len() as u64 + 50 * 4 * 8;
+    let bytes = fs::read(&path).unwrap();
+    assert_eq!(bytes.len() as u64, end + TAIL);
+    assert_eq!(&bytes[bytes.len() - 24..bytes.len() - 8], MARK_MAGIC);
+    assert_eq!(bytes[bytes.len() - 8..], (end + TAIL).to_le_bytes());
+    assert_ne!(bytes[end as usize..end as usize + 8], [0; 8], "the token");
     let info = inspect(&path).unwrap();
     assert_eq!(info.header.shape(), [3, 4]);
-    assert_eq!(info.reserved_tail, 50 * 4 * 8);
+    assert_eq!(info.reserved_tail, 50 * 4 * 8 + TAIL);
     let report = recover(&path).unwrap();
-    assert_eq!((report.items_after, report.bytes_cut), (3, 50 * 4 * 8));
+    assert_eq!(
+        (report.items_after, report.bytes_cut),
+        (3, 50 * 4 * 8 + TAIL)
+    );
     assert_eq!(fs::read(&path).unwrap(), before);
     // Chunk writers that outlive their driver write nothing more.
     let late = target.write(
@@ -208,4 +225,83 @@ fn blocks_are_checked_before_anything_changes() {
     );
     region.abort().unwrap();
     assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+/// A chunk writer of a killed driver, in the middle of its chunk, holding the region lock
+/// shared: here a Python process taking the same byte's lock (a POSIX record lock, which
+/// conflicts with npaa's on Linux whether it is an open-file-description lock or, in the
+/// portable build, a record lock). Whoever cuts the killed driver's reserved space must wait
+/// for it, so that its bytes land before the cut, not after it: written after the cut, they
+/// would extend the file past its count with no mark, which a later `recover` would count as
+/// rows.
+#[cfg(unix)]
+#[test]
+fn cutting_a_killed_drivers_space_waits_for_its_chunk_writers() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let writer = r#"
+import fcntl, os, sys
+path, start, end, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+fd = os.open(path, os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_SH, 1, (1 << 63) - 2, os.SEEK_SET)
+print("locked", flush=True)
+sys.stdin.readline()
+# As a chunk writer does under the lock: the token and mark are still there, so it writes.
+tail = os.pread(fd, 32, end)
+assert len(tail) == 32 and tail[8:24] == b"\x93NPAA-reserved\0\n", tail
+os.pwrite(fd, b"\x01" * length, start)
+fcntl.lockf(fd, fcntl.LOCK_UN, 1, (1 << 63) - 2, os.SEEK_SET)
+print("wrote", flush=True)
+"#;
+    for cut_by_open in [false, true] {
+        let dir = tempdir();
+        let path = dir.path().join("a.npy");
+        np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
+        let before = fs::read(&path).unwrap();
+        let f8 = Dtype::parse("<f8").unwrap();
+        let region = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[50, 4]).unwrap();
+        drop(region); // the driver is killed
+        let start = before.len() as u64;
+        let end = start + 50 * 4 * 8;
+        let mut child = Command::new(npaa_testutil::python())
+            .args(["-c", writer])
+            .arg(&path)
+            .args([start, end, 10 * 4 * 8].map(|n| n.to_string()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "locked");
+        let cutter = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                if cut_by_open {
+                    npaa_core::AppendArray::open(&path).map(drop)
+                } else {
+                    recover(&path).map(drop)
+                }
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            !cutter.is_finished(),
+            "the cut did not wait for the chunk writer"
+        );
+        assert_eq!(fs::metadata(&path).unwrap().len(), end + TAIL);
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        line.clear();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "wrote");
+        assert!(child.wait().unwrap().success());
+        cutter.join().unwrap().unwrap();
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            before,
+            "cut by open: {cut_by_open}"
+        );
+        assert!(!inspect(&path).unwrap().needs_recovery);
+    }
 }

@@ -13,31 +13,42 @@
 //! `scripts/test` runs them as root, as CI does).
 
 use std::fs::{self, File};
+#[cfg(unix)]
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
+#[cfg(unix)]
 use std::process::Command;
 
 use npaa_core::{
     AppendArray, AppendOptions, Dtype, Durability, EnsureOptions, Error, FormatError,
-    RecoverOptions, ensure_appendable, ensure_appendable_with, inspect, recover, recover_with,
+    RecoverOptions, ensure_appendable_with, inspect, recover, recover_with,
 };
+#[cfg(unix)]
 use npaa_testutil::child::{self, describe};
+#[cfg(unix)]
 use npaa_testutil::mount::Tmpfs;
+#[cfg(unix)]
 use npaa_testutil::require;
 use npaa_testutil::rows::{rows, rows_expr};
 use npaa_testutil::{assert_numpy_loads, run_python, tempdir};
 
-/// What a file is, for "untouched": its bytes and its inode.
+/// What a file is, for "untouched": its bytes and, on Unix, its inode (std tells no file
+/// index on Windows).
 #[derive(Debug, PartialEq, Eq)]
 struct Snapshot {
     bytes: Vec<u8>,
+    #[cfg(unix)]
     ino: u64,
 }
 
 fn snapshot(path: &Path) -> Snapshot {
     Snapshot {
         bytes: fs::read(path).unwrap(),
+        #[cfg(unix)]
         ino: fs::metadata(path).unwrap().ino(),
     }
 }
@@ -71,6 +82,7 @@ fn io_kind(e: &Error, kind: std::io::ErrorKind) -> bool {
     matches!(e, Error::Io { source, .. } if source.kind() == kind)
 }
 
+#[cfg(unix)]
 fn errno(e: &Error, code: i32) -> bool {
     matches!(e, Error::Io { source, .. } if source.raw_os_error() == Some(code))
 }
@@ -342,6 +354,8 @@ fn a_directory_is_refused() {
     assert!(target.is_dir() && listing() == 0);
 }
 
+/// Unix file modes and users (Windows has ACLs, and no `nobody` to run as).
+#[cfg(unix)]
 #[test]
 fn permission_denied_changes_nothing() {
     let dir = tempdir();
@@ -368,7 +382,8 @@ fn permission_denied_changes_nothing() {
     let copy = dir.path().join("child-binary");
     let mut command = if require::is_root() {
         fs::copy(child::exe(), &copy).unwrap();
-        let mut c = Command::new(&copy);
+        // Through the target's runner (qemu) when the tests are cross-built.
+        let mut c = child::target_command(&copy);
         c.arg("permission").uid(65534).gid(65534);
         c
     } else {
@@ -416,14 +431,17 @@ fn permission_denied_changes_nothing() {
 }
 
 /// Clears the immutable flag when dropped, so that the temporary directory can be removed.
+#[cfg(unix)]
 struct Immutable(PathBuf);
 
+#[cfg(unix)]
 impl Drop for Immutable {
     fn drop(&mut self) {
         let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
     }
 }
 
+#[cfg(unix)]
 #[test]
 #[ignore = "needs root and chattr; scripts/test runs it"]
 fn an_immutable_file_changes_nothing() {
@@ -459,7 +477,7 @@ fn an_immutable_file_changes_nothing() {
     refused(
         "ensure copy",
         &[&path],
-        || ensure_appendable(&path),
+        || npaa_core::ensure_appendable(&path),
         |e| errno(e, libc::EPERM),
     );
     refused(
@@ -476,6 +494,7 @@ fn an_immutable_file_changes_nothing() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 #[ignore = "needs root (mounts a tmpfs); scripts/test runs it"]
 fn a_read_only_file_system_changes_nothing() {
@@ -499,7 +518,12 @@ fn a_read_only_file_system_changes_nothing() {
         erofs,
     );
     refused("recover", &[&path], || recover(&path), erofs);
-    refused("ensure copy", &[&path], || ensure_appendable(&path), erofs);
+    refused(
+        "ensure copy",
+        &[&path],
+        || npaa_core::ensure_appendable(&path),
+        erofs,
+    );
     refused(
         "ensure in place",
         &[&path],

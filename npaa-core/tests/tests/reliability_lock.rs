@@ -154,14 +154,15 @@ fn the_lock_dies_with_a_killed_holder() {
     assert_numpy_loads(&path, &rows_expr(15));
 }
 
+/// Unix only: a Windows child inherits no handle std opens (they are not inheritable), and
+/// Windows locks belong to the handle.
+#[cfg(unix)]
 #[test]
 fn closing_releases_the_lock_while_other_threads_start_processes() {
     // A child process started by another thread shares the program's open files until it
     // executes its program. If closing only dropped this descriptor, the lock would stay held
     // through the child's copy for that while, and reopening right after a close would fail
-    // with `Locked` now and then (it did, in the C ABI tests). Close unlocks explicitly
-    // whenever the process has other threads, as here (`lock_single_thread.rs` checks the
-    // single-threaded case).
+    // with `Locked` now and then (it did, in the C ABI tests). Close unlocks explicitly.
     let dir = tempdir();
     let path = dir.path().join("spawning.npy");
     let array = AppendOptions::new()

@@ -17,7 +17,7 @@ use npaa_core::{
     recover, recover_with,
 };
 use npaa_testutil::child::{self, describe};
-use npaa_testutil::{run_python, tempdir};
+use npaa_testutil::{python_path, run_python, tempdir};
 
 /// What the crashed writers write (the child's writers, by these names:
 /// `testutil/src/bin/npaa-test-child/foreign.rs`).
@@ -76,7 +76,7 @@ fn crashed_file(dir: &Path, writer: Writer) -> PathBuf {
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(describe(status), "signal 9");
+    assert_eq!(describe(status), child::KILLED);
     path
 }
 
@@ -102,7 +102,7 @@ fn crashed_npyz_and_npy_files_are_recovered() {
         assert_eq!(star_run(&bytes), writer.stars(), "{what}: the placeholder");
         let raw = path.with_extension("raw.npy");
         fs::copy(&path, &raw).unwrap();
-        manifest.push_str(&format!("{}|FAIL\n", raw.display()));
+        manifest.push_str(&format!("{}|FAIL\n", python_path(&raw)));
 
         let info = inspect(&path).unwrap_or_else(|e| panic!("{what}: inspect: {e}"));
         assert!(info.placeholder && info.needs_recovery, "{what}: {info:?}");
@@ -141,8 +141,8 @@ fn crashed_npyz_and_npy_files_are_recovered() {
             Writer::Npyz1d => {
                 assert_eq!((report.items_after, report.bytes_cut), (7, 0));
                 assert_eq!(zreport, report);
-                manifest.push_str(&format!("{}|np.arange(7.0)\n", path.display()));
-                manifest.push_str(&format!("{}|np.arange(7.0)\n", zf.display()));
+                manifest.push_str(&format!("{}|np.arange(7.0)\n", python_path(&path)));
+                manifest.push_str(&format!("{}|np.arange(7.0)\n", python_path(&zf)));
                 // A normal file now: make (a copy of) it appendable, append, NumPy sees it all.
                 let grown = path.with_extension("grown.npy");
                 fs::copy(&path, &grown).unwrap();
@@ -150,7 +150,7 @@ fn crashed_npyz_and_npy_files_are_recovered() {
                 let array = AppendArray::open(&grown).unwrap();
                 array.append(&[7.0f64, 8.0], &[2]).unwrap();
                 array.close().unwrap();
-                manifest.push_str(&format!("{}|np.arange(9.0)\n", grown.display()));
+                manifest.push_str(&format!("{}|np.arange(9.0)\n", python_path(&grown)));
             }
             Writer::Npyz2dC | Writer::Npyz2dF => {
                 // 14 items: 4 whole rows of 3, and 2 items (8 bytes) of a fifth.
@@ -167,11 +167,11 @@ fn crashed_npyz_and_npy_files_are_recovered() {
                 };
                 manifest.push_str(&format!(
                     "{}|np.arange(12, dtype='<i4').reshape(4, 3){t}\n",
-                    path.display()
+                    python_path(&path)
                 ));
                 manifest.push_str(&format!(
                     "{}|np.array(list(range(14)) + [0], dtype='<i4').reshape(5, 3){t}\n",
-                    zf.display()
+                    python_path(&zf)
                 ));
             }
             Writer::Npy04 => {
@@ -179,7 +179,7 @@ fn crashed_npyz_and_npy_files_are_recovered() {
                 let n = report.items_after;
                 assert!(n > 0 && n < 3000 && report.bytes_cut == 0, "{report:?}");
                 assert_eq!(n, info.data_present / 8);
-                manifest.push_str(&format!("{}|np.arange({n}.0)\n", path.display()));
+                manifest.push_str(&format!("{}|np.arange({n}.0)\n", python_path(&path)));
             }
         }
     }

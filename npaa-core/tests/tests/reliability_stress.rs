@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use npaa_core::{AppendArray, AppendOptions, Durability, Error, inspect};
 use npaa_testutil::rows::Rng;
-use npaa_testutil::{run_python, tempdir};
+use npaa_testutil::{python_path, run_python, tempdir};
 
 /// A row: writer id, the writer's row number, and a checksum of both. A torn or misplaced
 /// row cannot pass [`check_row`].
@@ -173,12 +173,12 @@ fn threads_and_handles_at_once() {
         check_file(&path, SHARED_THREADS, SHARED_ROWS);
         manifest.push_str(&format!(
             "{} {SHARED_THREADS} {SHARED_ROWS}\n",
-            path.display()
+            python_path(&path)
         ));
     }
     for path in &solo {
         check_file(path, 1, SOLO_ROWS);
-        manifest.push_str(&format!("{} 1 {SOLO_ROWS}\n", path.display()));
+        manifest.push_str(&format!("{} 1 {SOLO_ROWS}\n", python_path(path)));
     }
     let manifest_path = dir.path().join("manifest.txt");
     fs::write(&manifest_path, manifest).unwrap();

@@ -27,6 +27,12 @@ attribute holds the ``RecoverReport``); methods ``flush()`` and ``sync()``.
 (PyTorch tensors, also ones that require grad, JAX and CuPy arrays; an array in GPU memory is
 copied to host memory first), ``__array__``, the buffer protocol, or nested lists.
 
+Ragged records: ``RaggedAppendArray(filename, ...)`` appends records of any length with an index
+beside the data (``feats.npy`` + ``feats.idx.npy``), committed together; ``load_ragged`` reads
+them back (``RaggedArray``), ``recover_ragged`` repairs a pair a crash left, and
+``ragged_index_from_lengths`` builds the index of a fairseq-style dump. ``Reader`` and
+``RaggedReader`` follow a file while a writer grows it.
+
 Beyond one process: ``npaa.dask`` writes a Dask array to one ``.npy`` from many workers
 (``to_npy``, ``append``; the ``[dask]`` extra), and ``npaa.mpi.NpyAppendArray`` makes
 collective appends from the ranks of an mpi4py job (the ``[mpi]`` extra).
@@ -49,6 +55,8 @@ from ._native import (
     NotAppendableError,
     NpaaError,
     NpyAppendArray,
+    RaggedAppendArray,
+    RaggedRecoverReport,
     RecoverReport,
     ShapeError,
     __version__,
@@ -57,8 +65,12 @@ from ._native import (
     is_appendable,
     needs_recovery,
     problems,
+    ragged_index_from_lengths,
     recover,
+    recover_ragged,
 )
+from .ragged import RaggedArray, load_ragged
+from .reader import RaggedReader, Reader
 
 __all__ = [
     "CastingError",
@@ -72,13 +84,21 @@ __all__ = [
     "NotAppendableError",
     "NpaaError",
     "NpyAppendArray",
+    "RaggedAppendArray",
+    "RaggedArray",
+    "RaggedReader",
+    "RaggedRecoverReport",
+    "Reader",
     "RecoverReport",
     "ShapeError",
     "__version__",
     "concatenate_files",
     "ensure_appendable",
     "is_appendable",
+    "load_ragged",
     "needs_recovery",
     "problems",
+    "ragged_index_from_lengths",
     "recover",
+    "recover_ragged",
 ]

@@ -2,19 +2,50 @@
 
 import os
 from types import TracebackType
-from typing import Any, Literal, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Iterable, Literal, Optional, Sequence, Tuple, Type, Union, final
 
 import numpy as np
+import numpy.typing as npt
+from typing_extensions import disjoint_base
 
+__all__ = [
+    "CastingError",
+    "ClosedError",
+    "DtypeError",
+    "EnsureReport",
+    "FileChangedError",
+    "FormatError",
+    "LockedError",
+    "NeedsRecoveryError",
+    "NotAppendableError",
+    "NpaaError",
+    "NpyAppendArray",
+    "RaggedAppendArray",
+    "RaggedRecoverReport",
+    "Reader",
+    "RecoverReport",
+    "ShapeError",
+    "_RaggedReader",
+    "__version__",
+    "concatenate_files",
+    "ensure_appendable",
+    "is_appendable",
+    "needs_recovery",
+    "problems",
+    "ragged_index_from_lengths",
+    "recover",
+    "recover_ragged",
+]
 __version__: str
 
 _Path = Union[str, "os.PathLike[str]"]
 
+@disjoint_base
 class NpyAppendArray:
     """Create and grow a .npy file by appending arrays along the growth axis."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         filename: _Path,
         delete_if_exists: bool = False,
         rewrite_header_on_append: bool = True,
@@ -27,7 +58,7 @@ class NpyAppendArray:
         recover: bool = False,
         shared: bool = False,
         timeout: Optional[float] = None,
-    ) -> None: ...
+    ) -> "NpyAppendArray": ...
     @property
     def filename(self) -> _Path: ...
     @property
@@ -54,6 +85,7 @@ class NpyAppendArray:
         exc_tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class RecoverReport:
     """What ``recover`` did; always true."""
 
@@ -64,6 +96,7 @@ class RecoverReport:
     changed: bool
     def __bool__(self) -> Literal[True]: ...
 
+@final
 class EnsureReport:
     """What ``ensure_appendable`` did; always true."""
 
@@ -75,6 +108,87 @@ class EnsureReport:
     def changed(self) -> bool: ...
     def __bool__(self) -> Literal[True]: ...
 
+@disjoint_base
+class RaggedAppendArray:
+    """Append records of any length with an index beside the data, committed together."""
+
+    def __new__(
+        cls,
+        filename: _Path,
+        delete_if_exists: bool = False,
+        rewrite_header_on_append: bool = True,
+        *,
+        casting: Literal["no", "equiv", "safe", "same_kind", "unsafe"] = "same_kind",
+        durability: Union[None, Literal["none", "close", "append"], int] = None,
+        buffer: int = 0,
+        mapped: Union[None, bool, int] = None,
+        fortran_order: Optional[bool] = None,
+    ) -> "RaggedAppendArray": ...
+    @property
+    def filename(self) -> _Path: ...
+    @property
+    def index_filename(self) -> "os.PathLike[str]": ...
+    @property
+    def shape(self) -> Optional[Tuple[int, ...]]: ...
+    @property
+    def dtype(self) -> Optional[np.dtype[Any]]: ...
+    def __len__(self) -> int: ...
+    def append(self, record: npt.ArrayLike) -> None: ...
+    def extend(self, records: Iterable[npt.ArrayLike]) -> None: ...
+    def flush(self) -> None: ...
+    def sync(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "RaggedAppendArray": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_val: Optional[BaseException],
+        exc_tb: Optional[TracebackType],
+    ) -> bool: ...
+
+@final
+class RaggedRecoverReport:
+    """What ``recover_ragged`` did; always true."""
+
+    records: int
+    rows: int
+    entries_cut: int
+    rows_cut: int
+    changed: bool
+    def __bool__(self) -> Literal[True]: ...
+
+@disjoint_base
+class Reader:
+    """Reads a .npy file while a writer grows it."""
+
+    def __new__(cls, filename: _Path) -> "Reader": ...
+    @property
+    def filename(self) -> _Path: ...
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+    @property
+    def shape(self) -> Tuple[int, ...]: ...
+    @property
+    def uncounted_rows(self) -> int: ...
+    def refresh(self) -> npt.NDArray[Any]: ...
+    def next_block(self) -> Optional[npt.NDArray[Any]]: ...
+
+@disjoint_base
+class _RaggedReader:
+    def __new__(cls, filename: _Path) -> "_RaggedReader": ...
+    @property
+    def filename(self) -> _Path: ...
+    @property
+    def fortran_order(self) -> bool: ...
+    def _refresh(self) -> Tuple[npt.NDArray[Any], npt.NDArray[np.int64]]: ...
+    def _next_records(
+        self,
+    ) -> Optional[Tuple[int, int, npt.NDArray[Any], npt.NDArray[np.int64]]]: ...
+
+def recover_ragged(filename: _Path) -> RaggedRecoverReport: ...
+def ragged_index_from_lengths(
+    filename: _Path, lengths: Union[_Path, Sequence[int]]
+) -> int: ...
 def recover(filename: _Path, zerofill_incomplete: bool = False) -> RecoverReport: ...
 def ensure_appendable(filename: _Path, inplace: bool = False) -> EnsureReport: ...
 def is_appendable(filename: _Path) -> bool: ...

@@ -1,7 +1,6 @@
 //! Roles that write through the C ABI, as a C program linked to libnpaa does.
 
 use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::ptr;
 
@@ -17,7 +16,8 @@ use npaa_testutil::rows::rows;
 pub fn crash_writer() {
     let path = PathBuf::from(arg("NPAA_CRASH_PATH"));
     let mode = arg("NPAA_CRASH_MODE");
-    let c_path = CString::new(path.as_os_str().as_bytes()).unwrap();
+    // The bytes of the path on Unix; its UTF-8 on Windows, as the C ABI takes it there.
+    let c_path = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     let mut options = std::mem::MaybeUninit::<npaa_options>::uninit();
     // SAFETY: npaa_options_default initializes the whole struct it is given.
     let mut options = unsafe {

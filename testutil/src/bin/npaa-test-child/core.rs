@@ -3,10 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use npaa_core::{
-    AppendArray, AppendFilesOptions, AppendOptions, Durability, EnsureOptions, Error, Order,
-    ensure_appendable, ensure_appendable_with, inspect, recover,
-};
+use npaa_core::{AppendArray, AppendFilesOptions, AppendOptions, Durability, Error, Order};
 use npaa_testutil::child::arg;
 use npaa_testutil::crash;
 use npaa_testutil::rows::{ROW_WORDS, append_in_blocks, rows};
@@ -56,6 +53,16 @@ pub fn crash_writer() {
     println!("DONE");
 }
 
+/// The ragged crash campaign's writer (`ragged`): appends records to the pair at
+/// `NPAA_CRASH_PATH` in `NPAA_CRASH_MODE` until killed (see `npaa_testutil::ragged`).
+pub fn ragged_crash_writer() {
+    npaa_testutil::ragged::child_writes(
+        &PathBuf::from(arg("NPAA_CRASH_PATH")),
+        &arg("NPAA_CRASH_MODE"),
+        arg("NPAA_CRASH_SEED").parse().unwrap(),
+    );
+}
+
 /// `mapped`'s killed writer: appends 1000 rows to `NPAA_MAPPED_PATH` in mapped mode (a 4 KiB
 /// window), says READY and waits to be killed.
 pub fn mapped_writer() {
@@ -95,7 +102,8 @@ pub fn durability() {
 /// `reliability_disk_full`'s writer under a file-size limit: limits its file size to
 /// `NPAA_FSIZE_LIMIT`, ignores SIGXFSZ, appends to `NPAA_FSIZE_PATH` in `NPAA_FSIZE_MODE` until
 /// a write fails, tries once more, closes, and reports (`APPENDED`, `ERRNO`, `MESSAGE`,
-/// `AGAIN`, `CLOSE` lines).
+/// `AGAIN`, `CLOSE` lines). Unix only (Windows has no file-size limit).
+#[cfg(unix)]
 pub fn fsize() {
     let path = PathBuf::from(arg("NPAA_FSIZE_PATH"));
     let mode = arg("NPAA_FSIZE_MODE");
@@ -186,8 +194,11 @@ pub fn lock_contender() {
 
 /// `reliability_bad_calls`'s unprivileged caller: every call that would write
 /// `NPAA_RO_FILE` (mode 0444) or create a file in `NPAA_RO_DIR` (mode 0555), and one that
-/// reads, each reported as a `RESULT what: EACCES|Ok|other error ...` line.
+/// reads, each reported as a `RESULT what: EACCES|Ok|other error ...` line. Unix only (file
+/// modes).
+#[cfg(unix)]
 pub fn permission() {
+    use npaa_core::{EnsureOptions, ensure_appendable, ensure_appendable_with, inspect, recover};
     let ro_file = PathBuf::from(arg("NPAA_RO_FILE"));
     let ro_dir = PathBuf::from(arg("NPAA_RO_DIR"));
     let check = |what: &str, r: Result<(), Error>| {
@@ -234,4 +245,13 @@ pub fn shared_staller() {
         &PathBuf::from(arg("NPAA_SHARED_SOURCE")),
         arg("NPAA_SHARED_WRITER").parse().unwrap(),
     );
+}
+
+/// `page-size`: prints the size of a memory page, as the process sees it (under
+/// `qemu-aarch64 -p 65536`, 65536: scripts/aarch64-tests checks that its runs had such pages).
+#[cfg(unix)]
+pub fn page_size() {
+    // SAFETY: sysconf takes an integer and touches no memory of ours.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    println!("{size}");
 }

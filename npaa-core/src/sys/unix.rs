@@ -1,0 +1,58 @@
+//! POSIX facilities shared by Linux, macOS and FreeBSD: positional I/O, the file metadata
+//! std exposes only through `std::os::unix`, and `fcntl` record locks (the region lock).
+
+#![expect(
+    unsafe_code,
+    reason = "fcntl record locks are a foreign call that takes a pointer to a struct flock"
+)]
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+/// Reads into `buf` from `file` at `offset` (`pread`); returns the bytes read.
+pub(super) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    file.read_at(buf, offset)
+}
+
+/// Fills `buf` from `file` at `offset`, or fails with `UnexpectedEof`.
+pub(super) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    file.read_exact_at(buf, offset)
+}
+
+/// Writes all of `buf` to `file` at `offset` (`pwrite`, repeated).
+pub(super) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    file.write_all_at(buf, offset)
+}
+
+/// `file`'s link count from `fstat`. See [`super::still_named`].
+pub(super) fn link_count(file: &File) -> io::Result<u64> {
+    Ok(file.metadata()?.nlink())
+}
+
+/// `file`'s preferred I/O block size from `fstat` (`st_blksize`). See [`super::block_size`].
+pub(super) fn block_size(file: &File) -> io::Result<u64> {
+    Ok(file.metadata()?.blksize())
+}
+
+/// One `fcntl` record-lock request on the byte [`super::REGION_LOCK_BYTE`] of `file`:
+/// `command` is `F_SETLK`, `F_SETLKW` or (Linux) their `F_OFD_` forms, `kind` is `F_RDLCK`,
+/// `F_WRLCK` or `F_UNLCK`. A shared lock needs `file` open for reading, an exclusive one for
+/// writing.
+pub(super) fn record_lock(file: &File, command: libc::c_int, kind: libc::c_int) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `flock` is a plain C struct for which all zeros is a valid value (and the value
+    // F_OFD_ commands require of `l_pid`).
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock.l_start = super::REGION_LOCK_BYTE as libc::off_t;
+    lock.l_len = 1;
+    // SAFETY: the descriptor is open for as long as `file` is borrowed, and `lock` is a valid
+    // `flock` that lives across the call, which reads it and writes no memory of ours.
+    if unsafe { libc::fcntl(file.as_raw_fd(), command, &lock) } == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
