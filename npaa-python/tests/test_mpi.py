@@ -65,6 +65,25 @@ def expected_steps(steps, scale=1, first=0):
     return np.concatenate(blocks)
 
 
+def test_mpi4py_runs_on_the_system_open_mpi():
+    """The pinned binary wheel of mpi4py brings no MPI: it must load the system's Open MPI (the
+    one mpirun starts), not an MPI from another wheel. A silent switch would show here."""
+    probe = (
+        "from mpi4py import MPI\n"
+        "print(MPI.Get_library_version().splitlines()[0])\n"
+        "print(*sorted({l.split()[-1] for l in open('/proc/self/maps') if '/libmpi.so' in l}),"
+        " sep='\\n')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env=ENV, timeout=60, check=True).stdout
+    print(out)  # which MPI, in the test log
+    version, *libraries = out.splitlines()
+    assert version.startswith("Open MPI v"), version
+    # One libmpi, the system's (Debian's libopenmpi3: /usr/lib/<triplet>/libmpi.so.40...).
+    assert len(libraries) == 1, libraries
+    assert libraries[0].startswith("/usr/lib/") and "/libmpi.so.40" in libraries[0], libraries
+
+
 def test_blocks_land_in_rank_order(path):
     mpirun("steps", path, 12)
     assert file_bytes(path) == saved_bytes(expected_steps(12))
