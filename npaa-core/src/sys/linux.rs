@@ -6,6 +6,8 @@
 use std::fs::File;
 use std::io;
 
+use super::unix::Record;
+
 /// `fallocate(FALLOC_FL_KEEP_SIZE)`: allocates the blocks of the `len` bytes at `offset`
 /// without changing the file's length. See [`super::preallocate`], [`super::reserve`].
 pub(super) fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
@@ -114,9 +116,9 @@ fn is_copy_unsupported(e: rustix::io::Errno) -> bool {
 /// another descriptor of the file releases nothing. See [`super::RegionLock`].
 pub(super) fn lock_region(file: &File, exclusive: bool) -> io::Result<()> {
     let kind = if exclusive {
-        libc::F_WRLCK
+        Record::Exclusive
     } else {
-        libc::F_RDLCK
+        Record::Shared
     };
     loop {
         match super::unix::record_lock(file, libc::F_OFD_SETLKW, kind) {
@@ -128,5 +130,5 @@ pub(super) fn lock_region(file: &File, exclusive: bool) -> io::Result<()> {
 
 /// Releases the lock [`lock_region`] took.
 pub(super) fn unlock_region(file: &File) -> io::Result<()> {
-    super::unix::record_lock(file, libc::F_OFD_SETLK, libc::F_UNLCK)
+    super::unix::record_lock(file, libc::F_OFD_SETLK, Record::Unlock)
 }

@@ -971,3 +971,54 @@ pub(crate) fn move_up(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Threads of one process exclude each other through the region lock, as processes do
+    /// (the point of the registry where locks belong to the process): an exclusive taker waits
+    /// for every shared holder, and shared takers wait for an exclusive holder.
+    #[test]
+    fn region_locks_exclude_threads_of_one_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npy");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let first = RegionLock::shared(&path).unwrap();
+        let second = RegionLock::shared(&path).unwrap(); // shared holders do not wait
+        std::thread::scope(|s| {
+            let exclusive = s.spawn(|| drop(RegionLock::exclusive(&file).unwrap()));
+            std::thread::sleep(Duration::from_millis(300));
+            drop(first);
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(
+                !exclusive.is_finished(),
+                "taken while a thread held it shared"
+            );
+            drop(second);
+            exclusive.join().unwrap();
+        });
+        let held = RegionLock::exclusive(&file).unwrap();
+        std::thread::scope(|s| {
+            let shared = s.spawn(|| {
+                let lock = RegionLock::shared(&path).unwrap();
+                lock.file().write_all_at(b"x", 0).unwrap();
+            });
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(
+                !shared.is_finished(),
+                "taken while a thread held it exclusively"
+            );
+            drop(held);
+            shared.join().unwrap();
+        });
+        assert_eq!(std::fs::read(&path).unwrap(), b"x");
+    }
+}

@@ -32,14 +32,17 @@ use std::mem::ManuallyDrop;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::unix;
+use super::unix::{self, Record};
 
 /// A file's identity: its device and inode numbers.
 type Key = (u64, u64);
 
 /// The process's entries, one per file on which a thread holds or waits for the region lock,
 /// each with its number of holders (and waiters).
-static FILES: Mutex<Option<HashMap<Key, (Arc<Locked>, usize)>>> = Mutex::new(None);
+static FILES: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// The map [`FILES`] holds once a thread first takes a region lock.
+type Registry = HashMap<Key, (Arc<Locked>, usize)>;
 
 /// One file's entry.
 #[derive(Debug)]
@@ -158,9 +161,9 @@ impl Locked {
         }
         if state.readers == 0 {
             let kind = if exclusive {
-                libc::F_WRLCK
+                Record::Exclusive
             } else {
-                libc::F_RDLCK
+                Record::Shared
             };
             loop {
                 match unix::record_lock(&self.file, libc::F_SETLKW, kind) {
@@ -196,7 +199,7 @@ impl Locked {
         if state.readers == 0 {
             // Best effort: closing the descriptor, when the last holder leaves, releases it
             // in any case.
-            let _ = unix::record_lock(&self.file, libc::F_SETLK, libc::F_UNLCK);
+            let _ = unix::record_lock(&self.file, libc::F_SETLK, Record::Unlock);
         }
         drop(state);
         self.changed.notify_all();

@@ -35,16 +35,31 @@ pub(super) fn block_size(file: &File) -> io::Result<u64> {
     Ok(file.metadata()?.blksize())
 }
 
+/// What a [`record_lock`] request asks for.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Record {
+    /// A shared lock (`F_RDLCK`).
+    Shared,
+    /// An exclusive lock (`F_WRLCK`).
+    Exclusive,
+    /// Releasing the lock held (`F_UNLCK`).
+    Unlock,
+}
+
 /// One `fcntl` record-lock request on the byte [`super::REGION_LOCK_BYTE`] of `file`:
-/// `command` is `F_SETLK`, `F_SETLKW` or (Linux) their `F_OFD_` forms, `kind` is `F_RDLCK`,
-/// `F_WRLCK` or `F_UNLCK`. A shared lock needs `file` open for reading, an exclusive one for
-/// writing.
-pub(super) fn record_lock(file: &File, command: libc::c_int, kind: libc::c_int) -> io::Result<()> {
+/// `command` is `F_SETLK`, `F_SETLKW` or (Linux) their `F_OFD_` forms. A shared lock needs
+/// `file` open for reading, an exclusive one for writing.
+pub(super) fn record_lock(file: &File, command: libc::c_int, kind: Record) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     // SAFETY: `flock` is a plain C struct for which all zeros is a valid value (and the value
     // F_OFD_ commands require of `l_pid`).
     let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = kind as libc::c_short;
+    // The constants are c_int on Linux, c_short on macOS and FreeBSD; all are tiny.
+    lock.l_type = match kind {
+        Record::Shared => libc::F_RDLCK,
+        Record::Exclusive => libc::F_WRLCK,
+        Record::Unlock => libc::F_UNLCK,
+    } as libc::c_short;
     lock.l_whence = libc::SEEK_SET as libc::c_short;
     lock.l_start = super::REGION_LOCK_BYTE as libc::off_t;
     lock.l_len = 1;
