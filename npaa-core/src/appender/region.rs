@@ -46,8 +46,10 @@ use crate::sys::{self, PositionalIo, RegionLock};
 /// write): an open-file-description lock on Linux, a handle lock on Windows, a POSIX record
 /// lock held for the whole process elsewhere (macOS, FreeBSD), where user code that closes
 /// another descriptor of the file in a process while one of its threads writes a chunk
-/// releases that process's lock early. No extended attributes are used: any file system on
-/// which these locks work will do (NFS and Lustre with their lock managers).
+/// releases that process's lock early. No extended attributes are used. The region lock must
+/// not meet the writer lock the driver holds meanwhile: it does not on Linux's local file
+/// systems nor on Windows; where it would (macOS, FreeBSD and NFS keep `flock` as a whole-file
+/// record lock), `begin` refuses instead of leaving chunk writers waiting forever.
 ///
 /// # Crashes
 /// A killed writer leaves part of its chunk written: the header never counts it. A killed
@@ -126,8 +128,12 @@ impl RegionWrite {
     /// # Errors
     /// Those of [`AppendArray::open`](crate::AppendArray::open) and
     /// [`AppendArray::append_raw`](crate::AppendArray::append_raw) (the block);
-    /// [`Error::Io`] if the file cannot be extended to hold the block, its token and mark.
-    /// Nothing was changed then (a file created here is deleted).
+    /// [`Error::Io`] if the file cannot be extended to hold the block, its token and mark;
+    /// [`Error::Io`] of kind `Unsupported` where chunk writers could not take the region lock
+    /// while the driver holds the writer lock (see
+    /// [`RegionTarget::write`]; macOS, FreeBSD and NFS keep the writer lock as a whole-file
+    /// record lock), or another process holds the region lock. Nothing was changed then (a
+    /// file created here is deleted).
     pub fn begin(
         path: impl AsRef<Path>,
         options: &AppendOptions,
@@ -179,6 +185,20 @@ impl RegionWrite {
         shape: &[u64],
     ) -> Result<RegionTarget> {
         let prepared = file.prepare(path, dtype, shape, options.casting)?;
+        let blocked = sys::region_lock_blocked(&file.file)
+            .map_err(|e| Error::io(path, "asking whether chunks could be written", e))?;
+        if blocked {
+            return Err(Error::io(
+                path,
+                "beginning a region write",
+                std::io::Error::new(
+                    std::io::ErrorKind::Unsupported,
+                    "chunk writers could not take the region lock: another process holds it, \
+                     or the writer lock is a whole-file record lock here (macOS, FreeBSD, NFS \
+                     without local_lock=flock), which chunk writers would wait for forever",
+                ),
+            ));
+        }
         let start = file.data_end;
         let end = start + prepared.dst_len; // `prepare` checked the file size fits.
         let token = new_token();

@@ -549,6 +549,33 @@ impl Drop for RegionLock<'_> {
     }
 }
 
+/// True when a chunk writer could not take `file`'s region lock now (shared): someone holds it
+/// exclusively, or holds a lock that covers its byte. Asked by the driver of a region write
+/// under its writer lock, before anything is written: where the writer lock (a `flock`) is
+/// itself kept as a whole-file record lock, chunk writers would wait for the driver forever.
+/// That is the case on macOS and FreeBSD, and on Linux NFS mounts (which emulate `flock`
+/// with the server's record locks, unless mounted with `local_lock=flock`); never on Linux's
+/// local file systems, nor on Windows, whose writer lock is one byte apart from the region
+/// lock's.
+pub(crate) fn region_lock_blocked(file: &File) -> io::Result<bool> {
+    #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
+    {
+        unix::record_lock_blocked(file, libc::F_OFD_GETLK, unix::Record::Shared)
+    }
+    #[cfg(all(
+        unix,
+        any(npaa_portable, not(any(target_os = "linux", target_os = "android")))
+    ))]
+    {
+        unix::record_lock_blocked(file, libc::F_GETLK, unix::Record::Shared)
+    }
+    #[cfg(windows)]
+    {
+        let _ = file;
+        Ok(false)
+    }
+}
+
 /// A path from the bytes of [`path_bytes`], `None` if they cannot be one here.
 pub(crate) fn path_from_bytes(bytes: &[u8]) -> Option<std::path::PathBuf> {
     #[cfg(unix)]

@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
 /// Reads into `buf` from `file` at `offset` (`pread`); returns the bytes read.
@@ -50,7 +51,36 @@ pub(super) enum Record {
 /// `command` is `F_SETLK`, `F_SETLKW` or (Linux) their `F_OFD_` forms. A shared lock needs
 /// `file` open for reading, an exclusive one for writing.
 pub(super) fn record_lock(file: &File, command: libc::c_int, kind: Record) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
+    let lock = region_byte(kind);
+    // SAFETY: the descriptor is open for as long as `file` is borrowed, and `lock` is a valid
+    // `flock` that lives across the call, which reads it and writes no memory of ours.
+    if unsafe { libc::fcntl(file.as_raw_fd(), command, &lock) } == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// True when a `kind` lock on the byte [`super::REGION_LOCK_BYTE`] of `file` would wait now
+/// for a lock someone else holds: asked with `command`, `F_GETLK` or (Linux) `F_OFD_GETLK`,
+/// which take nothing.
+pub(super) fn record_lock_blocked(
+    file: &File,
+    command: libc::c_int,
+    kind: Record,
+) -> io::Result<bool> {
+    let mut lock = region_byte(kind);
+    // SAFETY: as in `record_lock`; the call writes the lock that blocks, if any, into `lock`,
+    // which is valid for writes.
+    if unsafe { libc::fcntl(file.as_raw_fd(), command, &mut lock) } == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(lock.l_type != libc::F_UNLCK as libc::c_short)
+    }
+}
+
+/// A `struct flock` for a `kind` lock on the byte [`super::REGION_LOCK_BYTE`].
+fn region_byte(kind: Record) -> libc::flock {
     // SAFETY: `flock` is a plain C struct for which all zeros is a valid value (and the value
     // F_OFD_ commands require of `l_pid`).
     let mut lock: libc::flock = unsafe { std::mem::zeroed() };
@@ -63,11 +93,5 @@ pub(super) fn record_lock(file: &File, command: libc::c_int, kind: Record) -> io
     lock.l_whence = libc::SEEK_SET as libc::c_short;
     lock.l_start = super::REGION_LOCK_BYTE as libc::off_t;
     lock.l_len = 1;
-    // SAFETY: the descriptor is open for as long as `file` is borrowed, and `lock` is a valid
-    // `flock` that lives across the call, which reads it and writes no memory of ours.
-    if unsafe { libc::fcntl(file.as_raw_fd(), command, &lock) } == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    lock
 }

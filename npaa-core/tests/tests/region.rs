@@ -305,3 +305,50 @@ print("wrote", flush=True)
         assert!(!inspect(&path).unwrap().needs_recovery);
     }
 }
+
+/// A region write is refused, with nothing changed, where chunk writers could not take the
+/// region lock while the driver holds the writer lock: here because another process holds the
+/// lock's byte exclusively (as a whole-file `flock` kept as a record lock does on macOS,
+/// FreeBSD and NFS, which cannot be shown on this system).
+#[cfg(unix)]
+#[test]
+fn a_region_write_is_refused_where_chunk_writers_could_not_lock() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let dir = tempdir();
+    let path = dir.path().join("a.npy");
+    np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
+    let before = fs::read(&path).unwrap();
+    let holder = r#"
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 0, 0, os.SEEK_SET)  # the whole file, as flock on NFS
+print("locked", flush=True)
+sys.stdin.readline()
+"#;
+    let mut child = Command::new(npaa_testutil::python())
+        .args(["-c", holder])
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let f8 = Dtype::parse("<f8").unwrap();
+    let err = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[5, 4]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::Unsupported),
+        "{err:?}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), before);
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    // Once the lock is free, the same region write goes through.
+    let region = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[5, 4]).unwrap();
+    region.abort().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
