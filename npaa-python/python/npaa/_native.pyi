@@ -11,6 +11,7 @@ from typing_extensions import disjoint_base
 __all__ = [
     "CastingError",
     "ClosedError",
+    "Collective",
     "DtypeError",
     "EnsureReport",
     "FileChangedError",
@@ -24,6 +25,8 @@ __all__ = [
     "RaggedRecoverReport",
     "Reader",
     "RecoverReport",
+    "RegionTarget",
+    "RegionWrite",
     "ShapeError",
     "_RaggedReader",
     "__version__",
@@ -209,22 +212,26 @@ class CastingError(DtypeError): ...
 class ClosedError(NpaaError): ...
 class FileChangedError(NpaaError): ...
 
+@final
 class RegionTarget:
     """Where the chunks of a region write go (picklable): ``target[index] = chunk``."""
 
-    def __init__(self, state: bytes) -> None: ...
+    def __new__(cls, state: bytes) -> "RegionTarget": ...
     @property
     def shape(self) -> Tuple[int, ...]: ...
     @property
     def fortran_order(self) -> bool: ...
-    def __setitem__(self, index: Union[slice, Tuple[slice, ...]], value: npt.ArrayLike) -> None: ...
+    def __setitem__(
+        self, index: Union[slice, Tuple[slice, ...]], value: npt.ArrayLike, /
+    ) -> None: ...
     def __reduce__(self) -> Tuple[Any, Tuple[bytes]]: ...
 
+@final
 class RegionWrite:
     """The driver's side of a block written by many writers at once (npaa.dask)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         filename: _Path,
         dtype: npt.DTypeLike,
         shape: Tuple[int, ...],
@@ -233,17 +240,18 @@ class RegionWrite:
         fortran_order: Optional[bool] = None,
         casting: Literal["no", "equiv", "safe", "same_kind", "unsafe"] = "same_kind",
         durability: Union[None, Literal["none", "close", "append"], int] = None,
-    ) -> None: ...
+    ) -> "RegionWrite": ...
     @property
     def target(self) -> RegionTarget: ...
     def commit(self) -> None: ...
     def abort(self) -> None: ...
 
+@final
 class Collective:
     """One writer's side of a collective append session (npaa.mpi makes the MPI calls)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         filename: _Path,
         root: bool,
         *,
@@ -252,7 +260,7 @@ class Collective:
         casting: Literal["no", "equiv", "safe", "same_kind", "unsafe"] = "same_kind",
         durability: Union[None, Literal["none", "close", "append"], int] = None,
         fortran_order: bool = False,
-    ) -> None: ...
+    ) -> "Collective": ...
     def is_defined(self) -> bool: ...
     def fortran_order(self) -> bool: ...
     def define(self, arr: npt.ArrayLike) -> None: ...

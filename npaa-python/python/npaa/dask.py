@@ -24,11 +24,15 @@ before, and ``npaa.recover`` (or the next open) cuts the unfinished block.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 import dask.array as da
 
 from ._native import RegionWrite
+
+if TYPE_CHECKING:  # the values NpyAppendArray takes (npaa._native's stub)
+    _Casting = Literal["no", "equiv", "safe", "same_kind", "unsafe"]
+    _Durability = Union[None, Literal["none", "close", "append"], int]
 
 __all__ = ["append", "to_npy"]
 
@@ -38,7 +42,7 @@ def to_npy(
     x: Any,
     fortran_order: bool = False,
     *,
-    durability: Union[None, str, int] = None,
+    durability: "_Durability" = None,
     **store_kwargs: Any,
 ) -> None:
     """Writes the Dask array ``x`` to a new ``.npy`` file at ``filename`` (replacing any file
@@ -57,8 +61,8 @@ def append(
     filename: Union[str, "os.PathLike[str]"],
     x: Any,
     *,
-    casting: str = "same_kind",
-    durability: Union[None, str, int] = None,
+    casting: "_Casting" = "same_kind",
+    durability: "_Durability" = None,
     **store_kwargs: Any,
 ) -> None:
     """Appends the Dask array ``x`` to the ``.npy`` file at ``filename`` along its growth axis
@@ -77,8 +81,8 @@ def _store(
     *,
     new_file: bool,
     fortran_order: Optional[bool],
-    casting: str,
-    durability: Union[None, str, int],
+    casting: "_Casting",
+    durability: "_Durability",
     store_kwargs: dict[str, Any],
 ) -> None:
     x = da.asarray(x)
@@ -96,7 +100,9 @@ def _store(
         durability=durability,
     )
     try:
-        da.store(x, region.target, lock=False, compute=True, **store_kwargs)
+        # A target is written with `target[index] = chunk`, as dask.array.store writes arrays.
+        target: Any = region.target
+        da.store(x, target, lock=False, compute=True, **store_kwargs)
     except BaseException:
         region.abort()
         raise

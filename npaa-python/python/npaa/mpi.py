@@ -33,12 +33,16 @@ from __future__ import annotations
 
 import os
 import pickle
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 import numpy as np
 from mpi4py import MPI
 
 from ._native import Collective
+
+if TYPE_CHECKING:  # the values NpyAppendArray takes (npaa._native's stub)
+    _Casting = Literal["no", "equiv", "safe", "same_kind", "unsafe"]
+    _Durability = Union[None, Literal["none", "close", "append"], int]
 
 __all__ = ["NpyAppendArray"]
 
@@ -61,8 +65,8 @@ class NpyAppendArray:
         *,
         delete_if_exists: bool = False,
         rewrite_header_on_append: bool = True,
-        casting: str = "same_kind",
-        durability: Union[None, str, int] = None,
+        casting: "_Casting" = "same_kind",
+        durability: "_Durability" = None,
         fortran_order: bool = False,
     ) -> None:
         self._comm = comm.Dup()
@@ -88,7 +92,8 @@ class NpyAppendArray:
             if self.rank == 0:
                 error, self._native = _attempt(Collective, self._path, True, **options)
             self._from_root(error)
-            self._share_layout()
+            if self._native is not None:  # created on every rank when no rank failed
+                self._share_layout(self._native)
         except BaseException:
             if self._native is not None:
                 self._native.close()
@@ -108,7 +113,7 @@ class NpyAppendArray:
             if self.rank == 0:
                 error, _ = _attempt(native.define, arr)
             self._from_root(error)
-            self._share_layout()
+            self._share_layout(native)
         error, prepared = _attempt(native.prepare, arr)
         data, rows = prepared if prepared is not None else (b"", 0)
         data = _as_bytes(data)
@@ -122,6 +127,7 @@ class NpyAppendArray:
         before, total, largest = sum(sizes[: self.rank]), sum(sizes), max(sizes)
         rows = sum(counts[2::3])
         start = native.data_end()
+        assert start is not None  # the file is defined by now (above)
         if native.step_needs_mark(total):
             error = None
             if self.rank == 0:
@@ -209,12 +215,12 @@ class NpyAppendArray:
         )
         raise _revive(message)
 
-    def _share_layout(self) -> None:
+    def _share_layout(self, native: Collective) -> None:
         """Rank 0's layout (dtype, shape, data end, options) reaches every rank."""
-        layout = self._comm.bcast(self._native.layout() if self.rank == 0 else None, root=0)
+        layout = self._comm.bcast(native.layout() if self.rank == 0 else None, root=0)
         error = None
         if self.rank != 0:
-            error, _ = _attempt(self._native.set_layout, layout)
+            error, _ = _attempt(native.set_layout, layout)
         self._share(error)
 
 
