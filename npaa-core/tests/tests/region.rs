@@ -5,6 +5,7 @@
 
 use std::fs;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use npaa_core::{
     AppendOptions, Dtype, Error, Order, RegionError, RegionTarget, RegionWrite, inspect, recover,
@@ -98,6 +99,42 @@ fn np_expr(shape: &[u64], fortran: bool) -> String {
     }
 }
 
+/// A file of 3 x 4 `<f8` saved by NumPy in `dir`, and its bytes.
+fn three_rows(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let path = dir.join("a.npy");
+    np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
+    let before = fs::read(&path).unwrap();
+    (path, before)
+}
+
+/// Starts Python on `code` with `path` and `args`, and returns once it printed `locked`: the
+/// child (a line on its stdin lets it go on) and its stdout.
+#[cfg(unix)]
+fn python_locking(
+    code: &str,
+    path: &Path,
+    args: &[String],
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(npaa_testutil::python())
+        .args(["-c", code])
+        .arg(path)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "locked");
+    (child, out)
+}
+
 #[test]
 fn chunks_in_any_order_and_split_along_every_axis_give_np_save() {
     let dir = tempdir();
@@ -125,9 +162,7 @@ fn chunks_in_any_order_and_split_along_every_axis_give_np_save() {
 #[test]
 fn abort_gives_the_file_back_and_later_chunks_are_refused() {
     let dir = tempdir();
-    let path = dir.path().join("a.npy");
-    np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
-    let before = fs::read(&path).unwrap();
+    let (path, before) = three_rows(dir.path());
     let f8 = Dtype::parse("<f8").unwrap();
     let region = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[5, 4]).unwrap();
     let target = region.target().clone();
@@ -151,9 +186,7 @@ fn abort_gives_the_file_back_and_later_chunks_are_refused() {
 #[test]
 fn a_vanished_driver_leaves_what_recover_and_the_next_open_cut() {
     let dir = tempdir();
-    let path = dir.path().join("a.npy");
-    np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
-    let before = fs::read(&path).unwrap();
+    let (path, before) = three_rows(dir.path());
     let f8 = Dtype::parse("<f8").unwrap();
     let region = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[50, 4]).unwrap();
     let target = region.target().clone();
@@ -237,8 +270,7 @@ fn blocks_are_checked_before_anything_changes() {
 #[cfg(unix)]
 #[test]
 fn cutting_a_killed_drivers_space_waits_for_its_chunk_writers() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
+    use std::io::{BufRead, Write};
     let writer = r#"
 import fcntl, os, sys
 path, start, end, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -255,26 +287,14 @@ print("wrote", flush=True)
 "#;
     for cut_by_open in [false, true] {
         let dir = tempdir();
-        let path = dir.path().join("a.npy");
-        np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
-        let before = fs::read(&path).unwrap();
+        let (path, before) = three_rows(dir.path());
         let f8 = Dtype::parse("<f8").unwrap();
         let region = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[50, 4]).unwrap();
         drop(region); // the driver is killed
         let start = before.len() as u64;
         let end = start + 50 * 4 * 8;
-        let mut child = Command::new(npaa_testutil::python())
-            .args(["-c", writer])
-            .arg(&path)
-            .args([start, end, 10 * 4 * 8].map(|n| n.to_string()))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "locked");
+        let args = [start, end, 10 * 4 * 8].map(|n| n.to_string());
+        let (mut child, mut out) = python_locking(writer, &path, &args);
         let cutter = {
             let path = path.clone();
             std::thread::spawn(move || {
@@ -292,7 +312,7 @@ print("wrote", flush=True)
         );
         assert_eq!(fs::metadata(&path).unwrap().len(), end + TAIL);
         child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-        line.clear();
+        let mut line = String::new();
         out.read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "wrote");
         assert!(child.wait().unwrap().success());
@@ -313,12 +333,9 @@ print("wrote", flush=True)
 #[cfg(unix)]
 #[test]
 fn a_region_write_is_refused_where_chunk_writers_could_not_lock() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
+    use std::io::Write;
     let dir = tempdir();
-    let path = dir.path().join("a.npy");
-    np_save(&path, "np.arange(12, dtype='<f8').reshape(3, 4)");
-    let before = fs::read(&path).unwrap();
+    let (path, before) = three_rows(dir.path());
     let holder = r#"
 import fcntl, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
@@ -326,18 +343,7 @@ fcntl.lockf(fd, fcntl.LOCK_EX, 0, 0, os.SEEK_SET)  # the whole file, as flock on
 print("locked", flush=True)
 sys.stdin.readline()
 "#;
-    let mut child = Command::new(npaa_testutil::python())
-        .args(["-c", holder])
-        .arg(&path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "locked");
+    let (mut child, _out) = python_locking(holder, &path, &[]);
     let f8 = Dtype::parse("<f8").unwrap();
     let err = RegionWrite::begin(&path, &AppendOptions::new(), &f8, &[5, 4]).unwrap_err();
     assert!(
