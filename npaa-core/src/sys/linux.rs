@@ -110,10 +110,11 @@ fn is_copy_unsupported(e: rustix::io::Errno) -> bool {
 }
 
 /// Takes the region lock on `file`, waiting for it: an open-file-description lock
-/// (`F_OFD_SETLKW`) on the byte [`super::REGION_LOCK_BYTE`], shared or exclusive. It belongs to
-/// the open file (every descriptor duplicated from it), not to the process: threads of one
-/// process that opened the file separately exclude each other like processes do, and closing
-/// another descriptor of the file releases nothing. See [`super::RegionLock`].
+/// (`F_OFD_SETLKW`) on one byte far past the end (see [`super::unix::record_lock`]), shared
+/// or exclusive. It belongs to the open file (every descriptor duplicated from it), not to the
+/// process: threads of one process that opened the file separately exclude each other like
+/// processes do, and closing another descriptor of the file releases nothing. See
+/// [`super::RegionLock`].
 pub(super) fn lock_region(file: &File, exclusive: bool) -> io::Result<()> {
     let kind = if exclusive {
         Record::Exclusive

@@ -36,6 +36,11 @@ pub(super) fn block_size(file: &File) -> io::Result<u64> {
     Ok(file.metadata()?.blksize())
 }
 
+/// The byte a region lock locks on Unix ([`super::RegionLock`]): far past any data, so that it
+/// never meets the bytes of a file, nor a writer's other locks where those are byte-range
+/// locks too.
+const REGION_LOCK_BYTE: u64 = i64::MAX as u64 - 1;
+
 /// What a [`record_lock`] request asks for.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Record {
@@ -47,7 +52,7 @@ pub(super) enum Record {
     Unlock,
 }
 
-/// One `fcntl` record-lock request on the byte [`super::REGION_LOCK_BYTE`] of `file`:
+/// One `fcntl` record-lock request on the byte [`REGION_LOCK_BYTE`] of `file`:
 /// `command` is `F_SETLK`, `F_SETLKW` or (Linux) their `F_OFD_` forms. A shared lock needs
 /// `file` open for reading, an exclusive one for writing.
 pub(super) fn record_lock(file: &File, command: libc::c_int, kind: Record) -> io::Result<()> {
@@ -61,7 +66,7 @@ pub(super) fn record_lock(file: &File, command: libc::c_int, kind: Record) -> io
     }
 }
 
-/// True when a `kind` lock on the byte [`super::REGION_LOCK_BYTE`] of `file` would wait now
+/// True when a `kind` lock on the byte [`REGION_LOCK_BYTE`] of `file` would wait now
 /// for a lock someone else holds: asked with `command`, `F_GETLK` or (Linux) `F_OFD_GETLK`,
 /// which take nothing.
 pub(super) fn record_lock_blocked(
@@ -79,7 +84,7 @@ pub(super) fn record_lock_blocked(
     }
 }
 
-/// A `struct flock` for a `kind` lock on the byte [`super::REGION_LOCK_BYTE`].
+/// A `struct flock` for a `kind` lock on the byte [`REGION_LOCK_BYTE`].
 fn region_byte(kind: Record) -> libc::flock {
     // SAFETY: `flock` is a plain C struct for which all zeros is a valid value (and the value
     // F_OFD_ commands require of `l_pid`).
@@ -91,7 +96,7 @@ fn region_byte(kind: Record) -> libc::flock {
         Record::Unlock => libc::F_UNLCK,
     } as libc::c_short;
     lock.l_whence = libc::SEEK_SET as libc::c_short;
-    lock.l_start = super::REGION_LOCK_BYTE as libc::off_t;
+    lock.l_start = REGION_LOCK_BYTE as libc::off_t;
     lock.l_len = 1;
     lock
 }
