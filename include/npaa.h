@@ -902,6 +902,24 @@ npaa_status npaa_ragged_append(struct npaa_ragged *ragged,
                                const uint64_t *shape);
 
 /**
+ * npaa_ragged_append() with the length of `data` in bytes, as npaa_append_sized(): the
+ * library checks that it is itemsize(descr) * product(shape) (NPAA_INVALID_ARGUMENT
+ * otherwise, nothing written), so a caller holding a buffer of known size (a C++ vector)
+ * need not check it itself.
+ *
+ * Errors: those of npaa_ragged_append(), and NPAA_INVALID_ARGUMENT when `data_len` is not
+ * the record's size. Thread-safe.
+ *
+ * Pointers: as npaa_ragged_append(), with `data` NULL or `data_len` readable bytes.
+ */
+npaa_status npaa_ragged_append_sized(struct npaa_ragged *ragged,
+                                     const void *data,
+                                     size_t data_len,
+                                     const char *descr,
+                                     size_t ndim,
+                                     const uint64_t *shape);
+
+/**
  * Stores the number of records appended so far in `*records_out`. Errors:
  * NPAA_NULL_ARGUMENT. Thread-safe.
  *
@@ -953,6 +971,28 @@ npaa_status npaa_ragged_close(struct npaa_ragged *ragged);
  * uint64_t.
  */
 npaa_status npaa_ragged_recover(const char *path, uint64_t *records_out);
+
+/**
+ * Copies what is wrong with the ragged pair whose data file is `path` (npaa-core's
+ * RaggedInfo::problems: either file's own findings, as npaa_problems() words them, then an
+ * index entry smaller than the one before it, index entries past the data, or items of the
+ * data past its last indexed record), one per line, each with the C function that fixes it
+ * where one does, NUL-terminated, into `buf`, like npaa_problems(): `*len_out` receives the
+ * full length (call again with `*len_out + 1` bytes if it is >= capacity), `*count_out` the
+ * number of problems (0: the pair is consistent, and the text is ""). `buf` may be NULL when
+ * `capacity` is 0. Reads the whole index; changes nothing.
+ *
+ * Errors: NPAA_NULL_ARGUMENT; NPAA_IO (no index, ...), NPAA_FORMAT (a file that is not a .npy
+ * file, an index that is not a 1-D "<i8" array). Thread-safe.
+ *
+ * Pointers: `path` NULL or a NUL-terminated string; `buf` NULL or `capacity` writable bytes;
+ * `len_out` and `count_out` NULL or writable size_t.
+ */
+npaa_status npaa_ragged_problems(const char *path,
+                                 char *buf,
+                                 size_t capacity,
+                                 size_t *len_out,
+                                 size_t *count_out);
 
 /**
  * Parses a NumPy descr and stores the size in bytes of one item of that dtype in

@@ -6,6 +6,9 @@
 //     array.append(row, {1, 3});          // one row of 3 doubles: file shape (n, 3)
 //     array.close();                      // or let the destructor close it (errors ignored)
 //
+// npaa::RaggedArray appends records of any length with an index beside the data (a ragged
+// pair); npaa::recover_ragged() and npaa::ragged_problems() repair and check one.
+//
 // Errors are thrown as npaa::Error (a std::runtime_error) carrying the status code and the
 // library's message. Link with -lnpaa, as for npaa.h.
 //
@@ -65,6 +68,48 @@ constexpr bool little_endian() noexcept {
     return true;
 #endif
 }
+
+/// Move-only ownership of a C handle `H` that `Close` releases (npaa_close(),
+/// npaa_ragged_close()): the part npaa::Array and npaa::RaggedArray share.
+template <class H, npaa_status (*Close)(H *)>
+class Owned {
+public:
+    /// An empty object that owns no handle.
+    Owned() noexcept = default;
+    Owned(const Owned &) = delete;
+    Owned &operator=(const Owned &) = delete;
+    Owned(Owned &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    Owned &operator=(Owned &&other) noexcept {
+        if (this != &other) {
+            reset();
+            handle_ = std::exchange(other.handle_, nullptr);
+        }
+        return *this;
+    }
+
+    /// Closes the handle, ignoring errors: call close() to see them.
+    ~Owned() { reset(); }
+
+    /// Closes the handle, throwing npaa::Error if the final writes failed. The object is
+    /// empty afterwards, even when it throws; closing an empty object does nothing.
+    void close() { check(Close(std::exchange(handle_, nullptr))); }
+
+    /// True while the object owns an open handle.
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+    /// The C handle, still owned by this object.
+    H *handle() const noexcept { return handle_; }
+
+protected:
+    H *handle_ = nullptr;
+
+private:
+    void reset() noexcept {
+        if (handle_ != nullptr) {
+            (void)Close(std::exchange(handle_, nullptr));
+        }
+    }
+};
 
 }  // namespace detail
 
@@ -167,7 +212,7 @@ private:
 };
 
 /// A .npy file open for appending: owns an npaa_array handle (move-only).
-class Array {
+class Array : public detail::Owned<npaa_array, npaa_close> {
 public:
     /// An empty object that owns no file.
     Array() noexcept = default;
@@ -181,20 +226,6 @@ public:
     static Array open(const std::string &path, const Options &options = Options()) {
         return Array(path, options);
     }
-
-    Array(const Array &) = delete;
-    Array &operator=(const Array &) = delete;
-    Array(Array &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    Array &operator=(Array &&other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, nullptr);
-        }
-        return *this;
-    }
-
-    /// Closes the file, ignoring errors: call close() to see them.
-    ~Array() { reset(); }
 
     /// Appends `shape`-shaped items of dtype `descr` from `data` (npaa_append()); `data`
     /// holds itemsize(descr) * product(shape) bytes in the file's order.
@@ -293,24 +324,92 @@ public:
     void update_header() const { detail::check(npaa_update_header(handle_)); }
     void sync() const { detail::check(npaa_sync(handle_)); }
 
-    /// Closes the file (npaa_close()), throwing npaa::Error if the final update failed. The
-    /// object is empty afterwards, even when it throws.
-    void close() { detail::check(npaa_close(std::exchange(handle_, nullptr))); }
+    // close() (npaa_close()), operator bool and handle() come from detail::Owned.
+};
 
-    /// True while the object owns an open file.
-    explicit operator bool() const noexcept { return handle_ != nullptr; }
+/// A ragged pair open for appending (npaa_ragged_open()): records of any length along the
+/// growth axis of a .npy data file, with their ends in an index beside it ("feats.npy" +
+/// "feats.idx.npy"). Owns an npaa_ragged handle (move-only); opening repairs what a crash
+/// left (a half-appended record is cut).
+///
+///     npaa::RaggedArray feats("feats.npy", npaa::Options().delete_if_exists(true));
+///     feats.append(frames, {n, 768});    // one record of n items of 768 floats
+///     feats.close();
+///
+/// Thread-safety as npaa::Array: append, extend, size, flush and sync may run concurrently;
+/// close(), assignment, moving and destruction must not run concurrently with anything else.
+class RaggedArray : public detail::Owned<npaa_ragged, npaa_ragged_close> {
+public:
+    /// An empty object that owns no pair.
+    RaggedArray() noexcept = default;
 
-    /// The C handle, still owned by this object.
-    npaa_array *handle() const noexcept { return handle_; }
-
-private:
-    void reset() noexcept {
-        if (handle_ != nullptr) {
-            (void)npaa_close(std::exchange(handle_, nullptr));
-        }
+    /// Opens the pair whose data file is `path` (npaa_ragged_open()); throws npaa::Error.
+    explicit RaggedArray(const std::string &path, const Options &options = Options()) {
+        detail::check(npaa_ragged_open(path.c_str(), options.get(), &handle_));
     }
 
-    npaa_array *handle_ = nullptr;
+    /// Opens the pair whose data file is `path`; throws npaa::Error.
+    static RaggedArray open(const std::string &path, const Options &options = Options()) {
+        return RaggedArray(path, options);
+    }
+
+    /// Appends one record of shape `shape` and dtype `descr` from `data`
+    /// (npaa_ragged_append()); `data` holds itemsize(descr) * product(shape) bytes. Its
+    /// length along the growth axis may be anything, 0 included.
+    void append_raw(const void *data, const char *descr, const std::uint64_t *shape,
+                    std::size_t ndim) const {
+        detail::check(npaa_ragged_append(handle_, data, descr, ndim, shape));
+    }
+
+    /// Appends one record of product(shape) elements of a primitive type from `data`.
+    template <class T>
+    void append(const T *data, std::initializer_list<std::uint64_t> shape) const {
+        append_raw(data, dtype_traits<T>::descr(), shape.begin(), shape.size());
+    }
+
+    template <class T>
+    void append(const T *data, const std::vector<std::uint64_t> &shape) const {
+        append_raw(data, dtype_traits<T>::descr(), shape.data(), shape.size());
+    }
+
+    /// Appends the elements of `data` as one record of shape `shape`
+    /// (npaa_ragged_append_sized()); throws npaa::Error with NPAA_INVALID_ARGUMENT if
+    /// data.size() is not product(shape) (the library checks the vector's length).
+    template <class T>
+    void append(const std::vector<T> &data, std::initializer_list<std::uint64_t> shape) const {
+        append(data, std::vector<std::uint64_t>(shape));
+    }
+
+    template <class T>
+    void append(const std::vector<T> &data, const std::vector<std::uint64_t> &shape) const {
+        static_assert(!std::is_same_v<T, bool>, "std::vector<bool> is bit-packed: use bool[]");
+        detail::check(npaa_ragged_append_sized(handle_, data.data(), data.size() * sizeof(T),
+                                               dtype_traits<T>::descr(), shape.size(),
+                                               shape.data()));
+    }
+
+    /// Appends records in turn, each a (data, shape) pair as append() takes them. A refused
+    /// record throws; the records before it stay appended.
+    template <class T>
+    void extend(
+        const std::vector<std::pair<std::vector<T>, std::vector<std::uint64_t>>> &records) const {
+        for (const auto &record : records) append(record.first, record.second);
+    }
+
+    /// The number of records appended so far (npaa_ragged_len()).
+    std::uint64_t size() const {
+        std::uint64_t records = 0;
+        detail::check(npaa_ragged_len(handle_, &records));
+        return records;
+    }
+
+    /// Writes records held back, then their index entries (npaa_ragged_flush()).
+    void flush() const { detail::check(npaa_ragged_flush(handle_)); }
+    /// Forces everything to stable storage, the data before the index (npaa_ragged_sync()).
+    void sync() const { detail::check(npaa_ragged_sync(handle_)); }
+
+    // close() (npaa_ragged_close(): an error means the last records may not be indexed),
+    // operator bool and handle() come from detail::Owned.
 };
 
 /// Size in bytes of one item of `descr` (npaa_dtype_itemsize()).
@@ -346,6 +445,50 @@ inline bool needs_recovery(const std::string &path) {
     bool yes = false;
     detail::check(npaa_needs_recovery(path.c_str(), &yes));
     return yes;
+}
+
+namespace detail {
+
+/// The findings `problems` (npaa_problems() or npaa_ragged_problems()) gives for `path`, one
+/// string each.
+inline std::vector<std::string> problems(
+    npaa_status (*problems)(const char *, char *, std::size_t, std::size_t *, std::size_t *),
+    const std::string &path) {
+    std::size_t len = 0, count = 0;
+    check(problems(path.c_str(), nullptr, 0, &len, &count));
+    std::string text(len + 1, '\0');
+    check(problems(path.c_str(), &text[0], text.size(), &len, &count));
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < count; i++) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos || end > len) end = len;
+        lines.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return lines;
+}
+
+}  // namespace detail
+
+/// What keeps the file at `path` from loading in NumPy or from being appended to, each with
+/// the C function that fixes it (npaa_problems()); empty when the file is fine.
+inline std::vector<std::string> problems(const std::string &path) {
+    return detail::problems(npaa_problems, path);
+}
+
+/// What is wrong with the ragged pair whose data file is `path` (npaa_ragged_problems());
+/// empty for a consistent pair.
+inline std::vector<std::string> ragged_problems(const std::string &path) {
+    return detail::problems(npaa_ragged_problems, path);
+}
+
+/// Restores a consistent ragged pair after a crash (npaa_ragged_recover()); returns the
+/// number of records after the repair.
+inline std::uint64_t recover_ragged(const std::string &path) {
+    std::uint64_t records = 0;
+    detail::check(npaa_ragged_recover(path.c_str(), &records));
+    return records;
 }
 
 /// The linked library's version, e.g. "0.1.0".

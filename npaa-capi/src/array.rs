@@ -129,7 +129,9 @@ pub unsafe extern "C" fn npaa_append(
     guard("npaa_append", || {
         // SAFETY: forwarded contract.
         let b = unsafe { appended(array, data, None, descr, ndim, shape)? };
-        b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
+        b.array
+            .inner
+            .append_raw(&b.block.dtype, b.block.shape, b.block.data)?;
         Ok(())
     })
 }
@@ -154,7 +156,9 @@ pub unsafe extern "C" fn npaa_append_sized(
     guard("npaa_append_sized", || {
         // SAFETY: forwarded contract.
         let b = unsafe { appended(array, data, Some(data_len), descr, ndim, shape)? };
-        b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
+        b.array
+            .inner
+            .append_raw(&b.block.dtype, b.block.shape, b.block.data)?;
         Ok(())
     })
 }
@@ -223,9 +227,14 @@ pub unsafe extern "C" fn npaa_append_ordered_sized(
 /// The checked arguments of npaa_append() and npaa_append_ordered().
 struct Appended<'a> {
     array: &'a npaa_array,
-    dtype: Rc<Dtype>,
-    shape: &'a [u64],
-    data: &'a [u8],
+    block: Block<'a>,
+}
+
+/// A block's checked dtype, shape and bytes ([`block_data`]).
+pub(crate) struct Block<'a> {
+    pub(crate) dtype: Rc<Dtype>,
+    pub(crate) shape: &'a [u64],
+    pub(crate) data: &'a [u8],
 }
 
 impl Appended<'_> {
@@ -241,9 +250,12 @@ impl Appended<'_> {
                 ));
             }
         };
-        self.array
-            .inner
-            .append_raw_in_order(&self.dtype, self.shape, order, self.data)?;
+        self.array.inner.append_raw_in_order(
+            &self.block.dtype,
+            self.block.shape,
+            order,
+            self.block.data,
+        )?;
         Ok(())
     }
 }
@@ -265,6 +277,27 @@ unsafe fn appended<'a>(
     // SAFETY: forwarded contract.
     let array = unsafe { handle(array, "array")? };
     // SAFETY: forwarded contract.
+    let block = unsafe { block_data(data, data_len, descr, ndim, shape, BLOCK_DATA)? };
+    Ok(Appended { array, block })
+}
+
+/// What `data` must be for npaa_append() and its kin.
+const BLOCK_DATA: &str = "a pointer to the block's items (NULL only for an empty block)";
+
+/// A block's dtype, shape and bytes, as npaa_append() (`data_len` `None`) and
+/// npaa_append_sized() take them; `what` says what `data` must be, for the message of a NULL.
+///
+/// # Safety
+/// As npaa_append() (npaa_append_sized() with a `data_len`), without the handle.
+pub(crate) unsafe fn block_data<'a>(
+    data: *const std::ffi::c_void,
+    data_len: Option<usize>,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+    what: &str,
+) -> Result<Block<'a>, Failure> {
+    // SAFETY: forwarded contract.
     let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
     let len = match data_len {
         Some(len) => len,
@@ -272,20 +305,8 @@ unsafe fn appended<'a>(
     };
     // SAFETY: forwarded contract: `data` holds `len` bytes (the caller's length, or
     // itemsize × product(shape) by npaa_append()'s contract).
-    let data = unsafe {
-        boundary::bytes(
-            data.cast::<u8>(),
-            len,
-            "data",
-            "a pointer to the block's items (NULL only for an empty block)",
-        )?
-    };
-    Ok(Appended {
-        array,
-        dtype,
-        shape,
-        data,
-    })
+    let data = unsafe { boundary::bytes(data.cast::<u8>(), len, "data", what)? };
+    Ok(Block { dtype, shape, data })
 }
 
 /// Checks that a block of dtype `descr` and shape `shape[0..ndim]` could be appended, without

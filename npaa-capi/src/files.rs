@@ -2,8 +2,9 @@
 //! npaa_is_appendable(), npaa_needs_recovery(), npaa_append_files().
 
 use std::ffi::c_char;
+use std::fmt::Display;
 
-use npaa_core::{AppendFilesOptions, EnsureMethod, EnsureOptions, RecoverOptions};
+use npaa_core::{AppendFilesOptions, EnsureMethod, EnsureOptions, RecoverOptions, Remedy};
 
 use crate::boundary::{self, Out, guard};
 use crate::error::{self, Failure};
@@ -36,19 +37,35 @@ pub unsafe extern "C" fn npaa_problems(
         // SAFETY: forwarded contract.
         let path = unsafe { boundary::path(path, "path")? };
         let problems = npaa_core::inspect(path)?.problems();
-        let text: Vec<String> = problems
-            .iter()
-            .map(|p| match p.remedy() {
-                Some(r) => format!("{p}: {}", error::remedy(r)),
-                None => p.to_string(),
-            })
-            .collect();
+        let problems = problems.iter().map(|p| (p as &dyn Display, p.remedy()));
         // SAFETY: forwarded contract.
-        unsafe { boundary::copy_text(&text.join("\n"), buf, capacity, len_out)? };
-        // SAFETY: writable per the contract.
-        unsafe { count_out.write(problems.len()) };
-        Ok(())
+        unsafe { copy_problems(problems, buf, capacity, len_out, count_out) }
     })
+}
+
+/// Copies findings as npaa_problems() and npaa_ragged_problems() do: one per line, each with
+/// the C function that fixes it where one does.
+///
+/// # Safety
+/// `buf` NULL or `capacity` writable bytes; `len_out` and `count_out` writable.
+pub(crate) unsafe fn copy_problems<'a>(
+    problems: impl Iterator<Item = (&'a dyn Display, Option<Remedy>)>,
+    buf: *mut c_char,
+    capacity: usize,
+    len_out: Out<usize>,
+    count_out: Out<usize>,
+) -> Result<(), Failure> {
+    let text: Vec<String> = problems
+        .map(|(p, remedy)| match remedy {
+            Some(r) => format!("{p}: {}", error::remedy(r)),
+            None => p.to_string(),
+        })
+        .collect();
+    // SAFETY: forwarded contract.
+    unsafe { boundary::copy_text(&text.join("\n"), buf, capacity, len_out)? };
+    // SAFETY: writable per the contract.
+    unsafe { count_out.write(text.len()) };
+    Ok(())
 }
 
 /// What npaa_append_files() did. Plain data, filled by the library.

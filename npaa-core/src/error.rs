@@ -602,6 +602,10 @@ pub enum Remedy {
     EnsureAppendable,
     /// Append under the `unsafe` casting rule ([`Casting::Unsafe`]) to force the conversion.
     AllowUnsafeCasting,
+    /// Repair the ragged pair of the data file with
+    /// [`recover_ragged`](crate::recover_ragged) first: a crash left one of its files, or the
+    /// two together, out of step.
+    RecoverRagged,
 }
 
 impl std::fmt::Display for Remedy {
@@ -612,6 +616,7 @@ impl std::fmt::Display for Remedy {
             Remedy::Recover => "call npaa_core::recover() on the file first",
             Remedy::EnsureAppendable => "call npaa_core::ensure_appendable() on the file first",
             Remedy::AllowUnsafeCasting => "append with Casting::Unsafe to force it",
+            Remedy::RecoverRagged => "call npaa_core::recover_ragged() on the data file first",
         })
     }
 }

@@ -47,7 +47,8 @@
 //! - [`append_files()`]: appending whole .npy files to another as one transaction (every
 //!   source checked first, a new destination built beside it, a failed write undone).
 //! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it;
-//!   [`FileInfo::problems`] lists a file's [`Problem`]s the same way.
+//!   [`FileInfo::problems`] lists a file's [`Problem`]s the same way, and
+//!   [`RaggedInfo::problems`] a ragged pair's [`RaggedProblem`]s.
 //! - [`repr`]: Python's `repr` of shapes, `str` and `bytes`, as headers and messages write
 //!   them, for front ends that show values as Python does.
 //! - Rules a front end asks instead of restating: [`Durability`]'s names (`FromStr`),
@@ -112,8 +113,9 @@ pub use header::{Header, Version};
 pub use inspect::{FileInfo, Problem, inspect, inspect_source, is_appendable, needs_recovery};
 pub use layout::{MAX_DIMS, Order, Relayout, check_ndim, relayout, same_bytes_in_both_orders};
 pub use ragged::{
-    INDEX_SUFFIX, RaggedAppendArray, RaggedInfo, RaggedReader, RaggedRecoverReport, RaggedView,
-    index_dtype, index_from_lengths, index_path, inspect_ragged, read_lengths, recover_ragged,
+    INDEX_SUFFIX, RaggedAppendArray, RaggedInfo, RaggedProblem, RaggedReader, RaggedRecoverReport,
+    RaggedView, index_dtype, index_from_lengths, index_path, inspect_ragged, read_lengths,
+    recover_ragged,
 };
 pub use reader::{Follow, Reader, Rows};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

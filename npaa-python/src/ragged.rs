@@ -1,6 +1,7 @@
 //! `npaa.RaggedAppendArray`, `npaa.recover_ragged` and `npaa.ragged_index_from_lengths`: the
 //! ragged pair of npaa-core ([`npaa_core::RaggedAppendArray`]) for Python.
 
+use std::fmt::Display;
 use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 
@@ -9,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::array::{self, Block};
-use crate::{errors, handle};
+use crate::{errors, functions, handle};
 
 /// Append records of any length (0 included) along the growth axis of a .npy data file, with
 /// their ends in an index beside it (`feats.npy` + `feats.idx.npy`, a 1-D `<i8` array of
@@ -249,6 +250,22 @@ pub(crate) fn recover_ragged(
         rows_cut: r.rows_cut,
         changed: r.changed,
     })
+}
+
+/// What is wrong with the ragged pair of the data file `filename` (npaa-core's
+/// `RaggedInfo::problems`): either file's own findings, then how the two are out of step, each
+/// with the Python call that fixes it where one does; empty for a consistent pair. Reads the
+/// whole index; changes nothing.
+#[pyfunction]
+pub(crate) fn ragged_problems(py: Python<'_>, filename: PathBuf) -> errors::Result<Vec<String>> {
+    let info = py.detach(|| npaa_core::inspect_ragged(&filename))?;
+    let problems = info.problems();
+    Ok(functions::worded(
+        py,
+        problems
+            .iter()
+            .map(|p| (p as &dyn Display, p.remedy(), info.file_of(p))),
+    ))
 }
 
 /// Builds the index of the existing data file `filename` from its records' lengths: a

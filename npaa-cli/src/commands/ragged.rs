@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use npaa_core::{RaggedRecoverReport, Remedy};
+use npaa_core::RaggedRecoverReport;
 
 use super::{Ctx, Status};
 use crate::cli::{RaggedArgs, RaggedCommand};
@@ -40,15 +40,22 @@ pub fn is_ragged(path: &Path) -> bool {
     !is_index && npaa_core::index_path(path).exists()
 }
 
-/// The problems of the ragged pair of `path` (`npaa check`), each with the command that
-/// fixes it.
+/// What is wrong with the ragged pair of `path` (npaa-core's [`RaggedInfo::problems`]),
+/// each with the command that fixes it where one does (`npaa check`).
+///
+/// [`RaggedInfo::problems`]: npaa_core::RaggedInfo::problems
 pub fn problems(path: &Path) -> anyhow::Result<Vec<String>> {
     let info = npaa_core::inspect_ragged(path).map_err(|e| core_error(path, e))?;
-    let fix = remedy(Remedy::Recover, path);
     Ok(info
-        .problems
+        .problems()
         .iter()
-        .map(|p| format!("ragged pair: {p}: {fix}"))
+        .map(|problem| match problem.remedy() {
+            Some(r) => format!(
+                "ragged pair: {problem}: {}",
+                remedy(r, info.file_of(problem))
+            ),
+            None => format!("ragged pair: {problem}"),
+        })
         .collect())
 }
 

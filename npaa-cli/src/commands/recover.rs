@@ -49,14 +49,15 @@ fn recover_ragged(
     if args.dry_run {
         let info = npaa_core::inspect_ragged(path).map_err(|e| core_error(path, e))?;
         if !ctx.quiet {
-            if info.problems.is_empty() {
+            let problems = info.problems();
+            if problems.is_empty() {
                 writeln!(
                     out,
                     "{}: nothing to do: consistent ragged pair",
                     path.display()
                 )?;
             }
-            for problem in &info.problems {
+            for problem in &problems {
                 writeln!(out, "{}: would repair (dry run): {problem}", path.display())?;
             }
         }

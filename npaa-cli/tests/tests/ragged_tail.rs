@@ -255,8 +255,8 @@ fn ragged_pairs_in_index_info_check_and_recover() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "feats.npy: ragged pair: the data holds 2 rows past its last complete record (a \
-         half-appended record): run `npaa recover feats.npy`\n"
+        "feats.npy: ragged pair: needs recovery: the data holds 2 items past its last indexed \
+         record (a half-appended record): run `npaa recover feats.npy`\n"
     );
     npaa()
         .current_dir(d)
@@ -276,4 +276,71 @@ fn ragged_pairs_in_index_info_check_and_recover() {
         .args(["check", "feats.npy"])
         .assert()
         .success();
+}
+
+/// `npaa check` on a pair broken in each way: the core's findings, with the command that
+/// fixes each; exit 1.
+#[test]
+fn check_names_each_way_a_pair_is_broken() {
+    let dir = tempdir();
+    let d = dir.path();
+    let check = |setup: &str| {
+        make(
+            d,
+            &format!(
+                "save('f.npy', np.arange(20, dtype='<f4').reshape(10, 2))\n\
+                 save('f.idx.npy', np.array([4, 4, 10], dtype='<i8'))\n{setup}"
+            ),
+        );
+        let out = npaa()
+            .current_dir(d)
+            .args(["check", "f.npy"])
+            .output()
+            .unwrap();
+        let code = out.status.code();
+        (code, String::from_utf8(out.stdout).unwrap())
+    };
+    assert_eq!(check(""), (Some(0), "f.npy: ok\n".to_owned()));
+    let fix = ": run `npaa recover f.npy`\n";
+    assert_eq!(
+        check("save('f.idx.npy', np.array([4, 4, 10, 11], dtype='<i8'))"),
+        (
+            Some(1),
+            format!(
+                "f.npy: ragged pair: needs recovery: 1 index entries end past the 10 items the \
+                 data holds{fix}"
+            )
+        )
+    );
+    assert_eq!(
+        check("save('f.idx.npy', np.array([4, 3, 10], dtype='<i8'))"),
+        (
+            Some(1),
+            "f.npy: ragged pair: index entry 1 (3) is smaller than the one before it (4): \
+             record ends never decrease\n"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        check("cut('f.npy', 4)"),
+        (
+            Some(1),
+            format!(
+                "f.npy: ragged pair: the data file: needs recovery: 76 data bytes present, the \
+                 header announces 80 (NumPy cannot load it){fix}"
+            )
+        )
+    );
+    assert_eq!(
+        check("cut('f.idx.npy', 8)"),
+        (
+            Some(1),
+            format!(
+                "f.npy: ragged pair: the index: needs recovery: 16 data bytes present, the \
+                 header announces 24 (NumPy cannot load it){fix}\
+                 f.npy: ragged pair: needs recovery: the data holds 6 items past its last \
+                 indexed record (a half-appended record){fix}"
+            )
+        )
+    );
 }

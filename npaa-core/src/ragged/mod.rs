@@ -41,7 +41,7 @@ mod reader;
 mod repair;
 mod writer;
 
-pub use inspect::{RaggedInfo, inspect_ragged};
+pub use inspect::{RaggedInfo, RaggedProblem, inspect_ragged};
 pub use lengths::{index_from_lengths, read_lengths};
 pub use reader::{RaggedReader, RaggedView};
 pub use repair::{RaggedRecoverReport, recover_ragged};

@@ -33,6 +33,7 @@ __all__ = [
     "needs_recovery",
     "problems",
     "ragged_index_from_lengths",
+    "ragged_problems",
     "recover",
     "recover_ragged",
 ]
@@ -186,6 +187,7 @@ class _RaggedReader:
     ) -> Optional[Tuple[int, int, npt.NDArray[Any], npt.NDArray[np.int64]]]: ...
 
 def recover_ragged(filename: _Path) -> RaggedRecoverReport: ...
+def ragged_problems(filename: _Path) -> list[str]: ...
 def ragged_index_from_lengths(
     filename: _Path, lengths: Union[_Path, Sequence[int]]
 ) -> int: ...
