@@ -211,27 +211,23 @@ private:
     npaa_options raw_;
 };
 
-/// A .npy file open for appending: owns an npaa_array handle (move-only).
-class Array : public detail::Owned<npaa_array, npaa_close> {
+namespace detail {
+
+/// The appends npaa::Array and npaa::RaggedArray share, over the C functions `Append`
+/// (npaa_append(), npaa_ragged_append()) and `AppendSized` (their _sized forms).
+template <class H, npaa_status (*Close)(H *),
+          npaa_status (*Append)(H *, const void *, const char *, std::size_t,
+                                const std::uint64_t *),
+          npaa_status (*AppendSized)(H *, const void *, std::size_t, const char *, std::size_t,
+                                     const std::uint64_t *)>
+class Appender : public Owned<H, Close> {
 public:
-    /// An empty object that owns no file.
-    Array() noexcept = default;
-
-    /// Opens `path` for appending (npaa_open()); throws npaa::Error.
-    explicit Array(const std::string &path, const Options &options = Options()) {
-        detail::check(npaa_open(path.c_str(), options.get(), &handle_));
-    }
-
-    /// Opens `path` for appending; throws npaa::Error.
-    static Array open(const std::string &path, const Options &options = Options()) {
-        return Array(path, options);
-    }
-
-    /// Appends `shape`-shaped items of dtype `descr` from `data` (npaa_append()); `data`
-    /// holds itemsize(descr) * product(shape) bytes in the file's order.
+    /// Appends a block (a record, for a RaggedArray) of shape `shape` and dtype `descr` from
+    /// `data` (npaa_append(), npaa_ragged_append()); `data` holds itemsize(descr) *
+    /// product(shape) bytes in the file's order.
     void append_raw(const void *data, const char *descr, const std::uint64_t *shape,
                     std::size_t ndim) const {
-        detail::check(npaa_append(handle_, data, descr, ndim, shape));
+        check(Append(this->handle_, data, descr, ndim, shape));
     }
 
     void append_raw(const void *data, const std::string &descr,
@@ -255,9 +251,10 @@ public:
         append_raw(data, dtype_traits<T>::descr(), shape.data(), shape.size());
     }
 
-    /// Appends the elements of `data` as a block of shape `shape` (npaa_append_sized()); throws
-    /// npaa::Error with NPAA_INVALID_ARGUMENT if data.size() is not product(shape) (the
-    /// library checks the vector's length against the block).
+    /// Appends the elements of `data` as a block of shape `shape` (npaa_append_sized(),
+    /// npaa_ragged_append_sized()); throws npaa::Error with NPAA_INVALID_ARGUMENT if
+    /// data.size() is not product(shape) (the library checks the vector's length against the
+    /// block).
     template <class T>
     void append(const std::vector<T> &data, std::initializer_list<std::uint64_t> shape) const {
         append(data, std::vector<std::uint64_t>(shape));
@@ -265,16 +262,35 @@ public:
 
     template <class T>
     void append(const std::vector<T> &data, const std::vector<std::uint64_t> &shape) const {
-        detail::check(npaa_append_sized(handle_, data.data(), data.size() * sizeof(T),
-                                        dtype_traits<T>::descr(), shape.size(), shape.data()));
+        check(AppendSized(this->handle_, data.data(), data.size() * sizeof(T),
+                          dtype_traits<T>::descr(), shape.size(), shape.data()));
     }
 
     /// std::vector<bool> is bit-packed: its elements are copied to bytes first.
     void append(const std::vector<bool> &data, const std::vector<std::uint64_t> &shape) const {
         std::unique_ptr<bool[]> bytes(new bool[data.size() > 0 ? data.size() : 1]);
         for (std::size_t i = 0; i < data.size(); i++) bytes[i] = data[i];
-        detail::check(npaa_append_sized(handle_, bytes.get(), data.size() * sizeof(bool),
-                                        dtype_traits<bool>::descr(), shape.size(), shape.data()));
+        check(AppendSized(this->handle_, bytes.get(), data.size() * sizeof(bool),
+                          dtype_traits<bool>::descr(), shape.size(), shape.data()));
+    }
+};
+
+}  // namespace detail
+
+/// A .npy file open for appending: owns an npaa_array handle (move-only).
+class Array : public detail::Appender<npaa_array, npaa_close, npaa_append, npaa_append_sized> {
+public:
+    /// An empty object that owns no file.
+    Array() noexcept = default;
+
+    /// Opens `path` for appending (npaa_open()); throws npaa::Error.
+    explicit Array(const std::string &path, const Options &options = Options()) {
+        detail::check(npaa_open(path.c_str(), options.get(), &handle_));
+    }
+
+    /// Opens `path` for appending; throws npaa::Error.
+    static Array open(const std::string &path, const Options &options = Options()) {
+        return Array(path, options);
     }
 
     /// Appends the elements of `data`, laid out in `order` (NPAA_ORDER_C: row-major, or
@@ -324,7 +340,8 @@ public:
     void update_header() const { detail::check(npaa_update_header(handle_)); }
     void sync() const { detail::check(npaa_sync(handle_)); }
 
-    // close() (npaa_close()), operator bool and handle() come from detail::Owned.
+    // append_raw() and append() (npaa_append(), npaa_append_sized()), close() (npaa_close()),
+    // operator bool and handle() come from detail::Appender.
 };
 
 /// A ragged pair open for appending (npaa_ragged_open()): records of any length along the
@@ -338,7 +355,8 @@ public:
 ///
 /// Thread-safety as npaa::Array: append, extend, size, flush and sync may run concurrently;
 /// close(), assignment, moving and destruction must not run concurrently with anything else.
-class RaggedArray : public detail::Owned<npaa_ragged, npaa_ragged_close> {
+class RaggedArray : public detail::Appender<npaa_ragged, npaa_ragged_close, npaa_ragged_append,
+                                            npaa_ragged_append_sized> {
 public:
     /// An empty object that owns no pair.
     RaggedArray() noexcept = default;
@@ -351,41 +369,6 @@ public:
     /// Opens the pair whose data file is `path`; throws npaa::Error.
     static RaggedArray open(const std::string &path, const Options &options = Options()) {
         return RaggedArray(path, options);
-    }
-
-    /// Appends one record of shape `shape` and dtype `descr` from `data`
-    /// (npaa_ragged_append()); `data` holds itemsize(descr) * product(shape) bytes. Its
-    /// length along the growth axis may be anything, 0 included.
-    void append_raw(const void *data, const char *descr, const std::uint64_t *shape,
-                    std::size_t ndim) const {
-        detail::check(npaa_ragged_append(handle_, data, descr, ndim, shape));
-    }
-
-    /// Appends one record of product(shape) elements of a primitive type from `data`.
-    template <class T>
-    void append(const T *data, std::initializer_list<std::uint64_t> shape) const {
-        append_raw(data, dtype_traits<T>::descr(), shape.begin(), shape.size());
-    }
-
-    template <class T>
-    void append(const T *data, const std::vector<std::uint64_t> &shape) const {
-        append_raw(data, dtype_traits<T>::descr(), shape.data(), shape.size());
-    }
-
-    /// Appends the elements of `data` as one record of shape `shape`
-    /// (npaa_ragged_append_sized()); throws npaa::Error with NPAA_INVALID_ARGUMENT if
-    /// data.size() is not product(shape) (the library checks the vector's length).
-    template <class T>
-    void append(const std::vector<T> &data, std::initializer_list<std::uint64_t> shape) const {
-        append(data, std::vector<std::uint64_t>(shape));
-    }
-
-    template <class T>
-    void append(const std::vector<T> &data, const std::vector<std::uint64_t> &shape) const {
-        static_assert(!std::is_same_v<T, bool>, "std::vector<bool> is bit-packed: use bool[]");
-        detail::check(npaa_ragged_append_sized(handle_, data.data(), data.size() * sizeof(T),
-                                               dtype_traits<T>::descr(), shape.size(),
-                                               shape.data()));
     }
 
     /// Appends records in turn, each a (data, shape) pair as append() takes them. A refused
@@ -408,8 +391,10 @@ public:
     /// Forces everything to stable storage, the data before the index (npaa_ragged_sync()).
     void sync() const { detail::check(npaa_ragged_sync(handle_)); }
 
-    // close() (npaa_ragged_close(): an error means the last records may not be indexed),
-    // operator bool and handle() come from detail::Owned.
+    // append_raw() and append() of one record (npaa_ragged_append(),
+    // npaa_ragged_append_sized(): its length along the growth axis may be anything, 0
+    // included), close() (npaa_ragged_close(): an error means the last records may not be
+    // indexed), operator bool and handle() come from detail::Appender.
 };
 
 /// Size in bytes of one item of `descr` (npaa_dtype_itemsize()).

@@ -3,6 +3,7 @@
 
 use std::ffi::c_char;
 use std::fmt::Display;
+use std::path::Path;
 
 use npaa_core::{AppendFilesOptions, EnsureMethod, EnsureOptions, RecoverOptions, Remedy};
 
@@ -32,40 +33,53 @@ pub unsafe extern "C" fn npaa_problems(
     count_out: *mut usize,
 ) -> npaa_status {
     guard("npaa_problems", || {
-        let len_out = Out::new(len_out, "len_out")?;
-        let count_out = Out::new(count_out, "count_out")?;
         // SAFETY: forwarded contract.
-        let path = unsafe { boundary::path(path, "path")? };
-        let problems = npaa_core::inspect(path)?.problems();
-        let problems = problems.iter().map(|p| (p as &dyn Display, p.remedy()));
-        // SAFETY: forwarded contract.
-        unsafe { copy_problems(problems, buf, capacity, len_out, count_out) }
+        unsafe {
+            copy_problems(path, buf, capacity, len_out, count_out, |path| {
+                let problems = npaa_core::inspect(path)?.problems();
+                Ok(worded(
+                    problems.iter().map(|p| (p as &dyn Display, p.remedy())),
+                ))
+            })
+        }
     })
 }
 
-/// Copies findings as npaa_problems() and npaa_ragged_problems() do: one per line, each with
-/// the C function that fixes it where one does.
+/// What npaa_problems() and npaa_ragged_problems() do with the findings `find` gives for
+/// `path`: copied into `buf`, one per line, with `*len_out` and `*count_out`.
 ///
 /// # Safety
-/// `buf` NULL or `capacity` writable bytes; `len_out` and `count_out` writable.
-pub(crate) unsafe fn copy_problems<'a>(
-    problems: impl Iterator<Item = (&'a dyn Display, Option<Remedy>)>,
+/// As npaa_problems().
+pub(crate) unsafe fn copy_problems(
+    path: *const c_char,
     buf: *mut c_char,
     capacity: usize,
-    len_out: Out<usize>,
-    count_out: Out<usize>,
+    len_out: *mut usize,
+    count_out: *mut usize,
+    find: impl FnOnce(&Path) -> npaa_core::Result<Vec<String>>,
 ) -> Result<(), Failure> {
-    let text: Vec<String> = problems
-        .map(|(p, remedy)| match remedy {
-            Some(r) => format!("{p}: {}", error::remedy(r)),
-            None => p.to_string(),
-        })
-        .collect();
+    let len_out = Out::new(len_out, "len_out")?;
+    let count_out = Out::new(count_out, "count_out")?;
+    // SAFETY: forwarded contract.
+    let path = unsafe { boundary::path(path, "path")? };
+    let text = find(path)?;
     // SAFETY: forwarded contract.
     unsafe { boundary::copy_text(&text.join("\n"), buf, capacity, len_out)? };
     // SAFETY: writable per the contract.
     unsafe { count_out.write(text.len()) };
     Ok(())
+}
+
+/// Findings in C terms: each with the C function that fixes it where one does.
+pub(crate) fn worded<'a>(
+    problems: impl Iterator<Item = (&'a dyn Display, Option<Remedy>)>,
+) -> Vec<String> {
+    problems
+        .map(|(p, remedy)| match remedy {
+            Some(r) => format!("{p}: {}", error::remedy(r)),
+            None => p.to_string(),
+        })
+        .collect()
 }
 
 /// What npaa_append_files() did. Plain data, filled by the library.

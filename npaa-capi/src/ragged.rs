@@ -9,7 +9,7 @@ use npaa_core::RaggedAppendArray;
 use crate::array::block_data;
 use crate::boundary::{self, Out, guard, handle};
 use crate::error::Failure;
-use crate::files::copy_problems;
+use crate::files::{copy_problems, worded};
 use crate::options::npaa_options;
 use crate::status::npaa_status;
 
@@ -266,13 +266,14 @@ pub unsafe extern "C" fn npaa_ragged_problems(
     count_out: *mut usize,
 ) -> npaa_status {
     guard("npaa_ragged_problems", || {
-        let len_out = Out::new(len_out, "len_out")?;
-        let count_out = Out::new(count_out, "count_out")?;
         // SAFETY: forwarded contract.
-        let path = unsafe { boundary::path(path, "path")? };
-        let problems = npaa_core::inspect_ragged(path)?.problems();
-        let problems = problems.iter().map(|p| (p as &dyn Display, p.remedy()));
-        // SAFETY: forwarded contract.
-        unsafe { copy_problems(problems, buf, capacity, len_out, count_out) }
+        unsafe {
+            copy_problems(path, buf, capacity, len_out, count_out, |path| {
+                let problems = npaa_core::inspect_ragged(path)?.problems();
+                Ok(worded(
+                    problems.iter().map(|p| (p as &dyn Display, p.remedy())),
+                ))
+            })
+        }
     })
 }

@@ -39,6 +39,18 @@ fn spawn_tail(dir: &std::path::Path, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// All that `child` wrote to stderr (it has ended).
+fn stderr_of(child: &mut Child) -> String {
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    err
+}
+
 /// Reads from `out` until it has read `expected`'s length, and compares.
 #[cfg(unix)]
 fn read_exactly(out: &mut impl Read, expected: &str) {
@@ -124,13 +136,7 @@ fn tail_follow_prints_new_rows_and_ends_cleanly_on_ctrl_c() {
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, "");
-    let mut err = String::new();
-    tail.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(err, "");
+    assert_eq!(stderr_of(&mut tail), "");
     writer.close().unwrap();
 }
 
@@ -159,13 +165,7 @@ fn tail_follow_ends_quietly_when_the_pipe_closes() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
     assert_eq!(status.code(), Some(0));
-    let mut err = String::new();
-    tail.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(err, "");
+    assert_eq!(stderr_of(&mut tail), "");
     writer.close().unwrap();
 }
 
