@@ -43,7 +43,7 @@
  *   before lower ones) lie under the step's reservation mark (24 bytes ending the file,
  *   written by rank 0 before any rank writes the step; no file system feature needed):
  *   npaa recover, npaa_recover() and the next npaa_mpi_open() cut them, never counting a
- *   hole as rows.
+ *   hole as items.
  *
  * Thread-safety: as MPI collectives on one communicator: one thread at a time per handle.
  */
@@ -75,7 +75,7 @@ typedef struct npaa_mpi_array {
     int size;
     /** The file's path (owned copy). */
     char *path;
-    /** Per step: status, bytes and rows of every rank (3 * size values). */
+    /** Per step: status, bytes and items of every rank (3 * size values). */
     uint64_t *counts;
 } npaa_mpi_array;
 

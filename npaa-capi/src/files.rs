@@ -151,7 +151,7 @@ pub unsafe extern "C" fn npaa_append_files(
     })
 }
 
-/// npaa_recover() flag: complete an incomplete last row with zeros instead of cutting it off.
+/// npaa_recover() flag: complete an incomplete last item with zeros instead of cutting it off.
 pub const NPAA_RECOVER_ZEROFILL_INCOMPLETE: u32 = 1;
 /// npaa_recover() flag: only report what would be done; change nothing.
 pub const NPAA_RECOVER_DRY_RUN: u32 = 2;
@@ -181,9 +181,9 @@ pub struct npaa_recover_report {
     pub items_before: u64,
     /// Length of the growth axis after recovery.
     pub items_after: u64,
-    /// Bytes cut from the end of the file (an incomplete last row).
+    /// Bytes cut from the end of the file (an incomplete last item).
     pub bytes_cut: u64,
-    /// Zero bytes added to complete the last row (NPAA_RECOVER_ZEROFILL_INCOMPLETE).
+    /// Zero bytes added to complete the last item (NPAA_RECOVER_ZEROFILL_INCOMPLETE).
     pub bytes_zero_filled: u64,
     /// True when the header's shape was a placeholder left by an unfinished streaming writer.
     pub placeholder: bool,
@@ -208,10 +208,10 @@ pub struct npaa_ensure_report {
 }
 
 /// Makes a file whose data does not match its header loadable and appendable again: a file
-/// cut short mid-row (a crash, a full disk, a broken copy), or one with rows its header does
-/// not count yet. The number of rows is inferred from the file size; an incomplete last row is
-/// cut off (or, with NPAA_RECOVER_ZEROFILL_INCOMPLETE, completed with zeros). Costs one header
-/// rewrite, whatever the file size. A file that does not need recovery is left as it is
+/// cut short mid-item (a crash, a full disk, a broken copy), or one with items its header
+/// does not count yet. The number of items is inferred from the file size; an incomplete last
+/// item is cut off (or, with NPAA_RECOVER_ZEROFILL_INCOMPLETE, completed with zeros). Costs
+/// one header rewrite, whatever the file size. A file that does not need recovery is left as it is
 /// (report->changed is false).
 ///
 /// `flags`: 0 or a bitwise OR of NPAA_RECOVER_ZEROFILL_INCOMPLETE and NPAA_RECOVER_DRY_RUN;

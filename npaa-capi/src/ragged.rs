@@ -17,11 +17,11 @@ use crate::status::npaa_status;
 /// growth axis of a .npy data file, with their ends in an index beside it.
 ///
 /// The index of "feats.npy" is "feats.idx.npy" (a path not ending in ".npy" gets ".idx.npy"
-/// added): a 1-D "<i8" .npy file of record ends, so that record i is rows
+/// added): a 1-D "<i8" .npy file of record ends, so that record i is items
 /// `ends[i-1]..ends[i]` of the data (`0..ends[0]` for the first). NumPy loads both files.
 ///
 /// Each record is appended to the data first (written, then counted by its header), then its
-/// end to the index: a process killed at any moment never leaves an index that names rows the
+/// end to the index: a process killed at any moment never leaves an index that names items the
 /// data does not hold; at most a half-appended record, which npaa_ragged_open() and
 /// npaa_ragged_recover() cut. The pair's lock is the index's: a second writer gets
 /// NPAA_LOCKED.
@@ -43,7 +43,7 @@ pub struct npaa_ragged {
 /// Ownership: on NPAA_OK, `*out` receives a handle that the caller owns and must release with
 /// npaa_ragged_close(). On failure, `*out` is left unchanged. Errors: those of npaa_open()
 /// for either file, and NPAA_FORMAT when the index is not a ragged index (a 1-D "<i8" array)
-/// or is missing beside a data file that holds rows. Thread-safe.
+/// or is missing beside a data file that holds items. Thread-safe.
 ///
 /// Pointers: `path` must be NULL or a NUL-terminated string; `options` NULL or an initialized
 /// npaa_options; `out` NULL or a writable npaa_ragged pointer.

@@ -55,6 +55,26 @@
 //!   [`parse_byte_count`], [`MAX_DIMS`] and [`check_ndim`], [`check_block`] (a block's
 //!   checks and length), [`Header::item_shape`] and [`Order::block_shape`].
 //!
+//! # Words
+//! One word for each meaning, in this crate, the C header, the Python package, the CLI's
+//! output and the README:
+//! - **element**: one value of the dtype. [`Header::num_elements`] counts them (NumPy's
+//!   `size`). NumPy's own names keep their words: `itemsize`
+//!   ([`Dtype::itemsize`]) is the size in bytes of one element, as in NumPy.
+//! - **item**: one step along the growth axis: a row of a C-order 2-D array, a column of a
+//!   Fortran-order one, a value of a 1-D one. Its shape is [`Header::item_shape`], its size in
+//!   bytes [`Header::item_len`]. Every length along the growth axis is a count of items:
+//!   [`Header::growth_len`], [`RecoverReport::items_after`], [`AppendFilesReport::items`],
+//!   [`RaggedInfo::items`], [`RaggedRecoverReport::items`]. ("Row" is only the word for an
+//!   item where it is one, as in a 2-D example; the [`Reader`]'s names, [`Rows`] and
+//!   [`Rows::rows`], predate this rule.)
+//! - **block**: what one append passes: items of one dtype and shape
+//!   ([`AppendArray::append`], [`check_block`]).
+//! - **record**: one block of a ragged pair, of any number of items
+//!   ([`RaggedAppendArray`]); **entry**: one record end in its index.
+//! - **step**: one round of a [`Collective`] append, in which every writer (MPI rank) appends
+//!   its block; not a length.
+//!
 //! # Options
 //! An operation with options has a plain call that uses the defaults and a `_with` call that
 //! takes a builder: [`AppendArray::open`] / [`AppendArray::open_with`] ([`AppendOptions`]),

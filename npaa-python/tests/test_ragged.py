@@ -86,7 +86,7 @@ def test_a_crashed_pair_reads_without_repair_and_recovers(tmp_path):
     assert len(x) == 2 and x.data.shape == (5, 4)
     assert (file_bytes(path), file_bytes(str(tmp_path / "c.idx.npy"))) == before
     report = npaa.recover_ragged(path)
-    assert report and report.changed and (report.records, report.rows_cut) == (2, 4)
+    assert report and report.changed and (report.records, report.items_cut) == (2, 4)
     assert np.load(path).shape == (5, 4)
     assert not npaa.recover_ragged(path).changed
 

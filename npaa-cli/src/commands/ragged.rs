@@ -65,19 +65,19 @@ pub fn records(path: &Path) -> anyhow::Result<u64> {
     Ok(info.records)
 }
 
-/// `recovered ragged pair: 12 records, 3071 rows, cut 2 rows of a half-appended record`.
+/// `recovered ragged pair: 12 records, 3071 items, cut 2 items of a half-appended record`.
 pub fn describe(report: &RaggedRecoverReport) -> String {
     if !report.changed {
         return format!(
-            "nothing to do: ragged pair of {} records, {} rows, consistent",
-            report.records, report.rows
+            "nothing to do: ragged pair of {} records, {} items, consistent",
+            report.records, report.items
         );
     }
     let mut cuts = Vec::new();
-    if report.rows_cut > 0 {
+    if report.items_cut > 0 {
         cuts.push(format!(
-            "cut {} rows of a half-appended record",
-            report.rows_cut
+            "cut {} items of a half-appended record",
+            report.items_cut
         ));
     }
     if report.entries_cut > 0 {
@@ -90,9 +90,9 @@ pub fn describe(report: &RaggedRecoverReport) -> String {
         cuts.push("repaired the files".to_owned());
     }
     format!(
-        "recovered ragged pair: {} records, {} rows, {}",
+        "recovered ragged pair: {} records, {} items, {}",
         report.records,
-        report.rows,
+        report.items,
         cuts.join(", ")
     )
 }

@@ -264,7 +264,7 @@ fn ragged_pairs_in_index_info_check_and_recover() {
         .assert()
         .success()
         .stdout(
-            "feats.npy: recovered ragged pair: 3 records, 10 rows, cut 2 rows of a \
+            "feats.npy: recovered ragged pair: 3 records, 10 items, cut 2 items of a \
              half-appended record\n",
         );
     assert_numpy_loads(

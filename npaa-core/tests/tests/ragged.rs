@@ -67,8 +67,8 @@ fn records_of_any_length_load_in_numpy() {
 
     let view = RaggedReader::open(&path).unwrap().refresh().unwrap();
     assert_eq!(view.ends(), cumsum(&[3, 0, 1, 7, 0, 0, 2, 4]));
-    assert_eq!(view.record_rows(3), Some(4..11));
-    assert_eq!(view.record_rows(8), None);
+    assert_eq!(view.record_items(3), Some(4..11));
+    assert_eq!(view.record_items(8), None);
     assert_eq!(view.data().shape(), [17, 3]);
     assert_eq!(
         view.data().bytes(),
@@ -169,7 +169,7 @@ fn a_half_appended_record_is_cut_and_indexed_records_survive() {
     drop(view);
     let report = recover_ragged(&path).unwrap();
     assert!(report.changed);
-    assert_eq!((report.records, report.rows, report.rows_cut), (2, 5, 4));
+    assert_eq!((report.records, report.items, report.items_cut), (2, 5, 4));
     assert_pair_loads(&path, &[2, 3]);
     assert!(!recover_ragged(&path).unwrap().changed);
     assert!(inspect_ragged(&path).unwrap().is_consistent());
@@ -201,7 +201,7 @@ fn index_entries_past_the_data_are_cut() {
     drop(view); // mapped: Windows refuses to cut it (see above)
     let report = recover_ragged(&path).unwrap();
     assert_eq!(
-        (report.records, report.entries_cut, report.rows_cut),
+        (report.records, report.entries_cut, report.items_cut),
         (3, 2, 0)
     );
     assert_pair_loads(&path, &[2, 3, 1]);

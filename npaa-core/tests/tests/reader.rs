@@ -249,7 +249,7 @@ fn a_ragged_follower_sees_each_record_whole() {
         };
         assert_eq!(new.start, got);
         for i in new.clone() {
-            let range = view.record_rows(i).unwrap();
+            let range = view.record_items(i).unwrap();
             assert_eq!(range.end, expected_ends[i as usize]);
             let bytes = &view.data().bytes()[range.start as usize * 24..range.end as usize * 24];
             assert_eq!(

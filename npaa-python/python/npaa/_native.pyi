@@ -152,9 +152,9 @@ class RaggedRecoverReport:
     """What ``recover_ragged`` did; always true."""
 
     records: int
-    rows: int
+    items: int
     entries_cut: int
-    rows_cut: int
+    items_cut: int
     changed: bool
     def __bool__(self) -> Literal[True]: ...
 
