@@ -43,7 +43,7 @@
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //! - [`ragged`]: records of any length with an index beside the data, committed together
 //!   ([`RaggedAppendArray`], [`RaggedReader`], [`recover_ragged`]).
-//! - [`Reader`]: the rows committed so far of a file a writer is growing, mapped read-only.
+//! - [`Reader`]: the items committed so far of a file a writer is growing, mapped read-only.
 //! - [`append_files()`]: appending whole .npy files to another as one transaction (every
 //!   source checked first, a new destination built beside it, a failed write undone).
 //! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it;
@@ -65,9 +65,9 @@
 //!   Fortran-order one, a value of a 1-D one. Its shape is [`Header::item_shape`], its size in
 //!   bytes [`Header::item_len`]. Every length along the growth axis is a count of items:
 //!   [`Header::growth_len`], [`RecoverReport::items_after`], [`AppendFilesReport::items`],
-//!   [`RaggedInfo::items`], [`RaggedRecoverReport::items`]. ("Row" is only the word for an
-//!   item where it is one, as in a 2-D example; the [`Reader`]'s names, [`Rows`] and
-//!   [`Rows::rows`], predate this rule.)
+//!   [`RaggedInfo::items`], [`RaggedRecoverReport::items`], [`Items::count`] (what a
+//!   [`Reader`] maps). "Row" is only the word for an item where it is one, as in a 2-D
+//!   example, and for NumPy's rows in `npaa show --rows` (the first axis, as NumPy prints it).
 //! - **block**: what one append passes: items of one dtype and shape
 //!   ([`AppendArray::append`], [`check_block`]).
 //! - **record**: one block of a ragged pair, of any number of items
@@ -137,5 +137,5 @@ pub use ragged::{
     RaggedView, index_dtype, index_from_lengths, index_path, inspect_ragged, read_lengths,
     recover_ragged,
 };
-pub use reader::{Follow, Reader, Rows};
+pub use reader::{Follow, Items, Reader};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

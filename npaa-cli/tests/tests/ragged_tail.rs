@@ -190,7 +190,7 @@ fn tail_says_when_the_header_does_not_count_every_row() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), numpy_print(0, 2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
-        err.contains("4 more rows are written but not yet counted"),
+        err.contains("4 more items are written but not yet counted"),
         "{err}"
     );
     writer.close().unwrap();

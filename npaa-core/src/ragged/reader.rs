@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::reader::{Reader, Rows};
+use crate::reader::{Items, Reader};
 
 use super::index_path;
 
@@ -29,8 +29,8 @@ pub struct RaggedReader {
 /// their ends, both mapped read-only.
 #[derive(Clone, Debug)]
 pub struct RaggedView {
-    data: Rows,
-    index: Rows,
+    data: Items,
+    index: Items,
     records: u64,
 }
 
@@ -70,12 +70,12 @@ impl RaggedView {
     }
 
     /// The data's items that the records cover (all of them, in order), mapped.
-    pub fn data(&self) -> &Rows {
+    pub fn data(&self) -> &Items {
         &self.data
     }
 
     /// The index entries of the records (`<i8` record ends), mapped.
-    pub fn index(&self) -> &Rows {
+    pub fn index(&self) -> &Items {
         &self.index
     }
 }
@@ -139,10 +139,10 @@ impl RaggedReader {
         // The index first: every end it counts was counted by the data before.
         let index = self.index.refresh()?;
         let data = self.data.refresh()?;
-        let rows = data.rows();
+        let rows = data.count();
         let bytes = index.bytes();
         // Ends never decrease: the complete records are those whose end the data holds.
-        let (mut lo, mut hi) = (0, index.rows());
+        let (mut lo, mut hi) = (0, index.count());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if entry(bytes, mid) <= rows {
