@@ -626,7 +626,15 @@ impl AppendArray {
         let held = state.is_none();
         let f = match state.as_mut() {
             Some(f) => f,
-            None => state.insert(Box::new(self.create_or_join(dtype, shape, order_hint)?)),
+            None => {
+                let created = self.create_or_join(dtype, shape, order_hint)?;
+                let created = if self.options.shared {
+                    created.shared()
+                } else {
+                    created
+                };
+                state.insert(Box::new(created))
+            }
         };
         let turn = if held { Turn::Held } else { Turn::Append };
         self.in_turn(f, turn, |f| {
