@@ -41,7 +41,7 @@ fn recover_ragged(
 ) -> anyhow::Result<Status> {
     if args.zerofill_incomplete {
         anyhow::bail!(
-            "{}: --zerofill-incomplete does not apply to a ragged pair: a row no index entry \
+            "{}: --zerofill-incomplete does not apply to a ragged pair: an item no index entry \
              names is cut, not completed",
             path.display()
         );

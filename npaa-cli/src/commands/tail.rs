@@ -1,4 +1,4 @@
-//! `npaa tail`: the last rows of a file, then new rows as a writer appends them.
+//! `npaa tail`: the last items of a file, then new items as a writer appends them.
 
 use std::io::Write;
 use std::time::Duration;
@@ -14,8 +14,8 @@ pub fn run(args: &TailArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let path = args.file.as_path();
     let mut reader = Reader::open(path).map_err(|e| core_error(path, e))?;
     let first = reader.refresh().map_err(|e| core_error(path, e))?;
-    if args.rows > 0 {
-        print(&reader, &first.suffix(args.rows), out)?;
+    if args.items > 0 {
+        print(&reader, &first.suffix(args.items), out)?;
     }
     // What was printed (or skipped) counts as returned: --follow goes on after it.
     let mut uncounted = report_uncounted(&reader, 0);
