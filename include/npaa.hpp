@@ -397,7 +397,7 @@ public:
     // indexed), operator bool and handle() come from detail::Appender.
 };
 
-/// Size in bytes of one item of `descr` (npaa_dtype_itemsize()).
+/// Size in bytes of one element of `descr`, NumPy's itemsize (npaa_dtype_itemsize()).
 inline std::size_t dtype_itemsize(const std::string &descr) {
     std::size_t size = 0;
     detail::check(npaa_dtype_itemsize(descr.c_str(), &size));

@@ -339,7 +339,7 @@ static inline npaa_status npaa_mpi__append(npaa_mpi_array *a, const void *data,
 /**
  * Appends one step; collective. This rank's block has dtype `descr`, shape `shape[0..ndim]`
  * (in the file's order; only the growth axis may differ from the file's, 0 is fine) and its
- * items at `data`, as for npaa_append(). The blocks of all ranks land in rank order.
+ * elements at `data`, as for npaa_append(). The blocks of all ranks land in rank order.
  *
  * A block refused on any rank fails the step on every rank with that rank's status and
  * message, and nothing of the step is written. NPAA_IO for a failed MPI-IO call or header

@@ -282,7 +282,7 @@ unsafe fn appended<'a>(
 }
 
 /// What `data` must be for npaa_append() and its kin.
-const BLOCK_DATA: &str = "a pointer to the block's items (NULL only for an empty block)";
+const BLOCK_DATA: &str = "a pointer to the block's elements (NULL only for an empty block)";
 
 /// A block's dtype, shape and bytes, as npaa_append() (`data_len` `None`) and
 /// npaa_append_sized() take them; `what` says what `data` must be, for the message of a NULL.

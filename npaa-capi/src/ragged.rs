@@ -143,7 +143,7 @@ unsafe fn append_record(
 }
 
 /// What `data` must be for npaa_ragged_append() and npaa_ragged_append_sized().
-const RECORD_DATA: &str = "a pointer to the record's items (NULL only for an empty record)";
+const RECORD_DATA: &str = "a pointer to the record's elements (NULL only for an empty record)";
 
 /// Stores the number of records appended so far in `*records_out`. Errors:
 /// NPAA_NULL_ARGUMENT. Thread-safe.
