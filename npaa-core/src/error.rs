@@ -340,7 +340,7 @@ pub enum Error {
 
     /// The index of a ragged pair ([`RaggedAppendArray`](crate::RaggedAppendArray)) does not
     /// describe its data file: it is not a 1-D `<i8` array of record ends that never
-    /// decrease, or it is missing beside a data file that holds rows.
+    /// decrease, or it is missing beside a data file that holds items.
     #[error("{path}: {what}", path = .path.display())]
     #[non_exhaustive]
     BadIndex {
@@ -353,7 +353,7 @@ pub enum Error {
     /// Record lengths given to build a ragged index
     /// ([`index_from_lengths`](crate::index_from_lengths), [`read_lengths`](crate::read_lengths))
     /// that do not describe the data: a line that is not a length, or lengths that do not add
-    /// up to the data's rows.
+    /// up to the data's items (its length along the growth axis).
     #[error("{path}: {what}", path = .path.display())]
     #[non_exhaustive]
     BadLengths {
