@@ -55,7 +55,7 @@ impl RaggedAppendArray {
             durability.as_ref(),
             buffer,
             mapped.as_ref(),
-            fortran_order.map(|f| if f { Order::Fortran } else { Order::C }),
+            fortran_order.map(Order::from_fortran),
         )?;
         let core = py.detach(|| options.open_ragged(&path))?;
         Ok(RaggedAppendArray {

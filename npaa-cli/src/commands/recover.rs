@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use npaa_core::{RecoverOptions, RecoverReport};
+use npaa_core::{RecoverOptions, RecoverReport, Remedy};
 
 use super::{Ctx, Status, for_each_file};
 use crate::cli::RecoverArgs;
@@ -58,7 +58,13 @@ fn recover_ragged(
                 )?;
             }
             for problem in &problems {
-                writeln!(out, "{}: would repair (dry run): {problem}", path.display())?;
+                // What recover does not repair (a decreasing index) is said as such.
+                let what = if problem.remedy() == Some(Remedy::RecoverRagged) {
+                    "would repair (dry run)"
+                } else {
+                    "would not repair"
+                };
+                writeln!(out, "{}: {what}: {problem}", path.display())?;
             }
         }
         return Ok(Status::Ok);

@@ -313,14 +313,29 @@ fn check_names_each_way_a_pair_is_broken() {
         )
     );
     assert_eq!(
-        check("save('f.idx.npy', np.array([4, 3, 10], dtype='<i8'))"),
+        check("save('f.idx.npy', np.array([4, 3, 10, 11], dtype='<i8'))"),
         (
             Some(1),
-            "f.npy: ragged pair: index entry 1 (3) is smaller than the one before it (4): \
-             record ends never decrease\n"
-                .to_owned()
+            format!(
+                "f.npy: ragged pair: index entry 1 (3) is smaller than the one before it (4): \
+                 record ends never decrease\n\
+                 f.npy: ragged pair: needs recovery: 1 index entries end past the 10 items \
+                 the data holds{fix}"
+            )
         )
     );
+    // A dry run of recover says which findings it would repair and which not.
+    npaa()
+        .current_dir(d)
+        .args(["recover", "--dry-run", "f.npy"])
+        .assert()
+        .success()
+        .stdout(
+            "f.npy: would not repair: index entry 1 (3) is smaller than the one before it (4): \
+             record ends never decrease\n\
+             f.npy: would repair (dry run): needs recovery: 1 index entries end past the 10 \
+             items the data holds\n",
+        );
     assert_eq!(
         check("cut('f.npy', 4)"),
         (
