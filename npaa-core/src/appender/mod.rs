@@ -626,15 +626,7 @@ impl AppendArray {
         let held = state.is_none();
         let f = match state.as_mut() {
             Some(f) => f,
-            None => {
-                let created = self.create_or_join(dtype, shape, order_hint)?;
-                let created = if self.options.shared {
-                    created.shared()
-                } else {
-                    created
-                };
-                state.insert(Box::new(created))
-            }
+            None => state.insert(Box::new(self.create_or_join(dtype, shape, order_hint)?)),
         };
         let turn = if held { Turn::Held } else { Turn::Append };
         self.in_turn(f, turn, |f| {
@@ -665,7 +657,7 @@ impl AppendArray {
     ) -> Result<OpenFile> {
         let order = self.new_file_order(order_hint);
         let wait = self.options.lock_wait();
-        match OpenFile::create(&self.path, dtype, shape, order, wait) {
+        let file = match OpenFile::create(&self.path, dtype, shape, order, wait) {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
                 let file = sys::open_rw(&self.path)
                     .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
@@ -675,12 +667,18 @@ impl AppendArray {
                     == 0;
                 if self.options.shared && empty {
                     // Created the plain way by a writer that has not locked it yet.
-                    return OpenFile::adopt_empty(file, &self.path, dtype, shape, order);
+                    return OpenFile::adopt_empty(file, &self.path, dtype, shape, order)
+                        .map(OpenFile::shared);
                 }
                 OpenFile::existing(file, &self.path)
             }
             created => created,
-        }
+        }?;
+        Ok(if self.options.shared {
+            file.shared()
+        } else {
+            file
+        })
     }
 
     /// Runs `op` on the open file. In shared mode, in a `turn`: with the file's lock, the
