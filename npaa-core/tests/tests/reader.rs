@@ -2,7 +2,7 @@
 //! once, in threads and in processes, in every writer mode; every refreshed view is checked
 //! as an exact prefix of what was appended, never shrinking.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -131,9 +131,14 @@ fn a_follower_process_sees_exact_prefixes_of_a_writer_process() {
             .env("NPAA_CRASH_PATH", &path)
             .env("NPAA_CRASH_MODE", mode.name)
             .env("NPAA_CRASH_SEED", "7")
+            // Halfway, the writer waits for a line: sent after two refreshes, so that the two
+            // run at once whatever the scheduler does.
+            .env("NPAA_CRASH_PAUSE_AT", (crash::MAX_ROWS / 2).to_string())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
+        let mut resume = writer.stdin.take();
         let mut out = BufReader::new(writer.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
@@ -161,6 +166,9 @@ fn a_follower_process_sees_exact_prefixes_of_a_writer_process() {
             seen = check_view(&view, seen, what);
             uncounted_seen |= reader.uncounted_items() > 0;
             refreshes += 1;
+            if refreshes == 2 {
+                resume.take().unwrap().write_all(b"go\n").unwrap();
+            }
             if finished {
                 break;
             }
