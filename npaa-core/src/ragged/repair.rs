@@ -46,8 +46,10 @@ pub struct RaggedRecoverReport {
 ///
 /// # Errors
 /// [`Error::Io`] (not found) when neither file exists; [`Error::Locked`] while a writer has
-/// the pair open; [`Error::BadIndex`] for an index that is not a ragged index, or a missing
-/// index beside data items; the errors of [`recover`].
+/// the pair open; [`Error::BadIndex`] for an index that is not a ragged index, a missing
+/// index beside data items, or, when the pair must be cut, an index whose record ends
+/// decrease somewhere (nothing is cut then: reading the whole index to check it is the one
+/// cost that grows with its size, paid only when cutting); the errors of [`recover`].
 pub fn recover_ragged(path: impl AsRef<Path>) -> Result<RaggedRecoverReport> {
     let path = path.as_ref();
     if !path.exists() && !index_path(path).exists() {
