@@ -340,7 +340,7 @@ pub enum Error {
 
     /// The index of a ragged pair ([`RaggedAppendArray`](crate::RaggedAppendArray)) does not
     /// describe its data file: it is not a 1-D `<i8` array of record ends that never
-    /// decrease, or it is missing beside a data file that holds rows.
+    /// decrease, or it is missing beside a data file that holds items.
     #[error("{path}: {what}", path = .path.display())]
     #[non_exhaustive]
     BadIndex {
@@ -353,7 +353,7 @@ pub enum Error {
     /// Record lengths given to build a ragged index
     /// ([`index_from_lengths`](crate::index_from_lengths), [`read_lengths`](crate::read_lengths))
     /// that do not describe the data: a line that is not a length, or lengths that do not add
-    /// up to the data's rows.
+    /// up to the data's items (its length along the growth axis).
     #[error("{path}: {what}", path = .path.display())]
     #[non_exhaustive]
     BadLengths {
@@ -628,6 +628,10 @@ pub enum Remedy {
     EnsureAppendable,
     /// Append under the `unsafe` casting rule ([`Casting::Unsafe`]) to force the conversion.
     AllowUnsafeCasting,
+    /// Repair the ragged pair of the data file with
+    /// [`recover_ragged`](crate::recover_ragged) first: a crash left one of its files, or the
+    /// two together, out of step.
+    RecoverRagged,
 }
 
 impl std::fmt::Display for Remedy {
@@ -638,6 +642,7 @@ impl std::fmt::Display for Remedy {
             Remedy::Recover => "call npaa_core::recover() on the file first",
             Remedy::EnsureAppendable => "call npaa_core::ensure_appendable() on the file first",
             Remedy::AllowUnsafeCasting => "append with Casting::Unsafe to force it",
+            Remedy::RecoverRagged => "call npaa_core::recover_ragged() on the data file first",
         })
     }
 }

@@ -25,20 +25,20 @@ pub struct RaggedRecoverReport {
     pub index: Option<RecoverReport>,
     /// Records after the repair.
     pub records: u64,
-    /// The data's length along its growth axis after the repair.
-    pub rows: u64,
-    /// Index entries cut: ends beyond the data's rows (only a power loss leaves those).
+    /// The data's length along its growth axis (items) after the repair.
+    pub items: u64,
+    /// Index entries cut: ends beyond the data's items (only a power loss leaves those).
     pub entries_cut: u64,
-    /// Rows cut from the data: a half-appended record that no index entry names.
-    pub rows_cut: u64,
+    /// Items cut from the data: a half-appended record that no index entry names.
+    pub items_cut: u64,
     /// False when the pair needed no repair.
     pub changed: bool,
 }
 
 /// Restores a consistent ragged pair after a crash, under the pair's lock: each file is
-/// repaired on its own as [`recover`] does (an incomplete row or entry cut, reserved space
-/// cut, rows written but not yet counted restored), then index entries naming rows the data
-/// does not hold are cut, and then data rows no entry names (a half-appended record). Every
+/// repaired on its own as [`recover`] does (an incomplete item or entry cut, reserved space
+/// cut, items written but not yet counted restored), then index entries naming items the data
+/// does not hold are cut, and then data items no entry names (a half-appended record). Every
 /// record that was fully appended and indexed survives exactly.
 ///
 /// [`RaggedAppendArray::open`](super::RaggedAppendArray::open) does the same before appending. Costs constant time in the
@@ -46,8 +46,10 @@ pub struct RaggedRecoverReport {
 ///
 /// # Errors
 /// [`Error::Io`] (not found) when neither file exists; [`Error::Locked`] while a writer has
-/// the pair open; [`Error::BadIndex`] for an index that is not a ragged index, or a missing
-/// index beside data rows; the errors of [`recover`].
+/// the pair open; [`Error::BadIndex`] for an index that is not a ragged index, a missing
+/// index beside data items, or, when the pair must be cut, an index whose record ends
+/// decrease somewhere (nothing is cut then: reading the whole index to check it is the one
+/// cost that grows with its size, paid only when cutting); the errors of [`recover`].
 pub fn recover_ragged(path: impl AsRef<Path>) -> Result<RaggedRecoverReport> {
     let path = path.as_ref();
     if !path.exists() && !index_path(path).exists() {
@@ -112,7 +114,7 @@ pub(super) fn open_pair(
             return Err(Error::BadIndex {
                 path: idx,
                 what: format!(
-                    "no index beside a data file of {rows} rows: build one from the records' \
+                    "no index beside a data file of {rows} items: build one from the records' \
                      lengths (index_from_lengths)"
                 ),
             });
@@ -127,6 +129,12 @@ pub(super) fn open_pair(
         0 => 0,
         k => ends.get(k - 1)?,
     };
+    if kept < entries || end < rows {
+        // About to cut: only if the ends never decrease, which the search assumed. An index
+        // that decreases is not one npaa wrote, and cutting by it could drop items a later
+        // entry names. Read whole only here: a pair in step costs no more than the search.
+        ends.check_ascending(entries)?;
+    }
     if kept < entries {
         index.cut_to(kept)?;
     }
@@ -134,11 +142,11 @@ pub(super) fn open_pair(
         data.cut_to(end)?;
     }
     report.records = kept;
-    report.rows = end;
+    report.items = end;
     report.entries_cut = entries - kept;
-    report.rows_cut = rows - end;
+    report.items_cut = rows - end;
     report.changed |= report.entries_cut > 0
-        || report.rows_cut > 0
+        || report.items_cut > 0
         || report.data.as_ref().is_some_and(|r| r.changed)
         || report.index.as_ref().is_some_and(|r| r.changed);
     let pair = Pair {
@@ -200,11 +208,44 @@ impl IndexFile {
         let end = i64::from_le_bytes(bytes);
         u64::try_from(end).map_err(|_| Error::BadIndex {
             path: self.path.clone(),
-            what: format!("entry {i} is negative ({end}): record ends are row counts"),
+            what: format!("entry {i} is negative ({end}): record ends are item counts"),
         })
     }
 
-    /// How many of the first `entries` entries (ends never decrease) are at most `rows`.
+    /// Refuses ([`Error::BadIndex`]) an index whose first `entries` entries decrease
+    /// somewhere, or are negative, naming the first such entry.
+    fn check_ascending(&self, entries: u64) -> Result<()> {
+        const CHUNK: u64 = 8192;
+        let mut bytes = vec![0u8; 8 * CHUNK as usize];
+        let mut last = 0u64;
+        let mut start = 0;
+        while start < entries {
+            let n = (entries - start).min(CHUNK);
+            let chunk = &mut bytes[..8 * n as usize];
+            self.file
+                .read_exact_at(chunk, self.header_len + 8 * start)
+                .map_err(|e| Error::io(&self.path, "reading the index", e))?;
+            for (k, entry) in chunk.chunks_exact(8).enumerate() {
+                let i = start + k as u64;
+                let end = i64::from_le_bytes(entry.try_into().unwrap_or_default());
+                match u64::try_from(end) {
+                    Ok(end) if end >= last => last = end,
+                    _ => {
+                        return Err(Error::BadIndex {
+                            path: self.path.clone(),
+                            what: format!(
+                                "entry {i} ({end}) is smaller than the one before it ({last}):                                  record ends never decrease in an index npaa writes; nothing                                  was cut (rebuild the index from the records' lengths)"
+                            ),
+                        });
+                    }
+                }
+            }
+            start += n;
+        }
+        Ok(())
+    }
+
+    /// How many of the first `entries` entries (ends never decrease) are at most `items`.
     fn entries_within(&self, entries: u64, rows: u64) -> Result<u64> {
         let (mut lo, mut hi) = (0, entries);
         while lo < hi {
