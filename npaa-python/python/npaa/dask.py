@@ -12,13 +12,16 @@ the header is written last, so a worker's memory holds a few chunks, never the a
 
 Any chunking works (chunks split along axes other than the growth axis are written as strided
 pieces), with every scheduler: threads, processes, and ``dask.distributed`` clusters whose
-workers share the file system (the workers need ``npaa`` installed). Only the calling process
-takes the file's writer lock; workers need none.
+workers share the file system (the workers need ``npaa`` installed, and byte-range locks that
+reach every worker's machine). Only the calling process takes the file's writer lock; a worker
+holds the file's region lock, shared, while it writes a chunk. Where the writer lock would keep
+workers out (NFS keeps ``flock`` as a whole-file record lock), the call is refused at once.
 
 A failed or cancelled compute leaves the file as it was (``append``), or no file (``to_npy``):
 the call waits for every chunk being written before restoring it, and later chunks are
 refused. If the calling process itself is killed, the header still counts only what was there
-before, and ``npaa.recover`` (or the next open) cuts the unfinished block.
+before, and ``npaa.recover`` (or the next open) cuts the unfinished block, once the chunks
+being written are done.
 """
 
 from __future__ import annotations
