@@ -559,6 +559,7 @@ mod tests {
     fn targets_survive_the_round_trip() {
         let mut t = target(&[4, 3, 5], Order::Fortran);
         t.dtype = Dtype::parse("[('t', '<f8'), ('p', '<i2', (3,))]").unwrap();
+        t.end = t.start + 4 * 3 * 5 * 14; // the block of the new dtype
         t.durable = true;
         let bytes = t.encode();
         assert_eq!(RegionTarget::decode(&bytes).unwrap(), t);
