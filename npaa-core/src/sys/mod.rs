@@ -12,8 +12,8 @@
 //! - `linux`: mechanisms only Linux has (`fallocate`, `O_TMPFILE`, `O_NOATIME`,
 //!   `copy_file_range`, `statx`), each an optimisation whose fallback is written here, beside
 //!   its dispatch;
-//! - `macos`: `F_PREALLOCATE`; `freebsd`: `posix_fallocate` (see there for why each is used
-//!   where it is);
+//! - `macos`: `F_PREALLOCATE`; `freebsd`: `posix_fallocate` and `copy_file_range` (see
+//!   there for why each is used where it is);
 //! - `windows`: positional I/O, the writer lock (a byte-range lock far past the end of the
 //!   file, which readers never meet), file identity, deleting an open file.
 //!
@@ -687,8 +687,8 @@ pub(crate) fn block_size(file: &File) -> io::Result<u64> {
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off` inside the kernel where the
-/// platform allows it (`copy_file_range`), falling back to buffered positional I/O. Calls
-/// `progress` with the bytes copied so far.
+/// platform allows it (`copy_file_range` on Linux and FreeBSD 13 and later), falling back to
+/// buffered positional I/O. Calls `progress` with the bytes copied so far.
 pub(crate) fn copy_range(
     src: &File,
     src_off: u64,
@@ -698,8 +698,17 @@ pub(crate) fn copy_range(
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
     #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
-    let done = linux::copy_file_range(src, src_off, dst, dst_off, len, progress)?;
-    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
+    let done = kernel_copy(src_off, dst_off, len, progress, &mut |s, d, n| {
+        linux::copy_file_range(src, s, dst, d, n)
+    })?;
+    #[cfg(all(target_os = "freebsd", not(npaa_portable)))]
+    let done = kernel_copy(src_off, dst_off, len, progress, &mut |s, d, n| {
+        freebsd::copy_file_range(src, s, dst, d, n)
+    })?;
+    #[cfg(not(all(
+        any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+        not(npaa_portable)
+    )))]
     let done = 0;
     if done == len {
         return Ok(());
@@ -712,6 +721,55 @@ pub(crate) fn copy_range(
         len - done,
         &mut |n| progress(done + n),
     )
+}
+
+/// Copies `len` bytes from `src_off` to `dst_off` by repeated calls of `copy_once` (one
+/// `copy_file_range` of at most the given length from the two offsets, which it advances),
+/// in steps of 64 MiB, calling `progress` with the bytes copied so far. Returns the bytes
+/// copied: `len`, or 0 where the kernel or the file systems refuse to copy between these files
+/// (`EXDEV`, `ENOSYS`, `EOPNOTSUPP`, `EINVAL` at the first call): the caller then copies them
+/// itself.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+    not(npaa_portable)
+))]
+fn kernel_copy(
+    src_off: u64,
+    dst_off: u64,
+    len: u64,
+    progress: &mut dyn FnMut(u64),
+    copy_once: &mut dyn FnMut(&mut u64, &mut u64, usize) -> io::Result<usize>,
+) -> io::Result<u64> {
+    use rustix::io::Errno;
+    const STEP: u64 = 64 << 20;
+    let mut done = 0u64;
+    while done < len {
+        let mut s = src_off + done;
+        let mut d = dst_off + done;
+        let want = usize::try_from((len - done).min(STEP)).unwrap_or(usize::MAX);
+        match copy_once(&mut s, &mut d, want) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "source ended before the copy was complete",
+                ));
+            }
+            Ok(n) => {
+                done += n as u64;
+                progress(done);
+            }
+            Err(e)
+                if done == 0
+                    && Errno::from_io_error(&e).is_some_and(|e| {
+                        [Errno::XDEV, Errno::NOSYS, Errno::OPNOTSUPP, Errno::INVAL].contains(&e)
+                    }) =>
+            {
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 /// Copies with positional reads and writes through one bounded buffer (8 MiB).
