@@ -47,7 +47,9 @@ use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering, fence};
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+#[cfg(unix)]
+use memmap2::Mmap;
+use memmap2::{MmapMut, MmapOptions};
 
 /// A writable shared mapping of the first `len` bytes of a file: the header.
 ///
@@ -172,11 +174,16 @@ impl HeaderMap {
 }
 
 /// A read-only mapping of the first `len` bytes of a file: a source whose data is read out
-/// of order (converted to the other memory order). Its pages are clean page-cache pages, which
-/// the kernel reclaims at will: reading a file larger than memory through it is fine.
+/// of order (converted to the other memory order), or the rows a [`Reader`](crate::Reader)
+/// shows. Its pages are clean page-cache pages, which the kernel reclaims at will: reading a
+/// file larger than memory through it is fine. On Windows, its section is exactly as long as
+/// the mapping (see `windows::ReadView`), so that writers can still cut what lies past it.
 #[derive(Debug)]
 pub(crate) struct ReadMap {
+    #[cfg(unix)]
     map: Mmap,
+    #[cfg(windows)]
+    map: windows::ReadView,
 }
 
 impl ReadMap {
@@ -187,13 +194,47 @@ impl ReadMap {
         // truncated the source meanwhile would make the reads fault (SIGBUS), the hazard of
         // every memory-mapped file, and one that rewrote it would change the values read (as
         // for `np.load(mmap_mode='r')`). Nothing in npaa writes to a source.
+        #[cfg(unix)]
         let map = unsafe { MmapOptions::new().len(len).map(file)? };
+        #[cfg(windows)]
+        let map = windows::ReadView::new(file, len)?;
         Ok(ReadMap { map })
     }
 
     /// The mapped bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.map
+        #[cfg(unix)]
+        {
+            &self.map
+        }
+        #[cfg(windows)]
+        {
+            self.map.bytes()
+        }
+    }
+}
+
+/// How many bytes of a file `len` bytes long a reader maps when it needs the first `needed`:
+/// on Unix the whole file, so that rows written later need no new mapping; on Windows only
+/// `needed`, since a mapping there forbids cutting the file below its end, and the bytes past
+/// the counted rows are a writer's to cut (a killed writer's block in flight, reserved
+/// space).
+pub(crate) fn reader_map_len(needed: u64, len: u64) -> u64 {
+    if cfg!(windows) { needed } else { len }
+}
+
+/// True when `error`, from cutting a file, says that a mapping in another process (or another
+/// handle's) covers the bytes to cut: Windows refuses to shorten a file under a live mapping
+/// (`ERROR_USER_MAPPED_FILE`); Unix never does.
+pub(crate) fn is_mapped_elsewhere(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        let _ = error;
+        false
+    }
+    #[cfg(windows)]
+    {
+        windows::is_mapped_elsewhere(error)
     }
 }
 
@@ -356,6 +397,19 @@ pub(crate) fn is_reserved(file: &File, counted_end: u64, file_len: u64) -> bool 
 /// mark with the space it ends, in one step.
 pub(crate) fn unreserve(file: &File, end: u64) -> io::Result<()> {
     file.set_len(end)
+}
+
+/// Gives back reserved space as [`unreserve`] does where nothing forbids the cut now; where a
+/// mapping of the file does (Windows: a reader's `np.memmap` whose section reaches past `end`;
+/// under Wine, any mapping of the file), leaves the space as it is, marked, which every reader
+/// ignores and the next cut removes (the next close or open of a writer, `recover`). For the
+/// cuts that only tidy up (shared mode's), which must not make an append or a close fail
+/// because someone reads the file.
+pub(crate) fn unreserve_unless_mapped(file: &File, end: u64) -> io::Result<()> {
+    match unreserve(file, end) {
+        Err(e) if is_mapped_elsewhere(&e) => Ok(()),
+        other => other,
+    }
 }
 
 /// Allocates the blocks of the `len` bytes at `offset`, inside `file`'s length, so that stores
