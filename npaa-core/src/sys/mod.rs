@@ -15,7 +15,9 @@
 //! - `macos`: `F_PREALLOCATE`; `freebsd`: `posix_fallocate` and `copy_file_range` (see
 //!   there for why each is used where it is);
 //! - `windows`: positional I/O, the writer lock (a byte-range lock far past the end of the
-//!   file, which readers never meet), file identity, deleting an open file.
+//!   file, which readers never meet), file identity, deleting an open file, read-only
+//!   mappings whose section ends where the mapping does (a live section forbids cutting the
+//!   file below its end).
 //!
 //! Built with `--cfg npaa_portable`, the crate compiles out every Linux-only mechanism and
 //! takes, on Linux, the paths other systems take: that is how those paths are tested.
