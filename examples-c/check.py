@@ -99,8 +99,14 @@ def check_wrapper(directory):
             assert f.read() == saved.getvalue(), f"{name}: bytes differ from np.save"
     shared = load(f"{directory}/shared.npy")
     assert np.array_equal(shared, np.arange(12.0).reshape(6, 2)), shared
+    # npaa::RaggedArray: records of 3, 0, 2, 1, 2 and 1 rows, row r = [r, r + 0.5].
+    data = load(f"{directory}/ragged.npy")
+    r = np.arange(9.0)[:, None]
+    assert data.dtype == np.dtype("<f8") and np.array_equal(data, np.hstack([r, r + 0.5])), data
+    ends = load(f"{directory}/ragged.idx.npy")
+    assert ends.dtype == np.dtype("<i8") and ends.tolist() == [3, 3, 5, 6, 8, 9], ends
     return (f"{directory}: 12 typed files, rows.npy, fortran.npy, ordered_f.npy, ordered_c.npy, "
-            "shared.npy")
+            "shared.npy, ragged.npy")
 
 
 def check_shared(path, workers, blocks):

@@ -1,6 +1,6 @@
 // Exercises the C++ wrapper (include/npaa.hpp): typed appends of every primitive type from
-// vectors and pointers, Fortran order, blocks in either order, errors as exceptions,
-// move-only ownership.
+// vectors and pointers, Fortran order, blocks in either order, shared mode, ragged pairs
+// (npaa::RaggedArray), errors as exceptions, move-only ownership.
 //
 // Usage: cpp_wrapper DIR   (writes DIR/*.npy; check.py wrapper DIR verifies them)
 #include <npaa.hpp>
@@ -50,6 +50,64 @@ void expect_error(F call, npaa_status status, const char *needle, const char *wh
             std::cout << "ok " << what << ": " << e.what() << "\n";
         }
     }
+}
+
+// A ragged pair of rows of 2 doubles, records of 3, 0, 2, 1, 2 and 1 rows (row r holds
+// {r, r + 0.5}): check.py wrapper loads DIR/ragged.npy and its index DIR/ragged.idx.npy.
+void ragged(const std::string &dir) {
+    const std::string path = dir + "/ragged.npy";
+    auto rows = [](double from, std::size_t n) {
+        std::vector<double> v;
+        for (std::size_t r = 0; r < n; r++) {
+            v.push_back(from + double(r));
+            v.push_back(from + double(r) + 0.5);
+        }
+        return v;
+    };
+    npaa::RaggedArray pair(path, npaa::Options().delete_if_exists(true));
+    pair.append(rows(0, 3), {3, 2});
+    const double none[1] = {0};
+    pair.append(none, {0, 2});
+    const std::vector<double> two = rows(3, 2);
+    pair.append(two.data(), {2, 2});
+    pair.extend<double>({{rows(5, 1), {1, 2}}, {rows(6, 2), {2, 2}}});
+    expect(pair.size() == 5, "records after append and extend");
+
+    expect_error([&] { pair.append(std::vector<double>(5), {3, 2}); }, NPAA_INVALID_ARGUMENT,
+                 "needs 48 bytes, got 40", "record vector size");
+    expect_error([&] { pair.append(std::vector<double>(3), {1, 3}); }, NPAA_SHAPE_MISMATCH,
+                 "(1, 3)", "record shape mismatch");
+    expect_error([&] { npaa::RaggedArray second(path); }, NPAA_LOCKED, "locked",
+                 "second ragged writer");
+    // A refused record in extend: the ones before it stay appended.
+    expect_error([&] { pair.extend<double>({{rows(8, 1), {1, 2}}, {rows(9, 1), {2}}}); },
+                 NPAA_SHAPE_MISMATCH, "(2,)", "refused record in extend");
+    expect(pair.size() == 6, "records before a refused one stay");
+
+    npaa::RaggedArray moved = std::move(pair);
+    expect(!pair && static_cast<bool>(moved), "move transfers the ragged handle");
+    moved.flush();
+    moved.sync();
+    moved.close();
+    expect(!moved, "close empties the ragged object");
+    moved.close();  // closing an empty object is a no-op
+    expect(npaa::ragged_problems(path).empty(), "a closed pair is consistent");
+    expect(npaa::recover_ragged(path) == 6, "recover_ragged on a consistent pair");
+
+    // What a kill between the data and the index leaves: rows no index entry names.
+    {
+        npaa::Array data(path);
+        data.append(rows(9, 1), {1, 2});
+    }
+    const std::vector<std::string> problems = npaa::ragged_problems(path);
+    expect(problems.size() == 1 &&
+               problems[0] == "needs recovery: the data holds 1 items past its last indexed "
+                              "record (a half-appended record): call npaa_ragged_recover() on "
+                              "its data file first",
+           "ragged_problems names the half-appended record");
+    expect(npaa::recover_ragged(path) == 6 && npaa::ragged_problems(path).empty(),
+           "recover_ragged cuts it");
+    expect(npaa::problems(path).empty(), "the data file alone is fine");
 }
 
 }  // namespace
@@ -146,6 +204,8 @@ int main(int argc, char **argv) {
         expect(second.shape() == std::vector<std::uint64_t>({6, 2}), "shape seen by a shared writer");
         first.close();
         second.close();
+
+        ragged(dir);
     } catch (const npaa::Error &e) {
         std::cerr << "FAIL: unexpected npaa::Error " << e.status_str() << ": " << e.what() << "\n";
         return 1;

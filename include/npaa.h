@@ -168,7 +168,7 @@
 #define NPAA_ORDER_F 1
 
 /**
- * npaa_recover() flag: complete an incomplete last row with zeros instead of cutting it off.
+ * npaa_recover() flag: complete an incomplete last item with zeros instead of cutting it off.
  */
 #define NPAA_RECOVER_ZEROFILL_INCOMPLETE 1
 
@@ -216,7 +216,7 @@
  * an exclusive advisory lock on the file from the moment the file exists (opened or created
  * by the first append) until npaa_close(): another writer, in this process or another, gets
  * NPAA_LOCKED. Readers such as NumPy's np.load(..., mmap_mode="r") are not affected and see
- * every row whose npaa_append() has returned (with the default options).
+ * every item whose npaa_append() has returned (with the default options).
  *
  * Thread-safety: one handle may be used from many threads at once. npaa_append(),
  * npaa_check_append(), npaa_flush(), npaa_update_header(), npaa_sync() and the getters
@@ -233,11 +233,11 @@ typedef struct npaa_array npaa_array;
  * growth axis of a .npy data file, with their ends in an index beside it.
  *
  * The index of "feats.npy" is "feats.idx.npy" (a path not ending in ".npy" gets ".idx.npy"
- * added): a 1-D "<i8" .npy file of record ends, so that record i is rows
+ * added): a 1-D "<i8" .npy file of record ends, so that record i is items
  * `ends[i-1]..ends[i]` of the data (`0..ends[0]` for the first). NumPy loads both files.
  *
  * Each record is appended to the data first (written, then counted by its header), then its
- * end to the index: a process killed at any moment never leaves an index that names rows the
+ * end to the index: a process killed at any moment never leaves an index that names items the
  * data does not hold; at most a half-appended record, which npaa_ragged_open() and
  * npaa_ragged_recover() cut. The pair's lock is the index's: a second writer gets
  * NPAA_LOCKED.
@@ -299,7 +299,7 @@ typedef struct npaa_options {
     uint32_t delete_if_exists;
     /**
      * Non-zero (the default): update the header after every append, so that NumPy always
-     * sees every appended row. 0: update it only on npaa_update_header(), npaa_sync() and
+     * sees every appended item. 0: update it only on npaa_update_header(), npaa_sync() and
      * npaa_close(); in between, NumPy sees the shape of the last update.
      */
     uint32_t rewrite_header_on_append;
@@ -330,7 +330,7 @@ typedef struct npaa_options {
     uint64_t durability_bytes;
     /**
      * Coalesce appends in memory up to this many bytes before writing them (0, the default,
-     * disables buffering). Buffered rows are not in the file until the buffer is full or
+     * disables buffering). Buffered items are not in the file until the buffer is full or
      * npaa_flush(), npaa_update_header(), npaa_sync() or npaa_close() is called; a crash
      * loses them (the file still loads, without them). Appends larger than the buffer bypass
      * it.
@@ -339,14 +339,14 @@ typedef struct npaa_options {
     /**
      * Mapped mode (0, the default, disables it): copy small appends into space reserved past
      * the data through a memory mapping, this many bytes at a time, so that an append costs
-     * no system call (several times faster for rows of a few hundred bytes; 1 MiB suits
-     * rows of up to a few KiB). Blocks larger than an eighth of it are written as usual.
+     * no system call (several times faster for items of a few hundred bytes; 1 MiB
+     * suits items of up to a few KiB). Blocks larger than an eighth of it are written as usual.
      * While the file is open, and if the process is killed, the file is longer than its
      * data: the reserved space, ended by a 24-byte mark (the file's last bytes). NumPy
      * ignores both; npaa_close(), npaa_recover() and the next npaa_open() cut them. The mark
      * needs no file system feature and survives a copy of the whole file. Where space
      * cannot be reserved, appends are written as usual, and so they are
-     * when rewrite_header_on_append is 0 or durability is NPAA_DURABILITY_EVERY_BYTES (rows
+     * when rewrite_header_on_append is 0 or durability is NPAA_DURABILITY_EVERY_BYTES (items
      * the header does not count yet must stay recoverable). Programs built against a header
      * without this field get 0.
      */
@@ -409,11 +409,11 @@ typedef struct npaa_recover_report {
      */
     uint64_t items_after;
     /**
-     * Bytes cut from the end of the file (an incomplete last row).
+     * Bytes cut from the end of the file (an incomplete last item).
      */
     uint64_t bytes_cut;
     /**
-     * Zero bytes added to complete the last row (NPAA_RECOVER_ZEROFILL_INCOMPLETE).
+     * Zero bytes added to complete the last item (NPAA_RECOVER_ZEROFILL_INCOMPLETE).
      */
     uint64_t bytes_zero_filled;
     /**
@@ -659,19 +659,19 @@ npaa_status npaa_open(const char *path,
  *
  * `descr` is a NumPy descr: a typestr such as "<f8", "<i4", "|u1", "|b1", "<c16", "|S10",
  * `"<M8[ns]"`, or a structured dtype as a Python list literal, e.g.
- * "[('t', '<f8'), ('pos', '<f4', (3,))]". `data` holds product(shape) items of that dtype,
+ * "[('t', '<f8'), ('pos', '<f4', (3,))]". `data` holds product(shape) elements of that dtype,
  * packed, in the file's memory order: itemsize(descr) * product(shape) bytes are read (see
  * npaa_dtype_itemsize()). `data` may be NULL when that is 0 bytes.
  *
  * `shape` is in the file's order: all dimensions must equal the file's except the growth
- * axis, which is the first for a C-order file and the last for a Fortran-order file. One row
- * of a 2-D C-order file of shape (n, 3) is a block of shape {1, 3}; 100 rows are
- * {100, 3}. The first append to a new file fixes its dtype and the other dimensions.
+ * axis, which is the first for a C-order file and the last for a Fortran-order file. The
+ * block's length along it is its number of items: one item (a row) of a 2-D C-order file of
+ * shape (n, 3) is a block of shape {1, 3}; 100 items are {100, 3}. The first append to a new file fixes its dtype and the other dimensions.
  *
  * The data is converted to the file's dtype if `descr` differs, under the casting rule of
  * the options (NumPy's "same_kind" by default). Everything is checked before a byte is
  * written: a failed append leaves the file as it was. With the default options the header
- * is updated before this returns, so NumPy sees the new rows at once.
+ * is updated before this returns, so NumPy sees the new items at once.
  *
  * Errors: NPAA_NULL_ARGUMENT (`array`, `descr`, `shape` with ndim > 0, or `data` when the
  * block is not empty); NPAA_ZERO_DIMENSIONAL (ndim == 0); NPAA_INVALID_ARGUMENT
@@ -714,7 +714,7 @@ npaa_status npaa_append_sized(struct npaa_array *array,
  * npaa_append() for a block laid out in `order` (NPAA_ORDER_C or NPAA_ORDER_F), which may
  * differ from the file's: a C++ program holding a row-major buffer can feed a Fortran-order
  * file, and the reverse. `shape` is the block's shape, as for npaa_append() (its growth axis
- * is the file's); `data` holds its items laid out in `order`.
+ * is the file's); `data` holds its elements laid out in `order`.
  *
  * The values are appended, as np.concatenate would append them, and written in the file's
  * order: a block whose bytes are the same in both orders (empty, or at most one dimension
@@ -768,13 +768,13 @@ npaa_status npaa_check_append(const struct npaa_array *array,
                               const uint64_t *shape);
 
 /**
- * Flushes buffered rows and the header, syncs as npaa_options.durability asks, releases the
+ * Flushes buffered items and the header, syncs as npaa_options.durability asks, releases the
  * file's lock and frees the handle. `array` may be NULL: then it does nothing and returns
  * NPAA_OK.
  *
  * Ownership: the handle is freed even when an error is returned; do not use it again in any
  * case. An error (NPAA_IO) means the last appends may not be counted in the header: the
- * file then loads as the rows counted before, and npaa_recover() restores the rest.
+ * file then loads as the items counted before, and npaa_recover() restores the rest.
  *
  * Thread-safety: must not run concurrently with any other call on the same handle.
  *
@@ -783,7 +783,7 @@ npaa_status npaa_check_append(const struct npaa_array *array,
 npaa_status npaa_close(struct npaa_array *array);
 
 /**
- * Writes rows held in the buffer (npaa_options.buffer_capacity) to the file and, when the
+ * Writes items held in the buffer (npaa_options.buffer_capacity) to the file and, when the
  * header is rewritten on append (the default), updates the header. Does nothing without a
  * buffer. Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
  *
@@ -792,7 +792,7 @@ npaa_status npaa_close(struct npaa_array *array);
 npaa_status npaa_flush(struct npaa_array *array);
 
 /**
- * Writes buffered rows and the header, so that NumPy sees everything appended so far, even
+ * Writes buffered items and the header, so that NumPy sees everything appended so far, even
  * when npaa_options.rewrite_header_on_append is 0. Errors: NPAA_NULL_ARGUMENT, NPAA_IO.
  * Thread-safe (see npaa_array).
  *
@@ -801,7 +801,7 @@ npaa_status npaa_flush(struct npaa_array *array);
 npaa_status npaa_update_header(struct npaa_array *array);
 
 /**
- * Writes buffered rows and the header, and forces both to stable storage (data first, then
+ * Writes buffered items and the header, and forces both to stable storage (data first, then
  * the header that counts it): everything appended before this call survives a power loss.
  * Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
  *
@@ -820,7 +820,7 @@ npaa_status npaa_sync(struct npaa_array *array);
 npaa_status npaa_ndim(const struct npaa_array *array, size_t *ndim_out);
 
 /**
- * Copies the array's current shape (rows still in the buffer included) into
+ * Copies the array's current shape (items still in the buffer included) into
  * `shape_buf[0..min(capacity, ndim)]` and stores ndim in `*ndim_out`, like snprintf: if
  * `*ndim_out > capacity`, the shape was truncated; call again with a larger buffer
  * (NPAA_MAX_DIMS entries always suffice). Before the first append created the file, ndim is
@@ -874,7 +874,7 @@ npaa_status npaa_is_fortran_order(const struct npaa_array *array, bool *fortran_
  * Ownership: on NPAA_OK, `*out` receives a handle that the caller owns and must release with
  * npaa_ragged_close(). On failure, `*out` is left unchanged. Errors: those of npaa_open()
  * for either file, and NPAA_FORMAT when the index is not a ragged index (a 1-D "<i8" array)
- * or is missing beside a data file that holds rows. Thread-safe.
+ * or is missing beside a data file that holds items. Thread-safe.
  *
  * Pointers: `path` must be NULL or a NUL-terminated string; `options` NULL or an initialized
  * npaa_options; `out` NULL or a writable npaa_ragged pointer.
@@ -900,6 +900,24 @@ npaa_status npaa_ragged_append(struct npaa_ragged *ragged,
                                const char *descr,
                                size_t ndim,
                                const uint64_t *shape);
+
+/**
+ * npaa_ragged_append() with the length of `data` in bytes, as npaa_append_sized(): the
+ * library checks that it is itemsize(descr) * product(shape) (NPAA_INVALID_ARGUMENT
+ * otherwise, nothing written), so a caller holding a buffer of known size (a C++ vector)
+ * need not check it itself.
+ *
+ * Errors: those of npaa_ragged_append(), and NPAA_INVALID_ARGUMENT when `data_len` is not
+ * the record's size. Thread-safe.
+ *
+ * Pointers: as npaa_ragged_append(), with `data` NULL or `data_len` readable bytes.
+ */
+npaa_status npaa_ragged_append_sized(struct npaa_ragged *ragged,
+                                     const void *data,
+                                     size_t data_len,
+                                     const char *descr,
+                                     size_t ndim,
+                                     const uint64_t *shape);
 
 /**
  * Stores the number of records appended so far in `*records_out`. Errors:
@@ -955,12 +973,34 @@ npaa_status npaa_ragged_close(struct npaa_ragged *ragged);
 npaa_status npaa_ragged_recover(const char *path, uint64_t *records_out);
 
 /**
- * Parses a NumPy descr and stores the size in bytes of one item of that dtype in
+ * Copies what is wrong with the ragged pair whose data file is `path` (npaa-core's
+ * RaggedInfo::problems: either file's own findings, as npaa_problems() words them, then an
+ * index entry smaller than the one before it, index entries past the data, or items of the
+ * data past its last indexed record), one per line, each with the C function that fixes it
+ * where one does, NUL-terminated, into `buf`, like npaa_problems(): `*len_out` receives the
+ * full length (call again with `*len_out + 1` bytes if it is >= capacity), `*count_out` the
+ * number of problems (0: the pair is consistent, and the text is ""). `buf` may be NULL when
+ * `capacity` is 0. Reads the whole index; changes nothing.
+ *
+ * Errors: NPAA_NULL_ARGUMENT; NPAA_IO (no index, ...), NPAA_FORMAT (a file that is not a .npy
+ * file, an index that is not a 1-D "<i8" array). Thread-safe.
+ *
+ * Pointers: `path` NULL or a NUL-terminated string; `buf` NULL or `capacity` writable bytes;
+ * `len_out` and `count_out` NULL or writable size_t.
+ */
+npaa_status npaa_ragged_problems(const char *path,
+                                 char *buf,
+                                 size_t capacity,
+                                 size_t *len_out,
+                                 size_t *count_out);
+
+/**
+ * Parses a NumPy descr and stores the size in bytes of one element of that dtype (NumPy's itemsize) in
  * `*itemsize_out`, e.g. 8 for "<f8" and 32 for
  * "[('step', '<u8'), ('thread', '<u4'), ('t', '<f8'), ('pos', '<f4', (3,))]".
  *
  * Use it to check that a C struct matches the descr you append it with (the descr of a
- * packed record has no padding: compare with the struct's packed size, or write rows
+ * packed record has no padding: compare with the struct's packed size, or write records
  * field by field into a byte buffer).
  *
  * Errors: NPAA_NULL_ARGUMENT if a pointer is NULL; NPAA_INVALID_DTYPE if `descr` is not a
@@ -970,7 +1010,8 @@ npaa_status npaa_ragged_recover(const char *path, uint64_t *records_out);
  * Pointers: `descr` must be NULL or a NUL-terminated string; `itemsize_out` must be NULL or point
  * to a writable size_t.
  */
-npaa_status npaa_dtype_itemsize(const char *descr, size_t *itemsize_out);
+npaa_status npaa_dtype_itemsize(const char *descr,
+                                size_t *itemsize_out);
 
 /**
  * Copies what keeps the file at `path` from loading in NumPy or from being appended to
@@ -1024,10 +1065,10 @@ npaa_status npaa_append_files(const char *dest,
 
 /**
  * Makes a file whose data does not match its header loadable and appendable again: a file
- * cut short mid-row (a crash, a full disk, a broken copy), or one with rows its header does
- * not count yet. The number of rows is inferred from the file size; an incomplete last row is
- * cut off (or, with NPAA_RECOVER_ZEROFILL_INCOMPLETE, completed with zeros). Costs one header
- * rewrite, whatever the file size. A file that does not need recovery is left as it is
+ * cut short mid-item (a crash, a full disk, a broken copy), or one with items its header
+ * does not count yet. The number of items is inferred from the file size; an incomplete last
+ * item is cut off (or, with NPAA_RECOVER_ZEROFILL_INCOMPLETE, completed with zeros). Costs
+ * one header rewrite, whatever the file size. A file that does not need recovery is left as it is
  * (report->changed is false).
  *
  * `flags`: 0 or a bitwise OR of NPAA_RECOVER_ZEROFILL_INCOMPLETE and NPAA_RECOVER_DRY_RUN;

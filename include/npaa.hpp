@@ -6,6 +6,9 @@
 //     array.append(row, {1, 3});          // one row of 3 doubles: file shape (n, 3)
 //     array.close();                      // or let the destructor close it (errors ignored)
 //
+// npaa::RaggedArray appends records of any length with an index beside the data (a ragged
+// pair); npaa::recover_ragged() and npaa::ragged_problems() repair and check one.
+//
 // Errors are thrown as npaa::Error (a std::runtime_error) carrying the status code and the
 // library's message. Link with -lnpaa, as for npaa.h.
 //
@@ -65,6 +68,48 @@ constexpr bool little_endian() noexcept {
     return true;
 #endif
 }
+
+/// Move-only ownership of a C handle `H` that `Close` releases (npaa_close(),
+/// npaa_ragged_close()): the part npaa::Array and npaa::RaggedArray share.
+template <class H, npaa_status (*Close)(H *)>
+class Owned {
+public:
+    /// An empty object that owns no handle.
+    Owned() noexcept = default;
+    Owned(const Owned &) = delete;
+    Owned &operator=(const Owned &) = delete;
+    Owned(Owned &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    Owned &operator=(Owned &&other) noexcept {
+        if (this != &other) {
+            reset();
+            handle_ = std::exchange(other.handle_, nullptr);
+        }
+        return *this;
+    }
+
+    /// Closes the handle, ignoring errors: call close() to see them.
+    ~Owned() { reset(); }
+
+    /// Closes the handle, throwing npaa::Error if the final writes failed. The object is
+    /// empty afterwards, even when it throws; closing an empty object does nothing.
+    void close() { check(Close(std::exchange(handle_, nullptr))); }
+
+    /// True while the object owns an open handle.
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+    /// The C handle, still owned by this object.
+    H *handle() const noexcept { return handle_; }
+
+protected:
+    H *handle_ = nullptr;
+
+private:
+    void reset() noexcept {
+        if (handle_ != nullptr) {
+            (void)Close(std::exchange(handle_, nullptr));
+        }
+    }
+};
 
 }  // namespace detail
 
@@ -166,41 +211,23 @@ private:
     npaa_options raw_;
 };
 
-/// A .npy file open for appending: owns an npaa_array handle (move-only).
-class Array {
+namespace detail {
+
+/// The appends npaa::Array and npaa::RaggedArray share, over the C functions `Append`
+/// (npaa_append(), npaa_ragged_append()) and `AppendSized` (their _sized forms).
+template <class H, npaa_status (*Close)(H *),
+          npaa_status (*Append)(H *, const void *, const char *, std::size_t,
+                                const std::uint64_t *),
+          npaa_status (*AppendSized)(H *, const void *, std::size_t, const char *, std::size_t,
+                                     const std::uint64_t *)>
+class Appender : public Owned<H, Close> {
 public:
-    /// An empty object that owns no file.
-    Array() noexcept = default;
-
-    /// Opens `path` for appending (npaa_open()); throws npaa::Error.
-    explicit Array(const std::string &path, const Options &options = Options()) {
-        detail::check(npaa_open(path.c_str(), options.get(), &handle_));
-    }
-
-    /// Opens `path` for appending; throws npaa::Error.
-    static Array open(const std::string &path, const Options &options = Options()) {
-        return Array(path, options);
-    }
-
-    Array(const Array &) = delete;
-    Array &operator=(const Array &) = delete;
-    Array(Array &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    Array &operator=(Array &&other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, nullptr);
-        }
-        return *this;
-    }
-
-    /// Closes the file, ignoring errors: call close() to see them.
-    ~Array() { reset(); }
-
-    /// Appends `shape`-shaped items of dtype `descr` from `data` (npaa_append()); `data`
-    /// holds itemsize(descr) * product(shape) bytes in the file's order.
+    /// Appends a block (a record, for a RaggedArray) of shape `shape` and dtype `descr` from
+    /// `data` (npaa_append(), npaa_ragged_append()); `data` holds itemsize(descr) *
+    /// product(shape) bytes in the file's order.
     void append_raw(const void *data, const char *descr, const std::uint64_t *shape,
                     std::size_t ndim) const {
-        detail::check(npaa_append(handle_, data, descr, ndim, shape));
+        check(Append(this->handle_, data, descr, ndim, shape));
     }
 
     void append_raw(const void *data, const std::string &descr,
@@ -224,9 +251,10 @@ public:
         append_raw(data, dtype_traits<T>::descr(), shape.data(), shape.size());
     }
 
-    /// Appends the elements of `data` as a block of shape `shape` (npaa_append_sized()); throws
-    /// npaa::Error with NPAA_INVALID_ARGUMENT if data.size() is not product(shape) (the
-    /// library checks the vector's length against the block).
+    /// Appends the elements of `data` as a block of shape `shape` (npaa_append_sized(),
+    /// npaa_ragged_append_sized()); throws npaa::Error with NPAA_INVALID_ARGUMENT if
+    /// data.size() is not product(shape) (the library checks the vector's length against the
+    /// block).
     template <class T>
     void append(const std::vector<T> &data, std::initializer_list<std::uint64_t> shape) const {
         append(data, std::vector<std::uint64_t>(shape));
@@ -234,16 +262,35 @@ public:
 
     template <class T>
     void append(const std::vector<T> &data, const std::vector<std::uint64_t> &shape) const {
-        detail::check(npaa_append_sized(handle_, data.data(), data.size() * sizeof(T),
-                                        dtype_traits<T>::descr(), shape.size(), shape.data()));
+        check(AppendSized(this->handle_, data.data(), data.size() * sizeof(T),
+                          dtype_traits<T>::descr(), shape.size(), shape.data()));
     }
 
     /// std::vector<bool> is bit-packed: its elements are copied to bytes first.
     void append(const std::vector<bool> &data, const std::vector<std::uint64_t> &shape) const {
         std::unique_ptr<bool[]> bytes(new bool[data.size() > 0 ? data.size() : 1]);
         for (std::size_t i = 0; i < data.size(); i++) bytes[i] = data[i];
-        detail::check(npaa_append_sized(handle_, bytes.get(), data.size() * sizeof(bool),
-                                        dtype_traits<bool>::descr(), shape.size(), shape.data()));
+        check(AppendSized(this->handle_, bytes.get(), data.size() * sizeof(bool),
+                          dtype_traits<bool>::descr(), shape.size(), shape.data()));
+    }
+};
+
+}  // namespace detail
+
+/// A .npy file open for appending: owns an npaa_array handle (move-only).
+class Array : public detail::Appender<npaa_array, npaa_close, npaa_append, npaa_append_sized> {
+public:
+    /// An empty object that owns no file.
+    Array() noexcept = default;
+
+    /// Opens `path` for appending (npaa_open()); throws npaa::Error.
+    explicit Array(const std::string &path, const Options &options = Options()) {
+        detail::check(npaa_open(path.c_str(), options.get(), &handle_));
+    }
+
+    /// Opens `path` for appending; throws npaa::Error.
+    static Array open(const std::string &path, const Options &options = Options()) {
+        return Array(path, options);
     }
 
     /// Appends the elements of `data`, laid out in `order` (NPAA_ORDER_C: row-major, or
@@ -293,27 +340,64 @@ public:
     void update_header() const { detail::check(npaa_update_header(handle_)); }
     void sync() const { detail::check(npaa_sync(handle_)); }
 
-    /// Closes the file (npaa_close()), throwing npaa::Error if the final update failed. The
-    /// object is empty afterwards, even when it throws.
-    void close() { detail::check(npaa_close(std::exchange(handle_, nullptr))); }
-
-    /// True while the object owns an open file.
-    explicit operator bool() const noexcept { return handle_ != nullptr; }
-
-    /// The C handle, still owned by this object.
-    npaa_array *handle() const noexcept { return handle_; }
-
-private:
-    void reset() noexcept {
-        if (handle_ != nullptr) {
-            (void)npaa_close(std::exchange(handle_, nullptr));
-        }
-    }
-
-    npaa_array *handle_ = nullptr;
+    // append_raw() and append() (npaa_append(), npaa_append_sized()), close() (npaa_close()),
+    // operator bool and handle() come from detail::Appender.
 };
 
-/// Size in bytes of one item of `descr` (npaa_dtype_itemsize()).
+/// A ragged pair open for appending (npaa_ragged_open()): records of any length along the
+/// growth axis of a .npy data file, with their ends in an index beside it ("feats.npy" +
+/// "feats.idx.npy"). Owns an npaa_ragged handle (move-only); opening repairs what a crash
+/// left (a half-appended record is cut).
+///
+///     npaa::RaggedArray feats("feats.npy", npaa::Options().delete_if_exists(true));
+///     feats.append(frames, {n, 768});    // one record of n items of 768 floats
+///     feats.close();
+///
+/// Thread-safety as npaa::Array: append, extend, size, flush and sync may run concurrently;
+/// close(), assignment, moving and destruction must not run concurrently with anything else.
+class RaggedArray : public detail::Appender<npaa_ragged, npaa_ragged_close, npaa_ragged_append,
+                                            npaa_ragged_append_sized> {
+public:
+    /// An empty object that owns no pair.
+    RaggedArray() noexcept = default;
+
+    /// Opens the pair whose data file is `path` (npaa_ragged_open()); throws npaa::Error.
+    explicit RaggedArray(const std::string &path, const Options &options = Options()) {
+        detail::check(npaa_ragged_open(path.c_str(), options.get(), &handle_));
+    }
+
+    /// Opens the pair whose data file is `path`; throws npaa::Error.
+    static RaggedArray open(const std::string &path, const Options &options = Options()) {
+        return RaggedArray(path, options);
+    }
+
+    /// Appends records in turn, each a (data, shape) pair as append() takes them. A refused
+    /// record throws; the records before it stay appended.
+    template <class T>
+    void extend(
+        const std::vector<std::pair<std::vector<T>, std::vector<std::uint64_t>>> &records) const {
+        for (const auto &record : records) append(record.first, record.second);
+    }
+
+    /// The number of records appended so far (npaa_ragged_len()).
+    std::uint64_t size() const {
+        std::uint64_t records = 0;
+        detail::check(npaa_ragged_len(handle_, &records));
+        return records;
+    }
+
+    /// Writes records held back, then their index entries (npaa_ragged_flush()).
+    void flush() const { detail::check(npaa_ragged_flush(handle_)); }
+    /// Forces everything to stable storage, the data before the index (npaa_ragged_sync()).
+    void sync() const { detail::check(npaa_ragged_sync(handle_)); }
+
+    // append_raw() and append() of one record (npaa_ragged_append(),
+    // npaa_ragged_append_sized(): its length along the growth axis may be anything, 0
+    // included), close() (npaa_ragged_close(): an error means the last records may not be
+    // indexed), operator bool and handle() come from detail::Appender.
+};
+
+/// Size in bytes of one element of `descr`, NumPy's itemsize (npaa_dtype_itemsize()).
 inline std::size_t dtype_itemsize(const std::string &descr) {
     std::size_t size = 0;
     detail::check(npaa_dtype_itemsize(descr.c_str(), &size));
@@ -346,6 +430,50 @@ inline bool needs_recovery(const std::string &path) {
     bool yes = false;
     detail::check(npaa_needs_recovery(path.c_str(), &yes));
     return yes;
+}
+
+namespace detail {
+
+/// The findings `problems` (npaa_problems() or npaa_ragged_problems()) gives for `path`, one
+/// string each.
+inline std::vector<std::string> problems(
+    npaa_status (*problems)(const char *, char *, std::size_t, std::size_t *, std::size_t *),
+    const std::string &path) {
+    std::size_t len = 0, count = 0;
+    check(problems(path.c_str(), nullptr, 0, &len, &count));
+    std::string text(len + 1, '\0');
+    check(problems(path.c_str(), &text[0], text.size(), &len, &count));
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < count; i++) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos || end > len) end = len;
+        lines.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return lines;
+}
+
+}  // namespace detail
+
+/// What keeps the file at `path` from loading in NumPy or from being appended to, each with
+/// the C function that fixes it (npaa_problems()); empty when the file is fine.
+inline std::vector<std::string> problems(const std::string &path) {
+    return detail::problems(npaa_problems, path);
+}
+
+/// What is wrong with the ragged pair whose data file is `path` (npaa_ragged_problems());
+/// empty for a consistent pair.
+inline std::vector<std::string> ragged_problems(const std::string &path) {
+    return detail::problems(npaa_ragged_problems, path);
+}
+
+/// Restores a consistent ragged pair after a crash (npaa_ragged_recover()); returns the
+/// number of records after the repair.
+inline std::uint64_t recover_ragged(const std::string &path) {
+    std::uint64_t records = 0;
+    detail::check(npaa_ragged_recover(path.c_str(), &records));
+    return records;
 }
 
 /// The linked library's version, e.g. "0.1.0".

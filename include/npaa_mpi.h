@@ -43,7 +43,7 @@
  *   before lower ones) lie under the step's reservation mark (24 bytes ending the file,
  *   written by rank 0 before any rank writes the step; no file system feature needed):
  *   npaa recover, npaa_recover() and the next npaa_mpi_open() cut them, never counting a
- *   hole as rows.
+ *   hole as items.
  *
  * Thread-safety: as MPI collectives on one communicator: one thread at a time per handle.
  */
@@ -75,7 +75,7 @@ typedef struct npaa_mpi_array {
     int size;
     /** The file's path (owned copy). */
     char *path;
-    /** Per step: status, bytes and rows of every rank (3 * size values). */
+    /** Per step: status, bytes and items of every rank (3 * size values). */
     uint64_t *counts;
 } npaa_mpi_array;
 
@@ -339,7 +339,7 @@ static inline npaa_status npaa_mpi__append(npaa_mpi_array *a, const void *data,
 /**
  * Appends one step; collective. This rank's block has dtype `descr`, shape `shape[0..ndim]`
  * (in the file's order; only the growth axis may differ from the file's, 0 is fine) and its
- * items at `data`, as for npaa_append(). The blocks of all ranks land in rank order.
+ * elements at `data`, as for npaa_append(). The blocks of all ranks land in rank order.
  *
  * A block refused on any rank fails the step on every rank with that rank's status and
  * message, and nothing of the step is written. NPAA_IO for a failed MPI-IO call or header

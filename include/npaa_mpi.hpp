@@ -54,7 +54,7 @@ public:
     /// Closes the file collectively, ignoring errors: call close() to see them.
     ~Array() { reset(); }
 
-    /// Appends this rank's block of the step: `shape`-shaped items of dtype `descr` at
+    /// Appends this rank's block of the step: product(shape) elements of dtype `descr` at
     /// `data` (npaa_mpi_append()); throws npaa::Error on every rank if any rank failed.
     void append_raw(const void *data, const std::string &descr,
                     const std::vector<std::uint64_t> &shape) {

@@ -24,7 +24,7 @@ const _: () = assert!(NPAA_MAX_DIMS == npaa_core::MAX_DIMS);
 /// an exclusive advisory lock on the file from the moment the file exists (opened or created
 /// by the first append) until npaa_close(): another writer, in this process or another, gets
 /// NPAA_LOCKED. Readers such as NumPy's np.load(..., mmap_mode="r") are not affected and see
-/// every row whose npaa_append() has returned (with the default options).
+/// every item whose npaa_append() has returned (with the default options).
 ///
 /// Thread-safety: one handle may be used from many threads at once. npaa_append(),
 /// npaa_check_append(), npaa_flush(), npaa_update_header(), npaa_sync() and the getters
@@ -91,19 +91,19 @@ pub unsafe extern "C" fn npaa_open(
 ///
 /// `descr` is a NumPy descr: a typestr such as "<f8", "<i4", "|u1", "|b1", "<c16", "|S10",
 /// `"<M8[ns]"`, or a structured dtype as a Python list literal, e.g.
-/// "[('t', '<f8'), ('pos', '<f4', (3,))]". `data` holds product(shape) items of that dtype,
+/// "[('t', '<f8'), ('pos', '<f4', (3,))]". `data` holds product(shape) elements of that dtype,
 /// packed, in the file's memory order: itemsize(descr) * product(shape) bytes are read (see
 /// npaa_dtype_itemsize()). `data` may be NULL when that is 0 bytes.
 ///
 /// `shape` is in the file's order: all dimensions must equal the file's except the growth
-/// axis, which is the first for a C-order file and the last for a Fortran-order file. One row
-/// of a 2-D C-order file of shape (n, 3) is a block of shape {1, 3}; 100 rows are
-/// {100, 3}. The first append to a new file fixes its dtype and the other dimensions.
+/// axis, which is the first for a C-order file and the last for a Fortran-order file. The
+/// block's length along it is its number of items: one item (a row) of a 2-D C-order file of
+/// shape (n, 3) is a block of shape {1, 3}; 100 items are {100, 3}. The first append to a new file fixes its dtype and the other dimensions.
 ///
 /// The data is converted to the file's dtype if `descr` differs, under the casting rule of
 /// the options (NumPy's "same_kind" by default). Everything is checked before a byte is
 /// written: a failed append leaves the file as it was. With the default options the header
-/// is updated before this returns, so NumPy sees the new rows at once.
+/// is updated before this returns, so NumPy sees the new items at once.
 ///
 /// Errors: NPAA_NULL_ARGUMENT (`array`, `descr`, `shape` with ndim > 0, or `data` when the
 /// block is not empty); NPAA_ZERO_DIMENSIONAL (ndim == 0); NPAA_INVALID_ARGUMENT
@@ -129,7 +129,9 @@ pub unsafe extern "C" fn npaa_append(
     guard("npaa_append", || {
         // SAFETY: forwarded contract.
         let b = unsafe { appended(array, data, None, descr, ndim, shape)? };
-        b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
+        b.array
+            .inner
+            .append_raw(&b.block.dtype, b.block.shape, b.block.data)?;
         Ok(())
     })
 }
@@ -154,7 +156,9 @@ pub unsafe extern "C" fn npaa_append_sized(
     guard("npaa_append_sized", || {
         // SAFETY: forwarded contract.
         let b = unsafe { appended(array, data, Some(data_len), descr, ndim, shape)? };
-        b.array.inner.append_raw(&b.dtype, b.shape, b.data)?;
+        b.array
+            .inner
+            .append_raw(&b.block.dtype, b.block.shape, b.block.data)?;
         Ok(())
     })
 }
@@ -167,7 +171,7 @@ pub const NPAA_ORDER_F: u32 = 1;
 /// npaa_append() for a block laid out in `order` (NPAA_ORDER_C or NPAA_ORDER_F), which may
 /// differ from the file's: a C++ program holding a row-major buffer can feed a Fortran-order
 /// file, and the reverse. `shape` is the block's shape, as for npaa_append() (its growth axis
-/// is the file's); `data` holds its items laid out in `order`.
+/// is the file's); `data` holds its elements laid out in `order`.
 ///
 /// The values are appended, as np.concatenate would append them, and written in the file's
 /// order: a block whose bytes are the same in both orders (empty, or at most one dimension
@@ -223,9 +227,14 @@ pub unsafe extern "C" fn npaa_append_ordered_sized(
 /// The checked arguments of npaa_append() and npaa_append_ordered().
 struct Appended<'a> {
     array: &'a npaa_array,
-    dtype: Rc<Dtype>,
-    shape: &'a [u64],
-    data: &'a [u8],
+    block: Block<'a>,
+}
+
+/// A block's checked dtype, shape and bytes ([`block_data`]).
+pub(crate) struct Block<'a> {
+    pub(crate) dtype: Rc<Dtype>,
+    pub(crate) shape: &'a [u64],
+    pub(crate) data: &'a [u8],
 }
 
 impl Appended<'_> {
@@ -241,9 +250,12 @@ impl Appended<'_> {
                 ));
             }
         };
-        self.array
-            .inner
-            .append_raw_in_order(&self.dtype, self.shape, order, self.data)?;
+        self.array.inner.append_raw_in_order(
+            &self.block.dtype,
+            self.block.shape,
+            order,
+            self.block.data,
+        )?;
         Ok(())
     }
 }
@@ -265,6 +277,27 @@ unsafe fn appended<'a>(
     // SAFETY: forwarded contract.
     let array = unsafe { handle(array, "array")? };
     // SAFETY: forwarded contract.
+    let block = unsafe { block_data(data, data_len, descr, ndim, shape, BLOCK_DATA)? };
+    Ok(Appended { array, block })
+}
+
+/// What `data` must be for npaa_append() and its kin.
+const BLOCK_DATA: &str = "a pointer to the block's elements (NULL only for an empty block)";
+
+/// A block's dtype, shape and bytes, as npaa_append() (`data_len` `None`) and
+/// npaa_append_sized() take them; `what` says what `data` must be, for the message of a NULL.
+///
+/// # Safety
+/// As npaa_append() (npaa_append_sized() with a `data_len`), without the handle.
+pub(crate) unsafe fn block_data<'a>(
+    data: *const std::ffi::c_void,
+    data_len: Option<usize>,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+    what: &str,
+) -> Result<Block<'a>, Failure> {
+    // SAFETY: forwarded contract.
     let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
     let len = match data_len {
         Some(len) => len,
@@ -272,20 +305,8 @@ unsafe fn appended<'a>(
     };
     // SAFETY: forwarded contract: `data` holds `len` bytes (the caller's length, or
     // itemsize × product(shape) by npaa_append()'s contract).
-    let data = unsafe {
-        boundary::bytes(
-            data.cast::<u8>(),
-            len,
-            "data",
-            "a pointer to the block's items (NULL only for an empty block)",
-        )?
-    };
-    Ok(Appended {
-        array,
-        dtype,
-        shape,
-        data,
-    })
+    let data = unsafe { boundary::bytes(data.cast::<u8>(), len, "data", what)? };
+    Ok(Block { dtype, shape, data })
 }
 
 /// Checks that a block of dtype `descr` and shape `shape[0..ndim]` could be appended, without
@@ -343,13 +364,13 @@ pub(crate) fn block_len(dtype: &Dtype, shape: &[u64]) -> Result<usize, Failure> 
     }
 }
 
-/// Flushes buffered rows and the header, syncs as npaa_options.durability asks, releases the
+/// Flushes buffered items and the header, syncs as npaa_options.durability asks, releases the
 /// file's lock and frees the handle. `array` may be NULL: then it does nothing and returns
 /// NPAA_OK.
 ///
 /// Ownership: the handle is freed even when an error is returned; do not use it again in any
 /// case. An error (NPAA_IO) means the last appends may not be counted in the header: the
-/// file then loads as the rows counted before, and npaa_recover() restores the rest.
+/// file then loads as the items counted before, and npaa_recover() restores the rest.
 ///
 /// Thread-safety: must not run concurrently with any other call on the same handle.
 ///
@@ -368,7 +389,7 @@ pub unsafe extern "C" fn npaa_close(array: *mut npaa_array) -> npaa_status {
     })
 }
 
-/// Writes rows held in the buffer (npaa_options.buffer_capacity) to the file and, when the
+/// Writes items held in the buffer (npaa_options.buffer_capacity) to the file and, when the
 /// header is rewritten on append (the default), updates the header. Does nothing without a
 /// buffer. Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
 ///
@@ -382,7 +403,7 @@ pub unsafe extern "C" fn npaa_flush(array: *mut npaa_array) -> npaa_status {
     })
 }
 
-/// Writes buffered rows and the header, so that NumPy sees everything appended so far, even
+/// Writes buffered items and the header, so that NumPy sees everything appended so far, even
 /// when npaa_options.rewrite_header_on_append is 0. Errors: NPAA_NULL_ARGUMENT, NPAA_IO.
 /// Thread-safe (see npaa_array).
 ///
@@ -396,7 +417,7 @@ pub unsafe extern "C" fn npaa_update_header(array: *mut npaa_array) -> npaa_stat
     })
 }
 
-/// Writes buffered rows and the header, and forces both to stable storage (data first, then
+/// Writes buffered items and the header, and forces both to stable storage (data first, then
 /// the header that counts it): everything appended before this call survives a power loss.
 /// Errors: NPAA_NULL_ARGUMENT, NPAA_IO. Thread-safe (see npaa_array).
 ///
@@ -429,7 +450,7 @@ pub unsafe extern "C" fn npaa_ndim(array: *const npaa_array, ndim_out: *mut usiz
     })
 }
 
-/// Copies the array's current shape (rows still in the buffer included) into
+/// Copies the array's current shape (items still in the buffer included) into
 /// `shape_buf[0..min(capacity, ndim)]` and stores ndim in `*ndim_out`, like snprintf: if
 /// `*ndim_out > capacity`, the shape was truncated; call again with a larger buffer
 /// (NPAA_MAX_DIMS entries always suffice). Before the first append created the file, ndim is

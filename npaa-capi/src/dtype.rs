@@ -62,12 +62,12 @@ pub(crate) unsafe fn parse(ptr: *const c_char, name: &str) -> Result<Rc<Dtype>, 
     Ok(dtype)
 }
 
-/// Parses a NumPy descr and stores the size in bytes of one item of that dtype in
+/// Parses a NumPy descr and stores the size in bytes of one element of that dtype (NumPy's itemsize) in
 /// `*itemsize_out`, e.g. 8 for "<f8" and 32 for
 /// "[('step', '<u8'), ('thread', '<u4'), ('t', '<f8'), ('pos', '<f4', (3,))]".
 ///
 /// Use it to check that a C struct matches the descr you append it with (the descr of a
-/// packed record has no padding: compare with the struct's packed size, or write rows
+/// packed record has no padding: compare with the struct's packed size, or write records
 /// field by field into a byte buffer).
 ///
 /// Errors: NPAA_NULL_ARGUMENT if a pointer is NULL; NPAA_INVALID_DTYPE if `descr` is not a

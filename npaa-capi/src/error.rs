@@ -51,6 +51,7 @@ pub(crate) fn remedy(remedy: Remedy) -> String {
     match remedy {
         Remedy::Recover => "call npaa_recover() on it first".to_owned(),
         Remedy::EnsureAppendable => "call npaa_ensure_appendable() on it first".to_owned(),
+        Remedy::RecoverRagged => "call npaa_ragged_recover() on its data file first".to_owned(),
         Remedy::AllowUnsafeCasting => {
             "set npaa_options.casting to NPAA_CASTING_UNSAFE to force it".to_owned()
         }

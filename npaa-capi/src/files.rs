@@ -2,8 +2,10 @@
 //! npaa_is_appendable(), npaa_needs_recovery(), npaa_append_files().
 
 use std::ffi::c_char;
+use std::fmt::Display;
+use std::path::Path;
 
-use npaa_core::{AppendFilesOptions, EnsureMethod, EnsureOptions, RecoverOptions};
+use npaa_core::{AppendFilesOptions, EnsureMethod, EnsureOptions, RecoverOptions, Remedy};
 
 use crate::boundary::{self, Out, guard};
 use crate::error::{self, Failure};
@@ -31,24 +33,53 @@ pub unsafe extern "C" fn npaa_problems(
     count_out: *mut usize,
 ) -> npaa_status {
     guard("npaa_problems", || {
-        let len_out = Out::new(len_out, "len_out")?;
-        let count_out = Out::new(count_out, "count_out")?;
         // SAFETY: forwarded contract.
-        let path = unsafe { boundary::path(path, "path")? };
-        let problems = npaa_core::inspect(path)?.problems();
-        let text: Vec<String> = problems
-            .iter()
-            .map(|p| match p.remedy() {
-                Some(r) => format!("{p}: {}", error::remedy(r)),
-                None => p.to_string(),
+        unsafe {
+            copy_problems(path, buf, capacity, len_out, count_out, |path| {
+                let problems = npaa_core::inspect(path)?.problems();
+                Ok(worded(
+                    problems.iter().map(|p| (p as &dyn Display, p.remedy())),
+                ))
             })
-            .collect();
-        // SAFETY: forwarded contract.
-        unsafe { boundary::copy_text(&text.join("\n"), buf, capacity, len_out)? };
-        // SAFETY: writable per the contract.
-        unsafe { count_out.write(problems.len()) };
-        Ok(())
+        }
     })
+}
+
+/// What npaa_problems() and npaa_ragged_problems() do with the findings `find` gives for
+/// `path`: copied into `buf`, one per line, with `*len_out` and `*count_out`.
+///
+/// # Safety
+/// As npaa_problems().
+pub(crate) unsafe fn copy_problems(
+    path: *const c_char,
+    buf: *mut c_char,
+    capacity: usize,
+    len_out: *mut usize,
+    count_out: *mut usize,
+    find: impl FnOnce(&Path) -> npaa_core::Result<Vec<String>>,
+) -> Result<(), Failure> {
+    let len_out = Out::new(len_out, "len_out")?;
+    let count_out = Out::new(count_out, "count_out")?;
+    // SAFETY: forwarded contract.
+    let path = unsafe { boundary::path(path, "path")? };
+    let text = find(path)?;
+    // SAFETY: forwarded contract.
+    unsafe { boundary::copy_text(&text.join("\n"), buf, capacity, len_out)? };
+    // SAFETY: writable per the contract.
+    unsafe { count_out.write(text.len()) };
+    Ok(())
+}
+
+/// Findings in C terms: each with the C function that fixes it where one does.
+pub(crate) fn worded<'a>(
+    problems: impl Iterator<Item = (&'a dyn Display, Option<Remedy>)>,
+) -> Vec<String> {
+    problems
+        .map(|(p, remedy)| match remedy {
+            Some(r) => format!("{p}: {}", error::remedy(r)),
+            None => p.to_string(),
+        })
+        .collect()
 }
 
 /// What npaa_append_files() did. Plain data, filled by the library.
@@ -120,7 +151,7 @@ pub unsafe extern "C" fn npaa_append_files(
     })
 }
 
-/// npaa_recover() flag: complete an incomplete last row with zeros instead of cutting it off.
+/// npaa_recover() flag: complete an incomplete last item with zeros instead of cutting it off.
 pub const NPAA_RECOVER_ZEROFILL_INCOMPLETE: u32 = 1;
 /// npaa_recover() flag: only report what would be done; change nothing.
 pub const NPAA_RECOVER_DRY_RUN: u32 = 2;
@@ -150,9 +181,9 @@ pub struct npaa_recover_report {
     pub items_before: u64,
     /// Length of the growth axis after recovery.
     pub items_after: u64,
-    /// Bytes cut from the end of the file (an incomplete last row).
+    /// Bytes cut from the end of the file (an incomplete last item).
     pub bytes_cut: u64,
-    /// Zero bytes added to complete the last row (NPAA_RECOVER_ZEROFILL_INCOMPLETE).
+    /// Zero bytes added to complete the last item (NPAA_RECOVER_ZEROFILL_INCOMPLETE).
     pub bytes_zero_filled: u64,
     /// True when the header's shape was a placeholder left by an unfinished streaming writer.
     pub placeholder: bool,
@@ -177,10 +208,10 @@ pub struct npaa_ensure_report {
 }
 
 /// Makes a file whose data does not match its header loadable and appendable again: a file
-/// cut short mid-row (a crash, a full disk, a broken copy), or one with rows its header does
-/// not count yet. The number of rows is inferred from the file size; an incomplete last row is
-/// cut off (or, with NPAA_RECOVER_ZEROFILL_INCOMPLETE, completed with zeros). Costs one header
-/// rewrite, whatever the file size. A file that does not need recovery is left as it is
+/// cut short mid-item (a crash, a full disk, a broken copy), or one with items its header
+/// does not count yet. The number of items is inferred from the file size; an incomplete last
+/// item is cut off (or, with NPAA_RECOVER_ZEROFILL_INCOMPLETE, completed with zeros). Costs
+/// one header rewrite, whatever the file size. A file that does not need recovery is left as it is
 /// (report->changed is false).
 ///
 /// `flags`: 0 or a bitwise OR of NPAA_RECOVER_ZEROFILL_INCOMPLETE and NPAA_RECOVER_DRY_RUN;

@@ -81,7 +81,7 @@ pub struct npaa_options {
     /// to an existing file.
     pub delete_if_exists: u32,
     /// Non-zero (the default): update the header after every append, so that NumPy always
-    /// sees every appended row. 0: update it only on npaa_update_header(), npaa_sync() and
+    /// sees every appended item. 0: update it only on npaa_update_header(), npaa_sync() and
     /// npaa_close(); in between, NumPy sees the shape of the last update.
     pub rewrite_header_on_append: u32,
     /// Non-zero: a file created by the first append is in Fortran (column-major) order and
@@ -100,21 +100,21 @@ pub struct npaa_options {
     /// Ignored by the other durability modes. Default 0.
     pub durability_bytes: u64,
     /// Coalesce appends in memory up to this many bytes before writing them (0, the default,
-    /// disables buffering). Buffered rows are not in the file until the buffer is full or
+    /// disables buffering). Buffered items are not in the file until the buffer is full or
     /// npaa_flush(), npaa_update_header(), npaa_sync() or npaa_close() is called; a crash
     /// loses them (the file still loads, without them). Appends larger than the buffer bypass
     /// it.
     pub buffer_capacity: usize,
     /// Mapped mode (0, the default, disables it): copy small appends into space reserved past
     /// the data through a memory mapping, this many bytes at a time, so that an append costs
-    /// no system call (several times faster for rows of a few hundred bytes; 1 MiB suits
-    /// rows of up to a few KiB). Blocks larger than an eighth of it are written as usual.
+    /// no system call (several times faster for items of a few hundred bytes; 1 MiB
+    /// suits items of up to a few KiB). Blocks larger than an eighth of it are written as usual.
     /// While the file is open, and if the process is killed, the file is longer than its
     /// data: the reserved space, ended by a 24-byte mark (the file's last bytes). NumPy
     /// ignores both; npaa_close(), npaa_recover() and the next npaa_open() cut them. The mark
     /// needs no file system feature and survives a copy of the whole file. Where space
     /// cannot be reserved, appends are written as usual, and so they are
-    /// when rewrite_header_on_append is 0 or durability is NPAA_DURABILITY_EVERY_BYTES (rows
+    /// when rewrite_header_on_append is 0 or durability is NPAA_DURABILITY_EVERY_BYTES (items
     /// the header does not count yet must stay recoverable). Programs built against a header
     /// without this field get 0.
     pub mapped_window: usize,

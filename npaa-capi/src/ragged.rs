@@ -2,11 +2,14 @@
 //! appending, and its repair.
 
 use std::ffi::c_char;
+use std::fmt::Display;
 
 use npaa_core::RaggedAppendArray;
 
-use crate::array::{block, block_len};
+use crate::array::block_data;
 use crate::boundary::{self, Out, guard, handle};
+use crate::error::Failure;
+use crate::files::{copy_problems, worded};
 use crate::options::npaa_options;
 use crate::status::npaa_status;
 
@@ -14,11 +17,11 @@ use crate::status::npaa_status;
 /// growth axis of a .npy data file, with their ends in an index beside it.
 ///
 /// The index of "feats.npy" is "feats.idx.npy" (a path not ending in ".npy" gets ".idx.npy"
-/// added): a 1-D "<i8" .npy file of record ends, so that record i is rows
+/// added): a 1-D "<i8" .npy file of record ends, so that record i is items
 /// `ends[i-1]..ends[i]` of the data (`0..ends[0]` for the first). NumPy loads both files.
 ///
 /// Each record is appended to the data first (written, then counted by its header), then its
-/// end to the index: a process killed at any moment never leaves an index that names rows the
+/// end to the index: a process killed at any moment never leaves an index that names items the
 /// data does not hold; at most a half-appended record, which npaa_ragged_open() and
 /// npaa_ragged_recover() cut. The pair's lock is the index's: a second writer gets
 /// NPAA_LOCKED.
@@ -40,7 +43,7 @@ pub struct npaa_ragged {
 /// Ownership: on NPAA_OK, `*out` receives a handle that the caller owns and must release with
 /// npaa_ragged_close(). On failure, `*out` is left unchanged. Errors: those of npaa_open()
 /// for either file, and NPAA_FORMAT when the index is not a ragged index (a 1-D "<i8" array)
-/// or is missing beside a data file that holds rows. Thread-safe.
+/// or is missing beside a data file that holds items. Thread-safe.
 ///
 /// Pointers: `path` must be NULL or a NUL-terminated string; `options` NULL or an initialized
 /// npaa_options; `out` NULL or a writable npaa_ragged pointer.
@@ -88,23 +91,59 @@ pub unsafe extern "C" fn npaa_ragged_append(
 ) -> npaa_status {
     guard("npaa_ragged_append", || {
         // SAFETY: forwarded contract.
-        let ragged = unsafe { handle(ragged, "ragged")? };
-        // SAFETY: forwarded contract.
-        let (dtype, shape) = unsafe { block(descr, ndim, shape)? };
-        let len = block_len(&dtype, shape)?;
-        // SAFETY: forwarded contract: `data` holds itemsize × product(shape) = len bytes.
-        let data = unsafe {
-            boundary::bytes(
-                data.cast::<u8>(),
-                len,
-                "data",
-                "a pointer to the record's items (NULL only for an empty record)",
-            )?
-        };
-        ragged.inner.append_raw(&dtype, shape, data)?;
-        Ok(())
+        unsafe { append_record(ragged, data, None, descr, ndim, shape) }
     })
 }
+
+/// npaa_ragged_append() with the length of `data` in bytes, as npaa_append_sized(): the
+/// library checks that it is itemsize(descr) * product(shape) (NPAA_INVALID_ARGUMENT
+/// otherwise, nothing written), so a caller holding a buffer of known size (a C++ vector)
+/// need not check it itself.
+///
+/// Errors: those of npaa_ragged_append(), and NPAA_INVALID_ARGUMENT when `data_len` is not
+/// the record's size. Thread-safe.
+///
+/// Pointers: as npaa_ragged_append(), with `data` NULL or `data_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_ragged_append_sized(
+    ragged: *mut npaa_ragged,
+    data: *const std::ffi::c_void,
+    data_len: usize,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+) -> npaa_status {
+    guard("npaa_ragged_append_sized", || {
+        // SAFETY: forwarded contract.
+        unsafe { append_record(ragged, data, Some(data_len), descr, ndim, shape) }
+    })
+}
+
+/// Appends a record as npaa_ragged_append() (`data_len` `None`) and
+/// npaa_ragged_append_sized() do.
+///
+/// # Safety
+/// As npaa_ragged_append() (npaa_ragged_append_sized() with a `data_len`).
+unsafe fn append_record(
+    ragged: *mut npaa_ragged,
+    data: *const std::ffi::c_void,
+    data_len: Option<usize>,
+    descr: *const c_char,
+    ndim: usize,
+    shape: *const u64,
+) -> Result<(), Failure> {
+    // SAFETY: forwarded contract.
+    let ragged = unsafe { handle(ragged, "ragged")? };
+    // SAFETY: forwarded contract.
+    let record = unsafe { block_data(data, data_len, descr, ndim, shape, RECORD_DATA)? };
+    ragged
+        .inner
+        .append_raw(&record.dtype, record.shape, record.data)?;
+    Ok(())
+}
+
+/// What `data` must be for npaa_ragged_append() and npaa_ragged_append_sized().
+const RECORD_DATA: &str = "a pointer to the record's elements (NULL only for an empty record)";
 
 /// Stores the number of records appended so far in `*records_out`. Errors:
 /// NPAA_NULL_ARGUMENT. Thread-safe.
@@ -201,5 +240,40 @@ pub unsafe extern "C" fn npaa_ragged_recover(
             unsafe { out.write(report.records) };
         }
         Ok(())
+    })
+}
+
+/// Copies what is wrong with the ragged pair whose data file is `path` (npaa-core's
+/// RaggedInfo::problems: either file's own findings, as npaa_problems() words them, then an
+/// index entry smaller than the one before it, index entries past the data, or items of the
+/// data past its last indexed record), one per line, each with the C function that fixes it
+/// where one does, NUL-terminated, into `buf`, like npaa_problems(): `*len_out` receives the
+/// full length (call again with `*len_out + 1` bytes if it is >= capacity), `*count_out` the
+/// number of problems (0: the pair is consistent, and the text is ""). `buf` may be NULL when
+/// `capacity` is 0. Reads the whole index; changes nothing.
+///
+/// Errors: NPAA_NULL_ARGUMENT; NPAA_IO (no index, ...), NPAA_FORMAT (a file that is not a .npy
+/// file, an index that is not a 1-D "<i8" array). Thread-safe.
+///
+/// Pointers: `path` NULL or a NUL-terminated string; `buf` NULL or `capacity` writable bytes;
+/// `len_out` and `count_out` NULL or writable size_t.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn npaa_ragged_problems(
+    path: *const c_char,
+    buf: *mut c_char,
+    capacity: usize,
+    len_out: *mut usize,
+    count_out: *mut usize,
+) -> npaa_status {
+    guard("npaa_ragged_problems", || {
+        // SAFETY: forwarded contract.
+        unsafe {
+            copy_problems(path, buf, capacity, len_out, count_out, |path| {
+                let problems = npaa_core::inspect_ragged(path)?.problems();
+                Ok(worded(
+                    problems.iter().map(|p| (p as &dyn Display, p.remedy())),
+                ))
+            })
+        }
     })
 }

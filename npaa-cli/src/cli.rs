@@ -316,13 +316,13 @@ pub struct ShowArgs {
     pub full: bool,
 }
 
-/// Print a shell completion script.
-/// Print the last rows of a .npy file as NumPy prints them, then, with --follow, new rows as
-/// a writer appends them, like `tail -f`.
+/// Print the last items of a .npy file as NumPy prints them, then, with --follow, new items
+/// as a writer appends them, like `tail -f`.
 ///
-/// Rows are counted along the growth axis (the first for C order, the last for Fortran
-/// order). Only rows the header counts are shown: never a partial row, in every writer mode.
-/// A writer with the header rewrite off counts rows only when it updates its header: what
+/// Items are the steps along the growth axis (rows of a C-order 2-D file, columns of a
+/// Fortran-order one). Only items the header counts are shown: never a partial item, in every
+/// writer mode. A writer with the header rewrite off counts items only when it updates its
+/// header: what
 /// lies past that is reported on stderr. --follow runs until Ctrl-C or until the reading
 /// end of a pipe is closed (`npaa tail -f log.npy | head`), both a normal end.
 #[derive(Debug, Args)]
@@ -335,15 +335,21 @@ pub struct TailArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
-    /// How many rows to print first.
-    #[arg(short = 'n', long = "rows", value_name = "N", default_value = "10")]
-    pub rows: u64,
+    /// How many items to print first (--rows is an alias).
+    #[arg(
+        short = 'n',
+        long = "items",
+        alias = "rows",
+        value_name = "N",
+        default_value = "10"
+    )]
+    pub items: u64,
 
-    /// Keep printing each block of new rows as it is appended.
+    /// Keep printing each block of new items as it is appended.
     #[arg(short, long)]
     pub follow: bool,
 
-    /// With --follow, how often to look for new rows, in milliseconds.
+    /// With --follow, how often to look for new items, in milliseconds.
     #[arg(long, value_name = "MS", default_value = "200")]
     pub poll: u64,
 }
@@ -380,6 +386,7 @@ pub struct RaggedIndexArgs {
     pub lengths: PathBuf,
 }
 
+/// Print a shell completion script.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:

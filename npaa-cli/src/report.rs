@@ -82,7 +82,10 @@ pub fn describe(err: &Error) -> String {
 /// What fixes a problem of `path`, as the npaa command (or option) that does it.
 pub fn remedy(remedy: Remedy, path: &Path) -> String {
     match remedy {
-        Remedy::Recover => format!("run `npaa recover {}`", shell_quote(path)),
+        // `npaa recover` repairs the pair of a data file that has an index beside it.
+        Remedy::Recover | Remedy::RecoverRagged => {
+            format!("run `npaa recover {}`", shell_quote(path))
+        }
         Remedy::EnsureAppendable => format!("run `npaa ensure-appendable {}`", shell_quote(path)),
         Remedy::AllowUnsafeCasting => "pass `--casting unsafe` to force it".to_owned(),
         // Remedy is #[non_exhaustive]: one this version does not know is not worded.

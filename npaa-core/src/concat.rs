@@ -205,13 +205,7 @@ fn into_shared(
         });
     }
     let array = options.open(dest)?;
-    check_all(&array, sources)?;
-    let copied = copy_all(&array, sources, progress);
-    let header = array.header();
-    let closed = array.close();
-    let items = copied?;
-    closed?;
-    report(dest, header, items, sources, missing)
+    check_and_copy(array, dest, sources, progress, missing)
 }
 
 /// Rules 2 and 3: building a new destination beside it, moved into place when complete.
@@ -264,13 +258,27 @@ fn build(
     // run against a real file, exactly as for an existing destination.
     let empty = template.order().block_shape(0, &template.item_shape());
     array.append_raw(template.dtype(), &empty, &[])?;
+    check_and_copy(array, staged.path(), sources, progress, true)
+}
+
+/// Rule 2, then the copy, for a destination no other call can see yet (a new one, or one in
+/// shared mode, where each source takes its own turn): every source checked against `array`
+/// before any is appended, then all appended and `array` closed (also when a copy failed:
+/// that error wins). The report is `path`'s; `created`: the destination is new.
+fn check_and_copy(
+    array: AppendArray,
+    path: &Path,
+    sources: &[FileInfo],
+    progress: &mut Progress<'_>,
+    created: bool,
+) -> Result<AppendFilesReport> {
     check_all(&array, sources)?;
     let copied = copy_all(&array, sources, progress);
     let header = array.header();
     let closed = array.close();
     let items = copied?;
     closed?;
-    report(staged.path(), header, items, sources, true)
+    report(path, header, items, sources, created)
 }
 
 /// Rule 2: every source against the destination, before any data is written.

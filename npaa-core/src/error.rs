@@ -233,10 +233,10 @@ pub enum Error {
 
     /// The file could not be shortened because a mapping covers the bytes to cut: Windows
     /// refuses to cut a file below the end of a live mapping, another program's
-    /// (`np.memmap`, `np.load(mmap_mode=...)`, a [`Reader`](crate::Reader)'s rows) or this
+    /// (`np.memmap`, `np.load(mmap_mode=...)`, a [`Reader`](crate::Reader)'s items) or this
     /// one's. Only on Windows; whatever was to be cut is still in the file, and where the cut
     /// was part of a larger change (a rollback), that change is undone too. Retry once the
-    /// readers have let go of the rows.
+    /// readers have let go of the items.
     #[error(
         "{path}: {op}: the file cannot be shortened while another reader maps the bytes to cut \
          (Windows); close the readers (np.memmap, np.load with mmap_mode) and retry",
@@ -359,7 +359,7 @@ pub enum Error {
 
     /// The index of a ragged pair ([`RaggedAppendArray`](crate::RaggedAppendArray)) does not
     /// describe its data file: it is not a 1-D `<i8` array of record ends that never
-    /// decrease, or it is missing beside a data file that holds rows.
+    /// decrease, or it is missing beside a data file that holds items.
     #[error("{path}: {what}", path = .path.display())]
     #[non_exhaustive]
     BadIndex {
@@ -372,7 +372,7 @@ pub enum Error {
     /// Record lengths given to build a ragged index
     /// ([`index_from_lengths`](crate::index_from_lengths), [`read_lengths`](crate::read_lengths))
     /// that do not describe the data: a line that is not a length, or lengths that do not add
-    /// up to the data's rows.
+    /// up to the data's items (its length along the growth axis).
     #[error("{path}: {what}", path = .path.display())]
     #[non_exhaustive]
     BadLengths {
@@ -621,6 +621,10 @@ pub enum Remedy {
     EnsureAppendable,
     /// Append under the `unsafe` casting rule ([`Casting::Unsafe`]) to force the conversion.
     AllowUnsafeCasting,
+    /// Repair the ragged pair of the data file with
+    /// [`recover_ragged`](crate::recover_ragged) first: a crash left one of its files, or the
+    /// two together, out of step.
+    RecoverRagged,
 }
 
 impl std::fmt::Display for Remedy {
@@ -631,6 +635,7 @@ impl std::fmt::Display for Remedy {
             Remedy::Recover => "call npaa_core::recover() on the file first",
             Remedy::EnsureAppendable => "call npaa_core::ensure_appendable() on the file first",
             Remedy::AllowUnsafeCasting => "append with Casting::Unsafe to force it",
+            Remedy::RecoverRagged => "call npaa_core::recover_ragged() on the data file first",
         })
     }
 }

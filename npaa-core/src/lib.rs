@@ -43,16 +43,37 @@
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //! - [`ragged`]: records of any length with an index beside the data, committed together
 //!   ([`RaggedAppendArray`], [`RaggedReader`], [`recover_ragged`]).
-//! - [`Reader`]: the rows committed so far of a file a writer is growing, mapped read-only.
+//! - [`Reader`]: the items committed so far of a file a writer is growing, mapped read-only.
 //! - [`append_files()`]: appending whole .npy files to another as one transaction (every
 //!   source checked first, a new destination built beside it, a failed write undone).
 //! - [`Error`] and its [`Remedy`]: what went wrong, and which call fixes it;
-//!   [`FileInfo::problems`] lists a file's [`Problem`]s the same way.
+//!   [`FileInfo::problems`] lists a file's [`Problem`]s the same way, and
+//!   [`RaggedInfo::problems`] a ragged pair's [`RaggedProblem`]s.
 //! - [`repr`]: Python's `repr` of shapes, `str` and `bytes`, as headers and messages write
 //!   them, for front ends that show values as Python does.
 //! - Rules a front end asks instead of restating: [`Durability`]'s names (`FromStr`),
 //!   [`parse_byte_count`], [`MAX_DIMS`] and [`check_ndim`], [`check_block`] (a block's
 //!   checks and length), [`Header::item_shape`] and [`Order::block_shape`].
+//!
+//! # Words
+//! One word for each meaning, in this crate, the C header, the Python package, the CLI's
+//! output and the README:
+//! - **element**: one value of the dtype. [`Header::num_elements`] counts them (NumPy's
+//!   `size`). NumPy's own names keep their words: `itemsize`
+//!   ([`Dtype::itemsize`]) is the size in bytes of one element, as in NumPy.
+//! - **item**: one step along the growth axis: a row of a C-order 2-D array, a column of a
+//!   Fortran-order one, a value of a 1-D one. Its shape is [`Header::item_shape`], its size in
+//!   bytes [`Header::item_len`]. Every length along the growth axis is a count of items:
+//!   [`Header::growth_len`], [`RecoverReport::items_after`], [`AppendFilesReport::items`],
+//!   [`RaggedInfo::items`], [`RaggedRecoverReport::items`], [`Items::count`] (what a
+//!   [`Reader`] maps). "Row" is only the word for an item where it is one, as in a 2-D
+//!   example, and for NumPy's rows in `npaa show --rows` (the first axis, as NumPy prints it).
+//! - **block**: what one append passes: items of one dtype and shape
+//!   ([`AppendArray::append`], [`check_block`]).
+//! - **record**: one block of a ragged pair, of any number of items
+//!   ([`RaggedAppendArray`]); **entry**: one record end in its index.
+//! - **step**: one round of a [`Collective`] append, in which every writer (MPI rank) appends
+//!   its block; not a length.
 //!
 //! # Options
 //! An operation with options has a plain call that uses the defaults and a `_with` call that
@@ -112,8 +133,9 @@ pub use header::{Header, Version};
 pub use inspect::{FileInfo, Problem, inspect, inspect_source, is_appendable, needs_recovery};
 pub use layout::{MAX_DIMS, Order, Relayout, check_ndim, relayout, same_bytes_in_both_orders};
 pub use ragged::{
-    INDEX_SUFFIX, RaggedAppendArray, RaggedInfo, RaggedReader, RaggedRecoverReport, RaggedView,
-    index_dtype, index_from_lengths, index_path, inspect_ragged, read_lengths, recover_ragged,
+    INDEX_SUFFIX, RaggedAppendArray, RaggedInfo, RaggedProblem, RaggedReader, RaggedRecoverReport,
+    RaggedView, index_dtype, index_from_lengths, index_path, inspect_ragged, read_lengths,
+    recover_ragged,
 };
-pub use reader::{Follow, Reader, Rows};
+pub use reader::{Follow, Items, Reader};
 pub use recover::{RecoverOptions, RecoverReport, recover, recover_with};

@@ -1,8 +1,8 @@
 //! Reading a .npy file while a writer grows it: [`Reader`].
 //!
-//! A reader trusts the header: a writer counts rows in the header only after their bytes are
-//! written (see the appender's docs), so the rows the header counts are complete, whatever
-//! the writer's mode. Bytes past them (rows not counted yet, a write buffer's flush in
+//! A reader trusts the header: a writer counts items in the header only after their bytes are
+//! written (see the appender's docs), so the items the header counts are complete, whatever
+//! the writer's mode. Bytes past them (items not counted yet, a write buffer's flush in
 //! progress, space a mapped-mode writer reserved) are never shown.
 
 use std::fs::File;
@@ -18,22 +18,22 @@ use crate::layout::Order;
 use crate::sys::{self, ReadMap};
 
 /// How many times [`Reader::refresh`] reads the header again when two reads in a row disagree
-/// (a writer was rewriting it) before it keeps the rows it had.
+/// (a writer was rewriting it) before it keeps the items it had.
 const HEADER_READS: usize = 8;
 
 /// A reader of a .npy file that a writer may be growing: each [`refresh`](Self::refresh)
-/// maps the rows committed so far, read-only, without copying them.
+/// maps the items committed so far, read-only, without copying them.
 ///
-/// - Only rows the header counts are shown: never a partial row, never space a writer
-///   reserved past its data. A writer with `rewrite_header_on_append(false)` counts rows only
+/// - Only items the header counts are shown: never a partial item, never space a writer
+///   reserved past its data. A writer with `rewrite_header_on_append(false)` counts items only
 ///   when it updates its header: the reader then sees what is counted, and
-///   [`uncounted_rows`](Self::uncounted_rows) says how many whole rows lie past it.
-/// - The row count never shrinks from one refresh to the next: a header read while a writer
-///   was rewriting it, or one counting fewer rows than before (a rollback), keeps the previous
-///   count as long as the file still holds those rows. A file cut below them, or replaced by
+///   [`uncounted_items`](Self::uncounted_items) says how many whole items lie past it.
+/// - The item count never shrinks from one refresh to the next: a header read while a writer
+///   was rewriting it, or one counting fewer items than before (a rollback), keeps the previous
+///   count as long as the file still holds those items. A file cut below them, or replaced by
 ///   one of another dtype or shape, is [`Error::FileChanged`].
 /// - A refresh costs the same whatever the file's size: two short reads of the header, the
-///   file's length, and a new mapping only when the rows outgrew the last one.
+///   file's length, and a new mapping only when the items outgrew the last one.
 ///
 /// ```
 /// use npaa_core::{AppendArray, Reader};
@@ -44,8 +44,8 @@ const HEADER_READS: usize = 8;
 /// let mut reader = Reader::open(&path)?;
 /// assert_eq!(reader.refresh()?.shape(), [1, 2]);
 /// writer.append(&[3.0f64, 4.0, 5.0, 6.0], &[2, 2])?;
-/// let new = reader.next_block()?.expect("two new rows");
-/// assert_eq!((new.first_row(), new.shape()), (1, &[2, 2][..]));
+/// let new = reader.next_block()?.expect("two new items");
+/// assert_eq!((new.first_item(), new.shape()), (1, &[2, 2][..]));
 /// assert_eq!(new.bytes(), bytemuck::cast_slice::<f64, u8>(&[3.0, 4.0, 5.0, 6.0]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -54,34 +54,34 @@ pub struct Reader {
     path: PathBuf,
     file: File,
     header_len: u64,
-    /// The header as first read; its growth dimension is the rows seen so far.
+    /// The header as first read; its growth dimension is the items seen so far.
     header: Header,
     axis: usize,
-    row_len: u64,
-    /// Rows committed so far (the last refresh's count).
+    item_len: u64,
+    /// Items committed so far (the last refresh's count).
     rows: u64,
-    /// Rows [`next_block`](Self::next_block) has returned.
+    /// Items [`next_block`](Self::next_block) has returned.
     returned: u64,
-    /// Whole rows past the counted ones at the last refresh (header rewrite off).
+    /// Whole items past the counted ones at the last refresh (header rewrite off).
     uncounted: u64,
     map: Option<Arc<ReadMap>>,
 }
 
-/// Rows of a file, mapped read-only: what [`Reader::refresh`] and [`Reader::next_block`]
+/// Items of a file, mapped read-only: what [`Reader::refresh`] and [`Reader::next_block`]
 /// return. Cheap to clone; the mapping lives as long as any clone.
 #[derive(Clone, Debug)]
-pub struct Rows {
+pub struct Items {
     map: Option<Arc<ReadMap>>,
     start: usize,
     len: usize,
-    row_len: u64,
-    first_row: u64,
+    item_len: u64,
+    first_item: u64,
     shape: Vec<u64>,
     order: Order,
 }
 
-impl Rows {
-    /// The rows' bytes, in the file's dtype and memory order.
+impl Items {
+    /// The items' bytes, in the file's dtype and memory order.
     pub fn bytes(&self) -> &[u8] {
         match &self.map {
             Some(map) => &map.bytes()[self.start..self.start + self.len],
@@ -89,7 +89,7 @@ impl Rows {
         }
     }
 
-    /// Their shape: the file's, with the growth dimension the number of rows here.
+    /// Their shape: the file's, with the growth dimension the number of items here.
     pub fn shape(&self) -> &[u64] {
         &self.shape
     }
@@ -99,33 +99,33 @@ impl Rows {
         self.order
     }
 
-    /// The index along the growth axis of the first row here.
-    pub fn first_row(&self) -> u64 {
-        self.first_row
+    /// The index along the growth axis of the first item here.
+    pub fn first_item(&self) -> u64 {
+        self.first_item
     }
 
-    /// The first `rows` of these rows (all of them if there are fewer).
-    pub fn prefix(&self, rows: u64) -> Rows {
-        let rows = rows.min(self.rows());
+    /// The first `items` of these items (all of them if there are fewer).
+    pub fn prefix(&self, items: u64) -> Items {
+        let items = items.min(self.count());
         let mut prefix = self.clone();
         if let Some(axis) = self.order.growth_axis(self.shape.len()) {
-            prefix.shape[axis] = rows;
+            prefix.shape[axis] = items;
         }
-        prefix.len = (rows * self.row_len) as usize;
+        prefix.len = (items * self.item_len) as usize;
         prefix
     }
 
-    /// The last `rows` of these rows (all of them if there are fewer).
-    pub fn suffix(&self, rows: u64) -> Rows {
-        let rows = rows.min(self.rows());
-        let mut suffix = self.prefix(rows);
+    /// The last `items` of these items (all of them if there are fewer).
+    pub fn suffix(&self, items: u64) -> Items {
+        let items = items.min(self.count());
+        let mut suffix = self.prefix(items);
         suffix.start = self.start + self.len - suffix.len;
-        suffix.first_row = self.first_row + self.rows() - rows;
+        suffix.first_item = self.first_item + self.count() - items;
         suffix
     }
 
-    /// The number of rows here (the growth dimension of [`shape`](Self::shape)).
-    pub fn rows(&self) -> u64 {
+    /// The number of items here (the growth dimension of [`shape`](Self::shape)).
+    pub fn count(&self) -> u64 {
         self.order
             .growth_axis(self.shape.len())
             .map_or(0, |a| self.shape[a])
@@ -145,7 +145,7 @@ impl Reader {
         let len = sys::file_len(&file).map_err(|e| Error::io(&path, "reading file metadata", e))?;
         let (parsed, _) = read_header_of(&file, &path, Leniency::Strict, len)?;
         let axis = growth_axis_of(&path, &parsed.header)?;
-        let row_len = parsed.header.item_len().ok_or_else(|| Error::Overflow {
+        let item_len = parsed.header.item_len().ok_or_else(|| Error::Overflow {
             shape: parsed.header.shape.clone(),
             itemsize: parsed.header.dtype.itemsize(),
         })?;
@@ -157,7 +157,7 @@ impl Reader {
             header_len: parsed.header_len,
             header,
             axis,
-            row_len,
+            item_len,
             rows: 0,
             returned: 0,
             uncounted: 0,
@@ -187,39 +187,39 @@ impl Reader {
         shape
     }
 
-    /// Bytes of one row (one step along the growth axis).
-    pub fn row_len(&self) -> u64 {
-        self.row_len
+    /// Bytes of one item (one step along the growth axis).
+    pub fn item_len(&self) -> u64 {
+        self.item_len
     }
 
-    /// Whole rows the file held past the counted ones at the last refresh: rows a writer with
+    /// Whole items the file held past the counted ones at the last refresh: items a writer with
     /// the header rewrite off has written but not yet counted (0 otherwise; space a mapped-mode
     /// writer reserved is not counted here). They are not shown until the header counts them.
-    pub fn uncounted_rows(&self) -> u64 {
+    pub fn uncounted_items(&self) -> u64 {
         self.uncounted
     }
 
-    /// Reads the header again and returns every row committed so far, mapped read-only. They
+    /// Reads the header again and returns every item committed so far, mapped read-only. They
     /// count as returned: [`next_block`](Self::next_block) goes on after them.
     ///
     /// # Errors
-    /// [`Error::FileChanged`] if the file was cut below the rows already seen, or its header
+    /// [`Error::FileChanged`] if the file was cut below the items already seen, or its header
     /// now describes another dtype or shape; [`Error::Io`].
-    pub fn refresh(&mut self) -> Result<Rows> {
+    pub fn refresh(&mut self) -> Result<Items> {
         self.update()?;
         self.returned = self.rows;
-        Ok(self.rows_between(0, self.rows))
+        Ok(self.items_between(0, self.rows))
     }
 
-    /// Refreshes, then returns the rows committed since they were last returned (by this or
+    /// Refreshes, then returns the items committed since they were last returned (by this or
     /// [`refresh`](Self::refresh); all of them, the first time), or `None` when there are
     /// none.
-    pub fn next_block(&mut self) -> Result<Option<Rows>> {
+    pub fn next_block(&mut self) -> Result<Option<Items>> {
         self.update()?;
         if self.rows == self.returned {
             return Ok(None);
         }
-        let rows = self.rows_between(self.returned, self.rows);
+        let rows = self.items_between(self.returned, self.rows);
         self.returned = self.rows;
         Ok(Some(rows))
     }
@@ -232,17 +232,17 @@ impl Reader {
         Follow { reader: self, poll }
     }
 
-    /// The rows `[first, end)`, which the current mapping holds.
-    fn rows_between(&self, first: u64, end: u64) -> Rows {
+    /// The items `[first, end)`, which the current mapping holds.
+    fn items_between(&self, first: u64, end: u64) -> Items {
         let mut shape = self.header.shape.clone();
         shape[self.axis] = end - first;
-        Rows {
+        Items {
             map: self.map.clone(),
             // Within the mapping, which is in memory: these fit in usize.
-            start: (self.header_len + first * self.row_len) as usize,
-            len: ((end - first) * self.row_len) as usize,
-            row_len: self.row_len,
-            first_row: first,
+            start: (self.header_len + first * self.item_len) as usize,
+            len: ((end - first) * self.item_len) as usize,
+            item_len: self.item_len,
+            first_item: first,
             shape,
             order: self.header.order(),
         }
@@ -252,17 +252,17 @@ impl Reader {
     fn update(&mut self) -> Result<()> {
         let file_len = sys::file_len(&self.file)
             .map_err(|e| Error::io(&self.path, "reading file metadata", e))?;
-        if file_len < self.header_len + self.rows * self.row_len {
+        if file_len < self.header_len + self.rows * self.item_len {
             return Err(self.changed(format!(
                 "the file was cut below the {} rows already read",
                 self.rows
             )));
         }
         let counted = self.counted_rows(file_len)?.unwrap_or(self.rows);
-        // Rows of no bytes (a dimension of 0 beside the growth axis) are all present.
-        let present = match self.row_len {
+        // Items of no bytes (a dimension of 0 beside the growth axis) are all present.
+        let present = match self.item_len {
             0 => counted,
-            row_len => (file_len - self.header_len) / row_len,
+            item_len => (file_len - self.header_len) / item_len,
         };
         // Never more than the file holds (a header whose data a power loss lost), never fewer
         // than before.
@@ -271,17 +271,17 @@ impl Reader {
         self.uncounted = if uncounted > 0
             && sys::is_reserved(
                 &self.file,
-                self.header_len + counted * self.row_len,
+                self.header_len + counted * self.item_len,
                 file_len,
             ) {
             0
         } else {
             uncounted
         };
-        let needed = self.header_len + rows * self.row_len;
+        let needed = self.header_len + rows * self.item_len;
         let mapped = self.map.as_ref().map_or(0, |m| m.bytes().len() as u64);
         if needed > mapped || self.map.is_none() {
-            // The whole file where the platform allows: later rows already written then need
+            // The whole file where the platform allows: later items already written then need
             // no new mapping.
             let len = usize::try_from(sys::reader_map_len(needed, file_len)).map_err(|_| {
                 Error::io(
@@ -298,7 +298,7 @@ impl Reader {
         Ok(())
     }
 
-    /// The header's count of rows, read until two reads in a row agree; `None` if they never
+    /// The header's count of items, read until two reads in a item agree; `None` if they never
     /// did (a writer rewriting it all along).
     fn counted_rows(&self, file_len: u64) -> Result<Option<u64>> {
         let mut last = None;
@@ -350,7 +350,7 @@ pub struct Follow<'a> {
 }
 
 impl Iterator for Follow<'_> {
-    type Item = Result<Rows>;
+    type Item = Result<Items>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {

@@ -223,6 +223,7 @@ pub(crate) fn remedy_text(py: Python<'_>, remedy: Remedy, path: Option<&Path>) -
     let path = path.map_or_else(|| "path".to_owned(), |p| py_repr(py, p));
     match remedy {
         Remedy::Recover => format!(": call npaa.recover({path}) first"),
+        Remedy::RecoverRagged => format!(": call npaa.recover_ragged({path}) first"),
         Remedy::EnsureAppendable => format!(
             ": call npaa.ensure_appendable({path}) first (inplace=True avoids a second copy)"
         ),

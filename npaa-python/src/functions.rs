@@ -1,9 +1,10 @@
 //! The reference's module functions: `recover`, `ensure_appendable`, `is_appendable`,
 //! `needs_recovery`, and the reports the first two return; npaa's own `concatenate_files`.
 
-use std::path::PathBuf;
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
 
-use npaa_core::{AppendFilesOptions, AppendOptions, EnsureOptions, RecoverOptions};
+use npaa_core::{AppendFilesOptions, AppendOptions, EnsureOptions, RecoverOptions, Remedy};
 use pyo3::prelude::*;
 
 use crate::errors;
@@ -171,12 +172,25 @@ pub(crate) fn concatenate_files(
 #[pyfunction]
 pub(crate) fn problems(py: Python<'_>, filename: PathBuf) -> errors::Result<Vec<String>> {
     let info = py.detach(|| npaa_core::inspect(&filename))?;
-    Ok(info
-        .problems()
-        .iter()
-        .map(|problem| match problem.remedy() {
-            Some(r) => format!("{problem}{}", errors::remedy_text(py, r, Some(&filename))),
+    let problems = info.problems();
+    Ok(worded(
+        py,
+        problems
+            .iter()
+            .map(|p| (p as &dyn Display, p.remedy(), filename.as_path())),
+    ))
+}
+
+/// Findings as `problems` and `ragged_problems` return them: each with the Python call that
+/// fixes it (given the path beside it) where one does.
+pub(crate) fn worded<'a>(
+    py: Python<'_>,
+    problems: impl Iterator<Item = (&'a dyn Display, Option<Remedy>, &'a Path)>,
+) -> Vec<String> {
+    problems
+        .map(|(problem, remedy, path)| match remedy {
+            Some(r) => format!("{problem}{}", errors::remedy_text(py, r, Some(path))),
             None => problem.to_string(),
         })
-        .collect())
+        .collect()
 }

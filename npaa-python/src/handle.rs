@@ -16,7 +16,7 @@ use crate::functions::RecoverReport;
 /// always at least one item along the growth axis).
 const SLAB_BYTES: u64 = 4 << 20;
 
-/// The window `mapped=True` stands for (good for rows of up to a few KiB).
+/// The window `mapped=True` stands for (good for items of up to a few KiB).
 const DEFAULT_MAPPED_WINDOW: usize = 1 << 20;
 
 /// Appends of fewer bytes keep the GIL when they are copies into memory (mapped mode, or a

@@ -27,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reader::Reader>()?;
     m.add_class::<reader::RaggedReader>()?;
     m.add_function(wrap_pyfunction!(ragged::recover_ragged, m)?)?;
+    m.add_function(wrap_pyfunction!(ragged::ragged_problems, m)?)?;
     m.add_function(wrap_pyfunction!(ragged::ragged_index_from_lengths, m)?)?;
     m.add_function(wrap_pyfunction!(functions::recover, m)?)?;
     m.add_function(wrap_pyfunction!(functions::ensure_appendable, m)?)?;

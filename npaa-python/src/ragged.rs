@@ -1,6 +1,7 @@
 //! `npaa.RaggedAppendArray`, `npaa.recover_ragged` and `npaa.ragged_index_from_lengths`: the
 //! ragged pair of npaa-core ([`npaa_core::RaggedAppendArray`]) for Python.
 
+use std::fmt::Display;
 use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 
@@ -9,11 +10,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::array::{self, Block};
-use crate::{errors, handle};
+use crate::{errors, functions, handle};
 
 /// Append records of any length (0 included) along the growth axis of a .npy data file, with
 /// their ends in an index beside it (`feats.npy` + `feats.idx.npy`, a 1-D `<i8` array of
-/// record ends), committed data first, then index: a crash never leaves an index naming rows
+/// record ends), committed data first, then index: a crash never leaves an index naming items
 /// that are not there. Opening repairs what a crash left (a half-appended record is cut).
 ///
 /// Arguments as `NpyAppendArray`'s: `filename`, `delete_if_exists` (deletes both files),
@@ -54,7 +55,7 @@ impl RaggedAppendArray {
             durability.as_ref(),
             buffer,
             mapped.as_ref(),
-            fortran_order.map(|f| if f { Order::Fortran } else { Order::C }),
+            fortran_order.map(Order::from_fortran),
         )?;
         let core = py.detach(|| options.open_ragged(&path))?;
         Ok(RaggedAppendArray {
@@ -206,12 +207,12 @@ impl RaggedAppendArray {
 pub(crate) struct RaggedRecoverReport {
     /// Records after the repair.
     records: u64,
-    /// Rows of the data after the repair.
-    rows: u64,
+    /// Items of the data (its length along the growth axis) after the repair.
+    items: u64,
     /// Index entries cut (ends beyond the data: only a power loss leaves those).
     entries_cut: u64,
-    /// Rows cut from the data: a half-appended record.
-    rows_cut: u64,
+    /// Items cut from the data: a half-appended record.
+    items_cut: u64,
     /// False when the pair needed no repair.
     changed: bool,
 }
@@ -224,11 +225,11 @@ impl RaggedRecoverReport {
 
     fn __repr__(&self) -> String {
         format!(
-            "RaggedRecoverReport(records={}, rows={}, entries_cut={}, rows_cut={}, changed={})",
+            "RaggedRecoverReport(records={}, items={}, entries_cut={}, items_cut={}, changed={})",
             self.records,
-            self.rows,
+            self.items,
             self.entries_cut,
-            self.rows_cut,
+            self.items_cut,
             if self.changed { "True" } else { "False" }
         )
     }
@@ -244,11 +245,27 @@ pub(crate) fn recover_ragged(
     let r = py.detach(|| npaa_core::recover_ragged(&filename))?;
     Ok(RaggedRecoverReport {
         records: r.records,
-        rows: r.rows,
+        items: r.items,
         entries_cut: r.entries_cut,
-        rows_cut: r.rows_cut,
+        items_cut: r.items_cut,
         changed: r.changed,
     })
+}
+
+/// What is wrong with the ragged pair of the data file `filename` (npaa-core's
+/// `RaggedInfo::problems`): either file's own findings, then how the two are out of step, each
+/// with the Python call that fixes it where one does; empty for a consistent pair. Reads the
+/// whole index; changes nothing.
+#[pyfunction]
+pub(crate) fn ragged_problems(py: Python<'_>, filename: PathBuf) -> errors::Result<Vec<String>> {
+    let info = py.detach(|| npaa_core::inspect_ragged(&filename))?;
+    let problems = info.problems();
+    Ok(functions::worded(
+        py,
+        problems
+            .iter()
+            .map(|p| (p as &dyn Display, p.remedy(), info.file_of(p))),
+    ))
 }
 
 /// Builds the index of the existing data file `filename` from its records' lengths: a

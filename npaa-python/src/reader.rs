@@ -1,21 +1,21 @@
-//! `npaa.Reader` and the native half of `npaa.RaggedReader`: the rows a writer has committed
+//! `npaa.Reader` and the native half of `npaa.RaggedReader`: the items a writer has committed
 //! so far, as read-only NumPy arrays over npaa-core's mappings (no copy).
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
-use npaa_core::{Order, Rows};
+use npaa_core::{Items, Order};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::{array, errors};
 
-/// Rows mapped by npaa-core, seen by NumPy through the array interface: the arrays built on
+/// Items mapped by npaa-core, seen by NumPy through the array interface: the arrays built on
 /// it keep it (and so the mapping) alive, and are read-only.
 #[pyclass(module = "npaa._native", frozen)]
 struct Mapped {
-    rows: Rows,
+    rows: Items,
 }
 
 #[pymethods]
@@ -35,10 +35,11 @@ impl Mapped {
 
 static ASARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// `rows` as a read-only ndarray of `dtype` in its shape and order, over the mapping.
+/// `rows` (items of the file) as a read-only ndarray of `dtype` in its shape and order, over the
+/// mapping.
 pub(crate) fn to_ndarray<'py>(
     py: Python<'py>,
-    rows: Rows,
+    rows: Items,
     dtype: &Bound<'py, PyAny>,
 ) -> errors::Result<Bound<'py, PyAny>> {
     let asarray = ASARRAY.get_or_try_init(py, || {
@@ -58,13 +59,13 @@ pub(crate) fn to_ndarray<'py>(
     Ok(typed.call_method("reshape", (shape,), Some(&kwargs))?)
 }
 
-/// Reads a .npy file while a writer grows it. `refresh()` returns the rows committed so far
-/// as a read-only array over a memory mapping (no copy): never a partial row, a shape that
-/// never shrinks, remapped as the file grows. `next_block()` returns the rows committed
+/// Reads a .npy file while a writer grows it. `refresh()` returns the items committed so far
+/// as a read-only array over a memory mapping (no copy): never a partial item, a shape that
+/// never shrinks, remapped as the file grows. `next_block()` returns the items committed
 /// since the last call, or None; `follow(poll=...)` yields them as they land.
 ///
-/// A writer with `rewrite_header_on_append=False` counts rows only when it updates its
-/// header: the reader shows what is counted, and `uncounted_rows` says how many whole rows
+/// A writer with `rewrite_header_on_append=False` counts items only when it updates its
+/// header: the reader shows what is counted, and `uncounted_items` says how many whole items
 /// lie past it.
 #[pyclass(module = "npaa", name = "Reader", subclass, frozen)]
 pub(crate) struct Reader {
@@ -105,21 +106,21 @@ impl Reader {
         Ok(PyTuple::new(py, self.lock().shape())?)
     }
 
-    /// Whole rows past the counted ones at the last refresh (a writer with the header
+    /// Whole items past the counted ones at the last refresh (a writer with the header
     /// rewrite off); they are shown once the header counts them.
     #[getter]
-    fn uncounted_rows(&self) -> u64 {
-        self.lock().uncounted_rows()
+    fn uncounted_items(&self) -> u64 {
+        self.lock().uncounted_items()
     }
 
-    /// Every row committed so far, as a read-only array over the file's mapping; `next_block`
+    /// Every item committed so far, as a read-only array over the file's mapping; `next_block`
     /// and `follow` go on after them.
     fn refresh<'py>(&self, py: Python<'py>) -> errors::Result<Bound<'py, PyAny>> {
         let rows = py.detach(|| self.lock().refresh())?;
         to_ndarray(py, rows, self.dtype.bind(py))
     }
 
-    /// The rows committed since rows were last returned (by this or `refresh`; all of them,
+    /// The items committed since items were last returned (by this or `refresh`; all of them,
     /// the first time), or None.
     fn next_block<'py>(&self, py: Python<'py>) -> errors::Result<Option<Bound<'py, PyAny>>> {
         let rows = py.detach(|| self.lock().next_block())?;
@@ -134,7 +135,7 @@ impl Reader {
     }
 }
 
-/// The native half of `npaa.RaggedReader`: `refresh()` returns `(data, ends)`, the rows of the
+/// The native half of `npaa.RaggedReader`: `refresh()` returns `(data, ends)`, the items of the
 /// complete records and their ends, both read-only arrays over the files' mappings.
 #[pyclass(module = "npaa._native", name = "_RaggedReader", subclass, frozen)]
 pub(crate) struct RaggedReader {

@@ -86,7 +86,7 @@ def test_a_crashed_pair_reads_without_repair_and_recovers(tmp_path):
     assert len(x) == 2 and x.data.shape == (5, 4)
     assert (file_bytes(path), file_bytes(str(tmp_path / "c.idx.npy"))) == before
     report = npaa.recover_ragged(path)
-    assert report and report.changed and (report.records, report.rows_cut) == (2, 4)
+    assert report and report.changed and (report.records, report.items_cut) == (2, 4)
     assert np.load(path).shape == (5, 4)
     assert not npaa.recover_ragged(path).changed
 
@@ -176,3 +176,32 @@ def test_a_killed_ragged_writer_leaves_exact_indexed_records(tmp_path, extras):
             )
         os.remove(path)
         os.remove(path[:-4] + ".idx.npy")
+
+
+def test_ragged_problems_name_each_way_a_pair_is_broken(tmp_path):
+    data, index = tmp_path / "f.npy", tmp_path / "f.idx.npy"
+
+    def pair(ends, cut_data=0):
+        np.save(data, np.arange(20, dtype="<f4").reshape(10, 2))
+        np.save(index, np.array(ends, dtype="<i8"))
+        if cut_data:
+            with open(data, "r+b") as f:
+                f.truncate(data.stat().st_size - cut_data)
+        return npaa.ragged_problems(data)
+
+    fix = f": call npaa.recover_ragged({str(data)!r}) first"
+    assert pair([4, 4, 10]) == []
+    assert pair([4, 4, 10, 12]) == [
+        "needs recovery: 1 index entries end past the 10 items the data holds" + fix]
+    assert pair([4, 3, 10]) == [
+        "index entry 1 (3) is smaller than the one before it (4): record ends never decrease"]
+    assert pair([4, 4, 10], cut_data=4) == [
+        "the data file: needs recovery: 76 data bytes present, the header announces 80 "
+        "(NumPy cannot load it)" + fix]
+    assert pair([4, 4]) == [
+        "needs recovery: the data holds 6 items past its last indexed record (a half-appended "
+        "record)" + fix]
+    assert npaa.recover_ragged(data).records == 2
+    assert npaa.ragged_problems(str(data)) == []
+    with pytest.raises(OSError):
+        npaa.ragged_problems(tmp_path / "none.npy")

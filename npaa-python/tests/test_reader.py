@@ -124,9 +124,9 @@ def test_uncounted_rows_are_reported(tmp_path):
     w.append(rows(0, 2))
     w.append(rows(2, 5))
     reader = npaa.Reader(path)
-    assert reader.refresh().shape == (2, COLS) and reader.uncounted_rows == 5
+    assert reader.refresh().shape == (2, COLS) and reader.uncounted_items == 5
     w.close()
-    assert reader.refresh().shape == (7, COLS) and reader.uncounted_rows == 0
+    assert reader.refresh().shape == (7, COLS) and reader.uncounted_items == 0
 
 
 def test_follow_goes_on_after_what_refresh_returned(tmp_path):

@@ -82,7 +82,7 @@ pub struct RaggedTally {
     /// Pairs a reader saw with some records before any repair.
     pub records_seen: usize,
     /// Pairs whose repair cut a half-appended record.
-    pub rows_cut: usize,
+    pub half_records_cut: usize,
     /// Pairs whose repair restored records a reader could not see yet (header rewrite off).
     pub records_restored: usize,
     /// The most records a reader saw.
@@ -129,7 +129,10 @@ pub fn run(kills: usize, minimum: usize, budget: Duration) -> RaggedTally {
     assert!(tally.kills.kills >= minimum.min(kills));
     // The kills must have landed at interesting moments.
     assert!(tally.records_seen > tally.kills.kills / 4, "{tally:?}");
-    assert!(tally.rows_cut > 0 && tally.max_records >= 100, "{tally:?}");
+    assert!(
+        tally.half_records_cut > 0 && tally.max_records >= 100,
+        "{tally:?}"
+    );
     let manifest_path = dir.path().join("manifest.txt");
     fs::write(&manifest_path, manifest).unwrap();
     // Each line: data path, index path, Fortran flag, records; the lengths file beside.
@@ -232,8 +235,8 @@ fn check_outcome(
 
     let report = recover_ragged(path).unwrap_or_else(|e| panic!("{what}: recover_ragged: {e}"));
     assert!(report.records >= seen, "{what}: {report:?}");
-    if report.rows_cut > 0 {
-        t.rows_cut += 1;
+    if report.items_cut > 0 {
+        t.half_records_cut += 1;
     }
     if report.records > seen {
         t.records_restored += 1;
@@ -248,15 +251,15 @@ fn check_outcome(
     let data = inspect(path).unwrap();
     let bytes = fs::read(path).unwrap();
     let (whole, partial) = check_rows_prefix(&bytes[data.header_len as usize..], what);
-    assert_eq!((whole, partial), (report.rows, 0), "{what}: {report:?}");
+    assert_eq!((whole, partial), (report.items, 0), "{what}: {report:?}");
     // A file of one row or none has the same bytes in both orders: its header may say either
     // (npaa-core's rule for new files).
-    if report.rows > 1 {
+    if report.items > 1 {
         assert_eq!(data.header.order() == Order::Fortran, fortran, "{what}");
     }
     assert_eq!(
         bytes.len(),
-        data.header_len as usize + report.rows as usize * ROW_BYTES,
+        data.header_len as usize + report.items as usize * ROW_BYTES,
         "{what}"
     );
     let view = RaggedReader::open(path).unwrap().refresh().unwrap();

@@ -14,9 +14,10 @@ use npaa::dtype::npaa_dtype_itemsize;
 use npaa::error::npaa_last_error_message;
 use npaa::files::*;
 use npaa::options::*;
+use npaa::ragged::{npaa_ragged_problems, npaa_ragged_recover};
 use npaa::status::*;
 use npaa::{NPAA_VERSION_MAJOR, NPAA_VERSION_MINOR, NPAA_VERSION_PATCH, npaa_version};
-use npaa_testutil::{assert_numpy_loads, tempdir, workspace_root};
+use npaa_testutil::{assert_numpy_loads, run_python, tempdir, workspace_root};
 
 fn c_path(path: &Path) -> CString {
     // The path's bytes on Unix, its UTF-8 on Windows: what the C ABI takes on each.
@@ -745,6 +746,110 @@ fn a_sized_append_checks_the_length() {
     assert_numpy_loads(&path, "np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])");
 }
 
+/// The signature of npaa_problems() and npaa_ragged_problems().
+type ProblemsFn =
+    unsafe extern "C" fn(*const c_char, *mut c_char, usize, *mut usize, *mut usize) -> npaa_status;
+
+/// The count and text `problems` gives for the path `c`: asked for the length first (NULL, 0),
+/// then with a buffer of that length.
+fn problems_text(problems: ProblemsFn, c: &CString) -> (usize, String) {
+    let (mut len, mut count) = (usize::MAX, usize::MAX);
+    // SAFETY: a valid string; (NULL, 0) asks for the length only.
+    let status = unsafe { problems(c.as_ptr(), ptr::null_mut(), 0, &mut len, &mut count) };
+    expect(status, NPAA_OK);
+    let mut buf = vec![0 as c_char; len + 1];
+    // SAFETY: a valid string and a buffer of len + 1 bytes.
+    let status = unsafe {
+        problems(
+            c.as_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut len,
+            &mut count,
+        )
+    };
+    expect(status, NPAA_OK);
+    // SAFETY: NUL-terminated by the call.
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) };
+    (count, text.to_string_lossy().into_owned())
+}
+
+/// npaa_ragged_problems(): the core's findings about a pair, worded with the C functions that
+/// fix them, on pairs broken in each way.
+#[test]
+fn ragged_problems_are_the_cores_findings_in_c_terms() {
+    let dir = tempdir();
+    let path = dir.path().join("f.npy");
+    let c = c_path(&path);
+    let pair = |setup: &str| {
+        run_python(
+            &format!(
+                "import numpy as np, sys, os\nd, i = sys.argv[1], sys.argv[2]\n\
+                 np.save(d, np.arange(20, dtype='<f4').reshape(10, 2))\n\
+                 np.save(i, np.array([4, 4, 10], dtype='<i8'))\n{setup}"
+            ),
+            &[path.clone(), npaa_core::index_path(&path)],
+        );
+        problems_text(npaa_ragged_problems, &c)
+    };
+    assert_eq!(pair(""), (0, String::new()));
+    let fix = ": call npaa_ragged_recover() on its data file first";
+    assert_eq!(
+        pair("np.save(i, np.array([4, 4, 10, 12], dtype='<i8'))"),
+        (
+            1,
+            format!("needs recovery: 1 index entries end past the 10 items the data holds{fix}")
+        )
+    );
+    assert_eq!(
+        pair("np.save(i, np.array([4, 3, 10], dtype='<i8'))"),
+        (
+            1,
+            "index entry 1 (3) is smaller than the one before it (4): record ends never \
+             decrease"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        pair("os.truncate(d, os.path.getsize(d) - 4)"),
+        (
+            1,
+            format!(
+                "the data file: needs recovery: 76 data bytes present, the header announces 80 \
+                 (NumPy cannot load it){fix}"
+            )
+        )
+    );
+    assert_eq!(
+        pair("np.save(i, np.array([4, 4], dtype='<i8'))"),
+        (
+            1,
+            format!(
+                "needs recovery: the data holds 6 items past its last indexed record (a \
+                 half-appended record){fix}"
+            )
+        )
+    );
+    let mut records = 0;
+    // SAFETY: a valid string and a writable u64.
+    expect(
+        unsafe { npaa_ragged_recover(c.as_ptr(), &mut records) },
+        NPAA_OK,
+    );
+    assert_eq!(
+        (records, problems_text(npaa_ragged_problems, &c)),
+        (2, (0, String::new()))
+    );
+    // No pair: the error of a missing index, and nothing written.
+    let none = c_path(&dir.path().join("none.npy"));
+    let (mut len, mut count) = (7, 7);
+    // SAFETY: a valid string; (NULL, 0) asks for the length only.
+    let status =
+        unsafe { npaa_ragged_problems(none.as_ptr(), ptr::null_mut(), 0, &mut len, &mut count) };
+    expect(status, NPAA_IO);
+    assert_eq!((len, count), (7, 7));
+}
+
 /// npaa_problems(): the core's findings, worded with the C functions that fix them.
 #[test]
 fn problems_are_the_cores_findings_in_c_terms() {
@@ -755,27 +860,7 @@ fn problems_are_the_cores_findings_in_c_terms() {
     // SAFETY: a live handle, closed once.
     expect(unsafe { npaa_close(array) }, NPAA_OK);
     let c = c_path(&path);
-    let problems = |c: &CString| {
-        let (mut len, mut count) = (usize::MAX, usize::MAX);
-        // SAFETY: a valid string; (NULL, 0) asks for the length only.
-        let status = unsafe { npaa_problems(c.as_ptr(), ptr::null_mut(), 0, &mut len, &mut count) };
-        expect(status, NPAA_OK);
-        let mut buf = vec![0 as c_char; len + 1];
-        // SAFETY: a valid string and a buffer of len + 1 bytes.
-        let status = unsafe {
-            npaa_problems(
-                c.as_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut len,
-                &mut count,
-            )
-        };
-        expect(status, NPAA_OK);
-        // SAFETY: NUL-terminated by the call.
-        let text = unsafe { CStr::from_ptr(buf.as_ptr()) };
-        (count, text.to_string_lossy().into_owned())
-    };
+    let problems = |c: &CString| problems_text(npaa_problems, c);
     assert_eq!(problems(&c), (0, String::new()));
     let len = std::fs::metadata(&path).unwrap().len();
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();

@@ -11,11 +11,13 @@ use crate::report::{core_error, remedy};
 
 pub fn run(args: &CheckArgs, ctx: Ctx, out: &mut dyn Write) -> anyhow::Result<Status> {
     for_each_file(&args.files, out, |path, out| {
-        let info = npaa_core::inspect(path).map_err(|e| core_error(path, e))?;
-        let mut problems = problems(&info);
-        if super::ragged::is_ragged(path) {
-            problems.extend(super::ragged::problems(path)?);
-        }
+        // A data file with an index beside it is checked as a pair (its own findings
+        // included).
+        let problems = if super::ragged::is_ragged(path) {
+            super::ragged::problems(path)?
+        } else {
+            problems(&npaa_core::inspect(path).map_err(|e| core_error(path, e))?)
+        };
         if problems.is_empty() {
             if !ctx.quiet {
                 writeln!(out, "{}: ok", path.display())?;

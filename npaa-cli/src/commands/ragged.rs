@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use npaa_core::{RaggedRecoverReport, Remedy};
+use npaa_core::RaggedRecoverReport;
 
 use super::{Ctx, Status};
 use crate::cli::{RaggedArgs, RaggedCommand};
@@ -40,15 +40,22 @@ pub fn is_ragged(path: &Path) -> bool {
     !is_index && npaa_core::index_path(path).exists()
 }
 
-/// The problems of the ragged pair of `path` (`npaa check`), each with the command that
-/// fixes it.
+/// What is wrong with the ragged pair of `path` (npaa-core's [`RaggedInfo::problems`]),
+/// each with the command that fixes it where one does (`npaa check`).
+///
+/// [`RaggedInfo::problems`]: npaa_core::RaggedInfo::problems
 pub fn problems(path: &Path) -> anyhow::Result<Vec<String>> {
     let info = npaa_core::inspect_ragged(path).map_err(|e| core_error(path, e))?;
-    let fix = remedy(Remedy::Recover, path);
     Ok(info
-        .problems
+        .problems()
         .iter()
-        .map(|p| format!("ragged pair: {p}: {fix}"))
+        .map(|problem| match problem.remedy() {
+            Some(r) => format!(
+                "ragged pair: {problem}: {}",
+                remedy(r, info.file_of(problem))
+            ),
+            None => format!("ragged pair: {problem}"),
+        })
         .collect())
 }
 
@@ -58,19 +65,19 @@ pub fn records(path: &Path) -> anyhow::Result<u64> {
     Ok(info.records)
 }
 
-/// `recovered ragged pair: 12 records, 3071 rows, cut 2 rows of a half-appended record`.
+/// `recovered ragged pair: 12 records, 3071 items, cut 2 items of a half-appended record`.
 pub fn describe(report: &RaggedRecoverReport) -> String {
     if !report.changed {
         return format!(
-            "nothing to do: ragged pair of {} records, {} rows, consistent",
-            report.records, report.rows
+            "nothing to do: ragged pair of {} records, {} items, consistent",
+            report.records, report.items
         );
     }
     let mut cuts = Vec::new();
-    if report.rows_cut > 0 {
+    if report.items_cut > 0 {
         cuts.push(format!(
-            "cut {} rows of a half-appended record",
-            report.rows_cut
+            "cut {} items of a half-appended record",
+            report.items_cut
         ));
     }
     if report.entries_cut > 0 {
@@ -83,9 +90,9 @@ pub fn describe(report: &RaggedRecoverReport) -> String {
         cuts.push("repaired the files".to_owned());
     }
     format!(
-        "recovered ragged pair: {} records, {} rows, {}",
+        "recovered ragged pair: {} records, {} items, {}",
         report.records,
-        report.rows,
+        report.items,
         cuts.join(", ")
     )
 }

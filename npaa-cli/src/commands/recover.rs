@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use npaa_core::{RecoverOptions, RecoverReport};
+use npaa_core::{RecoverOptions, RecoverReport, Remedy};
 
 use super::{Ctx, Status, for_each_file};
 use crate::cli::RecoverArgs;
@@ -41,7 +41,7 @@ fn recover_ragged(
 ) -> anyhow::Result<Status> {
     if args.zerofill_incomplete {
         anyhow::bail!(
-            "{}: --zerofill-incomplete does not apply to a ragged pair: a row no index entry \
+            "{}: --zerofill-incomplete does not apply to a ragged pair: an item no index entry \
              names is cut, not completed",
             path.display()
         );
@@ -49,15 +49,22 @@ fn recover_ragged(
     if args.dry_run {
         let info = npaa_core::inspect_ragged(path).map_err(|e| core_error(path, e))?;
         if !ctx.quiet {
-            if info.problems.is_empty() {
+            let problems = info.problems();
+            if problems.is_empty() {
                 writeln!(
                     out,
                     "{}: nothing to do: consistent ragged pair",
                     path.display()
                 )?;
             }
-            for problem in &info.problems {
-                writeln!(out, "{}: would repair (dry run): {problem}", path.display())?;
+            for problem in &problems {
+                // What recover does not repair (a decreasing index) is said as such.
+                let what = if problem.remedy() == Some(Remedy::RecoverRagged) {
+                    "would repair (dry run)"
+                } else {
+                    "would not repair"
+                };
+                writeln!(out, "{}: {what}: {problem}", path.display())?;
             }
         }
         return Ok(Status::Ok);

@@ -1,6 +1,6 @@
-//! `npaa show`: print items as NumPy's `print` does, in constant memory.
+//! `npaa show`: print an array as NumPy's `print` does, in constant memory.
 //!
-//! Only the printed items are read: all of them with `--full` or up to NumPy's threshold,
+//! Only the printed elements are read: all of them with `--full` or up to NumPy's threshold,
 //! the edge items of every long axis otherwise. They are read twice through a small block
 //! cache: once to fix the column widths (as NumPy's first pass does), once to print. A read
 //! covers the next printed items that lie within one block, so a summarised array of any

@@ -1,9 +1,9 @@
-//! `npaa tail`: the last rows of a file, then new rows as a writer appends them.
+//! `npaa tail`: the last items of a file, then new items as a writer appends them.
 
 use std::io::Write;
 use std::time::Duration;
 
-use npaa_core::{Order, Reader, Rows};
+use npaa_core::{Items, Order, Reader};
 
 use super::Status;
 use super::show::print_block;
@@ -14,8 +14,8 @@ pub fn run(args: &TailArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let path = args.file.as_path();
     let mut reader = Reader::open(path).map_err(|e| core_error(path, e))?;
     let first = reader.refresh().map_err(|e| core_error(path, e))?;
-    if args.rows > 0 {
-        print(&reader, &first.suffix(args.rows), out)?;
+    if args.items > 0 {
+        print(&reader, &first.suffix(args.items), out)?;
     }
     // What was printed (or skipped) counts as returned: --follow goes on after it.
     let mut uncounted = report_uncounted(&reader, 0);
@@ -37,25 +37,25 @@ pub fn run(args: &TailArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     }
 }
 
-/// Prints `rows` as `print(rows)` does.
-fn print(reader: &Reader, rows: &Rows, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Prints `items` as `print(items)` does.
+fn print(reader: &Reader, items: &Items, out: &mut dyn Write) -> anyhow::Result<()> {
     print_block(
         reader.path(),
         reader.dtype(),
-        rows.shape(),
-        rows.order() == Order::Fortran,
-        rows.bytes(),
+        items.shape(),
+        items.order() == Order::Fortran,
+        items.bytes(),
         out,
     )
 }
 
-/// Says on stderr how many rows lie past those the header counts, when that changed from
+/// Says on stderr how many items lie past those the header counts, when that changed from
 /// `before`; returns the new count.
 fn report_uncounted(reader: &Reader, before: u64) -> u64 {
-    let now = reader.uncounted_rows();
+    let now = reader.uncounted_items();
     if now > 0 && now != before {
         eprintln!(
-            "npaa: {}: {now} more rows are written but not yet counted by the header (its \
+            "npaa: {}: {now} more items are written but not yet counted by the header (its \
              writer does not rewrite the header on every append); they are shown once it does",
             reader.path().display()
         );

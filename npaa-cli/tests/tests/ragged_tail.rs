@@ -39,6 +39,18 @@ fn spawn_tail(dir: &std::path::Path, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// All that `child` wrote to stderr (it has ended).
+fn stderr_of(child: &mut Child) -> String {
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    err
+}
+
 /// Reads from `out` until it has read `expected`'s length, and compares.
 #[cfg(unix)]
 fn read_exactly(out: &mut impl Read, expected: &str) {
@@ -124,13 +136,7 @@ fn tail_follow_prints_new_rows_and_ends_cleanly_on_ctrl_c() {
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, "");
-    let mut err = String::new();
-    tail.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(err, "");
+    assert_eq!(stderr_of(&mut tail), "");
     writer.close().unwrap();
 }
 
@@ -159,13 +165,7 @@ fn tail_follow_ends_quietly_when_the_pipe_closes() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
     assert_eq!(status.code(), Some(0));
-    let mut err = String::new();
-    tail.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(err, "");
+    assert_eq!(stderr_of(&mut tail), "");
     writer.close().unwrap();
 }
 
@@ -190,7 +190,7 @@ fn tail_says_when_the_header_does_not_count_every_row() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), numpy_print(0, 2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
-        err.contains("4 more rows are written but not yet counted"),
+        err.contains("4 more items are written but not yet counted"),
         "{err}"
     );
     writer.close().unwrap();
@@ -255,8 +255,8 @@ fn ragged_pairs_in_index_info_check_and_recover() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "feats.npy: ragged pair: the data holds 2 rows past its last complete record (a \
-         half-appended record): run `npaa recover feats.npy`\n"
+        "feats.npy: ragged pair: needs recovery: the data holds 2 items past its last indexed \
+         record (a half-appended record): run `npaa recover feats.npy`\n"
     );
     npaa()
         .current_dir(d)
@@ -264,7 +264,7 @@ fn ragged_pairs_in_index_info_check_and_recover() {
         .assert()
         .success()
         .stdout(
-            "feats.npy: recovered ragged pair: 3 records, 10 rows, cut 2 rows of a \
+            "feats.npy: recovered ragged pair: 3 records, 10 items, cut 2 items of a \
              half-appended record\n",
         );
     assert_numpy_loads(
@@ -276,4 +276,86 @@ fn ragged_pairs_in_index_info_check_and_recover() {
         .args(["check", "feats.npy"])
         .assert()
         .success();
+}
+
+/// `npaa check` on a pair broken in each way: the core's findings, with the command that
+/// fixes each; exit 1.
+#[test]
+fn check_names_each_way_a_pair_is_broken() {
+    let dir = tempdir();
+    let d = dir.path();
+    let check = |setup: &str| {
+        make(
+            d,
+            &format!(
+                "save('f.npy', np.arange(20, dtype='<f4').reshape(10, 2))\n\
+                 save('f.idx.npy', np.array([4, 4, 10], dtype='<i8'))\n{setup}"
+            ),
+        );
+        let out = npaa()
+            .current_dir(d)
+            .args(["check", "f.npy"])
+            .output()
+            .unwrap();
+        let code = out.status.code();
+        (code, String::from_utf8(out.stdout).unwrap())
+    };
+    assert_eq!(check(""), (Some(0), "f.npy: ok\n".to_owned()));
+    let fix = ": run `npaa recover f.npy`\n";
+    assert_eq!(
+        check("save('f.idx.npy', np.array([4, 4, 10, 11], dtype='<i8'))"),
+        (
+            Some(1),
+            format!(
+                "f.npy: ragged pair: needs recovery: 1 index entries end past the 10 items the \
+                 data holds{fix}"
+            )
+        )
+    );
+    assert_eq!(
+        check("save('f.idx.npy', np.array([4, 3, 10, 11], dtype='<i8'))"),
+        (
+            Some(1),
+            format!(
+                "f.npy: ragged pair: index entry 1 (3) is smaller than the one before it (4): \
+                 record ends never decrease\n\
+                 f.npy: ragged pair: needs recovery: 1 index entries end past the 10 items \
+                 the data holds{fix}"
+            )
+        )
+    );
+    // A dry run of recover says which findings it would repair and which not.
+    npaa()
+        .current_dir(d)
+        .args(["recover", "--dry-run", "f.npy"])
+        .assert()
+        .success()
+        .stdout(
+            "f.npy: would not repair: index entry 1 (3) is smaller than the one before it (4): \
+             record ends never decrease\n\
+             f.npy: would repair (dry run): needs recovery: 1 index entries end past the 10 \
+             items the data holds\n",
+        );
+    assert_eq!(
+        check("cut('f.npy', 4)"),
+        (
+            Some(1),
+            format!(
+                "f.npy: ragged pair: the data file: needs recovery: 76 data bytes present, the \
+                 header announces 80 (NumPy cannot load it){fix}"
+            )
+        )
+    );
+    assert_eq!(
+        check("cut('f.idx.npy', 8)"),
+        (
+            Some(1),
+            format!(
+                "f.npy: ragged pair: the index: needs recovery: 16 data bytes present, the \
+                 header announces 24 (NumPy cannot load it){fix}\
+                 f.npy: ragged pair: needs recovery: the data holds 6 items past its last \
+                 indexed record (a half-appended record){fix}"
+            )
+        )
+    );
 }

@@ -487,8 +487,8 @@ impl AppendArray {
         if let Err(e) = cut {
             let error = Error::io(&self.path, "undoing appends", e);
             if matches!(error, Error::MappedElsewhere { .. }) {
-                // Windows, a reader maps the rows to cut: nothing was cut, so the count goes
-                // back to what it was and the file is as it was, buffered rows included.
+                // Windows, a reader maps the items to cut: nothing was cut, so the count goes
+                // back to what it was and the file is as it was, buffered items included.
                 f.header.shape[f.axis] = growth;
                 f.publish(false)
                     .map_err(|e| Error::io(&self.path, "restoring the header", e))?;
@@ -671,7 +671,7 @@ impl AppendArray {
     ) -> Result<OpenFile> {
         let order = self.new_file_order(order_hint);
         let wait = self.options.lock_wait();
-        match OpenFile::create(&self.path, dtype, shape, order, wait) {
+        let file = match OpenFile::create(&self.path, dtype, shape, order, wait) {
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
                 let file = sys::open_rw(&self.path)
                     .map_err(|e| Error::io(&self.path, "opening for appending", e))?;
@@ -681,12 +681,18 @@ impl AppendArray {
                     == 0;
                 if self.options.shared && empty {
                     // Created the plain way by a writer that has not locked it yet.
-                    return OpenFile::adopt_empty(file, &self.path, dtype, shape, order);
+                    return OpenFile::adopt_empty(file, &self.path, dtype, shape, order)
+                        .map(OpenFile::shared);
                 }
                 OpenFile::existing(file, &self.path, self.options.shared)
             }
             created => created,
-        }
+        }?;
+        Ok(if self.options.shared {
+            file.shared()
+        } else {
+            file
+        })
     }
 
     /// Runs `op` on the open file. In shared mode, in a `turn`: with the file's lock, the

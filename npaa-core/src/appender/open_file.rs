@@ -60,9 +60,11 @@ pub(super) struct OpenFile {
     pub(super) buffered_rows: u64,
     pub(super) unsynced: u64,
     pub(super) scratch: Vec<u8>,
-    /// The process that opened `file` (shared mode: a child forked since shares the open
-    /// file, and with it the lock, and must open its own).
-    pub(super) opened_by: Opener,
+    /// Shared mode: the process that opened `file` ([`OpenFile::shared`]); a child forked
+    /// since shares the open file, and with it the lock, and must open its own. `None` for an
+    /// exclusive handle, which holds its lock throughout and never asks (saving a `getpid` per
+    /// open); a shared handle without it opens its own file at its next turn.
+    pub(super) opened_by: Option<Opener>,
     /// Declared last so that it is dropped (unlocked where needed, and closed) after the
     /// mappings above, which hold the open file too.
     pub(super) file: Locked,
@@ -104,7 +106,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Open
                 } else {
                     None
                 };
-                let f = Box::new(OpenFile::existing(file, path, true)?);
+                let f = Box::new(OpenFile::existing(file, path, true)?.shared());
                 f.release(path)?;
                 return Ok(Opened {
                     file: Some(f),
@@ -268,7 +270,7 @@ impl OpenFile {
             buffered_rows: 0,
             unsynced: 0,
             scratch: Vec::new(),
-            opened_by: Opener::current(),
+            opened_by: None,
             header,
         })
     }
@@ -332,9 +334,16 @@ impl OpenFile {
             buffered_rows: 0,
             unsynced: 0,
             scratch: Vec::new(),
-            opened_by: Opener::current(),
+            opened_by: None,
             header,
         }
+    }
+
+    /// The handle of a shared-mode writer: records the calling process as the opener (see
+    /// [`take_turn`](Self::take_turn)).
+    pub(super) fn shared(mut self) -> Self {
+        self.opened_by = Some(Opener::current());
+        self
     }
 
     /// Shared mode: takes the file's lock (waiting at most `wait`) and brings this handle up
@@ -347,7 +356,7 @@ impl OpenFile {
         wait: Option<std::time::Duration>,
         check_length: bool,
     ) -> Result<()> {
-        if !self.opened_by.is_current() {
+        if !self.opened_by.as_ref().is_some_and(Opener::is_current) {
             // A child forked since the file was opened shares the open file, and the lock is
             // the open file's: parent and child would both hold it. The child opens its own.
             let file =
@@ -355,7 +364,7 @@ impl OpenFile {
             self.window = None;
             self.map = None;
             self.file = Locked::unlocked(file);
-            self.opened_by = Opener::current();
+            self.opened_by = Some(Opener::current());
         }
         file::acquire(&self.file, path, wait)?;
         let refreshed = self.refresh(path, check_length);

@@ -32,12 +32,12 @@ pub fn read_lengths(path: impl AsRef<Path>) -> Result<Vec<u64>> {
         .collect()
 }
 
-/// Builds the index of the existing data file `path` from its records' lengths (in rows, in
+/// Builds the index of the existing data file `path` from its records' lengths (in items, in
 /// order), as a fairseq-style feature dump has them: the migration to a ragged pair. The
 /// index ([`index_path`]) appears complete or not at all; returns the number of records.
 ///
 /// # Errors
-/// [`Error::BadLengths`] unless the lengths add up to the data's rows; [`Error::Io`]
+/// [`Error::BadLengths`] unless the lengths add up to the data's items; [`Error::Io`]
 /// (kind `AlreadyExists`) if the index exists; [`Error::Locked`] while a writer has the data
 /// open; [`Error::NeedsRecovery`] if the data does not match its header.
 pub fn index_from_lengths(path: impl AsRef<Path>, lengths: &[u64]) -> Result<u64> {
@@ -63,7 +63,7 @@ pub fn index_from_lengths(path: impl AsRef<Path>, lengths: &[u64]) -> Result<u64
         return Err(Error::BadLengths {
             path: path.to_path_buf(),
             what: format!(
-                "the {} lengths add up to {total} rows, but the data holds {rows}",
+                "the {} lengths add up to {total} items, but the data holds {rows}",
                 lengths.len()
             ),
         });

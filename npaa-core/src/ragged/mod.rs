@@ -5,17 +5,17 @@
 //! - The data file (`feats.npy`) is a plain .npy file: NumPy loads it as the concatenation of
 //!   all records along the growth axis (axis 0 for C order, the last for Fortran order).
 //! - The index beside it ([`index_path`]: `feats.idx.npy`) is a 1-D `<i8` .npy file of record
-//!   *ends*: record `i` is rows `ends[i-1]..ends[i]` of the data (`0..ends[0]` for the first).
+//!   *ends*: record `i` is items `ends[i-1]..ends[i]` of the data (`0..ends[0]` for the first).
 //!   It has one entry per record, never decreases, and its last entry is the data's length
 //!   along the growth axis once the pair is closed. fairseq's `offsets` (the starts) are
 //!   `np.concatenate(([0], ends[:-1]))`, its lengths `np.diff(ends, prepend=0)`.
 //!
 //! # Commit order
-//! A record is appended to the data first (its rows written, then counted by the data's
+//! A record is appended to the data first (its items written, then counted by the data's
 //! header), and only then its end to the index (written, then counted). A process killed at
-//! any moment therefore leaves an index that names no rows the data does not count; at most
-//! the data counts rows no index entry names yet: a half-appended record. Readers
-//! ([`RaggedReader`]) read the indexed records and ignore those rows; opening for appending and
+//! any moment therefore leaves an index that names no items the data does not count; at most
+//! the data counts items no index entry names yet: a half-appended record. Readers
+//! ([`RaggedReader`]) read the indexed records and ignore those items; opening for appending and
 //! [`recover_ragged`] cut them, so that every record that was fully appended and indexed
 //! survives exactly, and a half-appended one is gone.
 //!
@@ -41,7 +41,7 @@ mod reader;
 mod repair;
 mod writer;
 
-pub use inspect::{RaggedInfo, inspect_ragged};
+pub use inspect::{RaggedInfo, RaggedProblem, inspect_ragged};
 pub use lengths::{index_from_lengths, read_lengths};
 pub use reader::{RaggedReader, RaggedView};
 pub use repair::{RaggedRecoverReport, recover_ragged};

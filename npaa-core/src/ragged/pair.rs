@@ -13,7 +13,7 @@ pub(super) struct Pair {
     pub(super) pending: Vec<i64>,
     /// Bytes of the records in `pending`, as given.
     pub(super) pending_bytes: u64,
-    /// The data's length along the growth axis after the last record (buffered rows included).
+    /// The data's length along the growth axis after the last record (buffered items included).
     pub(super) end: u64,
     /// The last end the index holds (0 for an empty index).
     pub(super) indexed_end: u64,
@@ -22,7 +22,7 @@ pub(super) struct Pair {
 }
 
 impl Pair {
-    /// Appends the held-back index entries, the data's rows that they name counted first
+    /// Appends the held-back index entries, the data's items that they name counted first
     /// (flushed; with `sync`, synced).
     pub(super) fn commit_pending(&mut self, sync: bool) -> Result<()> {
         if sync {
@@ -58,7 +58,7 @@ impl Pair {
     }
 }
 
-/// The data's length along its growth axis, buffered rows included (0 before it exists).
+/// The data's length along its growth axis, buffered items included (0 before it exists).
 pub(super) fn growth_len(data: &AppendArray) -> u64 {
     let (Some(shape), Some(order)) = (data.shape(), data.order()) else {
         return 0;

@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::reader::{Reader, Rows};
+use crate::reader::{Items, Reader};
 
 use super::index_path;
 
@@ -12,10 +12,10 @@ use super::index_path;
 /// it needs no write access and repairs nothing.
 ///
 /// Each [`refresh`](Self::refresh) shows the records that are complete: the index entries
-/// whose rows the data counts. The index is read before the data, and a writer commits the
+/// whose items the data counts. The index is read before the data, and a writer commits the
 /// data before the index, so a record being appended, or one a killed writer left
 /// half-appended, is not shown; nor, after a power loss, are index entries beyond the data.
-/// Built on two [`Reader`]s: what they promise (no partial rows, counts that never shrink,
+/// Built on two [`Reader`]s: what they promise (no partial items, counts that never shrink,
 /// constant cost) holds for records too.
 #[derive(Debug)]
 pub struct RaggedReader {
@@ -25,12 +25,12 @@ pub struct RaggedReader {
     returned: u64,
 }
 
-/// The complete records of a ragged pair at one refresh: the data's rows that they cover and
+/// The complete records of a ragged pair at one refresh: the data's items that they cover and
 /// their ends, both mapped read-only.
 #[derive(Clone, Debug)]
 pub struct RaggedView {
-    data: Rows,
-    index: Rows,
+    data: Items,
+    index: Items,
     records: u64,
 }
 
@@ -45,7 +45,7 @@ impl RaggedView {
         self.records == 0
     }
 
-    /// The end of record `i` (its last row + 1), `None` past the last record.
+    /// The end of record `i` (its last item + 1), `None` past the last record.
     pub fn end(&self, i: u64) -> Option<u64> {
         (i < self.records).then(|| entry(self.index.bytes(), i))
     }
@@ -57,9 +57,10 @@ impl RaggedView {
             .collect()
     }
 
-    /// The rows of the data that record `i` spans, `None` past the last record. (An index
-    /// whose ends decrease, which no npaa writer leaves, gives such a record no rows.)
-    pub fn record_rows(&self, i: u64) -> Option<Range<u64>> {
+    /// The items of the data (along its growth axis) that record `i` spans, `None` past the
+    /// last record. (An index whose ends decrease, which no npaa writer leaves, gives such a
+    /// record no items.)
+    pub fn record_items(&self, i: u64) -> Option<Range<u64>> {
         let end = self.end(i)?;
         let start = match i {
             0 => 0,
@@ -68,13 +69,13 @@ impl RaggedView {
         Some(start..end)
     }
 
-    /// The data's rows that the records cover (all of them, in order), mapped.
-    pub fn data(&self) -> &Rows {
+    /// The data's items that the records cover (all of them, in order), mapped.
+    pub fn data(&self) -> &Items {
         &self.data
     }
 
     /// The index entries of the records (`<i8` record ends), mapped.
-    pub fn index(&self) -> &Rows {
+    pub fn index(&self) -> &Items {
         &self.index
     }
 }
@@ -138,10 +139,10 @@ impl RaggedReader {
         // The index first: every end it counts was counted by the data before.
         let index = self.index.refresh()?;
         let data = self.data.refresh()?;
-        let rows = data.rows();
+        let rows = data.count();
         let bytes = index.bytes();
         // Ends never decrease: the complete records are those whose end the data holds.
-        let (mut lo, mut hi) = (0, index.rows());
+        let (mut lo, mut hi) = (0, index.count());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if entry(bytes, mid) <= rows {

@@ -25,20 +25,20 @@ pub struct RaggedRecoverReport {
     pub index: Option<RecoverReport>,
     /// Records after the repair.
     pub records: u64,
-    /// The data's length along its growth axis after the repair.
-    pub rows: u64,
-    /// Index entries cut: ends beyond the data's rows (only a power loss leaves those).
+    /// The data's length along its growth axis (items) after the repair.
+    pub items: u64,
+    /// Index entries cut: ends beyond the data's items (only a power loss leaves those).
     pub entries_cut: u64,
-    /// Rows cut from the data: a half-appended record that no index entry names.
-    pub rows_cut: u64,
+    /// Items cut from the data: a half-appended record that no index entry names.
+    pub items_cut: u64,
     /// False when the pair needed no repair.
     pub changed: bool,
 }
 
 /// Restores a consistent ragged pair after a crash, under the pair's lock: each file is
-/// repaired on its own as [`recover`] does (an incomplete row or entry cut, reserved space
-/// cut, rows written but not yet counted restored), then index entries naming rows the data
-/// does not hold are cut, and then data rows no entry names (a half-appended record). Every
+/// repaired on its own as [`recover`] does (an incomplete item or entry cut, reserved space
+/// cut, items written but not yet counted restored), then index entries naming items the data
+/// does not hold are cut, and then data items no entry names (a half-appended record). Every
 /// record that was fully appended and indexed survives exactly.
 ///
 /// [`RaggedAppendArray::open`](super::RaggedAppendArray::open) does the same before appending. Costs constant time in the
@@ -47,7 +47,7 @@ pub struct RaggedRecoverReport {
 /// # Errors
 /// [`Error::Io`] (not found) when neither file exists; [`Error::Locked`] while a writer has
 /// the pair open; [`Error::BadIndex`] for an index that is not a ragged index, or a missing
-/// index beside data rows; the errors of [`recover`].
+/// index beside data items; the errors of [`recover`].
 pub fn recover_ragged(path: impl AsRef<Path>) -> Result<RaggedRecoverReport> {
     let path = path.as_ref();
     if !path.exists() && !index_path(path).exists() {
@@ -112,7 +112,7 @@ pub(super) fn open_pair(
             return Err(Error::BadIndex {
                 path: idx,
                 what: format!(
-                    "no index beside a data file of {rows} rows: build one from the records' \
+                    "no index beside a data file of {rows} items: build one from the records' \
                      lengths (index_from_lengths)"
                 ),
             });
@@ -134,11 +134,11 @@ pub(super) fn open_pair(
         data.cut_to(end)?;
     }
     report.records = kept;
-    report.rows = end;
+    report.items = end;
     report.entries_cut = entries - kept;
-    report.rows_cut = rows - end;
+    report.items_cut = rows - end;
     report.changed |= report.entries_cut > 0
-        || report.rows_cut > 0
+        || report.items_cut > 0
         || report.data.as_ref().is_some_and(|r| r.changed)
         || report.index.as_ref().is_some_and(|r| r.changed);
     let pair = Pair {
@@ -200,11 +200,11 @@ impl IndexFile {
         let end = i64::from_le_bytes(bytes);
         u64::try_from(end).map_err(|_| Error::BadIndex {
             path: self.path.clone(),
-            what: format!("entry {i} is negative ({end}): record ends are row counts"),
+            what: format!("entry {i} is negative ({end}): record ends are item counts"),
         })
     }
 
-    /// How many of the first `entries` entries (ends never decrease) are at most `rows`.
+    /// How many of the first `entries` entries (ends never decrease) are at most `items`.
     fn entries_within(&self, entries: u64, rows: u64) -> Result<u64> {
         let (mut lo, mut hi) = (0, entries);
         while lo < hi {

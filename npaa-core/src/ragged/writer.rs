@@ -30,7 +30,7 @@ use super::repair::open_pair;
 /// # let dir = tempfile::tempdir()?;
 /// # let path = dir.path().join("feats.npy");
 /// let feats = RaggedAppendArray::open(&path)?;
-/// feats.append(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2])?; // a record of 2 rows of 2
+/// feats.append(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2])?; // a record of 2 items (rows of 2)
 /// feats.append::<f32>(&[], &[0, 2])?; // an empty record
 /// feats.append(&[5.0f32, 6.0], &[1, 2])?;
 /// assert_eq!(feats.len(), 3);
@@ -39,7 +39,7 @@ use super::repair::open_pair;
 ///
 /// let view = RaggedReader::open(&path)?.refresh()?;
 /// assert_eq!(view.ends(), vec![2, 2, 3]);
-/// assert_eq!(view.record_rows(2), Some(2..3));
+/// assert_eq!(view.record_items(2), Some(2..3));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -61,7 +61,7 @@ impl RaggedAppendArray {
     /// # Errors
     /// [`Error::Locked`](crate::Error::Locked) if another writer has the pair open;
     /// [`Error::BadIndex`](crate::Error::BadIndex) if the index is not a ragged index, or is
-    /// missing beside a data file that holds rows (build one with
+    /// missing beside a data file that holds items (build one with
     /// [`index_from_lengths`](super::index_from_lengths)); the errors of
     /// [`AppendArray::open`] for either file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {

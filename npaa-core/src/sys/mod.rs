@@ -176,7 +176,7 @@ impl HeaderMap {
 }
 
 /// A read-only mapping of the first `len` bytes of a file: a source whose data is read out
-/// of order (converted to the other memory order), or the rows a [`Reader`](crate::Reader)
+/// of order (converted to the other memory order), or the items a [`Reader`](crate::Reader)
 /// shows. Its pages are clean page-cache pages, which the kernel reclaims at will: reading a
 /// file larger than memory through it is fine. On Windows, its section is exactly as long as
 /// the mapping (see `windows::ReadView`), so that writers can still cut what lies past it.
@@ -217,9 +217,9 @@ impl ReadMap {
 }
 
 /// How many bytes of a file `len` bytes long a reader maps when it needs the first `needed`:
-/// on Unix the whole file, so that rows written later need no new mapping; on Windows only
+/// on Unix the whole file, so that items written later need no new mapping; on Windows only
 /// `needed`, since a mapping there forbids cutting the file below its end, and the bytes past
-/// the counted rows are a writer's to cut (a killed writer's block in flight, reserved
+/// the counted items are a writer's to cut (a killed writer's block in flight, reserved
 /// space).
 pub(crate) fn reader_map_len(needed: u64, len: u64) -> u64 {
     if cfg!(windows) { needed } else { len }

@@ -12,7 +12,7 @@
 //! - A read-only mapping ([`ReadView`]) is backed by a section exactly as long as the bytes it
 //!   maps: Windows refuses to cut a file below the end of a live section, and a section as
 //!   long as the whole file (memmap2's) would keep every writer from cutting what lies past
-//!   the rows a reader maps (a killed writer's block, reserved space).
+//!   the items a reader maps (a killed writer's block, reserved space).
 //!
 //! Paths and file handles come from std (`OpenOptions`, which opens files sharing read, write
 //! and delete access, so that readers and renames are never refused by npaa's own handles).

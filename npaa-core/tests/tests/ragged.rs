@@ -6,8 +6,9 @@ use std::fs;
 use std::path::Path;
 
 use npaa_core::{
-    AppendArray, AppendOptions, Durability, Error, Order, RaggedAppendArray, RaggedReader,
-    index_from_lengths, index_path, inspect_ragged, read_lengths, recover_ragged,
+    AppendArray, AppendOptions, Durability, Error, Order, Problem, RaggedAppendArray,
+    RaggedProblem, RaggedReader, Remedy, index_from_lengths, index_path, inspect_ragged,
+    read_lengths, recover_ragged,
 };
 use npaa_testutil::rows::{ROW_WORDS, rows, rows_expr};
 use npaa_testutil::{assert_numpy_loads, run_python, tempdir};
@@ -66,8 +67,8 @@ fn records_of_any_length_load_in_numpy() {
 
     let view = RaggedReader::open(&path).unwrap().refresh().unwrap();
     assert_eq!(view.ends(), cumsum(&[3, 0, 1, 7, 0, 0, 2, 4]));
-    assert_eq!(view.record_rows(3), Some(4..11));
-    assert_eq!(view.record_rows(8), None);
+    assert_eq!(view.record_items(3), Some(4..11));
+    assert_eq!(view.record_items(8), None);
     assert_eq!(view.data().shape(), [17, 3]);
     assert_eq!(
         view.data().bytes(),
@@ -152,14 +153,23 @@ fn a_half_appended_record_is_cut_and_indexed_records_survive() {
     assert_eq!(fs::read(&path).unwrap(), before);
     let info = inspect_ragged(&path).unwrap();
     assert!(!info.is_consistent());
-    assert_eq!((info.records, info.rows, info.indexed_rows), (2, 9, 5));
+    assert_eq!((info.records, info.items, info.indexed_items), (2, 9, 5));
+    let problems = info.problems();
+    assert!(
+        matches!(
+            problems[..],
+            [RaggedProblem::UnindexedItems { items: 4, .. }]
+        ),
+        "{problems:?}"
+    );
+    assert_eq!(problems[0].remedy(), Some(Remedy::RecoverRagged));
 
     // A reader's mapping must be gone before a repair cuts the file (Windows refuses to cut a
     // mapped file, as it does under an np.memmap).
     drop(view);
     let report = recover_ragged(&path).unwrap();
     assert!(report.changed);
-    assert_eq!((report.records, report.rows, report.rows_cut), (2, 5, 4));
+    assert_eq!((report.records, report.items, report.items_cut), (2, 5, 4));
     assert_pair_loads(&path, &[2, 3]);
     assert!(!recover_ragged(&path).unwrap().changed);
     assert!(inspect_ragged(&path).unwrap().is_consistent());
@@ -191,7 +201,7 @@ fn index_entries_past_the_data_are_cut() {
     drop(view); // mapped: Windows refuses to cut it (see above)
     let report = recover_ragged(&path).unwrap();
     assert_eq!(
-        (report.records, report.entries_cut, report.rows_cut),
+        (report.records, report.entries_cut, report.items_cut),
         (3, 2, 0)
     );
     assert_pair_loads(&path, &[2, 3, 1]);
@@ -329,4 +339,114 @@ fn a_lengths_file_builds_the_index_of_a_feature_dump() {
 #[test]
 fn killed_ragged_writers_leave_every_indexed_record_exact() {
     npaa_testutil::ragged::run(240, 64, std::time::Duration::from_secs(40));
+}
+
+/// Writes the index `ends` beside `path` as NumPy would (`np.save`), replacing the pair's.
+fn write_index(path: &Path, ends: &[i64]) {
+    run_python(
+        &format!("import numpy as np, sys\nnp.save(sys.argv[1], np.array({ends:?}, dtype='<i8'))"),
+        &[index_path(path)],
+    );
+}
+
+/// The findings of the pair of `path`, as messages with their remedies and files.
+fn findings(path: &Path) -> Vec<(String, Option<Remedy>, std::path::PathBuf)> {
+    let info = inspect_ragged(path).unwrap();
+    info.problems()
+        .iter()
+        .map(|p| (p.to_string(), p.remedy(), info.file_of(p).to_path_buf()))
+        .collect()
+}
+
+#[test]
+fn problems_name_each_way_a_pair_is_broken() {
+    let dir = tempdir();
+    let path = dir.path().join("p.npy");
+    let pair = RaggedAppendArray::open(&path).unwrap();
+    append_records(&pair, &[4, 0, 6]);
+    pair.close().unwrap();
+    assert_eq!(findings(&path), []);
+    let fix = |s: &str| (s.to_owned(), Some(Remedy::RecoverRagged), path.clone());
+
+    // The index ahead of the data (what a power loss may leave).
+    write_index(&path, &[4, 4, 10, 12, 15]);
+    assert_eq!(
+        findings(&path),
+        [fix(
+            "needs recovery: 2 index entries end past the 10 items the data holds"
+        )]
+    );
+    // Not increasing: no repair restores it.
+    write_index(&path, &[4, 3, 10]);
+    let info = inspect_ragged(&path).unwrap();
+    assert!(!info.is_consistent());
+    assert!(matches!(
+        info.problems()[..],
+        [RaggedProblem::EndsDecrease {
+            entry: 1,
+            end: 3,
+            previous: 4,
+            ..
+        }]
+    ));
+    assert_eq!(
+        findings(&path),
+        [(
+            "index entry 1 (3) is smaller than the one before it (4): record ends never \
+             decrease"
+                .to_owned(),
+            None,
+            path.clone()
+        )]
+    );
+    write_index(&path, &[-1]);
+    assert_eq!(
+        findings(&path)[0].0,
+        "index entry 0 (-1) is smaller than the one before it (0): record ends never decrease"
+    );
+
+    // The data's own finding, repaired through the pair; the index's likewise.
+    write_index(&path, &[4, 4, 10]);
+    let len = fs::metadata(&path).unwrap().len();
+    let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 3).unwrap();
+    let info = inspect_ragged(&path).unwrap();
+    assert!(matches!(
+        info.problems()[..],
+        [RaggedProblem::Data(Problem::DataMismatch { .. })]
+    ));
+    let expected = 10 * ROW_WORDS as u64 * 8;
+    assert_eq!(
+        findings(&path),
+        [fix(&format!(
+            "the data file: needs recovery: {} data bytes present, the header announces \
+             {expected} (NumPy cannot load it)",
+            expected - 3
+        ))]
+    );
+    file.set_len(len).unwrap();
+    let idx = index_path(&path);
+    let idx_len = fs::metadata(&idx).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&idx)
+        .unwrap()
+        .set_len(idx_len - 8)
+        .unwrap();
+    assert_eq!(
+        findings(&path),
+        [
+            fix(
+                "the index: needs recovery: 16 data bytes present, the header announces 24 \
+                 (NumPy cannot load it)"
+            ),
+            // Its last record is cut with the entry.
+            fix(
+                "needs recovery: the data holds 6 items past its last indexed record (a \
+                 half-appended record)"
+            )
+        ]
+    );
+    assert_eq!(recover_ragged(&path).unwrap().records, 2);
+    assert_eq!(findings(&path), []);
 }

@@ -2,22 +2,22 @@
 //! once, in threads and in processes, in every writer mode; every refreshed view is checked
 //! as an exact prefix of what was appended, never shrinking.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use npaa_core::{AppendArray, AppendOptions, Durability, Error, RaggedReader, Reader, Rows};
+use npaa_core::{AppendArray, AppendOptions, Durability, Error, Items, RaggedReader, Reader};
 use npaa_testutil::rows::{ROW_WORDS, Rng, check_rows_prefix, rows};
 use npaa_testutil::{child, crash, tempdir};
 
 /// Checks that `view` is rows `0..n` exactly, with `n >= at_least`; returns `n`.
-fn check_view(view: &Rows, at_least: u64, what: &str) -> u64 {
+fn check_view(view: &Items, at_least: u64, what: &str) -> u64 {
     let (whole, partial) = check_rows_prefix(view.bytes(), what);
     assert_eq!(partial, 0, "{what}: a partial row");
-    assert_eq!(whole, view.rows(), "{what}");
+    assert_eq!(whole, view.count(), "{what}");
     assert!(
         whole >= at_least,
         "{what}: the view shrank from {at_least} to {whole}"
@@ -108,13 +108,13 @@ fn follow_until_done(
         refreshes += 1;
         refreshed.store(refreshes, Ordering::Release);
         while let Some(block) = blocks.next_block().unwrap() {
-            assert_eq!(block.first_row(), block_rows, "{what}");
+            assert_eq!(block.first_item(), block_rows, "{what}");
             let bytes = block.bytes();
             assert_eq!(
                 bytes,
-                bytemuck::cast_slice::<u64, u8>(&rows(block_rows, block.rows()))
+                bytemuck::cast_slice::<u64, u8>(&rows(block_rows, block.count()))
             );
-            block_rows += block.rows();
+            block_rows += block.count();
         }
         if last {
             return (refreshes, block_rows);
@@ -131,9 +131,14 @@ fn a_follower_process_sees_exact_prefixes_of_a_writer_process() {
             .env("NPAA_CRASH_PATH", &path)
             .env("NPAA_CRASH_MODE", mode.name)
             .env("NPAA_CRASH_SEED", "7")
+            // Halfway, the writer waits for a line: sent after two refreshes, so that the two
+            // run at once whatever the scheduler does.
+            .env("NPAA_CRASH_PAUSE_AT", (crash::MAX_ROWS / 2).to_string())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
+        let mut resume = writer.stdin.take();
         let mut out = BufReader::new(writer.stdout.take().unwrap());
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
@@ -159,8 +164,11 @@ fn a_follower_process_sees_exact_prefixes_of_a_writer_process() {
             let view = reader.refresh().unwrap();
             // Fortran-order (3, n) rows have the bytes of C-order (n, 3) rows.
             seen = check_view(&view, seen, what);
-            uncounted_seen |= reader.uncounted_rows() > 0;
+            uncounted_seen |= reader.uncounted_items() > 0;
             refreshes += 1;
+            if refreshes == 2 {
+                resume.take().unwrap().write_all(b"go\n").unwrap();
+            }
             if finished {
                 break;
             }
@@ -176,7 +184,7 @@ fn a_follower_process_sees_exact_prefixes_of_a_writer_process() {
         }
         if mode.name == "mapped" {
             assert_eq!(
-                reader.uncounted_rows(),
+                reader.uncounted_items(),
                 0,
                 "{what}: reserved space is not rows"
             );
@@ -218,7 +226,7 @@ fn the_view_never_shrinks_and_a_cut_or_replaced_file_is_reported() {
         let err = reader.refresh().unwrap_err();
         assert!(matches!(err, Error::FileChanged { .. }), "{err}");
         // The view taken before still reads its rows: it holds its own mapping.
-        assert_eq!(before.rows(), 15);
+        assert_eq!(before.count(), 15);
     }
     array.close().unwrap();
 
@@ -272,7 +280,7 @@ fn a_ragged_follower_sees_each_record_whole() {
         };
         assert_eq!(new.start, got);
         for i in new.clone() {
-            let range = view.record_rows(i).unwrap();
+            let range = view.record_items(i).unwrap();
             assert_eq!(range.end, expected_ends[i as usize]);
             let bytes = &view.data().bytes()[range.start as usize * 24..range.end as usize * 24];
             assert_eq!(
@@ -295,6 +303,6 @@ fn rows_of_no_bytes_are_counted() {
     assert_eq!(reader.refresh().unwrap().shape(), [5, 0]);
     array.append::<u64>(&[], &[2, 0]).unwrap();
     let block = reader.next_block().unwrap().unwrap();
-    assert_eq!((block.first_row(), block.shape()), (5, &[2, 0][..]));
+    assert_eq!((block.first_item(), block.shape()), (5, &[2, 0][..]));
     array.close().unwrap();
 }

@@ -234,7 +234,7 @@ fn a_reader_mapping_the_file_never_makes_a_shared_writer_fail() {
     let mut rng = Rng::from_env();
     let first = write_blocks(&path, 1, 20, &mut rng);
     let mut reader = Reader::open(&path).unwrap();
-    assert_eq!(reader.refresh().unwrap().rows(), first);
+    assert_eq!(reader.refresh().unwrap().count(), first);
     // A writer killed in the middle of a block leaves its extent past the count, marked.
     let mut staller = child::command("shared-staller")
         .env("NPAA_SHARED_PATH", &path)
@@ -263,7 +263,7 @@ fn a_reader_mapping_the_file_never_makes_a_shared_writer_fail() {
     let per_writer = blocks_of(&path, "with a reader");
     assert_eq!(per_writer.get(&1), Some(&20));
     assert_eq!(per_writer.get(&3), Some(&20));
-    assert_eq!(reader.refresh().unwrap().rows(), info.header.shape()[0]);
+    assert_eq!(reader.refresh().unwrap().count(), info.header.shape()[0]);
     assert!(info.header.shape()[0] > first + second, "{info:?}");
     // Once nothing maps it, the next shared writer to close leaves the file clean.
     drop(reader);

@@ -29,8 +29,8 @@ copied to host memory first), ``__array__``, the buffer protocol, or nested list
 
 Ragged records: ``RaggedAppendArray(filename, ...)`` appends records of any length with an index
 beside the data (``feats.npy`` + ``feats.idx.npy``), committed together; ``load_ragged`` reads
-them back (``RaggedArray``), ``recover_ragged`` repairs a pair a crash left, and
-``ragged_index_from_lengths`` builds the index of a fairseq-style dump. ``Reader`` and
+them back (``RaggedArray``), ``ragged_problems`` says what is wrong with a pair,
+``recover_ragged`` repairs a pair a crash left, and ``ragged_index_from_lengths`` builds the index of a fairseq-style dump. ``Reader`` and
 ``RaggedReader`` follow a file while a writer grows it.
 
 Errors: every refusal is a ``ValueError`` subclass, ``NpaaError``, with ``FormatError``,
@@ -62,6 +62,7 @@ from ._native import (
     needs_recovery,
     problems,
     ragged_index_from_lengths,
+    ragged_problems,
     recover,
     recover_ragged,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "needs_recovery",
     "problems",
     "ragged_index_from_lengths",
+    "ragged_problems",
     "recover",
     "recover_ragged",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "needs_recovery",
     "problems",
     "ragged_index_from_lengths",
+    "ragged_problems",
     "recover",
     "recover_ragged",
 ]
@@ -151,9 +152,9 @@ class RaggedRecoverReport:
     """What ``recover_ragged`` did; always true."""
 
     records: int
-    rows: int
+    items: int
     entries_cut: int
-    rows_cut: int
+    items_cut: int
     changed: bool
     def __bool__(self) -> Literal[True]: ...
 
@@ -169,7 +170,7 @@ class Reader:
     @property
     def shape(self) -> Tuple[int, ...]: ...
     @property
-    def uncounted_rows(self) -> int: ...
+    def uncounted_items(self) -> int: ...
     def refresh(self) -> npt.NDArray[Any]: ...
     def next_block(self) -> Optional[npt.NDArray[Any]]: ...
 
@@ -186,6 +187,7 @@ class _RaggedReader:
     ) -> Optional[Tuple[int, int, npt.NDArray[Any], npt.NDArray[np.int64]]]: ...
 
 def recover_ragged(filename: _Path) -> RaggedRecoverReport: ...
+def ragged_problems(filename: _Path) -> list[str]: ...
 def ragged_index_from_lengths(
     filename: _Path, lengths: Union[_Path, Sequence[int]]
 ) -> int: ...

@@ -22,7 +22,7 @@ class RaggedArray:
         self.data = data
         self.ends = ends
         self.fortran_order = fortran_order
-        # The row where the first record starts (non-zero for a slice).
+        # The item where the first record starts (non-zero for a slice).
         self._start = start
 
     def __len__(self):

@@ -11,16 +11,16 @@ __all__ = ["RaggedReader", "Reader"]
 class Reader(_native.Reader):
     """Reads a ``.npy`` file while a writer grows it.
 
-    ``refresh()`` returns the rows committed so far as a read-only array over a memory
-    mapping (no copy): never a partial row, a shape that never shrinks, remapped as the file
+    ``refresh()`` returns the items committed so far as a read-only array over a memory
+    mapping (no copy): never a partial item, a shape that never shrinks, remapped as the file
     grows. ``follow(poll=0.1)`` yields each new block as it lands, starting with what was
     committed and not yet returned (by ``refresh()`` or an earlier ``follow()``). Works with writers in every mode (default, ``mapped``,
     ``buffer``); a writer with ``rewrite_header_on_append=False`` is seen as far as its header
-    counts, and ``uncounted_rows`` says how many rows lie past that.
+    counts, and ``uncounted_items`` says how many items lie past that.
     """
 
     def follow(self, poll=0.1):
-        """Yields each block of new rows (a read-only array) as it lands, forever; sleeps
+        """Yields each block of new items (a read-only array) as it lands, forever; sleeps
         ``poll`` seconds whenever there is none. Stop it by leaving the loop."""
         while True:
             block = self.next_block()

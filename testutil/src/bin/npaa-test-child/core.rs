@@ -24,6 +24,9 @@ pub fn append_files_writer() {
 
 /// The crash campaign's writer (`reliability_crash`): opens `NPAA_CRASH_PATH` in
 /// `NPAA_CRASH_MODE`, says READY and appends rows until killed (or `crash::MAX_ROWS`).
+/// With `NPAA_CRASH_PAUSE_AT` (a row count), once that many rows are appended it waits for a
+/// line on stdin (`reader`'s follower: the writer cannot finish before the follower has
+/// refreshed while it runs, however the two are scheduled).
 pub fn crash_writer() {
     let path = PathBuf::from(arg("NPAA_CRASH_PATH"));
     let mode = arg("NPAA_CRASH_MODE");
@@ -39,6 +42,9 @@ pub fn crash_writer() {
         _ => panic!("unknown mode {mode}"),
     };
     let array = options.open(&path).unwrap();
+    let pause_at: Option<u64> = std::env::var("NPAA_CRASH_PAUSE_AT")
+        .ok()
+        .map(|n| n.parse().unwrap());
     println!("READY");
     crash::child_appends(arg("NPAA_CRASH_SEED").parse().unwrap(), |start, n| {
         // Column-major blocks of shape (3, n) have the same bytes as C-order (n, 3) rows.
@@ -48,6 +54,9 @@ pub fn crash_writer() {
             [n, ROW_WORDS as u64]
         };
         array.append(&rows(start, n), &shape).unwrap();
+        if pause_at.is_some_and(|at| (start..start + n).contains(&(at - 1))) {
+            std::io::stdin().read_line(&mut String::new()).unwrap();
+        }
     });
     array.close().unwrap();
     println!("DONE");
