@@ -46,8 +46,10 @@ pub struct RaggedRecoverReport {
 ///
 /// # Errors
 /// [`Error::Io`] (not found) when neither file exists; [`Error::Locked`] while a writer has
-/// the pair open; [`Error::BadIndex`] for an index that is not a ragged index, or a missing
-/// index beside data items; the errors of [`recover`].
+/// the pair open; [`Error::BadIndex`] for an index that is not a ragged index, a missing
+/// index beside data items, or, when the pair must be cut, an index whose record ends
+/// decrease somewhere (nothing is cut then: reading the whole index to check it is the one
+/// cost that grows with its size, paid only when cutting); the errors of [`recover`].
 pub fn recover_ragged(path: impl AsRef<Path>) -> Result<RaggedRecoverReport> {
     let path = path.as_ref();
     if !path.exists() && !index_path(path).exists() {
@@ -127,6 +129,12 @@ pub(super) fn open_pair(
         0 => 0,
         k => ends.get(k - 1)?,
     };
+    if kept < entries || end < rows {
+        // About to cut: only if the ends never decrease, which the search assumed. An index
+        // that decreases is not one npaa wrote, and cutting by it could drop items a later
+        // entry names. Read whole only here: a pair in step costs no more than the search.
+        ends.check_ascending(entries)?;
+    }
     if kept < entries {
         index.cut_to(kept)?;
     }
@@ -202,6 +210,39 @@ impl IndexFile {
             path: self.path.clone(),
             what: format!("entry {i} is negative ({end}): record ends are item counts"),
         })
+    }
+
+    /// Refuses ([`Error::BadIndex`]) an index whose first `entries` entries decrease
+    /// somewhere, or are negative, naming the first such entry.
+    fn check_ascending(&self, entries: u64) -> Result<()> {
+        const CHUNK: u64 = 8192;
+        let mut bytes = vec![0u8; 8 * CHUNK as usize];
+        let mut last = 0u64;
+        let mut start = 0;
+        while start < entries {
+            let n = (entries - start).min(CHUNK);
+            let chunk = &mut bytes[..8 * n as usize];
+            self.file
+                .read_exact_at(chunk, self.header_len + 8 * start)
+                .map_err(|e| Error::io(&self.path, "reading the index", e))?;
+            for (k, entry) in chunk.chunks_exact(8).enumerate() {
+                let i = start + k as u64;
+                let end = i64::from_le_bytes(entry.try_into().unwrap_or_default());
+                match u64::try_from(end) {
+                    Ok(end) if end >= last => last = end,
+                    _ => {
+                        return Err(Error::BadIndex {
+                            path: self.path.clone(),
+                            what: format!(
+                                "entry {i} ({end}) is smaller than the one before it ({last}):                                  record ends never decrease in an index npaa writes; nothing                                  was cut (rebuild the index from the records' lengths)"
+                            ),
+                        });
+                    }
+                }
+            }
+            start += n;
+        }
+        Ok(())
     }
 
     /// How many of the first `entries` entries (ends never decrease) are at most `items`.

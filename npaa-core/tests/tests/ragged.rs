@@ -450,3 +450,33 @@ fn problems_name_each_way_a_pair_is_broken() {
     assert_eq!(recover_ragged(&path).unwrap().records, 2);
     assert_eq!(findings(&path), []);
 }
+
+#[test]
+fn a_decreasing_index_is_refused_before_anything_is_cut() {
+    let dir = tempdir();
+    let path = dir.path().join("d.npy");
+    let pair = RaggedAppendArray::open(&path).unwrap();
+    append_records(&pair, &[4, 0, 6]);
+    pair.close().unwrap();
+    // Entry 1 names all 10 items, the last only 8: cutting the data by the last entry (what
+    // a half-appended record gets) would drop items 8 and 9, which entry 1 names.
+    write_index(&path, &[4, 10, 8]);
+    let before = (
+        fs::read(&path).unwrap(),
+        fs::read(index_path(&path)).unwrap(),
+    );
+    let refused = |e: Error| {
+        assert!(
+            matches!(&e, Error::BadIndex { what, .. }
+                if what.starts_with("entry 2 (8) is smaller than the one before it (10)")),
+            "{e}"
+        );
+    };
+    refused(recover_ragged(&path).unwrap_err());
+    refused(RaggedAppendArray::open(&path).unwrap_err());
+    let after = (
+        fs::read(&path).unwrap(),
+        fs::read(index_path(&path)).unwrap(),
+    );
+    assert!(before == after, "the pair changed");
+}
