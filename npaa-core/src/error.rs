@@ -231,6 +231,25 @@ pub enum Error {
         what: String,
     },
 
+    /// The file could not be shortened because a mapping covers the bytes to cut: Windows
+    /// refuses to cut a file below the end of a live mapping, another program's
+    /// (`np.memmap`, `np.load(mmap_mode=...)`, a [`Reader`](crate::Reader)'s items) or this
+    /// one's. Only on Windows; whatever was to be cut is still in the file, and where the cut
+    /// was part of a larger change (a rollback), that change is undone too. Retry once the
+    /// readers have let go of the items.
+    #[error(
+        "{path}: {op}: the file cannot be shortened while another reader maps the bytes to cut \
+         (Windows); close the readers (np.memmap, np.load with mmap_mode) and retry",
+        path = .path.display()
+    )]
+    #[non_exhaustive]
+    MappedElsewhere {
+        /// The file concerned.
+        path: PathBuf,
+        /// What npaa was doing, e.g. "undoing appends".
+        op: &'static str,
+    },
+
     /// The data given for a block ended before the bytes its shape needs (a reader or source
     /// file that ended early); nothing of the block was appended.
     #[error(
@@ -636,6 +655,7 @@ macro_rules! path_field {
             | Error::ShapeMismatch { path, .. }
             | Error::ScalarFile { path }
             | Error::FileChanged { path, .. }
+            | Error::MappedElsewhere { path, .. }
             | Error::ShortBlock { path, .. }
             | Error::BadIndex { path, .. }
             | Error::BadLengths { path, .. }
@@ -730,6 +750,9 @@ impl Error {
         let path = path.into();
         if crate::sys::is_directory_error(&source, &path) {
             return Error::IsDirectory { path };
+        }
+        if crate::sys::is_mapped_elsewhere(&source) {
+            return Error::MappedElsewhere { path, op };
         }
         Error::Io { path, op, source }
     }

@@ -106,7 +106,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Open
                 } else {
                     None
                 };
-                let f = Box::new(OpenFile::existing(file, path)?.shared());
+                let f = Box::new(OpenFile::existing(file, path, true)?.shared());
                 f.release(path)?;
                 return Ok(Opened {
                     file: Some(f),
@@ -124,7 +124,7 @@ pub(super) fn open_existing(path: &Path, options: &AppendOptions) -> Result<Open
                 None
             };
             Ok(Opened {
-                file: Some(Box::new(OpenFile::existing(file, path)?)),
+                file: Some(Box::new(OpenFile::existing(file, path, false)?)),
                 recovered,
             })
         }
@@ -207,8 +207,10 @@ pub(super) fn check_still_linked(file: &File, path: &Path) -> Result<()> {
 }
 
 impl OpenFile {
-    /// Reads and checks the header of an existing file, locked by the caller.
-    pub(super) fn existing(file: Locked, path: &Path) -> Result<Self> {
+    /// Reads and checks the header of an existing file, locked by the caller. Space a killed
+    /// writer left reserved is cut; for a `shared` writer, only where nothing forbids the cut
+    /// (see [`sys::unreserve_unless_mapped`]): shared appends write over such space anyway.
+    pub(super) fn existing(file: Locked, path: &Path, shared: bool) -> Result<Self> {
         let len = sys::file_len(&file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         let (parsed, template) = read_header_of(&file, path, Leniency::Strict, len)?;
         // The header on disk is the template's rendering when the template comes from its text.
@@ -234,8 +236,12 @@ impl OpenFile {
                 // Space reserved by a mapped-mode writer that was killed: not data. This handle
                 // holds the lock, so that writer is gone; cut it.
                 len = parsed.header_len + expected;
-                sys::unreserve(&file, len)
-                    .map_err(|e| Error::io(path, "cutting space reserved by a killed writer", e))?;
+                if shared {
+                    sys::unreserve_unless_mapped(&file, len)
+                } else {
+                    sys::unreserve(&file, len)
+                }
+                .map_err(|e| Error::io(path, "cutting space reserved by a killed writer", e))?;
             } else {
                 return Err(Error::NeedsRecovery {
                     path: path.to_path_buf(),
@@ -405,8 +411,7 @@ impl OpenFile {
         let data_end = ours.data_len().map_err(|kind| Error::format(path, kind))? + self.header_len;
         match len {
             Some(len) if len > data_end && sys::is_reserved(&self.file, data_end, len) => {
-                self.file
-                    .set_len(data_end)
+                sys::unreserve_unless_mapped(&self.file, data_end)
                     .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
             }
             Some(len) if len != data_end => {
@@ -507,12 +512,13 @@ impl OpenFile {
 
     /// Shared mode, under the lock, when the handle closes: no block is in flight (the lock
     /// is held), so the reserved space past the data goes, and its mark with it; the next
-    /// shared append reserves again.
+    /// shared append reserves again. On Windows, while a reader's mapping forbids the cut,
+    /// the space stays, marked, for a later close, open or `recover` to cut.
     pub(super) fn clear_mark(&self, path: &Path) -> Result<()> {
         let len =
             sys::file_len(&self.file).map_err(|e| Error::io(path, "reading file metadata", e))?;
         if len > self.data_end && sys::is_reserved(&self.file, self.data_end, len) {
-            sys::unreserve(&self.file, self.data_end)
+            sys::unreserve_unless_mapped(&self.file, self.data_end)
                 .map_err(|e| Error::io(path, "giving back the reserved space", e))?;
         }
         Ok(())
