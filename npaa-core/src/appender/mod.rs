@@ -56,6 +56,7 @@ mod collective;
 mod open_file;
 mod options;
 mod sink;
+mod turns;
 
 pub use block::check_block;
 use block::{BlockTarget, Prepared, check_data_len};
@@ -471,44 +472,12 @@ impl AppendArray {
         {
             return Err(Error::BadSavepoint);
         }
-        let growth = f.header.shape[f.axis];
-        f.header.shape[f.axis] = savepoint.growth;
-        // Header first, then the cut: at every step the header counts no more than is written.
-        // The cut also gives back reserved space (mapped mode), whose window goes first.
-        f.window = None;
-        let reserved = f.alloc_end != f.data_end;
-        let cut = f.publish(false).and_then(|()| {
-            if reserved {
-                sys::unreserve(&f.file, savepoint.data_end)
-            } else {
-                f.file.set_len(savepoint.data_end)
-            }
-        });
-        if let Err(e) = cut {
-            let error = Error::io(&self.path, "undoing appends", e);
-            if matches!(error, Error::MappedElsewhere { .. }) {
-                // Windows, a reader maps the items to cut: nothing was cut, so the count goes
-                // back to what it was and the file is as it was, buffered items included.
-                f.header.shape[f.axis] = growth;
-                f.publish(false)
-                    .map_err(|e| Error::io(&self.path, "restoring the header", e))?;
-            } else {
-                f.buffer.clear();
-                f.buffered_rows = 0;
-            }
-            return Err(error);
-        }
-        f.buffer.clear();
-        f.buffered_rows = 0;
-        if self.options.durability != Durability::None {
-            f.file
-                .sync_data()
-                .map_err(|e| Error::io(&self.path, "undoing appends", e))?;
-        }
-        f.data_end = savepoint.data_end;
-        f.alloc_end = savepoint.data_end;
-        f.unsynced = 0;
-        Ok(())
+        f.rollback_to(
+            &self.path,
+            savepoint.growth,
+            savepoint.data_end,
+            self.options.durability,
+        )
     }
 
     /// Cuts the file back to its first `growth` items along the growth axis, buffered items
