@@ -180,7 +180,11 @@ pub(crate) fn status_text(status: u32) -> &'static CStr {
 pub(crate) fn status_of(error: &npaa_core::Error) -> npaa_status {
     use npaa_core::Error as E;
     match error {
-        E::Io { .. } | E::IsDirectory { .. } | E::NoSuchDirectory { .. } => NPAA_IO,
+        // MappedElsewhere: Windows refused to cut a file a reader maps (an I/O refusal).
+        E::Io { .. }
+        | E::IsDirectory { .. }
+        | E::NoSuchDirectory { .. }
+        | E::MappedElsewhere { .. } => NPAA_IO,
         E::Format { .. } | E::BadIndex { .. } => NPAA_FORMAT,
         E::InvalidDtype { .. } => NPAA_INVALID_DTYPE,
         E::Locked { .. } => NPAA_LOCKED,

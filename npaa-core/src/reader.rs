@@ -281,8 +281,9 @@ impl Reader {
         let needed = self.header_len + rows * self.item_len;
         let mapped = self.map.as_ref().map_or(0, |m| m.bytes().len() as u64);
         if needed > mapped || self.map.is_none() {
-            // Map the whole file: later items already written need no new mapping.
-            let len = usize::try_from(file_len).map_err(|_| {
+            // The whole file where the platform allows: later items already written then need
+            // no new mapping.
+            let len = usize::try_from(sys::reader_map_len(needed, file_len)).map_err(|_| {
                 Error::io(
                     &self.path,
                     "mapping the data",

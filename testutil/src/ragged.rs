@@ -16,7 +16,7 @@ use npaa_core::{
 use crate::child;
 use crate::crash::{MAX_ROWS, Tally, kill_once};
 use crate::rows::{ROW_BYTES, ROW_WORDS, Rng, check_rows_prefix};
-use crate::{run_python, tempdir};
+use crate::{python_path, run_python, tempdir};
 
 /// The ways of writing a ragged pair that the campaign cycles through, by the names the child
 /// takes in `NPAA_CRASH_MODE`: each durability mode, a write buffer, mapped mode, the header
@@ -274,11 +274,11 @@ fn check_outcome(
     fs::write(&lengths_path, text).unwrap();
     manifest.push_str(&format!(
         "{} {} {} {} {}\n",
-        path.display(),
-        idx.display(),
+        python_path(path),
+        python_path(&idx),
         u8::from(fortran),
         report.records,
-        lengths_path.display()
+        python_path(&lengths_path)
     ));
 }
 

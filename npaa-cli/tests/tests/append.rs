@@ -183,11 +183,9 @@ os.mkdir(p('adir'))
 open(p('text.npy'), 'w').write('not numpy')
 "#,
     );
+    let missing = format!("npaa: missing.npy: opening: {}", not_found_text());
     let cases: &[(&str, &str)] = &[
-        (
-            "missing.npy",
-            "npaa: missing.npy: opening: No such file or directory",
-        ),
+        ("missing.npy", &missing),
         ("adir", "npaa: adir: "),
         (
             "text.npy",

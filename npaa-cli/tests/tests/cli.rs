@@ -104,9 +104,10 @@ fn bad_inputs_for_every_command() {
         &["ensure-appendable", "--in-place"],
         &["show"],
     ];
+    let not_found = not_found_text();
     for command in commands {
         for (file, what) in [
-            ("missing.npy", "No such file or directory"),
+            ("missing.npy", not_found.as_str()),
             ("adir", "is a directory, not a .npy file"),
             (
                 "text.npy",

@@ -59,6 +59,16 @@ def cut(name, drop):
     run_python(&format!("{prelude}\n{code}"), &[dir])
 }
 
+/// How the system words "no such file" (`ENOENT`; `ERROR_FILE_NOT_FOUND` on Windows, also 2) in
+/// the messages npaa passes on: "No such file or directory" on Linux, the system's own text
+/// elsewhere (Windows, Wine), as std renders the error, without its "(os error 2)".
+pub fn not_found_text() -> String {
+    let text = std::io::Error::from_raw_os_error(2).to_string();
+    text.strip_suffix(" (os error 2)")
+        .unwrap_or(&text)
+        .to_owned()
+}
+
 /// The bytes of a file, for checking that a failed command changed nothing.
 pub fn bytes(path: &Path) -> Vec<u8> {
     fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))

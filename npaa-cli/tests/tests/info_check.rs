@@ -147,7 +147,12 @@ fn info_json_reports_unreadable_files_and_goes_on() {
     let objs = json_lines(&out.stdout);
     assert_eq!(objs.len(), 3);
     assert_eq!(objs[0]["path"], "missing.npy");
-    assert!(objs[0]["error"].as_str().unwrap().contains("No such file"));
+    assert!(
+        objs[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains(&not_found_text())
+    );
     assert!(
         objs[1]["error"]
             .as_str()

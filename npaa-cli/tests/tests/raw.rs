@@ -162,6 +162,10 @@ save('f.npy', np.asfortranarray(np.zeros((3, 2), dtype='<f8')))
             .output()
             .unwrap()
     };
+    let missing = format!(
+        "npaa: missing.bin: opening the raw input: {}",
+        not_found_text()
+    );
     let cases: &[(&[&str], &str)] = &[
         (
             &["c.npy", "--raw", "-", "--dtype", "<f4", "--item-shape", "2"],
@@ -220,7 +224,7 @@ save('f.npy', np.asfortranarray(np.zeros((3, 2), dtype='<f8')))
                 "--item-shape",
                 "3",
             ],
-            "npaa: missing.bin: opening the raw input: No such file or directory",
+            &missing,
         ),
     ];
     for (args, message) in cases {

@@ -95,11 +95,12 @@ save('obj.npy', np.array([None], dtype=object), allow_pickle=True)
 "#,
     );
     std::fs::write(d.join("text.npy"), "hello").unwrap();
+    let not_found = not_found_text();
     for (file, message) in [
         ("old.npy", "run `npaa ensure-appendable old.npy` first"),
         ("obj.npy", "object arrays cannot be appended to"),
         ("text.npy", "not a valid .npy file"),
-        ("missing.npy", "No such file or directory"),
+        ("missing.npy", not_found.as_str()),
     ] {
         let path = at(d, file);
         let before = path.exists().then(|| bytes(&path));

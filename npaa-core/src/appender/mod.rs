@@ -55,6 +55,7 @@ mod open_file;
 mod options;
 mod region;
 mod sink;
+mod turns;
 
 pub use block::check_block;
 use block::{BlockTarget, Prepared, check_data_len};
@@ -471,30 +472,12 @@ impl AppendArray {
         {
             return Err(Error::BadSavepoint);
         }
-        f.buffer.clear();
-        f.buffered_rows = 0;
-        f.header.shape[f.axis] = savepoint.growth;
-        // Header first, then the cut: at every step the header counts no more than is written.
-        // The cut also gives back reserved space (mapped mode), whose window goes first.
-        f.window = None;
-        let reserved = f.alloc_end != f.data_end;
-        f.publish(false)
-            .and_then(|()| {
-                if reserved {
-                    sys::unreserve(&f.file, savepoint.data_end)
-                } else {
-                    f.file.set_len(savepoint.data_end)
-                }
-            })
-            .and_then(|()| match self.options.durability {
-                Durability::None => Ok(()),
-                _ => f.file.sync_data(),
-            })
-            .map_err(|e| Error::io(&self.path, "undoing appends", e))?;
-        f.data_end = savepoint.data_end;
-        f.alloc_end = savepoint.data_end;
-        f.unsynced = 0;
-        Ok(())
+        f.rollback_to(
+            &self.path,
+            savepoint.growth,
+            savepoint.data_end,
+            self.options.durability,
+        )
     }
 
     /// Cuts the file back to its first `growth` items along the growth axis, buffered items
@@ -670,7 +653,7 @@ impl AppendArray {
                     return OpenFile::adopt_empty(file, &self.path, dtype, shape, order)
                         .map(OpenFile::shared);
                 }
-                OpenFile::existing(file, &self.path)
+                OpenFile::existing(file, &self.path, self.options.shared)
             }
             created => created,
         }?;

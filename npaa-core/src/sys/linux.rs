@@ -67,46 +67,17 @@ pub(super) fn insert_front(file: &File, len: u64) -> io::Result<()> {
         .map_err(io::Error::from)
 }
 
-/// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off` with `copy_file_range`,
-/// calling `progress` with the bytes copied so far. Returns the bytes copied: `len`, or 0
-/// where the kernel or the file systems cannot copy this way (the caller then copies them
-/// itself). See [`super::copy_range`].
+/// One `copy_file_range` of up to `len` bytes from `src` at `*src_off` to `dst` at
+/// `*dst_off`, advancing both offsets by the bytes copied, which it returns. See
+/// [`super::copy_range`].
 pub(super) fn copy_file_range(
     src: &File,
-    src_off: u64,
+    src_off: &mut u64,
     dst: &File,
-    dst_off: u64,
-    len: u64,
-    progress: &mut dyn FnMut(u64),
-) -> io::Result<u64> {
-    const STEP: u64 = 64 << 20;
-    let mut done = 0u64;
-    while done < len {
-        let mut s = src_off + done;
-        let mut d = dst_off + done;
-        let want = usize::try_from((len - done).min(STEP)).unwrap_or(usize::MAX);
-        match rustix::fs::copy_file_range(src, Some(&mut s), dst, Some(&mut d), want) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "source ended before the copy was complete",
-                ));
-            }
-            Ok(n) => {
-                done += n as u64;
-                progress(done);
-            }
-            Err(e) if done == 0 && is_copy_unsupported(e) => break,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(done)
-}
-
-/// True for the errors with which `copy_file_range` says it cannot copy between these files.
-fn is_copy_unsupported(e: rustix::io::Errno) -> bool {
-    use rustix::io::Errno;
-    e == Errno::XDEV || e == Errno::NOSYS || e == Errno::OPNOTSUPP || e == Errno::INVAL
+    dst_off: &mut u64,
+    len: usize,
+) -> io::Result<usize> {
+    rustix::fs::copy_file_range(src, Some(src_off), dst, Some(dst_off), len).map_err(Into::into)
 }
 
 /// Takes the region lock on `file`, waiting for it: an open-file-description lock

@@ -12,10 +12,12 @@
 //! - `linux`: mechanisms only Linux has (`fallocate`, `O_TMPFILE`, `O_NOATIME`,
 //!   `copy_file_range`, `statx`), each an optimisation whose fallback is written here, beside
 //!   its dispatch;
-//! - `macos`: `F_PREALLOCATE`; `freebsd`: `posix_fallocate` (see there for why each is used
-//!   where it is);
+//! - `macos`: `F_PREALLOCATE`; `freebsd`: `posix_fallocate` and `copy_file_range` (see
+//!   there for why each is used where it is);
 //! - `windows`: positional I/O, the writer lock (a byte-range lock far past the end of the
-//!   file, which readers never meet), file identity, deleting an open file.
+//!   file, which readers never meet), file identity, deleting an open file, read-only
+//!   mappings whose section ends where the mapping does (a live section forbids cutting the
+//!   file below its end).
 //! - `region`: region writes' token and lock ([`RegionLock`]), dispatching to `linux`
 //!   (open-file-description locks), `windows` (handle locks) and `posix_lock` (POSIX record
 //!   locks held for the process: macOS, FreeBSD, Linux under `npaa_portable`).
@@ -34,11 +36,6 @@ mod freebsd;
 mod linux;
 #[cfg(all(target_vendor = "apple", not(npaa_portable)))]
 mod macos;
-#[cfg(all(
-    unix,
-    any(npaa_portable, not(any(target_os = "linux", target_os = "android")))
-))]
-mod posix_lock;
 mod region;
 #[cfg(unix)]
 mod unix;
@@ -56,11 +53,13 @@ use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering, fence};
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+#[cfg(unix)]
+use memmap2::Mmap;
+use memmap2::{MmapMut, MmapOptions};
 
 pub(crate) use region::{
     REGION_TOKEN_LEN, RegionLock, clear_region_token, cut_killed_reservation, has_region_token,
-    region_lock_blocked, set_region_token,
+    path_bytes, path_from_bytes, region_lock_blocked, set_region_token,
 };
 
 /// A writable shared mapping of the first `len` bytes of a file: the header.
@@ -186,11 +185,16 @@ impl HeaderMap {
 }
 
 /// A read-only mapping of the first `len` bytes of a file: a source whose data is read out
-/// of order (converted to the other memory order). Its pages are clean page-cache pages, which
-/// the kernel reclaims at will: reading a file larger than memory through it is fine.
+/// of order (converted to the other memory order), or the items a [`Reader`](crate::Reader)
+/// shows. Its pages are clean page-cache pages, which the kernel reclaims at will: reading a
+/// file larger than memory through it is fine. On Windows, its section is exactly as long as
+/// the mapping (see `windows::ReadView`), so that writers can still cut what lies past it.
 #[derive(Debug)]
 pub(crate) struct ReadMap {
+    #[cfg(unix)]
     map: Mmap,
+    #[cfg(windows)]
+    map: windows::ReadView,
 }
 
 impl ReadMap {
@@ -201,13 +205,47 @@ impl ReadMap {
         // truncated the source meanwhile would make the reads fault (SIGBUS), the hazard of
         // every memory-mapped file, and one that rewrote it would change the values read (as
         // for `np.load(mmap_mode='r')`). Nothing in npaa writes to a source.
+        #[cfg(unix)]
         let map = unsafe { MmapOptions::new().len(len).map(file)? };
+        #[cfg(windows)]
+        let map = windows::ReadView::new(file, len)?;
         Ok(ReadMap { map })
     }
 
     /// The mapped bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.map
+        #[cfg(unix)]
+        {
+            &self.map
+        }
+        #[cfg(windows)]
+        {
+            self.map.bytes()
+        }
+    }
+}
+
+/// How many bytes of a file `len` bytes long a reader maps when it needs the first `needed`:
+/// on Unix the whole file, so that items written later need no new mapping; on Windows only
+/// `needed`, since a mapping there forbids cutting the file below its end, and the bytes past
+/// the counted items are a writer's to cut (a killed writer's block in flight, reserved
+/// space).
+pub(crate) fn reader_map_len(needed: u64, len: u64) -> u64 {
+    if cfg!(windows) { needed } else { len }
+}
+
+/// True when `error`, from cutting a file, says that a mapping in another process (or another
+/// handle's) covers the bytes to cut: Windows refuses to shorten a file under a live mapping
+/// (`ERROR_USER_MAPPED_FILE`); Unix never does.
+pub(crate) fn is_mapped_elsewhere(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        let _ = error;
+        false
+    }
+    #[cfg(windows)]
+    {
+        windows::is_mapped_elsewhere(error)
     }
 }
 
@@ -372,24 +410,17 @@ pub(crate) fn unreserve(file: &File, end: u64) -> io::Result<()> {
     file.set_len(end)
 }
 
-/// A path from the bytes of [`path_bytes`], `None` if they cannot be one here.
-pub(crate) fn path_from_bytes(bytes: &[u8]) -> Option<std::path::PathBuf> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        Some(std::ffi::OsStr::from_bytes(bytes).into())
+/// Gives back reserved space as [`unreserve`] does where nothing forbids the cut now; where a
+/// mapping of the file does (Windows: a reader's `np.memmap` whose section reaches past `end`;
+/// under Wine, any mapping of the file), leaves the space as it is, marked, which every reader
+/// ignores and the next cut removes (the next close or open of a writer, `recover`). For the
+/// cuts that only tidy up (shared mode's), which must not make an append or a close fail
+/// because someone reads the file.
+pub(crate) fn unreserve_unless_mapped(file: &File, end: u64) -> io::Result<()> {
+    match unreserve(file, end) {
+        Err(e) if is_mapped_elsewhere(&e) => Ok(()),
+        other => other,
     }
-    #[cfg(windows)]
-    {
-        std::str::from_utf8(bytes).ok().map(Into::into)
-    }
-}
-
-/// The bytes of `path`, to send it to another process of the same system
-/// ([`path_from_bytes`]): its bytes on Unix, UTF-8 on Windows (where a path that is not valid
-/// Unicode is given as it is encoded internally, and refused by [`path_from_bytes`]).
-pub(crate) fn path_bytes(path: &Path) -> &[u8] {
-    path.as_os_str().as_encoded_bytes()
 }
 
 /// Allocates the blocks of the `len` bytes at `offset`, inside `file`'s length, so that stores
@@ -721,8 +752,8 @@ pub(crate) fn block_size(file: &File) -> io::Result<u64> {
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off` inside the kernel where the
-/// platform allows it (`copy_file_range`), falling back to buffered positional I/O. Calls
-/// `progress` with the bytes copied so far.
+/// platform allows it (`copy_file_range` on Linux and FreeBSD 13 and later), falling back to
+/// buffered positional I/O. Calls `progress` with the bytes copied so far.
 pub(crate) fn copy_range(
     src: &File,
     src_off: u64,
@@ -732,8 +763,17 @@ pub(crate) fn copy_range(
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
     #[cfg(all(any(target_os = "linux", target_os = "android"), not(npaa_portable)))]
-    let done = linux::copy_file_range(src, src_off, dst, dst_off, len, progress)?;
-    #[cfg(not(all(any(target_os = "linux", target_os = "android"), not(npaa_portable))))]
+    let done = kernel_copy(src_off, dst_off, len, progress, &mut |s, d, n| {
+        linux::copy_file_range(src, s, dst, d, n)
+    })?;
+    #[cfg(all(target_os = "freebsd", not(npaa_portable)))]
+    let done = kernel_copy(src_off, dst_off, len, progress, &mut |s, d, n| {
+        freebsd::copy_file_range(src, s, dst, d, n)
+    })?;
+    #[cfg(not(all(
+        any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+        not(npaa_portable)
+    )))]
     let done = 0;
     if done == len {
         return Ok(());
@@ -746,6 +786,55 @@ pub(crate) fn copy_range(
         len - done,
         &mut |n| progress(done + n),
     )
+}
+
+/// Copies `len` bytes from `src_off` to `dst_off` by repeated calls of `copy_once` (one
+/// `copy_file_range` of at most the given length from the two offsets, which it advances),
+/// in steps of 64 MiB, calling `progress` with the bytes copied so far. Returns the bytes
+/// copied: `len`, or 0 where the kernel or the file systems refuse to copy between these files
+/// (`EXDEV`, `ENOSYS`, `EOPNOTSUPP`, `EINVAL` at the first call): the caller then copies them
+/// itself.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android", target_os = "freebsd"),
+    not(npaa_portable)
+))]
+fn kernel_copy(
+    src_off: u64,
+    dst_off: u64,
+    len: u64,
+    progress: &mut dyn FnMut(u64),
+    copy_once: &mut dyn FnMut(&mut u64, &mut u64, usize) -> io::Result<usize>,
+) -> io::Result<u64> {
+    use rustix::io::Errno;
+    const STEP: u64 = 64 << 20;
+    let mut done = 0u64;
+    while done < len {
+        let mut s = src_off + done;
+        let mut d = dst_off + done;
+        let want = usize::try_from((len - done).min(STEP)).unwrap_or(usize::MAX);
+        match copy_once(&mut s, &mut d, want) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "source ended before the copy was complete",
+                ));
+            }
+            Ok(n) => {
+                done += n as u64;
+                progress(done);
+            }
+            Err(e)
+                if done == 0
+                    && Errno::from_io_error(&e).is_some_and(|e| {
+                        [Errno::XDEV, Errno::NOSYS, Errno::OPNOTSUPP, Errno::INVAL].contains(&e)
+                    }) =>
+            {
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 /// Copies with positional reads and writes through one bounded buffer (8 MiB).

@@ -9,6 +9,10 @@
 //!   (volume serial number and file index) with the one at its path.
 //! - Deleting an open file frees its name at once, as on Unix, whether or not the file system
 //!   deletes with POSIX semantics: the file is renamed away first ([`remove_open`]).
+//! - A read-only mapping ([`ReadView`]) is backed by a section exactly as long as the bytes it
+//!   maps: Windows refuses to cut a file below the end of a live section, and a section as
+//!   long as the whole file (memmap2's) would keep every writer from cutting what lies past
+//!   the items a reader maps (a killed writer's block, reserved space).
 //!
 //! Paths and file handles come from std (`OpenOptions`, which opens files sharing read, write
 //! and delete access, so that readers and renames are never refused by npaa's own handles).
@@ -19,7 +23,9 @@ use std::os::windows::fs::{FileExt, OpenOptionsExt};
 use std::os::windows::io::AsRawHandle;
 use std::path::Path;
 
-use windows_sys::Win32::Foundation::{ERROR_LOCK_VIOLATION, GENERIC_READ, GENERIC_WRITE, HANDLE};
+use windows_sys::Win32::Foundation::{
+    CloseHandle, ERROR_LOCK_VIOLATION, ERROR_USER_MAPPED_FILE, GENERIC_READ, GENERIC_WRITE, HANDLE,
+};
 use windows_sys::Win32::Storage::FileSystem::{
     BY_HANDLE_FILE_INFORMATION, DELETE, FILE_DISPOSITION_INFO, FILE_FLAG_BACKUP_SEMANTICS,
     FILE_READ_ATTRIBUTES, FILE_RENAME_INFO, FILE_SHARE_DELETE, FILE_SHARE_READ, FILE_SHARE_WRITE,
@@ -28,6 +34,10 @@ use windows_sys::Win32::Storage::FileSystem::{
     LOCKFILE_FAIL_IMMEDIATELY, LockFileEx, SetFileInformationByHandle, UnlockFileEx,
 };
 use windows_sys::Win32::System::IO::OVERLAPPED;
+use windows_sys::Win32::System::Memory::{
+    CreateFileMappingW, FILE_MAP_READ, MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile, PAGE_READONLY,
+    UnmapViewOfFile,
+};
 
 /// Reads into `buf` from `file` at `offset` (`ReadFile` at an offset); returns the bytes read.
 /// Moves the file pointer, which npaa never uses (all its I/O names an offset).
@@ -167,6 +177,83 @@ pub(super) fn unlock_region(file: &File) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// A read-only view of the first `len` bytes of a file, in a section (file-mapping object)
+/// of exactly `len` bytes, so that the file can still be cut down to `len` while it lives.
+#[derive(Debug)]
+pub(super) struct ReadView {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the view is read-only memory owned by this value alone (unmapped on drop); reading
+// it from any thread is as safe as from the one that mapped it.
+unsafe impl Send for ReadView {}
+// SAFETY: as above: shared references only read.
+unsafe impl Sync for ReadView {}
+
+impl ReadView {
+    /// Maps the first `len` bytes of `file` (not 0, at most its length) read-only.
+    pub(super) fn new(file: &File, len: usize) -> io::Result<Self> {
+        let size = len as u64;
+        // SAFETY: a live handle open for reading; no security attributes and no name (null
+        // pointers are allowed for both); the section's maximum size is `len`, within the
+        // file (the caller's contract), so the file is not extended.
+        let section = unsafe {
+            CreateFileMappingW(
+                handle(file),
+                std::ptr::null(),
+                PAGE_READONLY,
+                (size >> 32) as u32,
+                size as u32,
+                std::ptr::null(),
+            )
+        };
+        if section.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a valid section handle made above, read access as it allows, the whole
+        // section from offset 0.
+        let view = unsafe { MapViewOfFile(section, FILE_MAP_READ, 0, 0, len) };
+        let mapped = if view.Value.is_null() {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(ReadView {
+                ptr: view.Value.cast::<u8>().cast_const(),
+                len,
+            })
+        };
+        // SAFETY: the section handle made above, closed once; the view keeps the section alive
+        // until it is unmapped.
+        unsafe { CloseHandle(section) };
+        mapped
+    }
+
+    /// The mapped bytes.
+    pub(super) fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` is the start of a live read-only view of `len` bytes (unmapped only on
+        // drop, which the borrow excludes). As for every mapping, another process that cuts
+        // the file could make reads fault; Windows refuses such cuts while the section lives.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for ReadView {
+    fn drop(&mut self) {
+        let view = MEMORY_MAPPED_VIEW_ADDRESS {
+            Value: self.ptr.cast_mut().cast(),
+        };
+        // SAFETY: the view `new` mapped, unmapped once; no borrow of it outlives `self`.
+        // Nothing to do if it fails: the address space is given back at exit.
+        unsafe { UnmapViewOfFile(view) };
+    }
+}
+
+/// True when `error` says that a file cannot be cut because a mapping of it (in any process)
+/// covers the bytes to cut (`ERROR_USER_MAPPED_FILE`).
+pub(super) fn is_mapped_elsewhere(error: &io::Error) -> bool {
+    error.raw_os_error() == Some(ERROR_USER_MAPPED_FILE as i32)
 }
 
 /// The raw handle of `file`, as windows-sys takes it.

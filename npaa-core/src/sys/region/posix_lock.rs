@@ -32,7 +32,7 @@ use std::mem::ManuallyDrop;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::unix::{self, Record};
+use super::super::unix::{self, Record};
 
 /// A file's identity: its device and inode numbers.
 type Key = (u64, u64);

@@ -12,10 +12,13 @@ use std::path::Path;
     unix,
     any(npaa_portable, not(any(target_os = "linux", target_os = "android")))
 ))]
-use super::posix_lock;
+mod posix_lock;
+
 #[cfg(unix)]
 use super::unix;
-use super::{MARK_LEN, family, mark_at, set_reserved_mark, unreserve};
+use super::{
+    MARK_LEN, family, file_len, is_mapped_elsewhere, mark_at, set_reserved_mark, unreserve,
+};
 
 /// The module whose `lock_region` and `unlock_region` lock a file's region lock per open file
 /// (see [`RegionLock`]); elsewhere `posix_lock` keeps a process-wide registry instead.
@@ -29,10 +32,25 @@ use super::windows as handle_lock;
 /// was killed, which may still run, finish their chunk first; they find no token afterwards
 /// (it goes with the cut) and write nothing more. Without the lock, a chunk written after the
 /// cut would extend the file with bytes no header counts and no mark covers, which a later
-/// `recover` would take for rows.
-pub(crate) fn cut_killed_reservation(file: &File, end: u64) -> io::Result<()> {
+/// `recover` would take for items.
+///
+/// With `unless_mapped` (shared mode's cuts, which only tidy up), a cut that a mapping of the
+/// file forbids now is left for later, as
+/// [`unreserve_unless_mapped`](super::unreserve_unless_mapped) leaves it; the token of a
+/// region write in that space, if any, is zeroed instead, so that its chunk writers stop all
+/// the same.
+pub(crate) fn cut_killed_reservation(file: &File, end: u64, unless_mapped: bool) -> io::Result<()> {
     let _lock = RegionLock::exclusive(file)?;
-    unreserve(file, end)
+    match unreserve(file, end) {
+        Err(e) if unless_mapped && is_mapped_elsewhere(&e) => {
+            let len = file_len(file)?;
+            match len.checked_sub(MARK_LEN + REGION_TOKEN_LEN) {
+                Some(token_at) if token_at >= end => clear_region_token(file, token_at),
+                _ => Ok(()),
+            }
+        }
+        other => other,
+    }
 }
 
 /// The bytes of a region write's token, which lies between the extent of its block and the
@@ -220,6 +238,26 @@ pub(crate) fn region_lock_blocked(file: &File) -> io::Result<bool> {
         let _ = file;
         Ok(false)
     }
+}
+
+/// A path from the bytes of [`path_bytes`], `None` if they cannot be one here.
+pub(crate) fn path_from_bytes(bytes: &[u8]) -> Option<std::path::PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Some(std::ffi::OsStr::from_bytes(bytes).into())
+    }
+    #[cfg(windows)]
+    {
+        std::str::from_utf8(bytes).ok().map(Into::into)
+    }
+}
+
+/// The bytes of `path`, to send it to another process of the same system
+/// ([`path_from_bytes`]): its bytes on Unix, UTF-8 on Windows (where a path that is not valid
+/// Unicode is given as it is encoded internally, and refused by [`path_from_bytes`]).
+pub(crate) fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 use crate::casting::Casting;
 use crate::fmt::fmt_shape;
 
+mod writers;
+
+pub use writers::{CollectiveError, RegionError};
+
 /// Shorthand for `Result<T, npaa_core::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -231,6 +235,25 @@ pub enum Error {
         what: String,
     },
 
+    /// The file could not be shortened because a mapping covers the bytes to cut: Windows
+    /// refuses to cut a file below the end of a live mapping, another program's
+    /// (`np.memmap`, `np.load(mmap_mode=...)`, a [`Reader`](crate::Reader)'s items) or this
+    /// one's. Only on Windows; whatever was to be cut is still in the file, and where the cut
+    /// was part of a larger change (a rollback), that change is undone too. Retry once the
+    /// readers have let go of the items.
+    #[error(
+        "{path}: {op}: the file cannot be shortened while another reader maps the bytes to cut \
+         (Windows); close the readers (np.memmap, np.load with mmap_mode) and retry",
+        path = .path.display()
+    )]
+    #[non_exhaustive]
+    MappedElsewhere {
+        /// The file concerned.
+        path: PathBuf,
+        /// What npaa was doing, e.g. "undoing appends".
+        op: &'static str,
+    },
+
     /// The data given for a block ended before the bytes its shape needs (a reader or source
     /// file that ended early); nothing of the block was appended.
     #[error(
@@ -419,58 +442,6 @@ pub enum Error {
     #[error("region write: {0}")]
     #[non_exhaustive]
     Region(RegionError),
-}
-
-/// What a [`RegionTarget`](crate::RegionTarget) refused ([`Error::Region`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RegionError {
-    /// A chunk index without one range per axis of the block, or with a range outside it.
-    #[error("the chunk index {index:?} does not lie in the block of shape {shape:?}")]
-    ChunkOutside {
-        /// The chunk's index, one range per axis.
-        index: Vec<std::ops::Range<u64>>,
-        /// The block's shape.
-        shape: Vec<u64>,
-    },
-    /// A target received from another process that this version cannot read.
-    #[error(
-        "the region target received is malformed (driver and writers on different versions \
-         of npaa?)"
-    )]
-    MalformedTarget,
-}
-
-/// What a [`Collective`](crate::Collective) refused ([`Error::Collective`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CollectiveError {
-    /// `define` when the file's dtype and shape are already defined.
-    #[error("the file's dtype and shape are already defined")]
-    AlreadyDefined,
-    /// A step before the file is defined.
-    #[error("the file does not exist yet and no block defined it: the root's first block does")]
-    Undefined,
-    /// A layout received from another writer that this version cannot read.
-    #[error(
-        "the collective layout received is malformed (writers linked against different \
-         versions of npaa?)"
-    )]
-    MalformedLayout,
-    /// An option collective appends do not support.
-    #[error("collective appends do not support {option}: {reason}; set it to 0")]
-    UnsupportedOption {
-        /// The option (`mapped_window`, `buffer_capacity`).
-        option: &'static str,
-        /// Why.
-        reason: &'static str,
-    },
-    /// A step whose end lies past 2^64 bytes.
-    #[error("a step of {bytes} bytes overflows the file size")]
-    StepOverflow {
-        /// The step's size.
-        bytes: u64,
-    },
 }
 
 /// Why a header is not a valid .npy header.
@@ -662,6 +633,7 @@ macro_rules! path_field {
             | Error::ShapeMismatch { path, .. }
             | Error::ScalarFile { path }
             | Error::FileChanged { path, .. }
+            | Error::MappedElsewhere { path, .. }
             | Error::ShortBlock { path, .. }
             | Error::BadIndex { path, .. }
             | Error::BadLengths { path, .. }
@@ -756,6 +728,9 @@ impl Error {
         let path = path.into();
         if crate::sys::is_directory_error(&source, &path) {
             return Error::IsDirectory { path };
+        }
+        if crate::sys::is_mapped_elsewhere(&source) {
+            return Error::MappedElsewhere { path, op };
         }
         Error::Io { path, op, source }
     }
