@@ -40,6 +40,8 @@
 //! - [`Order`], [`relayout`], [`same_bytes_in_both_orders`]: memory order, and what a block in
 //!   the other order takes ([`AppendArray::append_raw_in_order`] converts it).
 //! - [`Collective`]: many writers (MPI ranks) appending to one file in steps.
+//! - [`RegionWrite`], [`RegionTarget`]: one block written by many writers at once, each chunk
+//!   straight to its place (Dask), counted by the header last.
 //! - [`recover()`], [`ensure_appendable()`], [`inspect()`]: repair, conversion, inspection.
 //! - [`ragged`]: records of any length with an index beside the data, committed together
 //!   ([`RaggedAppendArray`], [`RaggedReader`], [`recover_ragged`]).
@@ -118,8 +120,8 @@ pub mod repr;
 mod sys;
 
 pub use appender::{
-    AppendArray, AppendFileOptions, AppendOptions, Collective, Durability, Savepoint, check_block,
-    parse_byte_count,
+    AppendArray, AppendFileOptions, AppendOptions, Collective, Durability, RegionTarget,
+    RegionWrite, Savepoint, check_block, parse_byte_count,
 };
 pub use cast::{Casting, can_cast};
 pub use concat::{AppendFilesOptions, AppendFilesReport, append_files};
@@ -128,7 +130,7 @@ pub use element::Element;
 pub use ensure::{
     EnsureMethod, EnsureOptions, EnsureReport, ensure_appendable, ensure_appendable_with,
 };
-pub use error::{CollectiveError, Error, FormatError, Remedy, Result};
+pub use error::{CollectiveError, Error, FormatError, RegionError, Remedy, Result};
 pub use header::{Header, Version};
 pub use inspect::{FileInfo, Problem, inspect, inspect_source, is_appendable, needs_recovery};
 pub use layout::{MAX_DIMS, Order, Relayout, check_ndim, relayout, same_bytes_in_both_orders};

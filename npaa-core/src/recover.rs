@@ -132,7 +132,7 @@ pub(crate) fn recover_file(
             changed: true,
         };
         if !options.dry_run {
-            sys::unreserve(file, parsed.header_len + info.data_expected)
+            sys::cut_killed_reservation(file, parsed.header_len + info.data_expected, false)
                 .map_err(|e| Error::io(path, "cutting reserved space", e))?;
             file.sync_data()
                 .map_err(|e| Error::io(path, "syncing to stable storage", e))?;

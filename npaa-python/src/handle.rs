@@ -398,7 +398,7 @@ pub(crate) fn append_options(
 
 /// `durability=`: `None`, a name the core reads (`"none"`, `"close"`, `"append"`,
 /// `"every:BYTES"`), or a positive int N (sync every N bytes; the core refuses 0 at open).
-fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
+pub(crate) fn parse_durability(value: Option<&Bound<'_, PyAny>>) -> PyResult<Durability> {
     let Some(value) = value else {
         return Ok(Durability::None);
     };

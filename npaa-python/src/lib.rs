@@ -8,11 +8,13 @@
 //! `python/npaa/__init__.py`.
 
 mod array;
+mod collective;
 mod errors;
 mod functions;
 mod handle;
 mod ragged;
 mod reader;
+mod region;
 
 use pyo3::prelude::*;
 
@@ -21,6 +23,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<handle::NpyAppendArray>()?;
     m.add_class::<functions::RecoverReport>()?;
+    m.add_class::<region::RegionWrite>()?;
+    m.add_class::<collective::Collective>()?;
+    m.add_class::<region::RegionTarget>()?;
     m.add_class::<functions::EnsureReport>()?;
     m.add_class::<ragged::RaggedAppendArray>()?;
     m.add_class::<ragged::RaggedRecoverReport>()?;

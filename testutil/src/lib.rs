@@ -184,6 +184,21 @@ pub fn np_save(path: &Path, expr: &str) {
     );
 }
 
+/// Checks that `path` holds exactly the bytes `np.save` writes for `expr` (a Python
+/// expression using `np`), saved beside it as `<stem>.expected.npy`.
+///
+/// # Panics
+/// If the bytes differ.
+pub fn assert_same_as_np_save(path: &Path, expr: &str) {
+    let expected = path.with_extension("expected.npy");
+    np_save(&expected, expr);
+    assert!(
+        std::fs::read(path).unwrap() == std::fs::read(&expected).unwrap(),
+        "{} differs from np.save({expr})",
+        path.display()
+    );
+}
+
 /// Checks with NumPy that `path` loads (with `mmap_mode="r"`) and equals `expr`, dtype and
 /// memory order included.
 ///

@@ -210,6 +210,12 @@ impl Collective {
         self.layout.file.is_some()
     }
 
+    /// The file's memory order once it is defined (see [`is_defined`](Self::is_defined)):
+    /// every writer's blocks are laid out in it.
+    pub fn order(&self) -> Option<Order> {
+        self.layout.file.as_ref().map(|f| f.header.order)
+    }
+
     /// Defines a file that does not exist yet from a block of `dtype` and `shape` (the root's
     /// first block, which the other writers' first blocks must then match): its dtype, its
     /// dimensions but the growth axis, and its order (the root's
@@ -570,17 +576,23 @@ impl Layout {
     }
 }
 
-/// Reads the fields of an encoded [`Layout`] in order.
-struct Reader<'a>(&'a [u8]);
+/// Reads the fields of an encoded [`Layout`] (or region target) in order.
+pub(super) struct Reader<'a>(pub(super) &'a [u8]);
 
-impl Reader<'_> {
-    fn byte(&mut self) -> Option<u8> {
+impl<'a> Reader<'a> {
+    pub(super) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    pub(super) fn byte(&mut self) -> Option<u8> {
         let (&b, rest) = self.0.split_first()?;
         self.0 = rest;
         Some(b)
     }
 
-    fn u64(&mut self) -> Option<u64> {
+    pub(super) fn u64(&mut self) -> Option<u64> {
         let (head, rest) = self.0.split_first_chunk::<8>()?;
         self.0 = rest;
         Some(u64::from_le_bytes(*head))

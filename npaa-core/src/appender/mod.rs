@@ -10,21 +10,19 @@
 //!    array and [`recover`](crate::recover()) restores the new items.
 //!
 //! The header update usually costs no system call: after the first few appends, the header is
-//! mapped into memory (shared with the page cache) and only the digits of the growth
-//! dimension are stored, last digit first, so that a reader, or a file left behind by a killed
-//! process, never sees a count larger than what is written (see `sys::HeaderMap`). When the
-//! number of digits changes (at 10, 100, 1000, ... items) the header is rewritten with one
-//! `pwrite`.
+//! mapped into memory (shared with the page cache) and only the digits of the growth dimension are
+//! stored, last digit first, so that a reader, or a file left behind by a killed process, never
+//! sees a count larger than what is written (see `sys::HeaderMap`). When the number of digits
+//! changes (at 10, 100, 1000, ... items) the header is rewritten with one `pwrite`.
 //!
 //! # Shared mode
 //! With [`AppendOptions::shared`], a handle holds the file open without its lock, and every
-//! operation that writes is a *turn*: take the lock (waiting as the options say), re-read the
-//! count from the header (one `pread`: the digits, checked against the template's rendering),
-//! cut a block a killed writer left in flight, mark the extent of the block about to be
-//! written as not data (the mark mapped mode uses, set ahead so that most appends find it
-//! set), write, count it in the header, release. A crash between the write and the count
-//! leaves marked bytes that the next turn, [`AppendArray::open`] and
-//! [`recover`](crate::recover()) cut; closing removes the mark.
+//! operation that writes is a *turn*: take the lock (waiting as the options say), re-read the count
+//! from the header (one `pread`: the digits, checked against the template's rendering), cut a block
+//! a killed writer left in flight, mark the extent of the block about to be written as not data
+//! (the mark mapped mode uses, set ahead so that most appends find it set), write, count it in the
+//! header, release. A crash between the write and the count leaves marked bytes that the next turn,
+//! [`AppendArray::open`] and [`recover`](crate::recover()) cut; closing removes the mark.
 //!
 //! # Mapped mode
 //! With [`AppendOptions::mapped_window`], small appends cost no system call at all: space is
@@ -55,6 +53,7 @@ mod block;
 mod collective;
 mod open_file;
 mod options;
+mod region;
 mod sink;
 mod turns;
 
@@ -63,6 +62,7 @@ use block::{BlockTarget, Prepared, check_data_len};
 pub use collective::Collective;
 use open_file::{OpenFile, check_still_linked, open_existing};
 pub use options::{AppendFileOptions, AppendOptions, Durability, parse_byte_count};
+pub use region::{RegionTarget, RegionWrite};
 pub(crate) use sink::Sink;
 
 /// A .npy file open for appending.

@@ -236,12 +236,8 @@ impl OpenFile {
                 // Space reserved by a mapped-mode writer that was killed: not data. This handle
                 // holds the lock, so that writer is gone; cut it.
                 len = parsed.header_len + expected;
-                if shared {
-                    sys::unreserve_unless_mapped(&file, len)
-                } else {
-                    sys::unreserve(&file, len)
-                }
-                .map_err(|e| Error::io(path, "cutting space reserved by a killed writer", e))?;
+                sys::cut_killed_reservation(&file, len, shared)
+                    .map_err(|e| Error::io(path, "cutting space reserved by a killed writer", e))?;
             } else {
                 return Err(Error::NeedsRecovery {
                     path: path.to_path_buf(),

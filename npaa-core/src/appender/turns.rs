@@ -84,7 +84,7 @@ impl OpenFile {
         let data_end = ours.data_len().map_err(|kind| Error::format(path, kind))? + self.header_len;
         match len {
             Some(len) if len > data_end && sys::is_reserved(&self.file, data_end, len) => {
-                sys::unreserve_unless_mapped(&self.file, data_end)
+                sys::cut_killed_reservation(&self.file, data_end, true)
                     .map_err(|e| Error::io(path, "cutting a block a killed writer left", e))?;
             }
             Some(len) if len != data_end => {

@@ -6,6 +6,8 @@
 use std::fs::File;
 use std::io;
 
+use super::unix::Record;
+
 /// `fallocate(FALLOC_FL_KEEP_SIZE)`: allocates the blocks of the `len` bytes at `offset`
 /// without changing the file's length. See [`super::preallocate`], [`super::reserve`].
 pub(super) fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
@@ -76,4 +78,29 @@ pub(super) fn copy_file_range(
     len: usize,
 ) -> io::Result<usize> {
     rustix::fs::copy_file_range(src, Some(src_off), dst, Some(dst_off), len).map_err(Into::into)
+}
+
+/// Takes the region lock on `file`, waiting for it: an open-file-description lock
+/// (`F_OFD_SETLKW`) on one byte far past the end (see [`super::unix::record_lock`]), shared
+/// or exclusive. It belongs to the open file (every descriptor duplicated from it), not to the
+/// process: threads of one process that opened the file separately exclude each other like
+/// processes do, and closing another descriptor of the file releases nothing. See
+/// [`super::RegionLock`].
+pub(super) fn lock_region(file: &File, exclusive: bool) -> io::Result<()> {
+    let kind = if exclusive {
+        Record::Exclusive
+    } else {
+        Record::Shared
+    };
+    loop {
+        match super::unix::record_lock(file, libc::F_OFD_SETLKW, kind) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+/// Releases the lock [`lock_region`] took.
+pub(super) fn unlock_region(file: &File) -> io::Result<()> {
+    super::unix::record_lock(file, libc::F_OFD_SETLK, Record::Unlock)
 }

@@ -18,6 +18,9 @@
 //!   file, which readers never meet), file identity, deleting an open file, read-only
 //!   mappings whose section ends where the mapping does (a live section forbids cutting the
 //!   file below its end).
+//! - `region`: region writes' token and lock ([`RegionLock`]), dispatching to `linux`
+//!   (open-file-description locks), `windows` (handle locks) and `posix_lock` (POSIX record
+//!   locks held for the process: macOS, FreeBSD, Linux under `npaa_portable`).
 //!
 //! Built with `--cfg npaa_portable`, the crate compiles out every Linux-only mechanism and
 //! takes, on Linux, the paths other systems take: that is how those paths are tested.
@@ -33,6 +36,7 @@ mod freebsd;
 mod linux;
 #[cfg(all(target_vendor = "apple", not(npaa_portable)))]
 mod macos;
+mod region;
 #[cfg(unix)]
 mod unix;
 #[cfg(windows)]
@@ -52,6 +56,11 @@ use std::sync::atomic::{AtomicU8, Ordering, fence};
 #[cfg(unix)]
 use memmap2::Mmap;
 use memmap2::{MmapMut, MmapOptions};
+
+pub(crate) use region::{
+    REGION_TOKEN_LEN, RegionLock, clear_region_token, cut_killed_reservation, has_region_token,
+    path_bytes, path_from_bytes, region_lock_blocked, set_region_token,
+};
 
 /// A writable shared mapping of the first `len` bytes of a file: the header.
 ///

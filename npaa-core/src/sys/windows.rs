@@ -90,9 +90,14 @@ const LOCK_OFFSET: u64 = 1 << 62;
 
 /// An `OVERLAPPED` naming [`LOCK_OFFSET`], as `LockFileEx` and `UnlockFileEx` take it.
 fn lock_position() -> OVERLAPPED {
+    position_at(LOCK_OFFSET)
+}
+
+/// An `OVERLAPPED` naming the byte at `offset`.
+fn position_at(offset: u64) -> OVERLAPPED {
     let mut position = OVERLAPPED::default();
-    position.Anonymous.Anonymous.Offset = LOCK_OFFSET as u32;
-    position.Anonymous.Anonymous.OffsetHigh = (LOCK_OFFSET >> 32) as u32;
+    position.Anonymous.Anonymous.Offset = offset as u32;
+    position.Anonymous.Anonymous.OffsetHigh = (offset >> 32) as u32;
     position
 }
 
@@ -134,6 +139,40 @@ pub(super) fn unlock(file: &File) -> io::Result<()> {
     // call.
     let unlocked = unsafe { UnlockFileEx(handle(file), 0, 1, 0, &mut position) };
     if unlocked != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The byte the region lock locks ([`super::RegionLock`]): the one after the writer lock's
+/// ([`LOCK_OFFSET`]), so that the two never meet, and as far past the end of any file.
+const REGION_LOCK_OFFSET: u64 = LOCK_OFFSET + 1;
+
+/// Takes the region lock on `file`, waiting for it: a shared or exclusive lock on the byte at
+/// [`REGION_LOCK_OFFSET`]. Windows locks belong to the handle, like Linux's open-file-description
+/// locks: handles opened separately exclude each other, in one process or several.
+pub(super) fn lock_region(file: &File, exclusive: bool) -> io::Result<()> {
+    let mut position = position_at(REGION_LOCK_OFFSET);
+    let flags = if exclusive {
+        LOCKFILE_EXCLUSIVE_LOCK
+    } else {
+        0
+    };
+    // SAFETY: as in `try_lock`: a live, synchronous handle and an OVERLAPPED that outlives the
+    // call (which waits for the lock before it returns).
+    if unsafe { LockFileEx(handle(file), flags, 0, 1, 0, &mut position) } != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Releases the lock [`lock_region`] took.
+pub(super) fn unlock_region(file: &File) -> io::Result<()> {
+    let mut position = position_at(REGION_LOCK_OFFSET);
+    // SAFETY: as in `unlock`.
+    if unsafe { UnlockFileEx(handle(file), 0, 1, 0, &mut position) } != 0 {
         Ok(())
     } else {
         Err(io::Error::last_os_error())

@@ -16,6 +16,7 @@ mod numpy_interop;
 mod ragged;
 mod reader;
 mod recover_on_open;
+mod region;
 mod reliability_bad_calls;
 mod reliability_crash;
 // File-size limits, tmpfs and loop devices: Unix only.

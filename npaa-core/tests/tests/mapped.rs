@@ -13,7 +13,7 @@ use npaa_testutil::mount::Tmpfs;
 use npaa_testutil::rows::{
     ROW_BYTES, ROW_WORDS, append_in_blocks, check_rows_prefix, rows, rows_expr,
 };
-use npaa_testutil::{assert_numpy_loads, np_save, run_python, tempdir};
+use npaa_testutil::{assert_numpy_loads, assert_same_as_np_save, np_save, run_python, tempdir};
 
 /// A small window, so that a few thousand appends take many reservations: blocks of up to 512
 /// bytes go through the mapping, larger ones through `pwrite`.
@@ -38,16 +38,6 @@ fn ends_with_mark(path: &Path) -> bool {
 fn has_no_mark(path: &Path) -> bool {
     !ends_with_mark(path)
         && run_python("import os, sys\nprint(os.listxattr(sys.argv[1]))", &[path]).trim() == "[]"
-}
-
-fn assert_same_as_np_save(path: &Path, expr: &str) {
-    let expected = path.with_extension("expected.npy");
-    np_save(&expected, expr);
-    assert!(
-        fs::read(path).unwrap() == fs::read(&expected).unwrap(),
-        "{} differs from np.save({expr})",
-        path.display()
-    );
 }
 
 #[test]

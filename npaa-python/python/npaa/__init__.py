@@ -33,6 +33,10 @@ them back (``RaggedArray``), ``ragged_problems`` says what is wrong with a pair,
 ``recover_ragged`` repairs a pair a crash left, and ``ragged_index_from_lengths`` builds the index of a fairseq-style dump. ``Reader`` and
 ``RaggedReader`` follow a file while a writer grows it.
 
+Beyond one process: ``npaa.dask`` writes a Dask array to one ``.npy`` from many workers
+(``to_npy``, ``append``; the ``[dask]`` extra), and ``npaa.mpi.NpyAppendArray`` makes
+collective appends from the ranks of an mpi4py job (the ``[mpi]`` extra).
+
 Errors: every refusal is a ``ValueError`` subclass, ``NpaaError``, with ``FormatError``,
 ``NotAppendableError``, ``NeedsRecoveryError``, ``LockedError``, ``ShapeError``,
 ``DtypeError`` (and its ``CastingError``), ``ClosedError`` and ``FileChangedError`` below it;

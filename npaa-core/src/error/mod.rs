@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 use crate::casting::Casting;
 use crate::fmt::fmt_shape;
 
+mod writers;
+
+pub use writers::{CollectiveError, RegionError};
+
 /// Shorthand for `Result<T, npaa_core::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -432,38 +436,12 @@ pub enum Error {
     #[error("collective append: {0}")]
     #[non_exhaustive]
     Collective(CollectiveError),
-}
 
-/// What a [`Collective`](crate::Collective) refused ([`Error::Collective`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CollectiveError {
-    /// `define` when the file's dtype and shape are already defined.
-    #[error("the file's dtype and shape are already defined")]
-    AlreadyDefined,
-    /// A step before the file is defined.
-    #[error("the file does not exist yet and no block defined it: the root's first block does")]
-    Undefined,
-    /// A layout received from another writer that this version cannot read.
-    #[error(
-        "the collective layout received is malformed (writers linked against different \
-         versions of npaa?)"
-    )]
-    MalformedLayout,
-    /// An option collective appends do not support.
-    #[error("collective appends do not support {option}: {reason}; set it to 0")]
-    UnsupportedOption {
-        /// The option (`mapped_window`, `buffer_capacity`).
-        option: &'static str,
-        /// Why.
-        reason: &'static str,
-    },
-    /// A step whose end lies past 2^64 bytes.
-    #[error("a step of {bytes} bytes overflows the file size")]
-    StepOverflow {
-        /// The step's size.
-        bytes: u64,
-    },
+    /// A chunk of a region write ([`RegionTarget`](crate::RegionTarget)) that does not fit,
+    /// or a target that cannot be read.
+    #[error("region write: {0}")]
+    #[non_exhaustive]
+    Region(RegionError),
 }
 
 /// Why a header is not a valid .npy header.
