@@ -2,7 +2,7 @@
 //! ([`RegionError`]), a collective append's steps ([`CollectiveError`]). Both are carried by
 //! [`Error`](super::Error).
 
-/// What a [`RegionTarget`](crate::RegionTarget) refused ([`Error::Region`]).
+/// What a [`RegionTarget`](crate::RegionTarget) refused ([`Error::Region`](crate::Error::Region)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegionError {
@@ -22,7 +22,7 @@ pub enum RegionError {
     MalformedTarget,
 }
 
-/// What a [`Collective`](crate::Collective) refused ([`Error::Collective`]).
+/// What a [`Collective`](crate::Collective) refused ([`Error::Collective`](crate::Error::Collective)).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CollectiveError {
