@@ -10,6 +10,12 @@
 //! Checked here by `cargo clippy --target x86_64-unknown-freebsd` only (scripts/cross-check):
 //! not run on FreeBSD.
 
+#![expect(
+    unsafe_code,
+    reason = "copy_file_range is looked up with dlsym and called through the pointer found; \
+              posix_fallocate is a foreign call"
+)]
+
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;

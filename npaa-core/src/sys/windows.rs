@@ -17,6 +17,12 @@
 //! Paths and file handles come from std (`OpenOptions`, which opens files sharing read, write
 //! and delete access, so that readers and renames are never refused by npaa's own handles).
 
+#![expect(
+    unsafe_code,
+    reason = "the Win32 calls (LockFileEx, file identity, renames by handle, sections and \
+              views) are foreign calls on the file's handle"
+)]
+
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::os::windows::fs::{FileExt, OpenOptionsExt};
