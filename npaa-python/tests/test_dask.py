@@ -49,12 +49,38 @@ CHUNKINGS = {
 @pytest.mark.parametrize("chunks", list(CHUNKINGS))
 @pytest.mark.parametrize("fortran", [False, True], ids=["C", "F"])
 @pytest.mark.parametrize("dtype", ["<f8", ">i4", "record"])
-def test_to_npy_is_np_save_of_the_computed_array(path, chunks, fortran, dtype):
+@pytest.mark.parametrize("merge", [True, False], ids=["merged", "as-chunked"])
+def test_to_npy_is_np_save_of_the_computed_array(path, chunks, fortran, dtype, merge,
+                                                 monkeypatch):
+    # "as-chunked": no chunk is merged, so chunks split along other axes go as strided pieces.
+    if not merge:
+        monkeypatch.setattr(npaa.dask, "_MERGE_UP_TO", 0)
     a = grid((23, 12), RECORD if dtype == "record" else dtype)
     x = da.from_array(a, chunks=CHUNKINGS[chunks])
     npaa.dask.to_npy(path, x, fortran_order=fortran, scheduler="threads")
     assert file_bytes(path) == expected(a, fortran)
     assert not npaa.needs_recovery(path)
+
+
+@pytest.mark.parametrize("fortran", [False, True], ids=["C", "F"])
+def test_chunks_are_merged_across_other_axes_within_the_bound(path, fortran, monkeypatch):
+    # What reaches da.store: chunks spanning every axis but the growth axis, the growth axis
+    # cut finer where a merged chunk would pass the bound; items larger than it, as chunked.
+    stored = []
+    real_store = da.store
+    monkeypatch.setattr(da, "store", lambda x, *a, **k: stored.append(x.chunks) or
+                        real_store(x, *a, **k))
+    monkeypatch.setattr(npaa.dask, "_MERGE_UP_TO", 8 * 12 * 6)  # 6 items of 12 f8
+    a = grid((23, 12))
+    x = da.from_array(a.T if fortran else a, chunks=(5, 5))
+    npaa.dask.to_npy(path, x, fortran_order=fortran, scheduler="threads")
+    chunks = stored[-1]
+    whole, cut = (chunks[0], chunks[1]) if fortran else (chunks[1], chunks[0])
+    assert whole == (12,) and max(cut) <= 6 and sum(cut) == 23, chunks
+    assert file_bytes(path) == expected(a.T if fortran else a, fortran)
+    monkeypatch.setattr(npaa.dask, "_MERGE_UP_TO", 8 * 11)  # under one item: left as chunked
+    npaa.dask.to_npy(path, x, fortran_order=fortran, scheduler="threads")
+    assert stored[-1] == x.chunks
 
 
 @pytest.mark.parametrize("chunks", list(CHUNKINGS))
