@@ -10,10 +10,11 @@ the header is written last, so a worker's memory holds a few chunks, never the a
     npaa.dask.to_npy("x.npy", x)           # np.load("x.npy") == x.compute(), byte for byte
     npaa.dask.append("x.npy", x[:5_000])   # 5 000 more rows
 
-Any chunking works (chunks split along axes other than the growth axis are written as strided
-pieces), with every scheduler: threads, processes, and ``dask.distributed`` clusters whose
-workers share the file system (the workers need ``npaa`` installed, and byte-range locks that
-reach every worker's machine). Only the calling process takes the file's writer lock; a worker
+Any chunking works: chunks split along axes other than the growth axis are first merged
+across them, as ``da.to_npy_stack`` does, while a merged chunk stays within 64 MiB (so that
+each is one write), and are written as strided pieces past that. Every scheduler works:
+threads, processes, and ``dask.distributed`` clusters whose workers share the file system (the
+workers need ``npaa`` installed, and byte-range locks that reach every worker's machine). Only the calling process takes the file's writer lock; a worker
 holds the file's region lock, shared, while it writes a chunk. Where the writer lock would keep
 workers out (NFS keeps ``flock`` as a whole-file record lock), the call is refused at once.
 
