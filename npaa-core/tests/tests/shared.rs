@@ -134,6 +134,14 @@ fn killed_writers_cost_only_their_block_in_flight() {
     let mut next_writer = 1_000_000;
     let writers = 3;
     let mut running: Vec<Child> = (0..writers).map(|_| start(&mut rng, BLOCKS)).collect();
+    // The kills start once a writer has created the file: a writer says READY when its handle
+    // is open, before its first append creates the file, which takes a while under emulation
+    // (qemu-aarch64) or load.
+    let waiting = Instant::now();
+    while !path.exists() {
+        assert!(waiting.elapsed() < Duration::from_secs(120), "no writer created the file");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let mut snapshots = Vec::new();
     let (mut torn_seen, mut kills) = (0, 0);
     let started = Instant::now();
