@@ -139,7 +139,10 @@ fn killed_writers_cost_only_their_block_in_flight() {
     // (qemu-aarch64) or load.
     let waiting = Instant::now();
     while !path.exists() {
-        assert!(waiting.elapsed() < Duration::from_secs(120), "no writer created the file");
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "no writer created the file"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     let mut snapshots = Vec::new();
